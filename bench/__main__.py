@@ -1,0 +1,121 @@
+"""`python -m bench`: time every workload on gpuxla (eager and jit), NumPy, and JAX/CuPy when
+installed; print a table; write JSON lines and a speed-up chart to bench/results/.
+
+    python -m bench --quick                  # < 1 minute on 2 CPU cores, reduced sizes
+    python -m bench --only selu,softmax      # substring match on workload names
+    python -m bench --platform cuda          # sets GPUXLA_PLATFORM before gpuxla is imported
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="smaller sizes and fewer repeats (under a minute on 2 CPU cores)")
+    p.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help="run workloads whose name contains NAME (repeatable, or a comma list)")
+    p.add_argument("--impl", action="append", default=[], metavar="NAME",
+                   help="run only implementations whose name contains NAME (numpy always runs, "
+                        "as the baseline); e.g. --impl gpuxla-jit")
+    p.add_argument("--no-jax", action="store_true", help="do not compare with JAX")
+    p.add_argument("--no-cupy", action="store_true", help="do not compare with CuPy")
+    p.add_argument("--platform", choices=["cuda", "cuda-interpret", "numpy"],
+                   help="gpuxla platform (exported as GPUXLA_PLATFORM before gpuxla is imported)")
+    p.add_argument("--out", default=os.path.join(HERE, "results"), metavar="DIR",
+                   help="where <host>-<date>.jsonl and .png go (default: bench/results)")
+    p.add_argument("--no-save", action="store_true", help="print the table only")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown too")
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="give up on one measurement after S seconds (default 20 quick, 300 full)")
+    p.add_argument("--list", action="store_true", help="list workloads and exit")
+    p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of errors")
+    # Hidden: run the gpuxla rows on another JAX-like library (to exercise the harness before
+    # gpuxla can run every workload). Only "jax" is supported.
+    p.add_argument("--as-gpuxla", default=None, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.platform:
+        os.environ["GPUXLA_PLATFORM"] = args.platform
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # JAX shares the GPU
+
+    from . import harness, workloads as W
+
+    chosen = W.select(W.WORKLOADS, args.only)
+    if args.list:
+        for w in W.WORKLOADS:
+            sizes = ", ".join(map(w.label, w.sizes))
+            quick = ", ".join(map(w.label, w.quick_sizes))
+            print(f"{w.name:20s} {w.doc}\n{'':20s} sizes: {sizes}; --quick: {quick}")
+        return 0
+    if not chosen:
+        print(f"no workload matches --only {args.only}; see --list", file=sys.stderr)
+        return 2
+
+    t_start = time.perf_counter()
+    backends = W.make_backends(jax=not args.no_jax, cupy=not args.no_cupy,
+                               as_gpuxla=args.as_gpuxla)
+    notes = []
+    usable = []
+    for b in backends:
+        why = W.available(b)
+        if why is None:
+            usable.append(b)
+        else:
+            notes.append(f"{b.name} left out: {why}")
+    if args.quick:
+        reduced = [f"{w.name} {', '.join(map(w.label, w.quick_sizes))} (full: "
+                   f"{', '.join(map(w.label, w.sizes))})"
+                   for w in chosen if tuple(w.quick_sizes) != tuple(w.sizes)]
+        notes.insert(0, "--quick: fewer repeats" + (
+            "; reduced sizes for " + "; ".join(reduced) if reduced else ""))
+    if args.as_gpuxla:
+        notes.insert(0, f"the gpuxla rows run {args.as_gpuxla} standing in for gpuxla "
+                        f"(--as-gpuxla={args.as_gpuxla}): not gpuxla's numbers")
+    gx_version = W.gpuxla_version(args.as_gpuxla)
+
+    cases = W.make_cases(chosen, usable, quick=args.quick, impls=args.impl)
+    cfg = harness.TimingConfig.quick() if args.quick else harness.TimingConfig()
+    timeout = args.timeout if args.timeout is not None else (20.0 if args.quick else 300.0)
+    print(f"gpuxla benchmark: {len(cases)} measurements "
+          f"({'quick' if args.quick else 'full'}; GPUXLA_PLATFORM="
+          f"{os.environ.get('GPUXLA_PLATFORM', 'default')}; gpuxla {gx_version or 'not importable'})",
+          file=sys.stderr)
+    results = harness.run_cases(cases, cfg, timeout_s=timeout, verbose_errors=args.verbose)
+
+    platforms = sorted({r.info.get("platform") for r in results
+                        if r.impl.startswith("gpuxla") and r.info.get("platform")})
+    title = (f"gpuxla {gx_version or '(not importable)'} vs NumPy"
+             f" — platform {', '.join(platforms) or os.environ.get('GPUXLA_PLATFORM', 'default')}"
+             f", {'quick' if args.quick else 'full'} run, median of repeats")
+    meta = harness.run_meta(quick=args.quick, gpuxla_version=gx_version,
+                            extra={"as_gpuxla": args.as_gpuxla} if args.as_gpuxla else None)
+    elapsed = time.perf_counter() - t_start
+    notes.append(f"wall time {elapsed:.1f}s; times are per call after warm-up, device synced; "
+                 "compile = first call minus median")
+    print()
+    print(harness.render_table(results, title=title, notes=notes))
+    if args.markdown:
+        print(harness.render_table(results, title=title, notes=notes, markdown=True))
+    if not args.no_save:
+        stem = harness.default_stem()
+        path = harness.write_jsonl(results, os.path.join(args.out, stem + ".jsonl"), meta=meta)
+        print(f"results: {os.path.relpath(path)}")
+        png = harness.write_chart(results, os.path.join(args.out, stem + ".png"), title=title)
+        if png:
+            print(f"chart:   {os.path.relpath(png)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
