@@ -31,6 +31,8 @@ def parse_args(argv=None):
                    help="gpuxla platform (exported as GPUXLA_PLATFORM before gpuxla is imported)")
     p.add_argument("--out", default=os.path.join(HERE, "results"), metavar="DIR",
                    help="where <host>-<date>.jsonl and .png go (default: bench/results)")
+    p.add_argument("--tag", default="", help="append -TAG to the result file names "
+                   "(<host>-<date>-TAG.jsonl), e.g. to keep CPU and GPU runs apart")
     p.add_argument("--no-save", action="store_true", help="print the table only")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown too")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
@@ -108,7 +110,7 @@ def main(argv=None) -> int:
     if args.markdown:
         print(harness.render_table(results, title=title, notes=notes, markdown=True))
     if not args.no_save:
-        stem = harness.default_stem()
+        stem = harness.default_stem(tag=args.tag)
         path = harness.write_jsonl(results, os.path.join(args.out, stem + ".jsonl"), meta=meta)
         print(f"results: {os.path.relpath(path)}")
         png = harness.write_chart(results, os.path.join(args.out, stem + ".png"), title=title)

@@ -129,7 +129,8 @@ def measure(fn: Callable[[], Any], sync: Callable[[Any], Any] = lambda out: None
             sync(fn())
             first = clock() - t0
             est = first
-            for _ in range(cfg.warmup):
+            # A first call longer than the whole budget has warmed things up already.
+            for _ in range(cfg.warmup if first < cfg.budget_s else 0):
                 t0 = clock()
                 sync(fn())
                 est = clock() - t0
@@ -385,10 +386,11 @@ def write_jsonl(results: Sequence[Result], path: str, *, meta: dict) -> str:
     return path
 
 
-def default_stem(now: _dt.datetime | None = None, host: str | None = None) -> str:
+def default_stem(now: _dt.datetime | None = None, host: str | None = None, tag: str = "") -> str:
     now = now or _dt.datetime.now()
     host = (host or socket.gethostname().split(".")[0] or "host").replace(os.sep, "_")
-    return f"{host}-{now:%Y-%m-%d}"
+    tag = "".join(c if c.isalnum() or c in "-_." else "_" for c in tag)
+    return f"{host}-{now:%Y-%m-%d}" + (f"-{tag}" if tag else "")
 
 
 def write_chart(results: Sequence[Result], path: str, *, title: str = "") -> str | None:
@@ -411,7 +413,7 @@ def write_chart(results: Sequence[Result], path: str, *, title: str = "") -> str
             groups.append((r.name, r.size))
         if r.impl not in impls:
             impls.append(r.impl)
-    fig_h = max(2.5, 0.45 * len(groups) * max(1, len(impls)) ** 0.6 + 1.5)
+    fig_h = max(2.5, 0.3 * len(groups) * max(1, len(impls)) ** 0.6 + 1.5)
     fig, ax = plt.subplots(figsize=(9, fig_h))
     if not groups:
         ax.text(0.5, 0.5, "no speed-ups to show (no successful non-NumPy rows)",
@@ -421,20 +423,23 @@ def write_chart(results: Sequence[Result], path: str, *, title: str = "") -> str
         n = len(impls)
         height = 0.8 / n
         by_key = {(r.name, r.size, r.impl): r.speedup_vs_numpy for r in results}
+        wrong = {(r.name, r.size, r.impl) for r in results if r.bad_check}
         cmap = plt.get_cmap("tab10")
         for j, impl in enumerate(impls):
-            ys, xs = [], []
+            ys, xs, bad = [], [], []
             for g, (name, size) in enumerate(groups):
                 v = by_key.get((name, size, impl))
                 if v:
                     ys.append(g + (j - (n - 1) / 2) * height)
                     xs.append(v)
+                    bad.append((name, size, impl) in wrong)
             # Bars grow from 1 (as fast as NumPy): right is faster, left is slower.
             ax.barh(ys, [x - 1.0 for x in xs], height=height, left=1.0, label=impl,
                     color=cmap(j % 10))
-            for y, x in zip(ys, xs):
-                ax.text(x, y, f" {_fmt_speedup(x)} " if x >= 1 else f" {_fmt_speedup(x)} ",
-                        va="center", ha="left" if x >= 1 else "right", fontsize=6)
+            for y, x, b in zip(ys, xs, bad):
+                ax.text(x, y, f" {_fmt_speedup(x)}{' WRONG' if b else ''} ",
+                        va="center", ha="left" if x >= 1 else "right", fontsize=6,
+                        color="red" if b else "black")
         ax.set_xscale("log")
         vals = [v for v in by_key.values() if v]
         lo, hi = min(vals + [1.0]), max(vals + [1.0])
