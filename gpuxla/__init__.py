@@ -1,0 +1,13 @@
+"""gpuxla: a GPU-first array compiler for Python with JAX's programming model.
+
+    import gpuxla as jax
+    import gpuxla.numpy as jnp
+"""
+from .core.dtypes import config
+from .core.graph import Array
+from .core.jaxpr import make_jaxpr
+from . import errors, tree_util, lax, numpy
+from ._api import (devices, local_devices, device_count, local_device_count, default_backend,
+                   device_put, device_get, block_until_ready, ShapeDtypeStruct, eval_shape)
+
+__version__ = "0.1.0"

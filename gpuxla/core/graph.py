@@ -1,0 +1,331 @@
+"""The one node type (`Array`), avals, primitives and their rule tables, graph walking and
+lazy realization.
+
+Every array is a node `(prim, params, inputs, aval)`. A node holds a buffer once computed:
+  * a concrete leaf: prim is None, buffer set (from `jnp.array`, `device_put`, a realized result);
+  * a symbolic leaf: prim is None, no buffer, `sym` names it (jit/vmap/make_jaxpr arguments);
+  * a pending node: prim set, no buffer yet; realized on demand together with its pending
+    subgraph, which the active backend compiles (cached by structure) and runs.
+"""
+import itertools
+import os
+import threading
+import weakref
+
+import numpy as np
+
+from . import dtypes
+from ..errors import ConcretizationTypeError
+
+
+class Aval:
+    """Shape, dtype and weak-type flag of an array (JAX's ShapedArray)."""
+    __slots__ = ("shape", "dtype", "weak_type")
+
+    def __init__(self, shape, dtype, weak_type=False):
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+        self.weak_type = bool(weak_type)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def update(self, shape=None, dtype=None, weak_type=None):
+        return Aval(self.shape if shape is None else shape, self.dtype if dtype is None else dtype,
+                    self.weak_type if weak_type is None else weak_type)
+
+    def key(self):
+        return (self.shape, self.dtype, self.weak_type)
+
+    def __eq__(self, other):
+        return isinstance(other, Aval) and self.key() == other.key()
+
+    def __hash__(self):
+        return hash(self.key())
+
+    def str_short(self):
+        return f"{dtypes.dtype_short_name(self.dtype)}[{','.join(map(str, self.shape))}]"
+
+    __repr__ = str_short
+
+
+class Primitive:
+    """A named operation. Rules for it live in the tables below, keyed by the primitive."""
+
+    def __init__(self, name, multiple_results=False):
+        self.name = name
+        self.multiple_results = multiple_results
+        PRIMITIVES[name] = self
+
+    def bind(self, *inputs, **params):
+        return bind(self, inputs, params)
+
+    def __repr__(self):
+        return self.name
+
+
+PRIMITIVES = {}
+# Rule tables. shape_rules: (avals, **params) -> Aval (or a list of Avals for multiple results).
+# The NumPy implementations live in backends/numpy_backend.py, the derivative rules in
+# transforms/ad.py, the batching rules in transforms/batching.py, CUDA lowerings in compiler/.
+shape_rules = {}
+
+
+class _State(threading.local):
+    def __init__(self):
+        # >0 while a transformation (grad, jvp, vmap, jit tracing) runs: realized nodes then keep
+        # their inputs, because the transformation may still walk through them.
+        self.trace_level = 0
+
+
+state = _State()
+MAX_PENDING_DEPTH = int(os.environ.get("GPUXLA_MAX_PENDING_DEPTH", "200"))
+_ids = itertools.count()
+
+
+class Array:
+    """A gpuxla array: a node of the lazy expression graph.
+
+    >>> import gpuxla.numpy as jnp
+    >>> jnp.arange(3.0) + 1
+    Array([1., 2., 3.], dtype=float32)
+    """
+    __slots__ = ("prim", "params", "inputs", "aval", "_buf", "sym", "depth", "id", "__weakref__")
+    __array_priority__ = 100
+
+    def __init__(self, prim, params, inputs, aval, buf=None, sym=None):
+        self.prim = prim
+        self.params = params
+        self.inputs = inputs
+        self.aval = aval
+        self._buf = buf
+        # sym: None, or a description of the symbolic leaf this node depends on (for errors).
+        self.sym = sym
+        self.depth = 0
+        self.id = next(_ids)
+
+    # --- basic properties -------------------------------------------------------------------
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    weak_type = property(lambda self: self.aval.weak_type)
+    ndim = property(lambda self: len(self.aval.shape))
+    size = property(lambda self: self.aval.size)
+
+    @property
+    def is_concrete(self):
+        return self._buf is not None
+
+    def __len__(self):
+        if not self.aval.shape:
+            raise TypeError("len() of unsized object (a 0-d array)")
+        return self.aval.shape[0]
+
+    def __hash__(self):
+        raise TypeError("unhashable type: 'Array'. Use a tuple or the array's .item() as a key.")
+
+    def __setitem__(self, idx, value):
+        raise TypeError("'Array' object does not support item assignment. gpuxla arrays are "
+                        "immutable; instead of ``x[idx] = y``, use ``x = x.at[idx].set(y)``.")
+
+    def __iter__(self):
+        if not self.aval.shape:
+            raise TypeError("iteration over a 0-d array")
+        from .. import lax
+        return (lax.index_in_dim(self, i, 0, keepdims=False) for i in range(self.aval.shape[0]))
+
+    # --- values -----------------------------------------------------------------------------
+    def _value(self):
+        """The host NumPy value (realizing the pending subgraph if needed)."""
+        realize([self])
+        from ..backends import to_numpy
+        return to_numpy(self._buf)
+
+    def __array__(self, dtype=None, copy=None):
+        v = self._value()
+        return v if dtype is None else v.astype(dtype)
+
+    def _scalar(self, kind, conv):
+        if self.sym is not None and self._buf is None:
+            raise ConcretizationTypeError(concretization_message(self, f"The problem arose with the `{kind}` function."))
+        if self.aval.size != 1:
+            raise TypeError(f"only size-1 arrays can be converted to Python scalars; got shape {self.shape}")
+        return conv(self._value().reshape(()))
+
+    def __bool__(self):
+        return self._scalar("bool", bool)
+
+    def __float__(self):
+        return self._scalar("float", float)
+
+    def __int__(self):
+        return self._scalar("int", int)
+
+    def __complex__(self):
+        return self._scalar("complex", complex)
+
+    def __index__(self):
+        if not np.issubdtype(self.dtype, np.integer):
+            raise TypeError(f"only integer arrays can be used as an index; got dtype {self.dtype}")
+        return self._scalar("__index__", int)
+
+    def item(self):
+        return self._scalar("item", lambda v: v.item())
+
+    def tolist(self):
+        return self._value().tolist()
+
+    def block_until_ready(self):
+        realize([self])
+        from ..backends import synchronize
+        synchronize(self._buf)
+        return self
+
+    @property
+    def device(self):
+        from ..backends import current_device
+        return current_device()
+
+    def devices(self):
+        return {self.device}
+
+    def __repr__(self):
+        if self.sym is not None and self._buf is None:
+            return f"Traced<{self.aval.str_short()}>with<{self.sym}>"
+        v = self._value()
+        body = np.array2string(v, separator=", ", prefix="Array(")
+        suffix = f", dtype={v.dtype.name}"
+        if self.aval.weak_type:
+            suffix += ", weak_type=True"
+        return f"Array({body}{suffix})"
+
+    def __str__(self):
+        if self.sym is not None and self._buf is None:
+            return repr(self)
+        return str(self._value())
+
+    def __format__(self, spec):
+        if self.aval.ndim == 0 and (self._buf is not None or self.sym is None):
+            return format(self._value().item(), spec)
+        return format(str(self), spec)
+
+    def __reduce__(self):
+        return (_from_numpy, (self._value(), self.aval.weak_type))
+
+
+def _from_numpy(value, weak_type=False):
+    return constant(value, weak_type=weak_type)
+
+
+def concretization_message(node, detail=""):
+    return (f"Abstract tracer value encountered where concrete value is expected: "
+            f"{node.aval.str_short()} derived from {node.sym}.\n{detail}\n"
+            "The value of this array is not known while the function is traced (under jit or "
+            "vmap). If the value depends only on a function argument that can be static, mark it "
+            "with `static_argnums` / `static_argnames` in jit; for value-dependent control flow "
+            "use `lax.cond`, `lax.select`/`jnp.where`, `lax.while_loop` or `lax.fori_loop`.")
+
+
+# --- node construction ----------------------------------------------------------------------
+def constant(value, dtype=None, weak_type=False):
+    """A concrete leaf holding `value` (a NumPy array or scalar) on the current backend."""
+    from ..backends import from_numpy
+    arr = np.asarray(value, dtype=dtype)
+    return Array(None, None, (), Aval(arr.shape, arr.dtype, weak_type), buf=from_numpy(arr))
+
+
+def from_buffer(buf, aval):
+    return Array(None, None, (), aval, buf=buf)
+
+
+def symbolic(aval, name):
+    """A symbolic leaf: only its aval is known (jit/vmap/make_jaxpr arguments)."""
+    return Array(None, None, (), aval, sym=name)
+
+
+def bind(prim, inputs, params):
+    for x in inputs:
+        if not isinstance(x, Array):
+            raise TypeError(f"{prim.name}: inputs must be gpuxla Arrays at this level, got {type(x).__name__}")
+    aval = shape_rules[prim]([x.aval for x in inputs], **params)
+    node = Array(prim, params, tuple(inputs), aval)
+    sym = None
+    depth = 0
+    for x in inputs:
+        if sym is None and x.sym is not None and x._buf is None:
+            sym = x.sym
+        if x._buf is None and x.depth >= depth:
+            depth = x.depth + 1
+    node.sym = sym
+    node.depth = depth
+    if depth > MAX_PENDING_DEPTH and sym is None:
+        realize([node])
+    if prim.multiple_results:
+        return [proj_p.bind(node, index=i) for i in range(len(aval))]
+    return node
+
+
+# proj_p picks one result of a multiple-results node; its aval is a tuple of Avals.
+proj_p = Primitive("proj")
+shape_rules[proj_p] = lambda avals, index: avals[0][index]
+
+
+# --- graph walking --------------------------------------------------------------------------
+def toposort(outputs, stop=None):
+    """Nodes reachable from `outputs`, inputs before consumers. `stop(node)` ends the walk."""
+    order, seen = [], set()
+    stack = [(n, False) for n in reversed(outputs)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node.id in seen:
+            continue
+        seen.add(node.id)
+        stack.append((node, True))
+        if stop is None or not stop(node):
+            for x in reversed(node.inputs):
+                if x.id not in seen:
+                    stack.append((x, False))
+    return order
+
+
+def _has_buffer(node):
+    return node._buf is not None
+
+
+def realize(nodes):
+    """Compute the buffers of `nodes` by running their pending subgraph on the backend."""
+    pending = [n for n in nodes if n._buf is None]
+    if not pending:
+        return
+    order = toposort(pending, stop=_has_buffer)
+    for n in order:
+        if n._buf is None and n.prim is None:
+            raise ConcretizationTypeError(concretization_message(
+                pending[0], "A concrete value was requested (printing, np.asarray, bool(), float(), .item() ...)."))
+    from ..backends import run_pending
+    bufs = run_pending(order, pending)
+    keep = state.trace_level > 0
+    for n, b in zip(pending, bufs):
+        n._buf = b
+        if not keep:
+            # Outside transformations a realized node becomes a concrete leaf, so eager loops
+            # free their intermediates.
+            n.prim, n.params, n.inputs = None, None, ()
+        n.depth = 0
+
+
+class trace_scope:
+    """Marks that a transformation is running (see `_State.trace_level`)."""
+
+    def __enter__(self):
+        state.trace_level += 1
+
+    def __exit__(self, *exc):
+        state.trace_level -= 1

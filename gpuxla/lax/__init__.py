@@ -1,0 +1,375 @@
+"""gpuxla.lax: the primitives by their JAX names, exact about dtypes (no implicit promotion
+beyond weakly-typed Python scalars taking the other operand's dtype)."""
+import builtins
+
+import numpy as np
+
+from ..core import dtypes
+from ..core import primitives as P
+from ..core.graph import Array, constant, Aval
+
+_max = builtins.max
+
+
+def asarray(x, dtype=None):
+    """An Array from `x`; Python scalars become weakly typed constants."""
+    if isinstance(x, Array):
+        return x if dtype is None or x.dtype == np.dtype(dtype) else convert_element_type(x, dtype)
+    if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
+        dt = dtypes.canonicalize_dtype(dtype) if dtype is not None else dtypes.scalar_dtype_for_value(x)
+        if dtype is None and type(x) is int:
+            _check_int_range(x, dt)
+        return constant(np.asarray(x, dt), weak_type=dtype is None and type(x) is not bool)
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        raise TypeError(f"gpuxla cannot make an array from {type(x).__name__} values")
+    dt = dtypes.canonicalize_dtype(dtype if dtype is not None else arr.dtype)
+    return constant(dtypes.astype_numpy(arr, dt) if arr.dtype != dt else arr)
+
+
+def _check_int_range(x, dt):
+    info = np.iinfo(dt)
+    if not info.min <= x <= info.max:
+        raise OverflowError(f"Python int {x} too large to convert to {dt.name}")
+
+
+def _operands(*xs):
+    """Arrays for a lax n-ary op: Python scalars take the dtype of the Array operands."""
+    ref = next((x for x in xs if isinstance(x, Array)), None)
+    if ref is None:
+        return [asarray(x) for x in xs]
+    out = []
+    for x in xs:
+        if isinstance(x, Array):
+            out.append(x)
+        elif isinstance(x, (bool, int, float, complex)):
+            out.append(constant(np.asarray(x).astype(ref.dtype), weak_type=True))
+        else:
+            out.append(asarray(x))
+    return out
+
+
+def _unary(p):
+    def op(x, **params):
+        return p.bind(_operands(x)[0], **params)
+    op.__name__ = p.name
+    return op
+
+
+def _binary(p):
+    def op(x, y):
+        return p.bind(*_operands(x, y))
+    op.__name__ = p.name
+    return op
+
+
+neg, sign, floor, ceil, is_finite = map(_unary, (P.neg_p, P.sign_p, P.floor_p, P.ceil_p, P.is_finite_p))
+exp, exp2, log, log1p, expm1, tanh, logistic = map(_unary, (P.exp_p, P.exp2_p, P.log_p, P.log1p_p, P.expm1_p, P.tanh_p, P.logistic_p))
+sin, cos, tan, asin, acos, atan = map(_unary, (P.sin_p, P.cos_p, P.tan_p, P.asin_p, P.acos_p, P.atan_p))
+sinh, cosh, asinh, acosh, atanh = map(_unary, (P.sinh_p, P.cosh_p, P.asinh_p, P.acosh_p, P.atanh_p))
+sqrt, rsqrt, cbrt, abs, erf, erfc, erf_inv = map(_unary, (P.sqrt_p, P.rsqrt_p, P.cbrt_p, P.abs_p, P.erf_p, P.erfc_p, P.erf_inv_p))
+lgamma, digamma, bitwise_not, population_count, clz = map(_unary, (P.lgamma_p, P.digamma_p, P.not_p, P.population_count_p, P.clz_p))
+add, sub, mul, div, rem, pow, max, min = map(_binary, (P.add_p, P.sub_p, P.mul_p, P.div_p, P.rem_p, P.pow_p, P.max_p, P.min_p))
+atan2, nextafter = _binary(P.atan2_p), _binary(P.nextafter_p)
+bitwise_and, bitwise_or, bitwise_xor = map(_binary, (P.and_p, P.or_p, P.xor_p))
+shift_left, shift_right_logical, shift_right_arithmetic = map(_binary, (P.shift_left_p, P.shift_right_logical_p, P.shift_right_arithmetic_p))
+eq, ne, lt, le, gt, ge = map(_binary, (P.eq_p, P.ne_p, P.lt_p, P.le_p, P.gt_p, P.ge_p))
+bitwise_not.__name__ = "bitwise_not"
+
+
+class RoundingMethod:
+    AWAY_FROM_ZERO = 0
+    TO_NEAREST_EVEN = 1
+
+
+def round(x, rounding_method=RoundingMethod.AWAY_FROM_ZERO):
+    return P.round_p.bind(_operands(x)[0], rounding_method=int(rounding_method))
+
+
+def integer_pow(x, y):
+    return P.integer_pow_p.bind(_operands(x)[0], y=int(y))
+
+
+def square(x):
+    return integer_pow(x, 2)
+
+
+def reciprocal(x):
+    return div(*_operands(1, asarray(x)))
+
+
+def stop_gradient(x):
+    from ..tree_util import tree_map
+    return tree_map(lambda v: P.stop_gradient_p.bind(asarray(v)), x)
+
+
+def select_n(which, *cases):
+    which, *cases = _operands(which, *cases)
+    return P.select_n_p.bind(which, *cases)
+
+
+def select(pred, on_true, on_false):
+    """`on_true` where `pred` else `on_false` (lax.select)."""
+    return select_n(pred, on_false, on_true)
+
+
+def clamp(min, x, max):
+    return P.min_p.bind(*_operands(P.max_p.bind(*_operands(x, min)), max))
+
+
+def convert_element_type(x, new_dtype, weak_type=False):
+    x = asarray(x)
+    new_dtype = dtypes.canonicalize_dtype(new_dtype)
+    if x.dtype == new_dtype and x.weak_type == weak_type:
+        return x
+    return P.convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=bool(weak_type))
+
+
+def bitcast_convert_type(x, new_dtype):
+    return P.bitcast_convert_type_p.bind(asarray(x), new_dtype=np.dtype(new_dtype))
+
+
+def iota(dtype, size):
+    return P.iota_p.bind(dtype=dtypes.canonicalize_dtype(dtype), shape=(int(size),), dimension=0)
+
+
+def broadcasted_iota(dtype, shape, dimension):
+    return P.iota_p.bind(dtype=dtypes.canonicalize_dtype(dtype), shape=tuple(int(d) for d in shape), dimension=int(dimension))
+
+
+def broadcast_in_dim(x, shape, broadcast_dimensions):
+    x = asarray(x)
+    shape, bd = tuple(int(d) for d in shape), tuple(int(d) for d in broadcast_dimensions)
+    if x.shape == shape and bd == tuple(range(len(shape))):
+        return x
+    return P.broadcast_in_dim_p.bind(x, shape=shape, broadcast_dimensions=bd)
+
+
+def broadcast(x, sizes):
+    x = asarray(x)
+    sizes = tuple(sizes)
+    return broadcast_in_dim(x, sizes + x.shape, tuple(range(len(sizes), len(sizes) + x.ndim)))
+
+
+def reshape(x, new_sizes, dimensions=None):
+    x = asarray(x)
+    if dimensions is not None:
+        x = transpose(x, dimensions)
+    new_sizes = tuple(int(d) for d in new_sizes)
+    if x.shape == new_sizes:
+        return x
+    return P.reshape_p.bind(x, new_sizes=new_sizes)
+
+
+def transpose(x, permutation):
+    x = asarray(x)
+    permutation = tuple(int(p) for p in permutation)
+    if permutation == tuple(range(x.ndim)):
+        return x
+    return P.transpose_p.bind(x, permutation=permutation)
+
+
+def rev(x, dimensions):
+    return P.rev_p.bind(asarray(x), dimensions=tuple(int(d) for d in dimensions))
+
+
+def slice(x, start_indices, limit_indices, strides=None):
+    x = asarray(x)
+    start_indices, limit_indices = tuple(map(int, start_indices)), tuple(map(int, limit_indices))
+    strides = None if strides is None or all(s == 1 for s in strides) else tuple(map(int, strides))
+    if start_indices == (0,) * x.ndim and limit_indices == x.shape and strides is None:
+        return x
+    return P.slice_p.bind(x, start_indices=start_indices, limit_indices=limit_indices, strides=strides)
+
+
+def slice_in_dim(x, start_index, limit_index, stride=1, axis=0):
+    x = asarray(x)
+    start, limit = [0] * x.ndim, list(x.shape)
+    strides = [1] * x.ndim
+    start[axis], limit[axis], strides[axis] = start_index, limit_index, stride
+    return slice(x, start, limit, strides)
+
+
+def index_in_dim(x, index, axis=0, keepdims=True):
+    x = asarray(x)
+    index = index + x.shape[axis] if index < 0 else index
+    y = slice_in_dim(x, index, index + 1, 1, axis)
+    return y if keepdims else squeeze(y, (axis,))
+
+
+def squeeze(x, dimensions):
+    x = asarray(x)
+    dimensions = tuple(d % x.ndim for d in dimensions) if x.ndim else ()
+    for d in dimensions:
+        if x.shape[d] != 1:
+            raise ValueError(f"squeeze: cannot squeeze axis {d} of size {x.shape[d]} in array of shape {x.shape}")
+    return reshape(x, tuple(s for i, s in enumerate(x.shape) if i not in dimensions))
+
+
+def expand_dims(x, dimensions):
+    x = asarray(x)
+    ndim = x.ndim + len(dimensions)
+    dims = sorted(d % ndim for d in dimensions)
+    shape = list(x.shape)
+    for d in dims:
+        shape.insert(d, 1)
+    return reshape(x, shape)
+
+
+def pad(x, padding_value, padding_config):
+    x, v = _operands(x, padding_value)
+    cfg = tuple((int(lo), int(hi), int(it)) for lo, hi, it in padding_config)
+    return P.pad_p.bind(x, v, padding_config=cfg)
+
+
+def concatenate(operands, dimension):
+    ops = _operands(*operands)
+    if len(ops) == 1:
+        return ops[0]
+    return P.concatenate_p.bind(*ops, dimension=int(dimension))
+
+
+def dynamic_slice(x, start_indices, slice_sizes):
+    x = asarray(x)
+    idx = [_index_scalar(i) for i in start_indices]
+    return P.dynamic_slice_p.bind(x, *idx, slice_sizes=tuple(map(int, slice_sizes)))
+
+
+def dynamic_update_slice(x, update, start_indices):
+    x, update = _operands(x, update)
+    idx = [_index_scalar(i) for i in start_indices]
+    return P.dynamic_update_slice_p.bind(x, update, *idx)
+
+
+def dynamic_slice_in_dim(x, start_index, slice_size, axis=0):
+    x = asarray(x)
+    starts = [0] * x.ndim
+    sizes = list(x.shape)
+    starts[axis], sizes[axis] = start_index, slice_size
+    return dynamic_slice(x, starts, sizes)
+
+
+def dynamic_index_in_dim(x, index, axis=0, keepdims=True):
+    y = dynamic_slice_in_dim(x, index, 1, axis)
+    return y if keepdims else squeeze(y, (axis,))
+
+
+def dynamic_update_slice_in_dim(x, update, start_index, axis):
+    x = asarray(x)
+    starts = [0] * x.ndim
+    starts[axis] = start_index
+    return dynamic_update_slice(x, update, starts)
+
+
+def _index_scalar(i):
+    i = asarray(i)
+    if i.shape != () or not np.issubdtype(i.dtype, np.integer):
+        raise TypeError(f"start indices must be integer scalars, got {i.aval.str_short()}")
+    return convert_element_type(i, dtypes.default_int_dtype()) if i.dtype != dtypes.default_int_dtype() else i
+
+
+def _reducer(p):
+    def op(x, axes):
+        x = asarray(x)
+        axes = tuple(sorted(int(a) % x.ndim for a in axes)) if x.ndim else ()
+        return p.bind(x, axes=axes)
+    op.__name__ = p.name
+    return op
+
+
+reduce_sum, reduce_prod, reduce_max, reduce_min, reduce_and, reduce_or = map(
+    _reducer, (P.reduce_sum_p, P.reduce_prod_p, P.reduce_max_p, P.reduce_min_p, P.reduce_and_p, P.reduce_or_p))
+
+
+def argmax(x, axis, index_dtype):
+    return P.argmax_p.bind(asarray(x), axes=(int(axis),), index_dtype=dtypes.canonicalize_dtype(index_dtype))
+
+
+def argmin(x, axis, index_dtype):
+    return P.argmin_p.bind(asarray(x), axes=(int(axis),), index_dtype=dtypes.canonicalize_dtype(index_dtype))
+
+
+def _cumulative(p):
+    def op(x, axis=0, reverse=False):
+        x = asarray(x)
+        return p.bind(x, axis=int(axis) % _max(x.ndim, 1), reverse=bool(reverse))
+    op.__name__ = p.name
+    return op
+
+
+cumsum, cumprod, cummax, cummin, cumlogsumexp = map(_cumulative, (P.cumsum_p, P.cumprod_p, P.cummax_p, P.cummin_p, P.cumlogsumexp_p))
+
+
+def sort(x, dimension=-1):
+    x = asarray(x)
+    return P.sort_p.bind(x, dimension=int(dimension) % _max(x.ndim, 1))
+
+
+def argsort(x, dimension=-1, index_dtype=None):
+    x = asarray(x)
+    return P.argsort_p.bind(x, dimension=int(dimension) % _max(x.ndim, 1),
+                            index_dtype=dtypes.canonicalize_dtype(index_dtype or dtypes.default_int_dtype()))
+
+
+def top_k(x, k):
+    """The k largest entries along the last axis and their indices (lax.top_k)."""
+    x = asarray(x)
+    idx = slice_in_dim(rev(argsort(x, -1), (x.ndim - 1,)), 0, k, axis=x.ndim - 1)
+    from .. import numpy as jnp
+    return jnp.take_along_axis(x, idx, axis=-1), idx
+
+
+class Precision:
+    DEFAULT, HIGH, HIGHEST = "DEFAULT", "HIGH", "HIGHEST"
+
+
+def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+    lhs, rhs = _operands(lhs, rhs)
+    (lc, rc), (lb, rb) = dimension_numbers
+    dn = ((tuple(map(int, lc)), tuple(map(int, rc))), (tuple(map(int, lb)), tuple(map(int, rb))))
+    pet = None if preferred_element_type is None else dtypes.canonicalize_dtype(preferred_element_type)
+    return P.dot_general_p.bind(lhs, rhs, dimension_numbers=dn, precision=_precision(precision),
+                                preferred_element_type=pet)
+
+
+def _precision(p):
+    if p is None:
+        return None
+    if isinstance(p, (tuple, list)):
+        p = p[0]
+    return str(getattr(p, "name", p)).upper()
+
+
+def dot(lhs, rhs, precision=None, preferred_element_type=None):
+    lhs, rhs = _operands(lhs, rhs)
+    if lhs.ndim > 2 or rhs.ndim > 2 or lhs.ndim == 0 or rhs.ndim == 0:
+        raise TypeError(f"lax.dot takes vectors or matrices, got {lhs.aval.str_short()} and {rhs.aval.str_short()}")
+    return dot_general(lhs, rhs, (((lhs.ndim - 1,), (0,)), ((), ())), precision, preferred_element_type)
+
+
+def full(shape, fill_value, dtype=None):
+    shape = tuple(int(d) for d in np.atleast_1d(shape)) if not isinstance(shape, tuple) else tuple(map(int, shape))
+    v = asarray(fill_value, dtype)
+    if v.shape != ():
+        raise TypeError(f"full: fill_value must be a scalar, got shape {v.shape}")
+    return broadcast(v, shape)
+
+
+def full_like(x, fill_value, dtype=None, shape=None):
+    x = asarray(x)
+    return full(x.shape if shape is None else shape, fill_value, dtype or x.dtype)
+
+
+def zeros_like_array(x):
+    return full_like(x, 0)
+
+
+def gather_points(x, indices, axes, mode="clip", fill_value=None):
+    """x indexed along `axes` by integer `indices` of shape B + (len(axes),)."""
+    return P.gather_p.bind(asarray(x), asarray(indices), axes=tuple(axes), mode=mode, fill_value=fill_value)
+
+
+def scatter_points(x, indices, updates, axes, mode="set"):
+    x, updates = _operands(x, updates)
+    return P.scatter_p.bind(x, asarray(indices), updates, axes=tuple(axes), mode=mode)
+

@@ -1,0 +1,79 @@
+"""gpuxla.numpy — NumPy's API on gpuxla arrays (import as `jnp`).
+
+>>> import gpuxla.numpy as jnp
+>>> jnp.sum(jnp.arange(4.0) ** 2)
+Array(14., dtype=float32)
+"""
+from ._core import *  # noqa: F401,F403
+from ._core import (sum, max, min, abs, round, any, all, pow, _promote, _ScalarMeta)  # noqa: F401
+from . import _core
+from ._indexing import getitem as _getitem, _AtIndexer
+from ..core.graph import Array
+from ..core import dtypes as _dtypes
+
+__all__ = [n for n in dir(_core) if not n.startswith("_") and n not in ("builtins", "math", "operator", "string", "np", "lax", "dtypes", "constant")]
+
+
+def _attach_methods():
+    c = _core
+
+    def binop(f, reflected=False):
+        if reflected:
+            return lambda self, other: f(other, self) if _operand_ok(other) else NotImplemented
+        return lambda self, other: f(self, other) if _operand_ok(other) else NotImplemented
+
+    ops = {"add": c.add, "sub": c.subtract, "mul": c.multiply, "truediv": c.divide,
+           "floordiv": c.floor_divide, "mod": c.remainder, "pow": c.power, "matmul": c.matmul,
+           "and": c.bitwise_and, "or": c.bitwise_or, "xor": c.bitwise_xor,
+           "lshift": c.left_shift, "rshift": c.right_shift, "divmod": c.divmod}
+    for name, f in ops.items():
+        setattr(Array, f"__{name}__", binop(f))
+        setattr(Array, f"__r{name}__", binop(f, reflected=True))
+    for name, f in {"eq": c.equal, "ne": c.not_equal, "lt": c.less, "le": c.less_equal,
+                    "gt": c.greater, "ge": c.greater_equal}.items():
+        setattr(Array, f"__{name}__", binop(f))
+    Array.__neg__ = lambda self: c.negative(self)
+    Array.__pos__ = lambda self: self
+    Array.__abs__ = lambda self: c.absolute(self)
+    Array.__invert__ = lambda self: c.invert(self)
+    Array.__getitem__ = lambda self, idx: _getitem(self, idx)
+    Array.at = property(lambda self: _AtIndexer(self))
+    Array.T = property(lambda self: c.transpose(self))
+    Array.mT = property(lambda self: c.matrix_transpose(self))
+    Array.real = property(lambda self: c.real(self))
+    Array.imag = property(lambda self: c.imag(self))
+    Array.itemsize = property(lambda self: self.dtype.itemsize)
+    Array.nbytes = property(lambda self: self.dtype.itemsize * self.size)
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return c.reshape(self, shape, order)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return c.transpose(self, axes or None)
+
+    def astype(self, dtype, copy=False):
+        from .. import lax
+        return lax.convert_element_type(self, c._dt(dtype))
+
+    Array.reshape = reshape
+    Array.transpose = transpose
+    Array.astype = astype
+    for name in ("sum", "mean", "prod", "max", "min", "argmax", "argmin", "var", "std", "any", "all",
+                 "cumsum", "cumprod", "ravel", "squeeze", "swapaxes", "dot", "clip", "round", "conj",
+                 "sort", "argsort", "take", "repeat", "diagonal", "trace", "ptp", "nonzero", "copy",
+                 "conjugate"):
+        setattr(Array, name, getattr(c, name))
+    Array.flatten = c.ravel
+
+
+def _operand_ok(x):
+    return isinstance(x, (Array, int, float, bool, complex, list, tuple)) or hasattr(x, "__array__") or isinstance(x, _np.generic)
+
+
+import numpy as _np  # noqa: E402
+
+_attach_methods()

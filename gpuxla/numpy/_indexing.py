@@ -1,0 +1,222 @@
+"""NumPy indexing (`x[idx]`) and functional updates (`x.at[idx].set(v)`).
+
+Static ints and slices become `slice`/`rev`/`reshape`; integer arrays (and traced integer
+scalars) become one `gather`; boolean masks need concrete values. Out-of-bounds gathers clamp,
+as in JAX. Updates index an iota of flat positions the same way and `scatter` into the flat
+array, so every index form `getitem` accepts works for `.at` too; out-of-bounds updates are
+dropped.
+"""
+import operator
+
+import numpy as np
+
+from .. import lax
+from ..core import dtypes
+from ..core.graph import Array
+from . import _core as jnp
+
+
+def _is_int_scalar(i):
+    return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+
+def _normalize(x, idx):
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    out = []
+    for i in idx:
+        if isinstance(i, (list,)) or (isinstance(i, np.ndarray) and i.ndim > 0) or (isinstance(i, Array) and i.ndim > 0):
+            a = jnp.asarray(i) if not isinstance(i, np.ndarray) else i
+            if a.dtype == np.bool_:
+                if isinstance(a, Array) and a.sym is not None and a._buf is None:
+                    from ..core.graph import concretization_message
+                    from ..errors import ConcretizationTypeError
+                    raise ConcretizationTypeError(concretization_message(
+                        a, "Boolean mask indexing needs concrete values (its output shape depends on them); "
+                           "use jnp.where(mask, x, 0) or nonzero(mask, size=...)"))
+                out.extend(jnp.asarray(n) for n in np.nonzero(np.asarray(a)))
+                continue
+            if not dtypes.is_int(a.dtype):
+                raise IndexError(f"Indexing with arrays needs integer or boolean arrays, got dtype {a.dtype}")
+            out.append(jnp.asarray(a))
+        elif isinstance(i, Array):
+            if i.dtype == np.bool_:
+                raise IndexError("Indexing with a scalar boolean is not supported")
+            if not dtypes.is_int(i.dtype):
+                raise IndexError(f"Indices must be integers, got an array of dtype {i.dtype}")
+            out.append(i)
+        elif isinstance(i, (bool, np.bool_)):
+            raise IndexError("Indexing with a Python bool is not supported")
+        elif _is_int_scalar(i) or i is None or i is Ellipsis or isinstance(i, slice):
+            out.append(i)
+        elif isinstance(i, np.ndarray):   # 0-d numpy
+            out.append(int(i) if dtypes.is_int(i.dtype) else _bad(i))
+        else:
+            try:
+                out.append(operator.index(i))
+            except TypeError:
+                _bad(i)
+    n_ell = sum(1 for i in out if i is Ellipsis)
+    if n_ell > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    n_real = sum(1 for i in out if i is not None and i is not Ellipsis)
+    if n_real > x.ndim:
+        raise IndexError(f"Too many indices for array: array is {x.ndim}-dimensional, but {n_real} were indexed "
+                         f"(shape {x.shape})")
+    if n_ell:
+        k = out.index(Ellipsis)
+        out[k:k + 1] = [slice(None)] * (x.ndim - n_real)
+    else:
+        out += [slice(None)] * (x.ndim - n_real)
+    return out
+
+
+def _bad(i):
+    raise IndexError(f"Indexing with {type(i).__name__} ({i!r}) is not supported; use ints, slices, None, "
+                     "Ellipsis or integer/boolean arrays")
+
+
+def getitem(x, idx, mode="clip", fill_value=None):
+    x = jnp.asarray(x)
+    entries = _normalize(x, idx)
+    adv = any(isinstance(i, Array) for i in entries)
+    # Static part: slices (and ints when there is no advanced index) on each axis.
+    starts, limits, strides, rev_axes = [], [], [], []
+    layout = []       # per entry: ('new',) | ('dim', axis) | ('int', axis) | ('adv', axis, array)
+    axis = 0
+    for i in entries:
+        if i is None:
+            layout.append(("new",))
+            continue
+        n = x.shape[axis]
+        if isinstance(i, slice):
+            s, e, st = i.indices(n)
+            if st > 0:
+                starts.append(s), limits.append(max(e, s)), strides.append(st)
+            else:
+                # Negative step: reverse the axis, then take a positive-step slice.
+                rs, re = n - 1 - s, n - 1 - e
+                starts.append(rs), limits.append(max(re, rs)), strides.append(-st)
+                rev_axes.append(axis)
+            layout.append(("dim", axis))
+        elif _is_int_scalar(i) and not adv:
+            k = int(i)
+            if not -n <= k < n:
+                raise IndexError(f"index {k} is out of bounds for axis {axis} with size {n} (array shape {x.shape})")
+            k %= n
+            starts.append(k), limits.append(k + 1), strides.append(1)
+            layout.append(("int", axis))
+        else:
+            starts.append(0), limits.append(n), strides.append(1)
+            layout.append(("adv", axis, jnp.asarray(i)))
+        axis += 1
+    if rev_axes:
+        x = lax.rev(x, rev_axes)
+    x = lax.slice(x, starts, limits, strides)
+    if not adv:
+        shape = []
+        for t in layout:
+            if t[0] == "new":
+                shape.append(1)
+            elif t[0] == "dim":
+                shape.append(x.shape[t[1]])
+        return lax.reshape(x, shape)
+    advs = [t for t in layout if t[0] == "adv"]
+    arrays = jnp.broadcast_arrays(*[t[2] for t in advs])
+    bshape = arrays[0].shape if arrays else ()
+    itype = dtypes.default_int_dtype() if dtypes.default_int_dtype() == np.int64 else np.int32
+    idxs = []
+    for t, a in zip(advs, arrays):
+        n = x.shape[t[1]]
+        a = a.astype(itype) if a.dtype != itype else a
+        idxs.append(jnp.where(a < 0, a + n, a))
+    stacked = jnp.stack(idxs, -1) if idxs else None
+    g = lax.gather_points(x, stacked, tuple(t[1] for t in advs), mode, fill_value)
+    # g: B + remaining dims (those of 'dim' entries in order). Place B and the new axes.
+    positions = [k for k, t in enumerate(layout) if t[0] == "adv"]
+    contiguous = positions == list(range(positions[0], positions[0] + len(positions)))
+    nb = len(bshape)
+    order, shape, d = [], [], nb
+    placed = False
+    if not contiguous:
+        order += list(range(nb))
+        shape += list(bshape)
+        placed = True
+    for t in layout:
+        if t[0] == "adv":
+            if not placed:
+                order += list(range(nb))
+                shape += list(bshape)
+                placed = True
+        elif t[0] == "new":
+            shape.append(1)
+        else:
+            order.append(d)
+            shape.append(g.shape[d])
+            d += 1
+    return lax.reshape(lax.transpose(g, order), shape)
+
+
+class _AtIndexer:
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+    def __getitem__(self, idx):
+        return _IndexUpdateRef(self.array, idx)
+
+
+class _IndexUpdateRef:
+    """`x.at[idx]`: functional updates that return a new array."""
+    __slots__ = ("array", "index")
+
+    def __init__(self, array, index):
+        self.array, self.index = array, index
+
+    def get(self, *, mode=None, fill_value=None, indices_are_sorted=False, unique_indices=False):
+        return getitem(self.array, self.index, "fill" if mode == "fill" else "clip",
+                       jnp._fill_value(self.array.dtype, fill_value) if mode == "fill" else None)
+
+    def _scatter(self, values, mode):
+        x = self.array
+        # Flat positions of the selected elements; out-of-bounds ones become -1 and are dropped.
+        pos = lax.reshape(lax.iota(np.int32 if x.size < 2 ** 31 else np.int64, x.size), x.shape)
+        sel = getitem(pos, self.index, "fill", -1)
+        v = jnp.asarray(values)
+        dt = x.dtype
+        if v.dtype != dt:
+            v = lax.convert_element_type(v, dt)
+        v = jnp.broadcast_to(v, sel.shape)
+        flat = lax.reshape(x, (x.size,))
+        out = lax.scatter_points(flat, lax.reshape(sel, sel.shape + (1,)), v, (0,), mode)
+        return lax.reshape(out, x.shape)
+
+    def set(self, values, **kw):
+        return self._scatter(values, "set")
+
+    def add(self, values, **kw):
+        return self._scatter(values, "add")
+
+    def subtract(self, values, **kw):
+        return self._scatter(jnp.negative(jnp.asarray(values)), "add")
+
+    def multiply(self, values, **kw):
+        return self._scatter(values, "mul")
+
+    mul = multiply
+
+    def divide(self, values, **kw):
+        return self._scatter(jnp.reciprocal(jnp.asarray(values, self.array.dtype)), "mul")
+
+    def power(self, values, **kw):
+        return self.set(jnp.power(getitem(self.array, self.index), values))
+
+    def min(self, values, **kw):
+        return self._scatter(values, "min")
+
+    def max(self, values, **kw):
+        return self._scatter(values, "max")
+
+    def apply(self, func, **kw):
+        return self.set(func(getitem(self.array, self.index)))
