@@ -1,0 +1,392 @@
+"""CUDA C -> CUBIN through NVRTC (NVIDIA's `cuda-bindings`), with an in-memory and on-disk cache.
+
+    >>> from gpuxla.backends import nvrtc
+    >>> src = '#include "gx_common.cuh"\\n'
+    >>> src += 'extern "C" __global__ void k(float* y) { y[threadIdx.x] = gx_exp(1.0f); }'
+    >>> cubin = nvrtc.compile_cubin(src, arch="sm_90")    # doctest: +SKIP
+    >>> cubin[:4]                                          # doctest: +SKIP
+    b'\\x7fELF'
+
+NVRTC needs no GPU or driver, so every machine with `cuda-bindings` + `nvidia-cuda-nvrtc` can
+compile (and CI checks that every kernel compiles).
+
+Headers: the files of the kernels folder (`gx_common.cuh`, ...) are handed to NVRTC through its
+`headers`/`includeNames` arguments, so `#include "gx_common.cuh"` works without any `-I` path and
+whatever the install layout.  The folder is found by `kernels_dir()`: `$GPUXLA_KERNELS_DIR`, else
+`gpuxla/kernels/` (package data in an installed wheel), else `<repo>/kernels/` (source checkout,
+editable install).
+
+Cache: memory, then `$GPUXLA_CACHE_DIR/nvrtc/` (default `~/.cache/gpuxla/nvrtc/`).  The key hashes
+the source, the kernels-folder headers, the architecture, the options, the name expressions and the
+NVRTC version.  Entries are written atomically (temporary file + `os.replace`) and carry a length and
+a SHA-256 of their payload; an entry that fails the check is deleted and rebuilt, never trusted.
+Set `GPUXLA_DISK_CACHE=0` to keep the cache in memory only.
+
+This module also holds the small helpers the interpret platform shares (`kernels_dir`,
+`cache_root`, `numbered_source`, `atomic_write`); it imports `cuda.bindings` only when it compiles.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import struct
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+__all__ = [
+    "CompileError", "compile_cubin", "nvrtc_version", "available", "default_arch", "compile_stats",
+    "clear_memory_cache", "kernels_dir", "cache_root", "Cubin",
+]
+
+log = logging.getLogger("gpuxla.nvrtc")
+
+
+class CompileError(RuntimeError):
+    """NVRTC rejected a program; the message holds NVRTC's log and the numbered source."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers shared with the interpret platform
+# ---------------------------------------------------------------------------------------------
+def kernels_dir() -> Path:
+    """The folder holding gx_common.cuh and gx_interpret.h."""
+    here = Path(__file__).resolve().parent  # gpuxla/backends
+    candidates = []
+    env = os.environ.get("GPUXLA_KERNELS_DIR")
+    if env:
+        candidates.append(Path(env))
+    candidates += [here.parent / "kernels", here.parent.parent / "kernels"]
+    for c in candidates:
+        if (c / "gx_common.cuh").is_file():
+            return c
+    raise FileNotFoundError(
+        "gpuxla kernel headers (gx_common.cuh) not found; looked in "
+        + ", ".join(str(c) for c in candidates) + " (set GPUXLA_KERNELS_DIR)")
+
+
+def cache_root() -> Path | None:
+    """Root of the on-disk caches, or None when disabled (GPUXLA_DISK_CACHE=0)."""
+    if os.environ.get("GPUXLA_DISK_CACHE", "1").lower() in ("0", "false", "no", "off"):
+        return None
+    env = os.environ.get("GPUXLA_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "gpuxla"
+
+
+def numbered_source(source: str) -> str:
+    width = len(str(source.count("\n") + 1))
+    return "\n".join(f"{i:>{width}} | {line}" for i, line in enumerate(source.splitlines(), 1))
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see the old file, the new file, or none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+_header_cache: dict = {}
+
+
+def _headers_state():
+    """(headers dict, digest), re-read only when a file of the kernels folder changes."""
+    d = kernels_dir()
+    sig = tuple((p.name, st.st_mtime_ns, st.st_size) for p in sorted(d.iterdir())
+                if p.suffix in (".cuh", ".h") and p.is_file() for st in (p.stat(),))
+    hit = _header_cache.get((str(d), sig))
+    if hit is None:
+        texts = {name: (d / name).read_text() for name, _, _ in sig}
+        h = hashlib.sha256()
+        for name in sorted(texts):
+            h.update(name.encode() + b"\0" + texts[name].encode() + b"\0\2")
+        hit = (texts, h.hexdigest())
+        _header_cache[(str(d), sig)] = hit
+    return hit
+
+
+def kernel_headers() -> dict[str, str]:
+    """{include name: text} for the headers of the kernels folder (re-read when they change)."""
+    return _headers_state()[0]
+
+
+def headers_digest() -> str:
+    """SHA-256 over the kernels-folder headers: part of every cache key."""
+    return _headers_state()[1]
+
+
+def _debug_level() -> int:
+    try:
+        return int(os.environ.get("GPUXLA_DEBUG", "0"))
+    except ValueError:
+        return 0
+
+
+def _kernel_label(source: str) -> str:
+    m = re.search(r"__global__\s+(?:__launch_bounds__\([^)]*\)\s*)?void\s+(\w+)", source)
+    return m.group(1) if m else "<no __global__>"
+
+
+# ---------------------------------------------------------------------------------------------
+# NVRTC
+# ---------------------------------------------------------------------------------------------
+_nvrtc_mod = None
+_lock = threading.RLock()
+
+
+def _nvrtc():
+    global _nvrtc_mod
+    if _nvrtc_mod is None:
+        from cuda.bindings import nvrtc as mod  # noqa: PLC0415 - optional dependency
+        _nvrtc_mod = mod
+    return _nvrtc_mod
+
+
+def _check(result, what):
+    err = result[0]
+    if int(err) != 0:
+        raise CompileError(f"{what} failed: {err!r}")
+    return result[1:] if len(result) > 2 else (result[1] if len(result) == 2 else None)
+
+
+_version = None
+
+
+def nvrtc_version() -> tuple[int, int]:
+    """(major, minor) of the loaded NVRTC library."""
+    global _version
+    if _version is None:
+        err, major, minor = _nvrtc().nvrtcVersion()
+        if int(err) != 0:
+            raise CompileError(f"nvrtcVersion failed: {err!r}")
+        _version = (int(major), int(minor))
+    return _version
+
+
+_available = None
+
+
+def available() -> bool:
+    """True when cuda-bindings imports and the NVRTC library loads."""
+    global _available
+    if _available is None:
+        try:
+            nvrtc_version()
+            _available = True
+        except Exception:  # ImportError, missing libnvrtc, ...
+            _available = False
+    return _available
+
+
+def normalize_arch(arch) -> str:
+    """90, "90", "sm_90", "compute_90" -> "sm_90" (a real architecture: NVRTC emits a CUBIN)."""
+    s = str(arch).strip().lower()
+    m = re.fullmatch(r"(?:sm_|compute_)?(\d+[a-z]?)", s)
+    if not m:
+        raise ValueError(f"bad CUDA architecture {arch!r}; expected e.g. 'sm_90' or 90")
+    return "sm_" + m.group(1)
+
+
+_default_arch = None
+
+
+def default_arch() -> str:
+    """The current GPU's architecture, else $GPUXLA_CUDA_ARCH, else sm_90."""
+    global _default_arch
+    env = os.environ.get("GPUXLA_CUDA_ARCH")
+    if env:
+        return normalize_arch(env)
+    if _default_arch is None:
+        arch = None
+        try:
+            import cupy  # noqa: PLC0415
+
+            if cupy.cuda.runtime.getDeviceCount() > 0:
+                arch = "sm_" + str(cupy.cuda.Device().compute_capability)
+        except Exception:
+            arch = None
+        if arch is None:
+            try:
+                from cuda.bindings import driver  # noqa: PLC0415
+
+                if int(driver.cuInit(0)[0]) == 0:
+                    err, dev = driver.cuDeviceGet(0)
+                    a = driver.CUdevice_attribute
+                    e1, major = driver.cuDeviceGetAttribute(a.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev)
+                    e2, minor = driver.cuDeviceGetAttribute(a.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev)
+                    if int(err) == int(e1) == int(e2) == 0:
+                        arch = f"sm_{major}{minor}"
+            except Exception:
+                arch = None
+        _default_arch = arch or "sm_90"
+    return _default_arch
+
+
+class Cubin(bytes):
+    """The CUBIN image; `.lowered_names` maps each name expression to its mangled name."""
+    lowered_names: dict
+    arch: str
+    key: str
+    log: str
+
+
+# compile_stats["kernels"][label] = {"arch", "cold_s", "cached_s", "hits", "last"}; the totals
+# count every compile_cubin call by where the CUBIN came from.
+compile_stats = {"nvrtc": 0, "memory_hits": 0, "disk_hits": 0, "disk_rebuilt": 0,
+                 "nvrtc_seconds": 0.0, "kernels": {}}
+_memory: dict[str, Cubin] = {}
+
+_MAGIC = b"GXCUBIN1"
+_HEAD = struct.Struct("<8sQ32s")  # magic, payload length, sha256(payload)
+
+
+def clear_memory_cache() -> None:
+    with _lock:
+        _memory.clear()
+
+
+def _key(source, arch, options, name_expressions, header_digest) -> str:
+    h = hashlib.sha256(b"gpuxla-nvrtc-1\0")
+    for part in (source, arch, "\0".join(options), "\0".join(name_expressions),
+                 "%d.%d" % nvrtc_version(), header_digest):
+        h.update(part.encode())
+        h.update(b"\0\1")
+    return h.hexdigest()
+
+
+def _encode(cubin: Cubin) -> bytes:
+    meta = json.dumps({"key": cubin.key, "arch": cubin.arch, "lowered_names": cubin.lowered_names,
+                       "nvrtc": list(nvrtc_version())}).encode()
+    payload = struct.pack("<I", len(meta)) + meta + bytes(cubin)
+    return _HEAD.pack(_MAGIC, len(payload), hashlib.sha256(payload).digest()) + payload
+
+
+def _decode(data: bytes, key: str) -> Cubin | None:
+    if len(data) < _HEAD.size:
+        return None
+    magic, n, digest = _HEAD.unpack_from(data)
+    payload = data[_HEAD.size:]
+    if magic != _MAGIC or n != len(payload) or hashlib.sha256(payload).digest() != digest:
+        return None
+    (mlen,) = struct.unpack_from("<I", payload)
+    meta = json.loads(payload[4:4 + mlen])
+    if meta.get("key") != key:
+        return None
+    out = Cubin(payload[4 + mlen:])
+    out.key, out.arch, out.lowered_names, out.log = key, meta["arch"], meta["lowered_names"], ""
+    return out
+
+
+def _disk_path(key: str) -> Path | None:
+    root = cache_root()
+    return None if root is None else root / "nvrtc" / f"{key}.cubin"
+
+
+def _nvrtc_compile(source, arch, options, name_expressions, headers) -> tuple[bytes, dict, str]:
+    """One NVRTC run: (cubin, lowered names, log).  Raises CompileError."""
+    nv = _nvrtc()
+    names = list(headers)
+    err, prog = nv.nvrtcCreateProgram(source.encode(), b"gx_kernel.cu", len(names),
+                                      [headers[n].encode() for n in names], [n.encode() for n in names])
+    if int(err) != 0:
+        raise CompileError(f"nvrtcCreateProgram failed: {err!r}")
+    try:
+        for ne in name_expressions:
+            _check(nv.nvrtcAddNameExpression(prog, ne.encode()), "nvrtcAddNameExpression")
+        opts = [f"--gpu-architecture={arch}", "-default-device", "--std=c++17", *options]
+        (err,) = nv.nvrtcCompileProgram(prog, len(opts), [o.encode() for o in opts])
+        _, size = nv.nvrtcGetProgramLogSize(prog)
+        buf = b" " * size
+        nv.nvrtcGetProgramLog(prog, buf)
+        text = buf.rstrip(b"\0 ").decode(errors="replace").strip()
+        if int(err) != 0:
+            raise CompileError(
+                f"NVRTC {'.'.join(map(str, nvrtc_version()))} failed to compile "
+                f"{_kernel_label(source)} for {arch} with options {opts}:\n{text}\n\n"
+                f"---- source ----\n{numbered_source(source)}")
+        size = _check(nv.nvrtcGetCUBINSize(prog), "nvrtcGetCUBINSize")
+        image = b" " * size
+        _check(nv.nvrtcGetCUBIN(prog, image), "nvrtcGetCUBIN")
+        lowered = {}
+        for ne in name_expressions:
+            low = _check(nv.nvrtcGetLoweredName(prog, ne.encode()), "nvrtcGetLoweredName")
+            lowered[ne] = low.decode() if isinstance(low, bytes) else str(low)
+        return image, lowered, text
+    finally:
+        nv.nvrtcDestroyProgram(prog)
+
+
+def compile_cubin(source: str, name_expressions=(), arch: str | None = None, options=()) -> bytes:
+    """Compile CUDA C `source` to a CUBIN for `arch` (default: the GPU's, else sm_90).
+
+    Returns a `Cubin` (a bytes subclass; `.lowered_names` has the mangled name of each entry of
+    `name_expressions`, for templated kernels).  Raises CompileError with NVRTC's log and the
+    numbered source.
+    """
+    t0 = time.perf_counter()
+    arch = normalize_arch(arch) if arch is not None else default_arch()
+    options = tuple(str(o) for o in options)
+    name_expressions = tuple(str(n) for n in name_expressions)
+    headers, digest = _headers_state()
+    key = _key(source, arch, options, name_expressions, digest)
+    label = _kernel_label(source)
+    with _lock:
+        hit = _memory.get(key)
+        where = "memory"
+        path = _disk_path(key)
+        if hit is None and path is not None and path.exists():
+            try:
+                hit = _decode(path.read_bytes(), key)
+            except (OSError, ValueError, KeyError):
+                hit = None
+            if hit is None:  # corrupt, truncated or foreign: never trusted
+                compile_stats["disk_rebuilt"] += 1
+                log.warning("gpuxla: discarding corrupt NVRTC cache entry %s", path)
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
+            else:
+                where = "disk"
+                _memory[key] = hit
+        stat_key = f"{label}@{arch}"
+        new_entry = {"arch": arch, "cold_s": None, "cached_s": None, "hits": 0, "last": None}
+        if hit is not None:
+            entry = compile_stats["kernels"].setdefault(stat_key, new_entry)
+            dt = time.perf_counter() - t0
+            compile_stats["memory_hits" if where == "memory" else "disk_hits"] += 1
+            entry.update(cached_s=dt, hits=entry["hits"] + 1, last=where)
+            return hit
+        image, lowered, text = _nvrtc_compile(source, arch, options, name_expressions, headers)
+        out = Cubin(image)
+        out.key, out.arch, out.lowered_names, out.log = key, arch, lowered, text
+        _memory[key] = out
+        if path is not None:
+            try:
+                atomic_write(path, _encode(out))
+            except OSError as e:  # read-only home, full disk: keep going from memory
+                log.warning("gpuxla: cannot write NVRTC cache entry %s: %s", path, e)
+        dt = time.perf_counter() - t0
+        entry = compile_stats["kernels"].setdefault(stat_key, new_entry)
+        compile_stats["nvrtc"] += 1
+        compile_stats["nvrtc_seconds"] += dt
+        entry.update(cold_s=dt, last="nvrtc")
+    if _debug_level() >= 4 and text:
+        print(f"[gpuxla] NVRTC log for {label} ({arch}):\n{text}", file=sys.stderr)
+    return out

@@ -1,0 +1,775 @@
+// gx_interpret.h -- run CUDA C kernels on the CPU (the `cuda-interpret` platform).
+//
+// The host C++ compiler gets this header through `-include gx_interpret.h`, then the very same
+// kernel text that NVRTC compiles for the GPU.  It provides:
+//   * the CUDA keywords (__global__, __device__, __shared__, ...) as host C++;
+//   * threadIdx/blockIdx/blockDim/gridDim, warpSize;
+//   * a block scheduler that runs the threads of one block as cooperative fibers on the calling OS
+//     thread, so __syncthreads(), shared memory and warp collectives (shuffles, ballot, vote,
+//     __syncwarp, __reduce_*_sync) behave as on a GPU;
+//   * atomics, bit-cast and integer intrinsics, and the CUDA math functions glibc lacks.
+//
+// Blocks run one after another (serially), so atomics are plain read-modify-writes and float
+// atomics give the same bits every run.  A fiber switches only inside a barrier or a warp
+// collective: code between two of them runs uninterrupted, exactly one CUDA thread at a time.
+//
+// Launch: gx_rt::launch(grid, block, dynamic_smem_bytes, callable) runs `callable()` once per CUDA
+// thread; the Python side (gpuxla/backends/interpret.py) generates one extern "C" launcher per
+// kernel that unpacks CUDA-style `void** args` and calls it.  Dynamic shared memory is reached with
+// GX_DYNAMIC_SHARED(T, name) from gx_common.cuh (`extern __shared__` cannot be emulated by a macro).
+//
+// Limits: blockDim.x*y*z <= 1024; each fiber has GX_FIBER_STACK_SIZE bytes of stack (default
+// 64 KiB, a guard page below it turns an overflow into a crash instead of silent corruption).
+// An out-of-bounds access in a kernel is an out-of-bounds access in this process.
+#pragma once
+#ifndef GX_INTERPRET
+#define GX_INTERPRET 1
+// The runtime below is all `static`; a kernel module uses only part of it.
+#pragma GCC diagnostic ignored "-Wunused-function"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if !defined(__x86_64__) || defined(GX_INTERPRET_UCONTEXT)
+#define GX_FIBER_UCONTEXT 1
+#include <ucontext.h>
+#endif
+
+#ifndef GX_FIBER_STACK_SIZE
+#define GX_FIBER_STACK_SIZE (64 * 1024)
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// CUDA keywords
+// ---------------------------------------------------------------------------------------------
+#define __global__
+#define __device__
+#define __host__
+#define __constant__
+#define __managed__
+#define __grid_constant__
+#define __forceinline__ inline __attribute__((always_inline))
+#define __noinline__ __attribute__((noinline))
+#define __align__(n) __attribute__((aligned(n)))
+#define __launch_bounds__(...)
+// Block-scope `thread_local` implies static storage: one instance per OS thread, and an OS thread
+// runs one block at a time, so every fiber (CUDA thread) of the block sees the same array.
+#define __shared__ thread_local
+// __restrict__ is already a g++/clang++ keyword.
+
+// ---------------------------------------------------------------------------------------------
+// Vector types and the built-in index variables
+// ---------------------------------------------------------------------------------------------
+struct dim3 {
+  unsigned x, y, z;
+  constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+typedef dim3 uint3;
+
+#define GX_VEC2(N, T, A) \
+  struct __attribute__((aligned(A))) N { T x, y; }; \
+  static inline N make_##N(T x, T y) { N v; v.x = x; v.y = y; return v; }
+#define GX_VEC4(N, T, A) \
+  struct __attribute__((aligned(A))) N { T x, y, z, w; }; \
+  static inline N make_##N(T x, T y, T z, T w) { N v; v.x = x; v.y = y; v.z = z; v.w = w; return v; }
+GX_VEC2(float2, float, 8)
+GX_VEC4(float4, float, 16)
+GX_VEC2(double2, double, 16)
+GX_VEC2(int2, int, 8)
+GX_VEC4(int4, int, 16)
+GX_VEC2(uint2, unsigned, 8)
+GX_VEC4(uint4, unsigned, 16)
+GX_VEC2(longlong2, long long, 16)
+GX_VEC2(ulonglong2, unsigned long long, 16)
+GX_VEC2(short2, short, 4)
+GX_VEC4(short4, short, 8)
+GX_VEC2(ushort2, unsigned short, 4)
+GX_VEC4(ushort4, unsigned short, 8)
+GX_VEC4(char4, signed char, 4)
+GX_VEC4(uchar4, unsigned char, 4)
+#undef GX_VEC2
+#undef GX_VEC4
+
+static thread_local dim3 threadIdx, blockIdx, blockDim, gridDim;
+static const int warpSize = 32;
+
+// ---------------------------------------------------------------------------------------------
+// Fibers and the block scheduler
+// ---------------------------------------------------------------------------------------------
+#ifndef GX_FIBER_UCONTEXT
+// x86-64 System V context switch: push the callee-saved registers on the current stack, store the
+// stack pointer in *save_sp, load load_sp, pop the registers saved there, return into that fiber.
+// No system call (swapcontext makes one per switch to save the signal mask).
+extern "C" void gx_fiber_switch(void** save_sp, void* load_sp);
+extern "C" void gx_fiber_trampoline();
+__asm__(
+    ".pushsection .text\n"
+    ".p2align 4\n"
+    ".globl gx_fiber_switch\n"
+    ".hidden gx_fiber_switch\n"
+    ".type gx_fiber_switch,@function\n"
+    "gx_fiber_switch:\n"
+    "  pushq %rbp\n  pushq %rbx\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
+    "  movq %rsp, (%rdi)\n"
+    "  movq %rsi, %rsp\n"
+    "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n"
+    "  ret\n"
+    ".size gx_fiber_switch, .-gx_fiber_switch\n"
+    ".p2align 4\n"
+    ".globl gx_fiber_trampoline\n"
+    ".hidden gx_fiber_trampoline\n"
+    ".type gx_fiber_trampoline,@function\n"
+    "gx_fiber_trampoline:\n"  // first entry of a fresh fiber: rbx = function, r12 = argument
+    "  movq %r12, %rdi\n"
+    "  callq *%rbx\n"
+    "  ud2\n"  // the fiber function never returns
+    ".size gx_fiber_trampoline, .-gx_fiber_trampoline\n"
+    ".popsection\n");
+#endif
+
+namespace gx_rt {
+
+enum { GX_OK = 0, GX_ERR_CONFIG = 1, GX_ERR_DEADLOCK = 2, GX_ERR_TRAP = 3, GX_ERR_NOMEM = 4 };
+enum State { READY = 0, WAIT_WARP = 1, WAIT_BLOCK = 2, DONE = 3 };
+enum WarpOp { W_SYNC, W_SHFL, W_BALLOT, W_ADD, W_MIN_S, W_MAX_S, W_MIN_U, W_MAX_U, W_AND, W_OR, W_XOR };
+
+struct Fiber {
+  void* sp;
+#ifdef GX_FIBER_UCONTEXT
+  ucontext_t uc;
+#endif
+  char* stack_lo;  // lowest usable address (above the guard page)
+  dim3 tid;
+  unsigned lane, warp;
+  int state;
+  // posted by the fiber when it enters a warp collective, answered by the scheduler
+  int wop;
+  unsigned wmask;
+  int wsrc;  // source lane of a shuffle, -1: keep own value
+  unsigned long long wval, wres, wpart;
+  // block barrier with a count (__syncthreads_count/and/or)
+  int bpred, bres;
+};
+
+struct Sched {
+  Fiber* fibers = nullptr;
+  unsigned capacity = 0;  // fibers (and stacks) allocated
+  unsigned nthreads = 0;  // threads of the current block
+  char* stacks = nullptr;
+  size_t stacks_bytes = 0, stack_stride = 0;
+  void* sched_sp = nullptr;
+#ifdef GX_FIBER_UCONTEXT
+  ucontext_t sched_uc;
+#endif
+  Fiber* cur = nullptr;
+  void (*body)(void*) = nullptr;
+  void* ctx = nullptr;
+  int error = GX_OK;
+  unsigned char* dyn_smem = nullptr;
+  size_t dyn_cap = 0;
+  ~Sched() {
+    if (stacks) munmap(stacks, stacks_bytes);
+    free(fibers);
+    free(dyn_smem);
+  }
+};
+
+static thread_local Sched sched;
+static thread_local char last_error[512];
+
+static void set_error(int code, const char* msg) {
+  if (sched.error == GX_OK) {
+    sched.error = code;
+    snprintf(last_error, sizeof last_error, "%s", msg);
+  }
+}
+
+static inline void to_scheduler(Fiber* f) {
+#ifdef GX_FIBER_UCONTEXT
+  swapcontext(&f->uc, &sched.sched_uc);
+#else
+  gx_fiber_switch(&f->sp, sched.sched_sp);
+#endif
+}
+
+static void fiber_main(void*) {
+  sched.body(sched.ctx);
+  Fiber* f = sched.cur;
+  f->state = DONE;
+  to_scheduler(f);
+  __builtin_unreachable();
+}
+
+#ifdef GX_FIBER_UCONTEXT
+static void fiber_main_uc() { fiber_main(nullptr); }
+#endif
+
+static bool reserve(unsigned n) {
+  if (n <= sched.capacity) return true;
+  long page = sysconf(_SC_PAGESIZE);
+  size_t stack = ((size_t)GX_FIBER_STACK_SIZE + page - 1) / page * page;
+  size_t stride = stack + page;  // guard page at the low end of every stack
+  size_t bytes = stride * n;
+  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mem == MAP_FAILED) return false;
+  for (unsigned i = 0; i < n; ++i) mprotect((char*)mem + i * stride, page, PROT_NONE);
+  Fiber* fibers = (Fiber*)calloc(n, sizeof(Fiber));
+  if (!fibers) {
+    munmap(mem, bytes);
+    return false;
+  }
+  if (sched.stacks) munmap(sched.stacks, sched.stacks_bytes);
+  free(sched.fibers);
+  sched.stacks = (char*)mem;
+  sched.stacks_bytes = bytes;
+  sched.stack_stride = stride;
+  sched.fibers = fibers;
+  sched.capacity = n;
+  for (unsigned i = 0; i < n; ++i) fibers[i].stack_lo = (char*)mem + i * stride + page;
+  return true;
+}
+
+static void init_fiber(Fiber* f) {
+  size_t size = sched.stack_stride - (size_t)sysconf(_SC_PAGESIZE);
+#ifdef GX_FIBER_UCONTEXT
+  getcontext(&f->uc);
+  f->uc.uc_stack.ss_sp = f->stack_lo;
+  f->uc.uc_stack.ss_size = size;
+  f->uc.uc_link = nullptr;
+  makecontext(&f->uc, fiber_main_uc, 0);
+#else
+  // Frame popped by gx_fiber_switch: r15 r14 r13 r12 rbx rbp, then the return address.  The
+  // return address sits at top-24 so that the trampoline starts with rsp 16-byte aligned.
+  unsigned long long top = ((unsigned long long)(f->stack_lo + size)) & ~15ull;
+  void** ret = (void**)(top - 24);
+  ret[0] = (void*)gx_fiber_trampoline;
+  void** frame = ret - 6;
+  frame[0] = frame[1] = frame[2] = nullptr;     // r15 r14 r13
+  frame[3] = nullptr;                           // r12: argument
+  frame[4] = (void*)fiber_main;                 // rbx: function
+  frame[5] = nullptr;                           // rbp
+  f->sp = frame;
+#endif
+}
+
+static inline void resume(Fiber* f) {
+  sched.cur = f;
+  threadIdx = f->tid;
+#ifdef GX_FIBER_UCONTEXT
+  swapcontext(&sched.sched_uc, &f->uc);
+#else
+  gx_fiber_switch(&sched.sched_sp, f->sp);
+#endif
+}
+
+static inline unsigned warp_exist_mask(unsigned w) {
+  unsigned n = sched.nthreads - w * 32;
+  return n >= 32 ? 0xffffffffu : ((1u << n) - 1u);
+}
+
+// Answer the collectives of warp w whose member lanes have all arrived (or exited).
+static bool release_warp(unsigned w) {
+  Fiber* lanes = sched.fibers + w * 32;
+  unsigned exist = warp_exist_mask(w);
+  unsigned waiting = 0, done = 0;
+  for (unsigned l = 0; l < 32; ++l) {
+    if (!(exist >> l & 1)) continue;
+    if (lanes[l].state == WAIT_WARP) waiting |= 1u << l;
+    else if (lanes[l].state == DONE) done |= 1u << l;
+  }
+  if (!waiting) return false;
+  unsigned go = 0;
+  for (unsigned l = 0; l < 32; ++l) {
+    if (!(waiting >> l & 1)) continue;
+    unsigned need = (lanes[l].wmask | (1u << l)) & exist;
+    if ((need & ~(waiting | done)) == 0) go |= 1u << l;
+  }
+  if (!go) return false;
+  for (unsigned l = 0; l < 32; ++l) {
+    if (!(go >> l & 1)) continue;
+    Fiber& f = lanes[l];
+    unsigned part = go & (f.wmask | (1u << l));
+    unsigned long long res = 0;
+    switch (f.wop) {
+      case W_SYNC: break;
+      case W_SHFL:
+        res = (f.wsrc >= 0 && f.wsrc < 32 && (go >> f.wsrc & 1)) ? lanes[f.wsrc].wval : f.wval;
+        break;
+      case W_BALLOT:
+        for (unsigned k = 0; k < 32; ++k)
+          if ((part >> k & 1) && lanes[k].wval) res |= 1ull << k;
+        break;
+      default: {
+        bool first = true;
+        for (unsigned k = 0; k < 32; ++k) {
+          if (!(part >> k & 1)) continue;
+          unsigned long long v = lanes[k].wval;
+          if (first) { res = v; first = false; continue; }
+          switch (f.wop) {
+            case W_ADD: res = (unsigned)(res + v); break;
+            case W_MIN_S: res = (int)v < (int)res ? v : res; break;
+            case W_MAX_S: res = (int)v > (int)res ? v : res; break;
+            case W_MIN_U: res = (unsigned)v < (unsigned)res ? v : res; break;
+            case W_MAX_U: res = (unsigned)v > (unsigned)res ? v : res; break;
+            case W_AND: res &= v; break;
+            case W_OR: res |= v; break;
+            case W_XOR: res ^= v; break;
+          }
+        }
+      }
+    }
+    f.wres = res;
+    f.wpart = part;
+  }
+  for (unsigned l = 0; l < 32; ++l)
+    if (go >> l & 1) lanes[l].state = READY;
+  return true;
+}
+
+static int run_block() {
+  unsigned n = sched.nthreads;
+  Fiber* fs = sched.fibers;
+  for (unsigned i = 0; i < n; ++i) {
+    fs[i].state = READY;
+    init_fiber(&fs[i]);
+  }
+  unsigned nwarps = (n + 31) / 32;
+  for (;;) {
+    unsigned live = 0;
+    for (unsigned i = 0; i < n; ++i) {
+      if (fs[i].state == READY) resume(&fs[i]);
+      if (sched.error) return sched.error;
+      if (fs[i].state != DONE) ++live;
+    }
+    if (!live) return GX_OK;
+    bool progress = false;
+    for (unsigned w = 0; w < nwarps; ++w) progress |= release_warp(w);
+    if (progress) continue;
+    unsigned at_block = 0, count = 0;
+    for (unsigned i = 0; i < n; ++i)
+      if (fs[i].state == WAIT_BLOCK) { ++at_block; count += fs[i].bpred != 0; }
+    if (at_block != live) {
+      char msg[256];
+      snprintf(msg, sizeof msg,
+               "deadlock in block (%u,%u,%u): %u live threads, %u waiting at __syncthreads and the rest "
+               "in warp collectives whose mask names threads that never arrive",
+               blockIdx.x, blockIdx.y, blockIdx.z, live, at_block);
+      set_error(GX_ERR_DEADLOCK, msg);
+      return sched.error;
+    }
+    for (unsigned i = 0; i < n; ++i)
+      if (fs[i].state == WAIT_BLOCK) { fs[i].bres = (int)count; fs[i].state = READY; }
+  }
+}
+
+// Run `body(ctx)` once per CUDA thread of the grid.  Returns 0 or a GX_ERR_* code (message in
+// gx_interpret_last_error()).
+static int launch_impl(dim3 grid, dim3 block, unsigned smem, void (*body)(void*), void* ctx) {
+  sched.error = GX_OK;
+  last_error[0] = 0;
+  unsigned long long nt = (unsigned long long)block.x * block.y * block.z;
+  if (!grid.x || !grid.y || !grid.z || !nt || nt > 1024 || block.z > 64 || grid.y > 65535 || grid.z > 65535 ||
+      grid.x > 2147483647u) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "invalid launch configuration grid=(%u,%u,%u) block=(%u,%u,%u)", grid.x, grid.y,
+             grid.z, block.x, block.y, block.z);
+    set_error(GX_ERR_CONFIG, msg);
+    return sched.error;
+  }
+  if (sched.cur) {
+    set_error(GX_ERR_CONFIG, "nested launch from inside a kernel is not supported");
+    return sched.error;
+  }
+  if (!reserve((unsigned)nt)) {
+    set_error(GX_ERR_NOMEM, "cannot allocate fiber stacks");
+    return sched.error;
+  }
+  if (smem > sched.dyn_cap) {
+    void* p = nullptr;
+    if (posix_memalign(&p, 64, smem)) {
+      set_error(GX_ERR_NOMEM, "cannot allocate dynamic shared memory");
+      return sched.error;
+    }
+    free(sched.dyn_smem);
+    sched.dyn_smem = (unsigned char*)p;
+    sched.dyn_cap = smem;
+  }
+  sched.nthreads = (unsigned)nt;
+  sched.body = body;
+  sched.ctx = ctx;
+  for (unsigned i = 0; i < nt; ++i) {
+    Fiber& f = sched.fibers[i];
+    f.tid = dim3(i % block.x, (i / block.x) % block.y, i / (block.x * block.y));
+    f.lane = i % 32;
+    f.warp = i / 32;
+  }
+  gridDim = grid;
+  blockDim = block;
+  int rc = GX_OK;
+  for (unsigned z = 0; z < grid.z && rc == GX_OK; ++z)
+    for (unsigned y = 0; y < grid.y && rc == GX_OK; ++y)
+      for (unsigned x = 0; x < grid.x && rc == GX_OK; ++x) {
+        blockIdx = dim3(x, y, z);
+        rc = run_block();
+      }
+  sched.cur = nullptr;
+  return rc;
+}
+
+template <class F>
+static void call_body(void* p) { (*(F*)p)(); }
+
+template <class F>
+static int launch(dim3 grid, dim3 block, unsigned smem, F& body) {
+  return launch_impl(grid, block, smem, &call_body<F>, (void*)&body);
+}
+
+static inline void* dynamic_smem() { return sched.dyn_smem; }
+
+static inline Fiber* current() { return sched.cur; }
+
+static inline void block_wait(int pred) {
+  Fiber* f = sched.cur;
+  f->bpred = pred;
+  f->state = WAIT_BLOCK;
+  to_scheduler(f);
+}
+
+static inline unsigned long long warp_op(int op, unsigned mask, unsigned long long val, int src) {
+  Fiber* f = sched.cur;
+  f->wop = op;
+  f->wmask = mask;
+  f->wval = val;
+  f->wsrc = src;
+  f->state = WAIT_WARP;
+  to_scheduler(f);
+  return f->wres;
+}
+
+template <class T>
+static inline unsigned long long to_bits(T v) {
+  static_assert(sizeof(T) <= 8, "warp shuffle of a type wider than 8 bytes");
+  unsigned long long b = 0;
+  memcpy(&b, &v, sizeof(T));
+  return b;
+}
+template <class T>
+static inline T from_bits(unsigned long long b) {
+  T v;
+  memcpy(&v, &b, sizeof(T));
+  return v;
+}
+
+// Inverse error function in double: a rough start (Giles' single-precision fit), then Halley
+// steps on erf (or on erfc in the tails, where 1 - |y| is exact and erf would cancel).
+static inline double inv_erf(double p, double q) {  // p = |y| in (0,1), q = 1 - p
+  double w = -log(q * (1.0 + p));
+  double x;
+  if (w < 5.0) {
+    w -= 2.5;
+    x = 2.81022636e-08;
+    x = 3.43273939e-07 + x * w; x = -3.5233877e-06 + x * w; x = -4.39150654e-06 + x * w;
+    x = 0.00021858087 + x * w;  x = -0.00125372503 + x * w; x = -0.00417768164 + x * w;
+    x = 0.246640727 + x * w;    x = 1.50140941 + x * w;
+  } else {
+    w = sqrt(w) - 3.0;
+    x = -0.000200214257;
+    x = 0.000100950558 + x * w; x = 0.00134934322 + x * w;  x = -0.00367342844 + x * w;
+    x = 0.00573950773 + x * w;  x = -0.0076224613 + x * w;  x = 0.00943887047 + x * w;
+    x = 1.00167406 + x * w;     x = 2.83297682 + x * w;
+  }
+  x *= p;
+  for (int i = 0; i < 8; ++i) {
+    double f = p <= 0.5 ? erf(x) - p : q - erfc(x);
+    double d = 1.1283791670955126 * exp(-x * x);  // d/dx erf
+    if (d == 0.0 || f == 0.0) break;
+    double dx = f / (d + x * f);  // Halley's step, using erf'' = -2x erf'
+    x -= dx;
+    if (fabs(dx) <= 1e-17 * fabs(x)) break;
+  }
+  return x;
+}
+
+}  // namespace gx_rt
+
+extern "C" __attribute__((visibility("default"))) const char* gx_interpret_last_error() { return gx_rt::last_error; }
+
+// ---------------------------------------------------------------------------------------------
+// Barriers, warp collectives
+// ---------------------------------------------------------------------------------------------
+static inline void __syncthreads() { gx_rt::block_wait(0); }
+static inline int __syncthreads_count(int p) { gx_rt::block_wait(p != 0); return gx_rt::current()->bres; }
+static inline int __syncthreads_and(int p) {
+  gx_rt::block_wait(p != 0);
+  unsigned live = 0;
+  for (unsigned i = 0; i < gx_rt::sched.nthreads; ++i) live += gx_rt::sched.fibers[i].state != gx_rt::DONE;
+  return gx_rt::current()->bres == (int)live;
+}
+static inline int __syncthreads_or(int p) { gx_rt::block_wait(p != 0); return gx_rt::current()->bres != 0; }
+static inline void __syncwarp(unsigned mask = 0xffffffffu) { gx_rt::warp_op(gx_rt::W_SYNC, mask, 0, -1); }
+static inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static inline void __threadfence_block() {}
+static inline void __threadfence_system() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+static inline unsigned __activemask() {
+  unsigned w = gx_rt::current()->warp, m = 0;
+  for (unsigned l = 0; l < 32 && w * 32 + l < gx_rt::sched.nthreads; ++l)
+    if (gx_rt::sched.fibers[w * 32 + l].state != gx_rt::DONE) m |= 1u << l;
+  return m;
+}
+static inline unsigned __lanemask_lt() { return (1u << gx_rt::current()->lane) - 1u; }
+
+[[noreturn]] static inline void __trap() {
+  char msg[128];
+  snprintf(msg, sizeof msg, "__trap() in block (%u,%u,%u) thread (%u,%u,%u)", blockIdx.x, blockIdx.y, blockIdx.z,
+           threadIdx.x, threadIdx.y, threadIdx.z);
+  gx_rt::set_error(gx_rt::GX_ERR_TRAP, msg);
+  gx_rt::Fiber* f = gx_rt::current();
+  f->state = gx_rt::DONE;
+  gx_rt::to_scheduler(f);  // never resumed
+  __builtin_unreachable();
+}
+static inline void __brkpt() { __trap(); }
+
+template <class T>
+static inline T __shfl_sync(unsigned mask, T var, int src, int width = 32) {
+  int lane = (int)gx_rt::current()->lane;
+  int s = (lane & ~(width - 1)) + (src & (width - 1));
+  return gx_rt::from_bits<T>(gx_rt::warp_op(gx_rt::W_SHFL, mask, gx_rt::to_bits(var), s));
+}
+template <class T>
+static inline T __shfl_up_sync(unsigned mask, T var, unsigned delta, int width = 32) {
+  int lane = (int)gx_rt::current()->lane;
+  int s = (unsigned)(lane & (width - 1)) >= delta ? lane - (int)delta : -1;
+  return gx_rt::from_bits<T>(gx_rt::warp_op(gx_rt::W_SHFL, mask, gx_rt::to_bits(var), s));
+}
+template <class T>
+static inline T __shfl_down_sync(unsigned mask, T var, unsigned delta, int width = 32) {
+  int lane = (int)gx_rt::current()->lane;
+  int s = (unsigned)(lane & (width - 1)) + delta < (unsigned)width ? lane + (int)delta : -1;
+  return gx_rt::from_bits<T>(gx_rt::warp_op(gx_rt::W_SHFL, mask, gx_rt::to_bits(var), s));
+}
+template <class T>
+static inline T __shfl_xor_sync(unsigned mask, T var, int lane_mask, int width = 32) {
+  int lane = (int)gx_rt::current()->lane;
+  int s = lane ^ lane_mask;
+  if (s >= (lane & ~(width - 1)) + width) s = -1;  // later groups are out of reach
+  return gx_rt::from_bits<T>(gx_rt::warp_op(gx_rt::W_SHFL, mask, gx_rt::to_bits(var), s));
+}
+static inline unsigned __ballot_sync(unsigned mask, int pred) {
+  return (unsigned)gx_rt::warp_op(gx_rt::W_BALLOT, mask, pred != 0, -1);
+}
+static inline int __any_sync(unsigned mask, int pred) { return __ballot_sync(mask, pred) != 0; }
+static inline int __all_sync(unsigned mask, int pred) {
+  unsigned b = __ballot_sync(mask, pred);
+  return b == (unsigned)gx_rt::current()->wpart;
+}
+static inline unsigned __reduce_add_sync(unsigned m, unsigned v) { return (unsigned)gx_rt::warp_op(gx_rt::W_ADD, m, v, -1); }
+static inline int __reduce_add_sync(unsigned m, int v) { return (int)gx_rt::warp_op(gx_rt::W_ADD, m, (unsigned)v, -1); }
+static inline unsigned __reduce_min_sync(unsigned m, unsigned v) { return (unsigned)gx_rt::warp_op(gx_rt::W_MIN_U, m, v, -1); }
+static inline int __reduce_min_sync(unsigned m, int v) { return (int)gx_rt::warp_op(gx_rt::W_MIN_S, m, (unsigned)v, -1); }
+static inline unsigned __reduce_max_sync(unsigned m, unsigned v) { return (unsigned)gx_rt::warp_op(gx_rt::W_MAX_U, m, v, -1); }
+static inline int __reduce_max_sync(unsigned m, int v) { return (int)gx_rt::warp_op(gx_rt::W_MAX_S, m, (unsigned)v, -1); }
+static inline unsigned __reduce_and_sync(unsigned m, unsigned v) { return (unsigned)gx_rt::warp_op(gx_rt::W_AND, m, v, -1); }
+static inline unsigned __reduce_or_sync(unsigned m, unsigned v) { return (unsigned)gx_rt::warp_op(gx_rt::W_OR, m, v, -1); }
+static inline unsigned __reduce_xor_sync(unsigned m, unsigned v) { return (unsigned)gx_rt::warp_op(gx_rt::W_XOR, m, v, -1); }
+
+// ---------------------------------------------------------------------------------------------
+// Atomics: blocks run serially and fibers switch only at barriers, so a read-modify-write is atomic.
+// ---------------------------------------------------------------------------------------------
+template <class T, class U> static inline T atomicAdd(T* p, U v) { T o = *p; *p = (T)(o + (T)v); return o; }
+template <class T, class U> static inline T atomicSub(T* p, U v) { T o = *p; *p = (T)(o - (T)v); return o; }
+template <class T, class U> static inline T atomicExch(T* p, U v) { T o = *p; *p = (T)v; return o; }
+template <class T, class U> static inline T atomicMax(T* p, U v) { T o = *p; if ((T)v > o) *p = (T)v; return o; }
+template <class T, class U> static inline T atomicMin(T* p, U v) { T o = *p; if ((T)v < o) *p = (T)v; return o; }
+template <class T, class U> static inline T atomicAnd(T* p, U v) { T o = *p; *p = o & (T)v; return o; }
+template <class T, class U> static inline T atomicOr(T* p, U v) { T o = *p; *p = o | (T)v; return o; }
+template <class T, class U> static inline T atomicXor(T* p, U v) { T o = *p; *p = o ^ (T)v; return o; }
+template <class T, class U, class V> static inline T atomicCAS(T* p, U cmp, V v) {
+  T o = *p;
+  if (o == (T)cmp) *p = (T)v;
+  return o;
+}
+static inline unsigned atomicInc(unsigned* p, unsigned v) { unsigned o = *p; *p = o >= v ? 0u : o + 1u; return o; }
+static inline unsigned atomicDec(unsigned* p, unsigned v) { unsigned o = *p; *p = (o == 0 || o > v) ? v : o - 1u; return o; }
+#define GX_ATOMIC_ALIAS(n) \
+  template <class T, class U> static inline T n##_block(T* p, U v) { return n(p, v); } \
+  template <class T, class U> static inline T n##_system(T* p, U v) { return n(p, v); }
+GX_ATOMIC_ALIAS(atomicAdd)
+GX_ATOMIC_ALIAS(atomicExch)
+GX_ATOMIC_ALIAS(atomicMax)
+GX_ATOMIC_ALIAS(atomicMin)
+#undef GX_ATOMIC_ALIAS
+
+// ---------------------------------------------------------------------------------------------
+// Loads/stores with cache hints, bit casts, integer intrinsics
+// ---------------------------------------------------------------------------------------------
+template <class T> static inline T __ldg(const T* p) { return *p; }
+template <class T> static inline T __ldcg(const T* p) { return *p; }
+template <class T> static inline T __ldca(const T* p) { return *p; }
+template <class T> static inline T __ldcs(const T* p) { return *p; }
+template <class T> static inline T __ldlu(const T* p) { return *p; }
+template <class T> static inline T __ldcv(const T* p) { return *p; }
+template <class T> static inline void __stcg(T* p, T v) { *p = v; }
+template <class T> static inline void __stcs(T* p, T v) { *p = v; }
+template <class T> static inline void __stwb(T* p, T v) { *p = v; }
+template <class T> static inline void __stwt(T* p, T v) { *p = v; }
+
+template <class To, class From>
+static inline To gx_bitcast_(From v) {
+  static_assert(sizeof(To) == sizeof(From), "bit cast between types of different sizes");
+  To t;
+  memcpy(&t, &v, sizeof t);
+  return t;
+}
+static inline int __float_as_int(float x) { return gx_bitcast_<int>(x); }
+static inline unsigned __float_as_uint(float x) { return gx_bitcast_<unsigned>(x); }
+static inline float __int_as_float(int x) { return gx_bitcast_<float>(x); }
+static inline float __uint_as_float(unsigned x) { return gx_bitcast_<float>(x); }
+static inline long long __double_as_longlong(double x) { return gx_bitcast_<long long>(x); }
+static inline double __longlong_as_double(long long x) { return gx_bitcast_<double>(x); }
+static inline int __double2hiint(double x) { return (int)(__double_as_longlong(x) >> 32); }
+static inline int __double2loint(double x) { return (int)__double_as_longlong(x); }
+static inline double __hiloint2double(int hi, int lo) {
+  return __longlong_as_double((long long)(((unsigned long long)(unsigned)hi << 32) | (unsigned)lo));
+}
+
+static inline int __popc(unsigned x) { return __builtin_popcount(x); }
+static inline int __popcll(unsigned long long x) { return __builtin_popcountll(x); }
+static inline int __clz(int x) { return x ? __builtin_clz((unsigned)x) : 32; }
+static inline int __clzll(long long x) { return x ? __builtin_clzll((unsigned long long)x) : 64; }
+static inline int __ffs(int x) { return __builtin_ffs(x); }
+static inline int __ffsll(long long x) { return __builtin_ffsll(x); }
+static inline unsigned __brev(unsigned x) {
+  x = ((x >> 1) & 0x55555555u) | ((x & 0x55555555u) << 1);
+  x = ((x >> 2) & 0x33333333u) | ((x & 0x33333333u) << 2);
+  x = ((x >> 4) & 0x0f0f0f0fu) | ((x & 0x0f0f0f0fu) << 4);
+  return __builtin_bswap32(x);
+}
+static inline unsigned long long __brevll(unsigned long long x) {
+  return ((unsigned long long)__brev((unsigned)x) << 32) | __brev((unsigned)(x >> 32));
+}
+static inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned)(((unsigned long long)a * b) >> 32); }
+static inline int __mulhi(int a, int b) { return (int)(((long long)a * b) >> 32); }
+static inline unsigned long long __umul64hi(unsigned long long a, unsigned long long b) {
+  return (unsigned long long)(((unsigned __int128)a * b) >> 64);
+}
+static inline long long __mul64hi(long long a, long long b) { return (long long)(((__int128)a * b) >> 64); }
+static inline int __mul24(int a, int b) { return (int)((long long)((a << 8) >> 8) * ((b << 8) >> 8)); }
+static inline unsigned __umul24(unsigned a, unsigned b) { return (a & 0xffffffu) * (b & 0xffffffu); }
+static inline unsigned __funnelshift_l(unsigned lo, unsigned hi, unsigned s) {
+  unsigned long long v = ((unsigned long long)hi << 32) | lo;
+  return (unsigned)((v << (s & 31)) >> 32);
+}
+static inline unsigned __funnelshift_r(unsigned lo, unsigned hi, unsigned s) {
+  unsigned long long v = ((unsigned long long)hi << 32) | lo;
+  return (unsigned)(v >> (s & 31));
+}
+static inline unsigned __funnelshift_lc(unsigned lo, unsigned hi, unsigned s) {
+  unsigned long long v = ((unsigned long long)hi << 32) | lo;
+  return (unsigned)((v << (s > 32 ? 32 : s)) >> 32);
+}
+static inline unsigned __funnelshift_rc(unsigned lo, unsigned hi, unsigned s) {
+  unsigned long long v = ((unsigned long long)hi << 32) | lo;
+  return (unsigned)(v >> (s > 32 ? 32 : s));
+}
+static inline unsigned __byte_perm(unsigned x, unsigned y, unsigned s) {
+  unsigned long long v = ((unsigned long long)y << 32) | x;
+  unsigned r = 0;
+  for (int i = 0; i < 4; ++i) r |= (unsigned)((v >> (8 * ((s >> (4 * i)) & 7))) & 0xff) << (8 * i);
+  return r;
+}
+
+// CUDA's min/max are overloaded for integers and floats in the global namespace.
+template <class A, class B>
+static inline auto min(A a, B b) -> decltype(true ? a : b) { return b < a ? b : a; }
+template <class A, class B>
+static inline auto max(A a, B b) -> decltype(true ? a : b) { return a < b ? b : a; }
+static inline float min(float a, float b) { return fminf(a, b); }
+static inline float max(float a, float b) { return fmaxf(a, b); }
+static inline double min(double a, double b) { return fmin(a, b); }
+static inline double max(double a, double b) { return fmax(a, b); }
+static inline unsigned umin(unsigned a, unsigned b) { return a < b ? a : b; }
+static inline unsigned umax(unsigned a, unsigned b) { return a < b ? b : a; }
+static inline long long llmin(long long a, long long b) { return a < b ? a : b; }
+static inline long long llmax(long long a, long long b) { return a < b ? b : a; }
+static inline unsigned long long ullmin(unsigned long long a, unsigned long long b) { return a < b ? a : b; }
+static inline unsigned long long ullmax(unsigned long long a, unsigned long long b) { return a < b ? b : a; }
+
+// ---------------------------------------------------------------------------------------------
+// CUDA math functions and intrinsics that glibc lacks (or spells differently)
+// ---------------------------------------------------------------------------------------------
+static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
+static inline float rcbrtf(float x) { return 1.0f / cbrtf(x); }
+static inline double rcbrt(double x) { return 1.0 / cbrt(x); }
+static inline double erfinv(double y) {
+  if (!(y >= -1.0 && y <= 1.0)) return NAN;
+  if (y == 0.0) return y;
+  double p = fabs(y);
+  if (p == 1.0) return copysign(INFINITY, y);
+  return copysign(gx_rt::inv_erf(p, 1.0 - p), y);
+}
+static inline float erfinvf(float y) { return (float)erfinv((double)y); }
+static inline double erfcinv(double y) {  // erfc(x) = y  <=>  erf(x) = 1 - y
+  if (!(y >= 0.0 && y <= 2.0)) return NAN;
+  if (y == 0.0) return INFINITY;
+  if (y == 2.0) return -INFINITY;
+  if (y == 1.0) return 0.0;
+  if (y < 1.0) return gx_rt::inv_erf(1.0 - y, y);
+  return -gx_rt::inv_erf(y - 1.0, 2.0 - y);
+}
+static inline float erfcinvf(float y) { return (float)erfcinv((double)y); }
+static inline double normcdf(double x) { return 0.5 * erfc(-x * 0.70710678118654752440); }
+static inline float normcdff(float x) { return (float)normcdf((double)x); }
+static inline double normcdfinv(double p) { return -1.41421356237309504880 * erfcinv(2.0 * p); }
+static inline float normcdfinvf(float p) { return (float)normcdfinv((double)p); }
+static inline float __saturatef(float x) { return x >= 1.0f ? 1.0f : (x > 0.0f ? x : 0.0f); }
+static inline float __fdividef(float a, float b) { return a / b; }
+static inline float fdividef(float a, float b) { return a / b; }
+// glibc declares its own __expf & co., so these fast-math intrinsics are macros here.
+#define __expf(x) expf(x)
+#define __exp10f(x) exp10f(x)
+#define __logf(x) logf(x)
+#define __log2f(x) log2f(x)
+#define __log10f(x) log10f(x)
+#define __sinf(x) sinf(x)
+#define __cosf(x) cosf(x)
+#define __tanf(x) tanf(x)
+#define __powf(a, b) powf(a, b)
+#define __sincosf(x, s, c) (*(s) = sinf(x), *(c) = cosf(x), (void)0)
+static inline float __fmaf_rn(float a, float b, float c) { return fmaf(a, b, c); }
+static inline double __fma_rn(double a, double b, double c) { return fma(a, b, c); }
+static inline float __fadd_rn(float a, float b) { return a + b; }
+static inline float __fsub_rn(float a, float b) { return a - b; }
+static inline float __fmul_rn(float a, float b) { return a * b; }
+static inline float __fdiv_rn(float a, float b) { return a / b; }
+static inline float __frcp_rn(float a) { return 1.0f / a; }
+static inline float __fsqrt_rn(float a) { return sqrtf(a); }
+static inline double __dadd_rn(double a, double b) { return a + b; }
+static inline double __dsub_rn(double a, double b) { return a - b; }
+static inline double __dmul_rn(double a, double b) { return a * b; }
+static inline double __ddiv_rn(double a, double b) { return a / b; }
+static inline double __drcp_rn(double a) { return 1.0 / a; }
+static inline double __dsqrt_rn(double a) { return sqrt(a); }
+static inline int __float2int_rz(float x) { return (int)x; }
+static inline int __float2int_rn(float x) { return (int)rintf(x); }
+static inline unsigned __float2uint_rz(float x) { return (unsigned)x; }
+static inline unsigned __float2uint_rn(float x) { return (unsigned)rintf(x); }
+static inline long long __float2ll_rz(float x) { return (long long)x; }
+static inline long long __float2ll_rn(float x) { return (long long)rintf(x); }
+static inline int __double2int_rz(double x) { return (int)x; }
+static inline int __double2int_rn(double x) { return (int)rint(x); }
+static inline long long __double2ll_rz(double x) { return (long long)x; }
+static inline long long __double2ll_rn(double x) { return (long long)rint(x); }
+static inline float __int2float_rn(int x) { return (float)x; }
+static inline float __uint2float_rn(unsigned x) { return (float)x; }
+static inline float __ll2float_rn(long long x) { return (float)x; }
+static inline double __int2double_rn(int x) { return (double)x; }
+static inline double __ll2double_rn(long long x) { return (double)x; }
+static inline float __double2float_rn(double x) { return (float)x; }
+
+#endif  // GX_INTERPRET
