@@ -362,3 +362,10 @@ def test_grad_result_is_lazy_array():
     g = jax.grad(lambda x: jnp.sum(x * x))(jnp.ones(4))
     assert isinstance(g, Array)
     close(g, 2 * np.ones(4))
+
+
+def test_complex_is_refused_not_wrong():
+    with pytest.raises(NotImplementedError, match="complex"):
+        jax.grad(lambda z: jnp.real(z * z))(jnp.asarray(1 + 1j))
+    with pytest.raises(NotImplementedError, match="holomorphic"):
+        jax.grad(lambda z: z * z, holomorphic=True)

@@ -136,7 +136,12 @@ def lax_add(a, b):
 
 def _accum(ct, key, c):
     prev = ct.get(key)
-    ct[key] = c if prev is None else lax_add(prev, c)
+    if prev is None:
+        ct[key] = c
+    elif isinstance(c, list):    # a multiple-results input: one cotangent per result
+        ct[key] = [a if b is None else b if a is None else lax_add(a, b) for a, b in zip(prev, c)]
+    else:
+        ct[key] = lax_add(prev, c)
 
 
 def fit(t, aval):
@@ -181,6 +186,7 @@ def _trace_linear(fun, primals, has_aux, what):
     Must run inside trace_scope."""
     flat, in_tree = tree_flatten(tuple(primals))
     leaves = [_wrap(x) for x in flat]
+    _no_complex(what, leaves)
     out = fun(*tree_unflatten(in_tree, leaves))
     aux = None
     if has_aux:
@@ -193,7 +199,16 @@ def _trace_linear(fun, primals, has_aux, what):
         out_nodes = [as_node(o) for o in out_flat]
     except TypeError as e:
         raise TypeError(f"{what}: the function must return arrays (pytrees of arrays); {e}") from None
+    _no_complex(what, out_nodes)
     return leaves, in_tree, out_nodes, out_tree, aux, Linear(leaves, out_nodes)
+
+
+def _no_complex(what, nodes):
+    # The rules are written for real numbers (no conjugates): refuse rather than be wrong.
+    for x in nodes:
+        if dtypes.is_complex(x.dtype):
+            raise NotImplementedError(f"{what}: differentiation of complex-valued functions ({x.aval.str_short()}) "
+                                      "is not supported by gpuxla")
 
 
 # --- vjp, jvp, linearize ----------------------------------------------------------------------
@@ -340,6 +355,11 @@ def _split_args(fun, args, kwargs, argnums):
     return nums, tuple(args[i] for i in nums), f_partial
 
 
+def _no_holomorphic(holomorphic):
+    if holomorphic:
+        raise NotImplementedError("holomorphic=True: complex differentiation is not supported by gpuxla")
+
+
 def _check_input_dtypes(name, dyn, allow_int):
     for x in tree_flatten(dyn)[0]:
         dt = as_node(x).dtype if not isinstance(x, Array) else x.dtype
@@ -358,6 +378,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
     (Array(9., dtype=float32, weak_type=True), Array(6., dtype=float32, weak_type=True))
     """
     _argnums_tuple(argnums)
+    _no_holomorphic(holomorphic)
 
     def vg(*args, **kwargs):
         nums, dyn, f_partial = _split_args(fun, args, kwargs, argnums)
@@ -475,6 +496,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     The result nests the input structure inside the output structure, leaves shaped
     out.shape + in.shape."""
     _argnums_tuple(argnums)
+    _no_holomorphic(holomorphic)
 
     def jacfun(*args, **kwargs):
         from .. import numpy as jnp
@@ -505,6 +527,7 @@ jacobian = jacrev
 def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Jacobian of `fun` by forward mode: one JVP per input element (batched with vmap)."""
     _argnums_tuple(argnums)
+    _no_holomorphic(holomorphic)
 
     def jacfun(*args, **kwargs):
         nums, dyn, f_partial = _split_args(fun, args, kwargs, argnums)

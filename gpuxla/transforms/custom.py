@@ -18,7 +18,7 @@ import numpy as np
 
 from ..core import dtypes
 from ..core import primitives as P
-from ..core.graph import Array
+from ..core.graph import state
 from ..core.jaxpr import as_node
 from ..tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
 from . import ad
@@ -83,6 +83,10 @@ def _bind(prim, fun, args, static_argnums, **params):
     flat, in_tree = tree_flatten(dyn)
     nodes = [as_node(x) for x in flat]
     out = fun(*static.merge(tree_unflatten(in_tree, nodes)))
+    if state.trace_level == 0:
+        # No transformation is running, so nothing can differentiate through these outputs
+        # later (a later grad wraps new leaves): the call node would only cost a kernel input.
+        return out
     out_flat, out_tree = tree_flatten(out)
     outs = [as_node(o) for o in out_flat]
     res = prim.bind(*nodes, *outs, num_outs=len(outs), in_tree=in_tree, out_tree=out_tree, static=static,
