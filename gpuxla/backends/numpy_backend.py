@@ -442,7 +442,9 @@ class NumpyExecutable:
             env[s] = buf
         with np.errstate(all="ignore"):
             for impl, params, ins, out, dead in self.steps:
-                env[out] = impl(*[env[i] for i in ins], **params)
+                r = impl(*[env[i] for i in ins], **params)
+                # NumPy reductions of 0-d results give scalars; buffers are always ndarrays.
+                env[out] = r if isinstance(r, (np.ndarray, tuple)) else np.asarray(r)
                 for s in dead:
                     env[s] = None
         return [env[s] for s in self.program.outs]

@@ -314,7 +314,11 @@ def argsort(x, dimension=-1, index_dtype=None):
 def top_k(x, k):
     """The k largest entries along the last axis and their indices (lax.top_k)."""
     x = asarray(x)
-    idx = slice_in_dim(rev(argsort(x, -1), (x.ndim - 1,)), 0, k, axis=x.ndim - 1)
+    last = x.ndim - 1
+    # Descending with ties in index order (as JAX): stable-sort the reversed row ascending, then
+    # read the order backwards and map positions back. Indices are int32, as in JAX.
+    order = rev(argsort(rev(x, (last,)), -1, np.int32), (last,))
+    idx = slice_in_dim(sub(full_like(order, x.shape[last] - 1), order), 0, k, axis=last)
     from .. import numpy as jnp
     return jnp.take_along_axis(x, idx, axis=-1), idx
 
