@@ -1,0 +1,306 @@
+"""Fusion: cut a Program into kernels and library calls.
+
+Every equation is one of
+  * elem     -- elementwise ops, converts, iota, select, broadcasts and index-only movement
+               (transpose, reshape, slice, pad, concatenate, rev, dynamic_slice, clamped gather):
+               computed inline wherever its value is needed, at whatever index it is needed;
+  * reduce   -- reduce_{sum,prod,max,min,and,or}, argmax/argmin over any axes: a stage of a
+               reduction kernel;
+  * library  -- dot_general, sort, argsort, cumulative ops, scatter, and anything the code
+               generator cannot express (complex dtypes, unknown primitives): a library call.
+
+The pass decides which values are *materialised* (written to memory), then groups them:
+  1. Program outputs, library operands and reduction results are materialised.
+  2. Materialised values are visited in program order. A value joins an earlier kernel when it
+     shares an operand or producer with it, reads nothing produced after that kernel, and every
+     value of the kernel it needs is available at its own index (the `NotLocal` check):
+       - loop kernel of the same shape: a sibling output (multi-output loop fusion);
+       - reduction kernel over the same operand shape and axes: a further reduction stage
+         that may use earlier stages of the same row (softmax, layernorm, var), a row-wise
+         output at the operand's shape (softmax's normalisation), or an epilogue at the reduced
+         shape (mean's divide); otherwise it starts a new kernel.
+  3. A producer that is not materialised is recomputed inside every kernel that reads it. That is
+     right while it is cheap; when the kernels re-evaluating it are several and its inline cost
+     (`kernel_ir.op_cost`: transcendental 10, div/rem/gather 4, arithmetic 1, index-only 0,
+     summed over the unmaterialised subtree) reaches EXPENSIVE, it is materialised instead and
+     the grouping is redone. Within one kernel a shared producer is computed once per index (CSE).
+  4. Group size: a kernel never joins with one more than WINDOW groups back, and a loop kernel
+     takes at most MAX_OUTPUTS outputs; bigger graphs simply make more kernels.
+"""
+import numpy as np
+
+from ..core import primitives as P
+from ..core.graph import proj_p
+from . import kernel_ir as K
+
+EXPENSIVE = 10
+WINDOW = 8
+MAX_OUTPUTS = 8
+LIBRARY = {P.dot_general_p, P.sort_p, P.argsort_p, P.scatter_p, *P.CUMULATIVE.values()}
+REDUCE = set(P.REDUCE.values()) | set(K.ARG_REDUCE)
+_IDENTITY = {P.wrap_p, P.stop_gradient_p}
+
+
+class Eqn:
+    __slots__ = ("prim", "params", "ins", "out", "aval")
+
+    def __init__(self, prim, params, ins, out, aval):
+        self.prim, self.params, self.ins, self.out, self.aval = prim, params or {}, tuple(ins), out, aval
+
+
+class Info:
+    """A Program seen by the fusion pass: equations by slot (aliases resolved) and their classes."""
+
+    def __init__(self, program, const_values=None):
+        self.program = program
+        self.avals = {i: a for i, a in enumerate(program.in_avals)}
+        self.mem = set(range(len(program.in_avals)))
+        self.literals = {}
+        const_values = const_values or {}
+        for slot, buf, aval in program.consts:
+            self.avals[slot] = aval
+            self.mem.add(slot)
+            v = const_values.get(slot)
+            if v is not None and aval.size == 1 and K.supported_dtype(aval.dtype):
+                self.literals[slot] = K.literal(np.asarray(v).reshape(()), aval.dtype)
+        self.alias = {}
+        self.eqns, self.order, self.cls = {}, [], {}
+        by_out = {e.out: e for e in program.eqns}
+        for e in program.eqns:
+            self.avals[e.out] = e.aval
+            ins = tuple(self.resolve(s) for s in e.ins)
+            params = e.params or {}
+            src = by_out.get(e.ins[0]) if e.ins else None
+            if e.prim in _IDENTITY or (e.prim is P.convert_element_type_p and params["new_dtype"] == self.avals[ins[0]].dtype) \
+                    or (e.prim in REDUCE and e.prim not in K.ARG_REDUCE and not params["axes"]):
+                self.alias[e.out] = ins[0]
+                continue
+            if e.prim is proj_p and src is not None and src.prim in (P.custom_jvp_call_p, P.custom_vjp_call_p):
+                n, k = len(src.ins), src.params["num_outs"]
+                self.alias[e.out] = self.resolve(src.ins[n - k + params["index"]])
+                continue
+            if e.prim in (P.custom_jvp_call_p, P.custom_vjp_call_p):
+                continue
+            eq = Eqn(e.prim, params, ins, e.out, e.aval)
+            self.eqns[e.out] = eq
+            self.order.append(eq)
+        self.outputs = [self.resolve(s) for s in program.outs]
+        self._fold_transposed_dots()
+        for s in self.mem:
+            self.cls[s] = "mem"
+        for e in self.order:
+            self.cls[e.out] = self._classify(e)
+        self.consumers = {}
+        for e in self.order:
+            for s in e.ins:
+                self.consumers.setdefault(s, []).append(e.out)
+
+    def _fold_transposed_dots(self):
+        """transpose(dot_general(a, b)) that only swaps the free dims is dot_general(b, a)."""
+        uses = {}
+        for e in self.order:
+            for s in e.ins:
+                uses[s] = uses.get(s, 0) + 1
+        for s in self.outputs:
+            uses[s] = uses.get(s, 0) + 1
+        drop = set()
+        for e in self.order:
+            d = self.eqns.get(e.ins[0]) if e.prim is P.transpose_p else None
+            if d is None or d.prim is not P.dot_general_p or uses.get(d.out) != 1:
+                continue
+            (lc, rc), (lb, rb) = d.params["dimension_numbers"]
+            nb = len(lb)
+            nl = self.avals[d.ins[0]].ndim - len(lc) - nb
+            nr = self.avals[d.ins[1]].ndim - len(rc) - nb
+            swapped = tuple(range(nb)) + tuple(range(nb + nl, nb + nl + nr)) + tuple(range(nb, nb + nl))
+            if tuple(e.params["permutation"]) != swapped:
+                continue
+            params = dict(d.params, dimension_numbers=((rc, lc), (rb, lb)))
+            new = Eqn(P.dot_general_p, params, (d.ins[1], d.ins[0]), e.out, e.aval)
+            self.eqns[e.out] = new
+            self.order[self.order.index(e)] = new
+            drop.add(d.out)
+        if drop:
+            self.order = [e for e in self.order if e.out not in drop]
+            for s in drop:
+                del self.eqns[s]
+
+    def resolve(self, slot):
+        while slot in self.alias:
+            slot = self.alias[slot]
+        return slot
+
+    def _classify(self, e):
+        if isinstance(e.aval, tuple) or e.prim in LIBRARY:
+            return "library"
+        dts = [e.aval.dtype] + [self.avals[s].dtype for s in e.ins]
+        if not all(K.supported_dtype(d) for d in dts):
+            return "library"
+        if e.prim in REDUCE:
+            return "reduce"
+        return "elem" if e.prim in K.LOWER else "library"
+
+
+class Group:
+    """A kernel (loop or reduction) or a library call, in execution order."""
+
+    def __init__(self, kind, index, shape=None, in_shape=None, axes=None, eqn=None):
+        self.kind, self.index = kind, index
+        self.shape, self.in_shape, self.axes, self.eqn = shape, in_shape, axes, eqn
+        self.roots, self.stages = [], []
+        self.touched = set()
+        self.stored = set()
+        self.lowered = None
+
+    def copy_with(self, slot, stage):
+        g = Group(self.kind, self.index, self.shape, self.in_shape, self.axes, self.eqn)
+        g.roots, g.stages = list(self.roots), list(self.stages)
+        (g.stages if stage else g.roots).append(slot)
+        return g
+
+    @property
+    def outer_shape(self):
+        return tuple(d for k, d in enumerate(self.in_shape) if k not in self.axes)
+
+    def __repr__(self):
+        if self.kind == "library":
+            return f"library {self.eqn.prim.name} -> {self.eqn.out}"
+        what = f"stages {self.stages} " if self.stages else ""
+        return f"{self.kind} {what}roots {self.roots}"
+
+
+def lower(info, g, owner, stored=()):
+    if g.kind == "loop":
+        return K.lower_loop(info, g, owner)
+    return K.lower_reduction(info, g, owner, stored)
+
+
+class Fusion:
+    """The fusion decision for one Program: `groups` in execution order (kernels lowered)."""
+
+    def __init__(self, program, const_values=None):
+        self.info = info = Info(program, const_values)
+        must = {s for s in info.outputs if info.cls.get(s) == "elem"}
+        for e in info.order:
+            if info.cls[e.out] == "library":
+                must.update(s for s in e.ins if info.cls.get(s) == "elem")
+        for _ in range(16):
+            self._assign(must)
+            extra = self._expensive_shared(must)
+            if not extra:
+                break
+            must |= extra
+        self.materialised = must
+
+    # --- grouping -------------------------------------------------------------------------------
+    def _assign(self, must):
+        info = self.info
+        self.groups, self.owner = groups, owner = [], {}
+        for e in info.order:
+            s, c = e.out, info.cls[e.out]
+            if c == "library":
+                g = Group("library", len(groups), eqn=e)
+                groups.append(g)
+                owner[s] = g
+            elif c == "reduce":
+                self._place(s, True)
+            elif s in must:
+                self._place(s, False)
+        self._finish()
+
+    def _compatible(self, g, slot, stage):
+        a = self.info.avals[slot]
+        if stage:
+            src = self.info.avals[self.info.eqns[slot].ins[0]]
+            return g.kind == "reduction" and g.in_shape == src.shape and g.axes == tuple(sorted(self.info.eqns[slot].params["axes"]))
+        if g.kind == "loop":
+            return g.shape == a.shape and len(g.roots) < MAX_OUTPUTS
+        return g.kind == "reduction" and a.shape in (g.outer_shape, g.in_shape)
+
+    def _place(self, slot, stage):
+        info, groups, owner = self.info, self.groups, self.owner
+        for g in reversed([g for g in groups[-WINDOW:] if g.kind != "library"]):
+            if not self._compatible(g, slot, stage):
+                continue
+            trial = g.copy_with(slot, stage)
+            owner[slot] = trial
+            for s in g.roots + g.stages:
+                owner[s] = trial
+            try:
+                low = lower(info, trial, owner)
+            except K.NotLocal:
+                low = None
+            ok = low is not None and all(owner[s].index < g.index for s in low.reads if s in owner) \
+                and (low.touched.get(slot, set()) & g.touched)
+            if ok:
+                trial.touched = set().union(*low.touched.values()) if low.touched else set()
+                trial.lowered = low
+                groups[g.index] = trial
+                return
+            for s in g.roots + g.stages:
+                owner[s] = g
+            del owner[slot]
+        e = info.eqns[slot]
+        if stage:
+            g = Group("reduction", len(groups), in_shape=info.avals[e.ins[0]].shape, axes=tuple(sorted(e.params["axes"])))
+            g.stages.append(slot)
+        else:
+            g = Group("loop", len(groups), shape=info.avals[slot].shape)
+            g.roots.append(slot)
+        groups.append(g)
+        owner[slot] = g
+        low = lower(info, g, owner)
+        g.touched = set().union(*low.touched.values()) if low.touched else set()
+        g.lowered = low
+
+    def _finish(self):
+        """Lower every kernel for good: reduction results read elsewhere are stored."""
+        info = self.info
+        read_elsewhere = set(info.outputs)
+        for g in self.groups:
+            if g.kind == "library":
+                read_elsewhere.update(g.eqn.ins)
+            else:
+                g.lowered = lower(info, g, self.owner)
+                read_elsewhere.update(g.lowered.reads)
+        for g in self.groups:
+            if g.kind == "reduction":
+                g.stored = {s for s in g.stages if s in read_elsewhere}
+                if g.stored:
+                    g.lowered = lower(info, g, self.owner, g.stored)
+
+    def _expensive_shared(self, must):
+        info = self.info
+        kernels_of = {}
+        for g in self.groups:
+            if g.kind != "library":
+                for s in g.lowered.ctx.inlined:
+                    if info.cls.get(s) == "elem":
+                        kernels_of.setdefault(s, set()).add(g.index)
+        return {s for s, ks in kernels_of.items() if len(ks) > 1 and s not in must and self.cost(s, must) >= EXPENSIVE}
+
+    def cost(self, slot, must, seen=None):
+        """Inline cost of `slot`: its op and its unmaterialised producers, each counted once."""
+        seen = set() if seen is None else seen
+        if slot in seen or slot in must or self.info.cls.get(slot) != "elem":
+            return 0
+        seen.add(slot)
+        e = self.info.eqns[slot]
+        return K.op_cost(e.prim) + sum(self.cost(s, must, seen) for s in e.ins)
+
+    # --- results ------------------------------------------------------------------------------
+    @property
+    def kernels(self):
+        return [g.lowered.kernel for g in self.groups if g.kind != "library"]
+
+    def describe(self):
+        lines = []
+        for g in self.groups:
+            if g.kind == "library":
+                lines.append(f"  library {g.eqn.prim.name}: {', '.join(str(self.info.avals[s]) for s in g.eqn.ins)} -> {g.eqn.aval}")
+            else:
+                k = g.lowered.kernel
+                prims = sorted({self.info.eqns[s].prim.name for s in g.lowered.ctx.inlined if s in self.info.eqns})
+                lines.append(f"  {k.kind}/{k.strategy} {k.name or ''}: outputs "
+                             f"{', '.join(str(self.info.avals[s]) for s in k.outputs)} <- {' '.join(prims)}")
+        return "\n".join(lines)

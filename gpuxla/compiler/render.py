@@ -1,0 +1,327 @@
+"""Kernel IR -> CUDA C.
+
+One `extern "C" __global__` function per kernel, named `gx_<kind>_<hash of its text>`, with shapes
+baked in as constants and grid-stride loops. The same text compiles under NVRTC for the GPU and
+under the host C++ compiler for the cuda-interpret platform (kernels/gx_interpret.h).
+
+Reduction strategies (kernel_ir.choose_strategy), all deterministic -- the order in which values
+are combined depends only on the shapes, never on timing:
+  thread  one thread per output row, a sequential loop over the row (column reductions);
+  warp    one warp per row: lanes stride the row, then a shuffle tree to lane 0 and a broadcast;
+  block   one block per row: warp trees, per-warp partials in shared memory, every warp reduces
+          the partials in the same order so all threads hold the same bits;
+  split   few long rows: blocks reduce chunks into a scratch array, the last block to finish
+          (atomic counter) reduces the partials in chunk order and runs the epilogue.
+"""
+import hashlib
+
+import numpy as np
+
+from . import kernel_ir as K
+
+BLOCK = 256
+MAX_GRID = 8192
+
+_HELPERS = {
+    "shfl": r"""#ifndef GX_FUSED_SHFL
+#define GX_FUSED_SHFL
+// Warp shuffles for every value type (CUDA has no 8/16-bit or bool shuffles).
+template <class T> GX_FUNC T gx_shfl_down(T v, int d) { return __shfl_down_sync(0xffffffffu, v, d); }
+template <class T> GX_FUNC T gx_shfl0(T v) { return __shfl_sync(0xffffffffu, v, 0); }
+#define GX_SHFL_VIA_INT(T) \
+  GX_FUNC T gx_shfl_down(T v, int d) { return (T)__shfl_down_sync(0xffffffffu, (int)v, d); } \
+  GX_FUNC T gx_shfl0(T v) { return (T)__shfl_sync(0xffffffffu, (int)v, 0); }
+GX_SHFL_VIA_INT(bool)
+GX_SHFL_VIA_INT(gx_i8)
+GX_SHFL_VIA_INT(gx_u8)
+GX_SHFL_VIA_INT(gx_i16)
+GX_SHFL_VIA_INT(gx_u16)
+#undef GX_SHFL_VIA_INT
+#endif""",
+    "arg": r"""#ifndef GX_FUSED_ARG
+#define GX_FUSED_ARG
+// argmax/argmin step: NaN is the extreme value (the first NaN wins), ties keep the lower index.
+template <class T, class I> GX_FUNC void gx_argmax_step(T& av, I& ai, T bv, I bi) {
+  bool an = av != av, bn = bv != bv;
+  if (bn ? (!an || bi < ai) : (!an && (bv > av || (bv == av && bi < ai)))) { av = bv; ai = bi; }
+}
+template <class T, class I> GX_FUNC void gx_argmin_step(T& av, I& ai, T bv, I bi) {
+  bool an = av != av, bn = bv != bv;
+  if (bn ? (!an || bi < ai) : (!an && (bv < av || (bv == av && bi < ai)))) { av = bv; ai = bi; }
+}
+#endif""",
+    "nextafter16": r"""#ifndef GX_FUSED_NEXTAFTER16
+#define GX_FUSED_NEXTAFTER16
+// nextafter in a 16-bit float format: one step of its bit pattern (inputs hold 16-bit values).
+GX_FUNC float gx_nextafter16_(float x, float y, bool bf) {
+  if (x != x || y != y) return x + y;
+  if (x == y) return y;
+  gx_u16 b = bf ? gx_f32_to_bf16(x) : gx_f32_to_f16(x);
+  if ((b & 0x7fffu) == 0) b = (gx_u16)(y > x ? 1u : 0x8001u);
+  else b = (gx_u16)(((y > x) == ((b & 0x8000u) == 0)) ? b + 1u : b - 1u);
+  return bf ? gx_bf16_to_f32(b) : gx_f16_to_f32(b);
+}
+GX_FUNC float gx_nextafter_f16(float x, float y) { return gx_nextafter16_(x, y, false); }
+GX_FUNC float gx_nextafter_bf16(float x, float y) { return gx_nextafter16_(x, y, true); }
+#endif""",
+}
+
+
+def _stmts(stmts, ctx, ind):
+    out = []
+    pad = "  " * ind
+    for st in stmts:
+        op = st[0]
+        if op == "let":
+            out.append(f"{pad}const {st[1]} {st[2]} = {st[3]};")
+        elif op == "init":
+            out.append(f"{pad}{st[1]} {st[2]} = {st[3]};")
+        elif op == "decl":
+            out.append(f"{pad}{st[1]} {st[2]};")
+        elif op == "set":
+            out.append(f"{pad}{st[1]} = {st[2]};")
+        elif op == "store":
+            out.append(f"{pad}{st[1]}[{st[2]}] = {st[3]};")
+        elif op == "if":
+            for k, (cond, body) in enumerate(st[1]):
+                head = "if" if k == 0 else "} else if" if cond is not None else "} else"
+                out.append(f"{pad}{head} ({cond}) {{" if cond is not None else f"{pad}{head} {{")
+                out += _stmts(body, ctx, ind + 1)
+            out.append(f"{pad}}}")
+        elif op == "argstep":
+            s = st[1]
+            out.append(f"{pad}gx_arg{K.ARG_REDUCE[s.prim]}_step({s.acc}, {s.idx}, {st[2]}, {st[3]});")
+        else:
+            out += ctx.skeleton(st, ind)
+    return out
+
+
+class _Ctx:
+    def __init__(self, k):
+        self.k = k
+        self.helpers = set()
+        info = k.info
+        self.n_out, self.n_red = info.get("n_out", k.size), info.get("n_red", 1)
+        self.block = launch_block(k)
+
+    def skeleton(self, st, ind):
+        k, pad, op = self.k, "  " * ind, st[0]
+        s = k.strategy
+        if op == "for_out":
+            if s.startswith("loop"):
+                head = (f"for (gx_ix i = (gx_ix)blockIdx.x * blockDim.x + threadIdx.x; i < {k.size}; "
+                        f"i += (gx_ix)gridDim.x * blockDim.x) {{")
+            elif s == "thread":
+                head = (f"for (gx_ix o = (gx_ix)blockIdx.x * blockDim.x + threadIdx.x; o < {self.n_out}; "
+                        f"o += (gx_ix)gridDim.x * blockDim.x) {{")
+            elif s == "warp":
+                head = (f"for (gx_ix o = ((gx_ix)blockIdx.x * blockDim.x + threadIdx.x) >> 5; o < {self.n_out}; "
+                        f"o += ((gx_ix)gridDim.x * blockDim.x) >> 5) {{")
+            elif s == "block":
+                head = f"for (gx_ix o = blockIdx.x; o < {self.n_out}; o += gridDim.x) {{"
+            else:  # split
+                head = "{\n" + pad + "  const gx_ix o = blockIdx.y;"
+            return [pad + head] + _stmts(st[1], self, ind + 1) + [pad + "}"]
+        if op == "for_red":
+            if s == "thread":
+                head = f"for (gx_ix r = 0; r < {self.n_red}; ++r) {{"
+            elif s == "warp":
+                head = f"for (gx_ix r = gx_lane; r < {self.n_red}; r += 32) {{"
+            elif s == "block":
+                head = f"for (gx_ix r = threadIdx.x; r < {self.n_red}; r += {self.block}) {{"
+            else:
+                c = -(-self.n_red // k.info["chunks"])
+                return [f"{pad}for (gx_ix r = (gx_ix)blockIdx.x * {c} + threadIdx.x, gx_end = (gx_ix)blockIdx.x < "
+                        f"{k.info['chunks'] - 1} ? ((gx_ix)blockIdx.x + 1) * {c} : {self.n_red}; r < gx_end; "
+                        f"r += {self.block}) {{"] + \
+                    _stmts(st[1], self, ind + 1) + [pad + "}"]
+            return [pad + head] + _stmts(st[1], self, ind + 1) + [pad + "}"]
+        if op == "group_reduce":
+            return [pad + line for line in self.group_reduce(st[1])]
+        if op == "leader":
+            if s == "thread":
+                return [pad + "{"] + _stmts(st[1], self, ind + 1) + [pad + "}"]
+            cond = "gx_lane == 0" if s == "warp" else "threadIdx.x == 0"
+            return [f"{pad}if ({cond}) {{"] + _stmts(st[1], self, ind + 1) + [pad + "}"]
+        if op == "vec":
+            return self.vec(st, ind)
+        raise ValueError(f"unknown kernel IR statement {op!r}")
+
+    # --- reductions ---------------------------------------------------------------------------
+    def _combine(self, st, a, b, ai=None, bi=None):
+        if st.arg:
+            return f"gx_arg{K.ARG_REDUCE[st.prim]}_step({a}, {ai}, {b}, {bi});"
+        return f"{a} = {K.reduce_combine(st.prim, st.in_dtype, a, b)};"
+
+    def _warp_tree(self, st):
+        self.helpers.add("shfl")
+        if st.arg:
+            return [f"for (int gx_d = 16; gx_d > 0; gx_d >>= 1) {{",
+                    f"  const {st.acc_type} gx_v = gx_shfl_down({st.acc}, gx_d);",
+                    f"  const {st.idx_type} gx_i = gx_shfl_down({st.idx}, gx_d);",
+                    f"  {self._combine(st, st.acc, 'gx_v', st.idx, 'gx_i')}", "}"]
+        # The shuffle is a statement of its own: every lane must execute it (`a && shfl(..)` would not).
+        return [f"for (int gx_d = 16; gx_d > 0; gx_d >>= 1) {{",
+                f"  const {st.acc_type} gx_v = gx_shfl_down({st.acc}, gx_d);",
+                f"  {self._combine(st, st.acc, 'gx_v')}", "}"]
+
+    def _bcast(self, st):
+        out = [f"{st.acc} = gx_shfl0({st.acc});"]
+        if st.arg:
+            out.append(f"{st.idx} = gx_shfl0({st.idx});")
+        return out
+
+    def _block_tree(self, st):
+        nw = self.block // 32
+        sm, si = f"gx_sm{st.k}", f"gx_si{st.k}"
+        out = self._warp_tree(st)
+        out += [f"if (gx_lane == 0) {sm}[gx_warp] = {st.acc};"]
+        if st.arg:
+            out[-1] = f"if (gx_lane == 0) {{ {sm}[gx_warp] = {st.acc}; {si}[gx_warp] = {st.idx}; }}"
+        out += ["__syncthreads();",
+                f"{st.acc} = gx_lane < {nw} ? {sm}[gx_lane] : {st.identity};"]
+        if st.arg:
+            out.append(f"{st.idx} = gx_lane < {nw} ? {si}[gx_lane] : {K.literal(np.iinfo(st.eqn.aval.dtype).max, st.eqn.aval.dtype)};")
+        return out + self._warp_tree(st) + self._bcast(st) + ["__syncthreads();"]
+
+    def group_reduce(self, st):
+        s = self.k.strategy
+        if s == "thread":
+            return []
+        if s == "warp":
+            return self._warp_tree(st) + self._bcast(st)
+        if s == "block":
+            return self._block_tree(st)
+        c = self.k.info["chunks"]
+        ws, wi = "ws0", "ws1"
+        idx_max = K.literal(np.iinfo(st.eqn.aval.dtype).max, st.eqn.aval.dtype) if st.arg else None
+        out = self._block_tree(st)
+        out += ["if (threadIdx.x == 0) {",
+                f"  {ws}[o * {c} + blockIdx.x] = {st.acc};"]
+        if st.arg:
+            out.append(f"  {wi}[o * {c} + blockIdx.x] = {st.idx};")
+        out += ["  __threadfence();",
+                f"  gx_last = atomicAdd(&cnt[o], 1u) == {c - 1}u;",
+                "}", "__syncthreads();", "if (!gx_last) return;", "__threadfence();",
+                f"{st.acc} = {st.identity};"]
+        if st.arg:
+            out += [f"{st.idx} = {idx_max};",
+                    f"for (gx_ix c = threadIdx.x; c < {c}; c += {self.block}) "
+                    f"{self._combine(st, st.acc, f'((const volatile {st.acc_type}*){ws})[o * {c} + c]', st.idx, f'((const volatile {st.idx_type}*){wi})[o * {c} + c]')}"]
+        else:
+            out.append(f"for (gx_ix c = threadIdx.x; c < {c}; c += {self.block}) "
+                       f"{self._combine(st, st.acc, f'((const volatile {st.acc_type}*){ws})[o * {c} + c]')}")
+        out += self._block_tree(st)
+        out.append("if (threadIdx.x == 0) cnt[o] = 0u;  // ready for the next launch")
+        return out
+
+    # --- vectorised loop ----------------------------------------------------------------------
+    def vec(self, st, ind):
+        _, direct, outs, top, body, scalar = st
+        pad = "  " * ind
+        vt = {4: "unsigned", 8: "uint2", 16: "uint4"}
+        conds = [f"((unsigned long long){p.name} & {4 * p.dtype.itemsize - 1}) == 0" for p in direct + outs]
+        out = [f"{pad}if ({' && '.join(conds)}) {{"]
+        out += _stmts(top, self, ind + 1)
+        p1, p2, p3 = pad + "  ", pad + "    ", pad + "      "
+        out.append(f"{p1}for (gx_ix gx_v = (gx_ix)blockIdx.x * blockDim.x + threadIdx.x; gx_v < {self.k.size // 4}; "
+                   f"gx_v += (gx_ix)gridDim.x * blockDim.x) {{")
+        for p in direct:
+            t = vt[4 * p.dtype.itemsize]
+            out.append(f"{p2}__align__(16) {K.stype(p.dtype)} {p.name}_v[4];")
+            out.append(f"{p2}*reinterpret_cast<{t}*>({p.name}_v) = reinterpret_cast<const {t}*>({p.name})[gx_v];")
+        for p in outs:
+            out.append(f"{p2}__align__(16) {K.stype(p.dtype)} {p.name}_v[4];")
+        out.append(f"{p2}#pragma unroll")
+        out.append(f"{p2}for (int gx_k = 0; gx_k < 4; ++gx_k) {{")
+        out.append(f"{p3}const gx_ix i = gx_v * 4 + gx_k;")
+        out += _stmts(body, self, ind + 3)
+        out.append(f"{p2}}}")
+        for p in outs:
+            t = vt[4 * p.dtype.itemsize]
+            out.append(f"{p2}reinterpret_cast<{t}*>({p.name})[gx_v] = *reinterpret_cast<const {t}*>({p.name}_v);")
+        out += [f"{p1}}}", f"{p1}return;", f"{pad}}}"]
+        return out + _stmts(scalar, self, ind)
+
+
+def launch_block(k):
+    s = k.strategy
+    if s.startswith("loop") or s == "thread":
+        n = k.size if s != "loop-vec4" else k.size // 4
+        return int(min(BLOCK, max(32, -(-n // 32) * 32)))
+    if s == "block":
+        n = k.info["n_red"]
+        return 512 if n >= 8192 else 256 if n >= 2048 else 128
+    return 256
+
+
+def launch_config(k):
+    """(grid, block) as 3-tuples, from the shapes only (the same on every device)."""
+    s, nt = k.strategy, launch_block(k)
+    if s.startswith("loop"):
+        work = k.size // 4 if s == "loop-vec4" else k.size
+        return (max(1, min(-(-work // nt), MAX_GRID)), 1, 1), (nt, 1, 1)
+    n_out = k.info["n_out"]
+    if s == "thread":
+        grid = -(-n_out // nt)
+    elif s == "warp":
+        grid = -(-n_out // (nt // 32))
+    elif s == "block":
+        grid = n_out
+    else:
+        return (k.info["chunks"], n_out, 1), (nt, 1, 1)
+    return (max(1, min(grid, MAX_GRID)), 1, 1), (nt, 1, 1)
+
+
+def _describe(k):
+    if k.kind == "loop":
+        outs = ", ".join(f"{K.stype(p.dtype)}[{p.size}]" for p in k.params if p.role == "out")
+        return f"// gpuxla loop kernel: {len(k.outputs)} output(s) of shape {k.info['shape']}: {outs}"
+    i = k.info
+    ops = ", ".join(s.prim.name for s in i["stages"])
+    return (f"// gpuxla reduction kernel ({k.strategy} per row): {ops} over axes {i['axes']} of {i['in_shape']}"
+            f" -> {i['n_out']} row(s) of {i['n_red']}")
+
+
+def render(k):
+    """Fill in k.source, k.name, k.launch (and return the source)."""
+    ctx = _Ctx(k)
+    if any(st.arg for st in k.info.get("stages", ())):
+        ctx.helpers.add("arg")
+    body = []
+    body.append(f"  typedef {k.ix_type} gx_ix;")
+    if k.strategy in ("warp", "block", "split"):
+        body.append("  const int gx_lane = threadIdx.x & 31;")
+    if k.strategy in ("block", "split"):
+        body.append("  const int gx_warp = threadIdx.x >> 5;")
+        for st in k.info["stages"]:
+            body.append(f"  __shared__ {st.acc_type} gx_sm{st.k}[32];")
+            if st.arg:
+                body.append(f"  __shared__ {st.idx_type} gx_si{st.k}[32];")
+        if k.strategy == "split":
+            body.append("  __shared__ bool gx_last;")
+    body += _stmts(k.body, ctx, 1)
+    text = "\n".join(body)
+    if "gx_nextafter_f16" in text or "gx_nextafter_bf16" in text:
+        ctx.helpers.add("nextafter16")
+    args = ", ".join(f"{p.ctype} __restrict__ {p.name}" for p in k.params)
+    head = [_describe(k), '#include "gx_common.cuh"']
+    head += [_HELPERS[h] for h in ("shfl", "arg", "nextafter16") if h in ctx.helpers]
+    grid, block = launch_config(k)
+    fn = f'extern "C" __global__ void __launch_bounds__({block[0]}) GX_NAME({args}) {{\n{text}\n}}\n'
+    src = "\n".join(head) + "\n\n" + fn
+    k.name = f"gx_{k.kind}_{hashlib.sha256(src.encode()).hexdigest()[:12]}"
+    k.source = src.replace("GX_NAME", k.name)
+    k.launch = (grid, block)
+    k.helpers = ctx.helpers
+    return k.source
+
+
+def module_source(kernels):
+    """One translation unit holding several kernels (each is self-contained; headers are guarded)."""
+    seen, parts = set(), []
+    for k in kernels:
+        if k.name not in seen:
+            seen.add(k.name)
+            parts.append(k.source)
+    return "\n".join(parts)
