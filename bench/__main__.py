@@ -36,7 +36,7 @@ def parse_args(argv=None):
     p.add_argument("--no-save", action="store_true", help="print the table only")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown too")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
-                   help="give up on one measurement after S seconds (default 20 quick, 300 full)")
+                   help="give up on one measurement after S seconds (default 10 with --quick, else 300)")
     p.add_argument("--list", action="store_true", help="list workloads and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of errors")
     # Hidden: run the gpuxla rows on another JAX-like library (to exercise the harness before
@@ -88,7 +88,7 @@ def main(argv=None) -> int:
 
     cases = W.make_cases(chosen, usable, quick=args.quick, impls=args.impl)
     cfg = harness.TimingConfig.quick() if args.quick else harness.TimingConfig()
-    timeout = args.timeout if args.timeout is not None else (20.0 if args.quick else 300.0)
+    timeout = args.timeout if args.timeout is not None else (10.0 if args.quick else 300.0)
     print(f"gpuxla benchmark: {len(cases)} measurements "
           f"({'quick' if args.quick else 'full'}; GPUXLA_PLATFORM="
           f"{os.environ.get('GPUXLA_PLATFORM', 'default')}; gpuxla {gx_version or 'not importable'})",

@@ -99,7 +99,7 @@ def _deadline(seconds: float | None):
         return
 
     def on_alarm(signum, frame):
-        raise BenchTimeout(f"exceeded {seconds:g}s")
+        raise BenchTimeout(f"no result within {seconds:g}s (see --timeout)")
 
     old = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)

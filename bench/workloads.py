@@ -303,8 +303,10 @@ def _per_example(batch):
     return Spec((mlp_init(), x, y), jax=jax_fn, xp=per_example_grads_by_hand, tol=5e-2)
 
 
-@workload("compile_mlp_step", sizes=["mlp step"], impls={"gpuxla-jit", "jax-jit"},
-          doc="first call of a freshly jitted MLP training step (trace + compile + one run)")
+@workload("compile_mlp_step", sizes=["new jit fn"], impls={"gpuxla-jit", "jax-jit"},
+          doc="jit(a new MLP-step function)(...): trace + compile + one run, every call. The "
+              "cold first call is in the compile column; later calls may hit caches keyed by "
+              "program structure")
 def _compile(_):
     x, y = mlp_batch(128)
     return Spec((mlp_init(), x, y), jax=mlp_step, xp=None, mode="compile", check=None)
