@@ -1,0 +1,137 @@
+"""The CUDA platform on a real GPU (`pytest -m gpu`; skipped without one).
+
+Everything is compared against NumPy references (the op table's NumPy lambda, closed forms, or
+finite differences through `check_grads`), never against gpuxla itself.
+"""
+import os
+
+import numpy as np
+import pytest
+
+import op_table as T
+
+pytestmark = pytest.mark.gpu
+
+
+def _cuda_ready():
+    try:
+        from gpuxla.backends import get_backend
+        return get_backend().platform == "cuda"
+    except Exception:
+        return False
+
+
+if not _cuda_ready():
+    pytest.skip("needs the cuda platform: a CUDA GPU with CuPy (GPUXLA_PLATFORM unset or 'cuda')",
+                allow_module_level=True)
+
+import gpuxla as jax  # noqa: E402
+import gpuxla.numpy as jnp  # noqa: E402
+
+# Two dtypes per op keep the run short; float32 first (the type GPU users run).
+CASES = [(op, dt) for op in T.OPS if not op.x64 for dt in op.dtypes[:2]]
+
+
+def _close(got, want, op, dtype):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    if want.dtype.kind in "fc" or want.dtype == T.BF16:
+        rtol, atol = T.tolerance(op, got.dtype)
+        np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=max(rtol, 1e-5),
+                                   atol=max(atol, 1e-6), equal_nan=True)
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("op,dtype", CASES, ids=[f"{o.name}-{np.dtype(d).name}" for o, d in CASES])
+def test_op_table_on_cuda(op, dtype):
+    args = T.make_args(op, dtype, np.random.default_rng(1))
+    want = T.numpy_ref(op, args)
+    got = T.run_gpuxla(op, args)
+    for g, w in zip(got if isinstance(got, (list, tuple)) else [got], want if isinstance(want, (list, tuple)) else [want]):
+        _close(g, w, op, dtype)
+
+
+@pytest.mark.parametrize("op,dtype", CASES[::3], ids=[f"{o.name}-{np.dtype(d).name}" for o, d in CASES[::3]])
+def test_op_table_jit_on_cuda(op, dtype):
+    if op.static:
+        pytest.skip("op has arguments that must stay concrete")
+    args = T.make_args(op, dtype, np.random.default_rng(2))
+    want = T.numpy_ref(op, args)
+    got = jax.jit(lambda *a: op.fn(jnp, *a))(*T.gpuxla_args(op, args))
+    for g, w in zip(got if isinstance(got, (list, tuple)) else [got], want if isinstance(want, (list, tuple)) else [want]):
+        _close(g, w, op, dtype)
+
+
+def _selu_np(x, alpha=1.67, lmbda=1.05):
+    return lmbda * np.where(x > 0, x, alpha * np.exp(x) - alpha)
+
+
+def selu(x, alpha=1.67, lmbda=1.05):
+    return lmbda * jnp.where(x > 0, x, alpha * jnp.exp(x) - alpha)
+
+
+def sum_logistic(x):
+    return jnp.sum(1.0 / (1.0 + jnp.exp(-x)))
+
+
+def test_seed_workloads():
+    x = np.random.default_rng(0).standard_normal(1_000_000).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(jax.jit(selu)(jnp.asarray(x))), _selu_np(x), rtol=1e-5, atol=1e-6)
+    s = 1 / (1 + np.exp(-x.astype(np.float64)))
+    np.testing.assert_allclose(np.asarray(jax.jit(jax.grad(sum_logistic))(jnp.asarray(x))), s * (1 - s), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(jax.grad(sum_logistic)(jnp.arange(3.0))), [0.25, 0.19661197, 0.10499357], rtol=1e-6)
+    a = np.random.default_rng(1).standard_normal((300, 300)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(jnp.asarray(a) @ jnp.asarray(a).T), a.astype(np.float64) @ a.T.astype(np.float64),
+                               rtol=1e-4, atol=1e-3)
+
+
+def test_mlp_gradients_against_finite_differences():
+    from gpuxla.test_util import check_grads
+    rng = np.random.default_rng(3)
+    params = [(jnp.asarray(rng.standard_normal((8, 16)).astype(np.float32) * 0.3), jnp.asarray(np.zeros(16, np.float32))),
+              (jnp.asarray(rng.standard_normal((16, 4)).astype(np.float32) * 0.3), jnp.asarray(np.zeros(4, np.float32)))]
+    x = jnp.asarray(rng.standard_normal((5, 8)).astype(np.float32))
+
+    def loss(w1, b1, w2, b2):
+        h = jnp.tanh(x @ w1 + b1)
+        logits = h @ w2 + b2
+        return jnp.mean(jax.nn.logsumexp(logits, axis=1) - logits[:, 0])
+    check_grads(loss, (*params[0], *params[1]), order=1, modes=("rev",), atol=5e-2, rtol=5e-2)
+
+
+def test_vmap_matches_loop():
+    rng = np.random.default_rng(4)
+    mat = rng.standard_normal((15, 10)).astype(np.float32)
+    xs = rng.standard_normal((7, 10)).astype(np.float32)
+    got = jax.vmap(lambda v: jnp.tanh(jnp.asarray(mat) @ v))(jnp.asarray(xs))
+    np.testing.assert_allclose(np.asarray(got), np.tanh(xs @ mat.T), rtol=1e-5, atol=1e-5)
+
+
+def test_reductions_are_deterministic():
+    x = jnp.asarray(np.random.default_rng(5).standard_normal(10_000_000).astype(np.float32))
+    f = jax.jit(lambda v: (jnp.sum(v), jax.nn.softmax(v.reshape(1000, 10_000), axis=-1)))
+    a, b = f(x), f(x)
+    assert np.asarray(a[0]).tobytes() == np.asarray(b[0]).tobytes()
+    assert np.asarray(a[1]).tobytes() == np.asarray(b[1]).tobytes()
+    np.testing.assert_allclose(float(a[0]), np.asarray(x, np.float64).sum(), rtol=1e-4)
+
+
+def test_async_results_without_explicit_sync():
+    x = jnp.arange(1_000_000, dtype=jnp.float32)
+    y = jax.jit(lambda v: jnp.sin(v) * 2 + 1)(x)
+    # No block_until_ready: reading the value must wait for the kernel by itself.
+    np.testing.assert_allclose(np.asarray(y)[:5], np.sin(np.arange(5)) * 2 + 1, rtol=1e-6)
+    assert "Array(" in repr(y[:3])
+
+
+@pytest.mark.skipif(os.environ.get("GPUXLA_GPU_LARGE", "1") == "0", reason="GPUXLA_GPU_LARGE=0")
+def test_elementwise_beyond_2_to_31_elements():
+    import cupy
+    n = 2 ** 31 + 17
+    if cupy.cuda.Device().mem_info[0] < 3 * n:
+        pytest.skip("not enough free GPU memory for a 2^31-element test")
+    x = jnp.zeros(n, dtype=jnp.uint8)
+    y = jax.jit(lambda v: v + jnp.uint8(3))(x)
+    assert int(y[0]) == 3 and int(y[n - 1]) == 3 and int(y[2 ** 31 + 3]) == 3
+    assert int(jnp.min(y)) == 3 and int(jnp.max(y)) == 3
