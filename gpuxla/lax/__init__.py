@@ -231,13 +231,13 @@ def concatenate(operands, dimension):
 
 def dynamic_slice(x, start_indices, slice_sizes):
     x = asarray(x)
-    idx = [_index_scalar(i) for i in start_indices]
+    idx = [_start_index(i, d) for i, d in zip(start_indices, x.shape)]
     return P.dynamic_slice_p.bind(x, *idx, slice_sizes=tuple(map(int, slice_sizes)))
 
 
 def dynamic_update_slice(x, update, start_indices):
     x, update = _operands(x, update)
-    idx = [_index_scalar(i) for i in start_indices]
+    idx = [_start_index(i, d) for i, d in zip(start_indices, x.shape)]
     return P.dynamic_update_slice_p.bind(x, update, *idx)
 
 
@@ -259,6 +259,14 @@ def dynamic_update_slice_in_dim(x, update, start_index, axis):
     starts = [0] * x.ndim
     starts[axis] = start_index
     return dynamic_update_slice(x, update, starts)
+
+
+def _start_index(i, dim):
+    """A start index as JAX takes it: negative ones count from the end (then the primitive clamps)."""
+    if isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
+        return _index_scalar(int(i) + dim if i < 0 else int(i))
+    i = _index_scalar(i)
+    return select(lt(i, 0), add(i, dim), i)
 
 
 def _index_scalar(i):

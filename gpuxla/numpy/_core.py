@@ -210,7 +210,7 @@ def tri(N, M=None, k=0, dtype=None):
     M = N if M is None else M
     r = lax.broadcasted_iota(np.int32, (N, M), 0)
     c = lax.broadcasted_iota(np.int32, (N, M), 1)
-    return lax.convert_element_type(lax.le(c, r + k), _dt(dtype) or dtypes.default_float_dtype())
+    return lax.convert_element_type(lax.le(c, r + k), _dt(dtype) or np.float32)
 
 
 def tril(m, k=0):
@@ -292,7 +292,7 @@ def _promote(*args, op="op"):
     try:
         shape = np.broadcast_shapes(*shapes)
     except ValueError:
-        raise ValueError(f"{op}: incompatible shapes for broadcasting: {', '.join(map(str, shapes))}") from None
+        raise TypeError(f"{op} got incompatible shapes for broadcasting: {', '.join(map(str, shapes))}.") from None
     return [x if x.shape == shape or x.ndim == 0 else _broadcast(x, shape) for x in xs]
 
 
@@ -309,11 +309,19 @@ def _full_shape(xs):
     return [x if x.shape == shape else _broadcast(x, shape) for x in xs]
 
 
+def _inexact(dt):
+    """The float dtype integer/bool inputs compute in (JAX): float32, float64 for 64-bit ints."""
+    dt = np.dtype(dt)
+    if dtypes.is_inexact(dt):
+        return dt
+    return dtypes.canonicalize_dtype(np.float64 if dt.itemsize == 8 else np.float32)
+
+
 def _ufunc1(laxfn, name, float_only=True):
     def f(x, /):
         x = asarray(x) if not isinstance(x, Array) else x
         if float_only and not dtypes.is_inexact(x.dtype):
-            x = lax.convert_element_type(x, dtypes.default_float_dtype(), weak_type=x.weak_type)
+            x = lax.convert_element_type(x, _inexact(x.dtype), weak_type=x.weak_type)
         return laxfn(x)
     f.__name__ = name
     f.__doc__ = f"Elementwise {name}, as numpy.{name}; integer inputs are promoted to float."
@@ -324,7 +332,7 @@ def _ufunc2(laxfn, name, float_only=False):
     def f(x1, x2, /):
         a, b = _promote(x1, x2, op=name)
         if float_only and not dtypes.is_inexact(a.dtype):
-            a, b = (lax.convert_element_type(v, dtypes.default_float_dtype(), weak_type=v.weak_type) for v in (a, b))
+            a, b = (lax.convert_element_type(v, _inexact(v.dtype), weak_type=v.weak_type) for v in (a, b))
         return laxfn(a, b)
     f.__name__ = name
     f.__doc__ = f"Elementwise {name} with NumPy broadcasting and JAX's type promotion."
@@ -382,6 +390,9 @@ def positive(x, /):
 
 def absolute(x, /):
     x = asarray(x)
+    if dtypes.is_complex(x.dtype):
+        from .fft import complex_abs
+        return complex_abs(x)
     return x if dtypes.is_unsigned(x.dtype) or x.dtype == np.bool_ else lax.abs(x)
 
 
@@ -390,7 +401,9 @@ abs = fabs = absolute
 
 def sign(x, /):
     x = asarray(x)
-    return x if x.dtype == np.bool_ else lax.sign(x)
+    if x.dtype == np.bool_:
+        raise TypeError("sign does not accept dtype bool. Accepted dtypes are subtypes of integer, floating, complexfloating.")
+    return lax.sign(x)
 
 
 def _float_or_same(f):
@@ -415,6 +428,8 @@ fix = trunc
 
 def round(a, decimals=0, out=None):
     a = asarray(a)
+    if a.dtype == np.bool_:
+        raise ValueError("round: data type bool not inexact")
     if not dtypes.is_inexact(a.dtype):
         if decimals >= 0:
             return a
@@ -430,12 +445,19 @@ around = round_ = round
 
 
 def square(x, /):
-    x = asarray(x)
+    x = _bool_to_int(asarray(x))
     return lax.integer_pow(x, 2)
 
 
+def _bool_to_int(x):
+    # JAX's integer arithmetic (square, power, floor_divide, mod, fmod) takes bools as int32.
+    return lax.convert_element_type(x, np.int32, weak_type=x.weak_type) if x.dtype == np.bool_ else x
+
+
 def reciprocal(x, /):
-    return lax.div(*_promote(1, asarray(x)))
+    x = asarray(x)
+    x = x if dtypes.is_inexact(x.dtype) else x.astype(_inexact(x.dtype))
+    return lax.div(*_promote(1, x))
 
 
 def power(x1, x2, /):
@@ -449,7 +471,7 @@ def power(x1, x2, /):
     if dtypes.is_int(a.dtype):
         return _int_power(a, b)
     if a.dtype == np.bool_:
-        return _int_power(lax.convert_element_type(a, np.int32), lax.convert_element_type(b, np.int32)).astype(np.bool_)
+        return _int_power(lax.convert_element_type(a, np.int32), lax.convert_element_type(b, np.int32))
     return lax.pow(a, b)
 
 
@@ -471,7 +493,7 @@ pow = power
 
 
 def floor_divide(x1, x2, /):
-    a, b = _promote(x1, x2, op="floor_divide")
+    a, b = map(_bool_to_int, _promote(x1, x2, op="floor_divide"))
     if dtypes.is_int(a.dtype):
         a, b = _full_shape([a, b])
         q = lax.div(a, b)
@@ -483,7 +505,7 @@ def floor_divide(x1, x2, /):
 
 
 def remainder(x1, x2, /):
-    a, b = _promote(x1, x2, op="remainder")
+    a, b = map(_bool_to_int, _promote(x1, x2, op="remainder"))
     a, b = _full_shape([a, b])
     r = lax.rem(a, b)
     zero = lax.full_like(r, 0)
@@ -495,7 +517,7 @@ mod = remainder
 
 
 def fmod(x1, x2, /):
-    return lax.rem(*_promote(x1, x2, op="fmod"))
+    return lax.rem(*map(_bool_to_int, _promote(x1, x2, op="fmod")))
 
 
 def divmod(x1, x2, /):
@@ -587,6 +609,11 @@ def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
     if x is None or y is None:
         raise ValueError("jnp.where takes either one argument or three: where(condition, x, y)")
     c = _as_bool(asarray(condition))
+    shapes = [np.shape(v) for v in (c, x, y)]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"where: incompatible shapes for broadcasting: shapes={shapes}") from None
     a, b = _promote(x, y, op="where")
     c, a, b = _full_shape([c, a, b]) if (c.shape != a.shape or a.shape != b.shape) else (c, a, b)
     return lax.select(c, a, b)
@@ -615,7 +642,7 @@ radians, degrees = deg2rad, rad2deg
 def hypot(x1, x2, /):
     a, b = _promote(x1, x2, op="hypot")
     if not dtypes.is_inexact(a.dtype):
-        a, b = a.astype(dtypes.default_float_dtype()), b.astype(dtypes.default_float_dtype())
+        a, b = a.astype(_inexact(a.dtype)), b.astype(_inexact(b.dtype))
     a, b = lax.abs(a), lax.abs(b)
     hi, lo = maximum(a, b), minimum(a, b)
     safe = where(hi == 0, ones_like(hi), hi)
@@ -626,7 +653,7 @@ def hypot(x1, x2, /):
 def logaddexp(x1, x2, /):
     a, b = _promote(x1, x2, op="logaddexp")
     if not dtypes.is_inexact(a.dtype):
-        a, b = a.astype(dtypes.default_float_dtype()), b.astype(dtypes.default_float_dtype())
+        a, b = a.astype(_inexact(a.dtype)), b.astype(_inexact(b.dtype))
     amax = lax.stop_gradient(maximum(a, b))
     amax = where(isfinite(amax), amax, zeros_like(amax))
     out = amax + log(exp(a - amax) + exp(b - amax))
@@ -635,8 +662,9 @@ def logaddexp(x1, x2, /):
 
 
 def logaddexp2(x1, x2, /):
-    ln2 = np.log(2)
-    return logaddexp(asarray(x1) * ln2, asarray(x2) * ln2) / ln2
+    a, b = (_ufunc1(lambda v: v, "logaddexp2")(v) for v in _promote(x1, x2, op="logaddexp2"))
+    ln2 = float(np.log(2))
+    return logaddexp(a * ln2, b * ln2) / ln2
 
 
 def sinc(x, /):
@@ -648,7 +676,7 @@ def sinc(x, /):
 
 def heaviside(x1, x2, /):
     a, b = _promote(x1, x2, op="heaviside")
-    a, b = _full_shape([a, b])
+    a, b = _full_shape([v.astype(_inexact(v.dtype)) for v in (a, b)])
     zero = zeros_like(a)
     return where(a < 0, zero, where(a > 0, ones_like(a), b))
 
@@ -656,24 +684,29 @@ def heaviside(x1, x2, /):
 def copysign(x1, x2, /):
     a, b = _promote(x1, x2, op="copysign")
     if not dtypes.is_inexact(a.dtype):
-        a, b = a.astype(dtypes.default_float_dtype()), b.astype(dtypes.default_float_dtype())
+        a, b = a.astype(_inexact(a.dtype)), b.astype(_inexact(b.dtype))
     a, b = _full_shape([a, b])
     return where(signbit(b), -lax.abs(a), lax.abs(a))
 
 
 def real(x, /):
-    return asarray(x)
+    return lax.real(asarray(x))
 
 
 def conj(x, /):
-    return asarray(x)
+    return lax.conj(asarray(x))
 
 
 conjugate = conj
 
 
 def imag(x, /):
-    return zeros_like(x)
+    return lax.imag(asarray(x))
+
+
+def angle(z, deg=False):
+    from .fft import angle as _angle
+    return _angle(z, deg)
 
 
 # --- shape manipulation -----------------------------------------------------------------------
@@ -841,8 +874,9 @@ def concatenate(arrays, axis=0, dtype=None):
     axis = _canon_axis(axis, xs[0].ndim, "concatenate")
     for x in xs:
         if x.ndim != xs[0].ndim or _py_any(d != e for i, (d, e) in enumerate(zip(x.shape, xs[0].shape)) if i != axis):
-            raise ValueError(f"concatenate: all input array dimensions except the concatenation axis ({axis}) must "
-                             f"match exactly; got shapes {[v.shape for v in xs]}")
+            raise TypeError("Cannot concatenate arrays with shapes that differ in dimensions other than the one "
+                            f"being concatenated: concatenating along dimension {axis} for shapes "
+                            f"{', '.join(str(v.shape) for v in xs)}.")
     return lax.concatenate(xs, axis)
 
 
@@ -975,6 +1009,8 @@ def roll(a, shift, axis=None):
 def pad(array, pad_width, mode="constant", constant_values=0):
     a = asarray(array)
     pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(-1, 2) if np.ndim(pad_width) else np.asarray([[pad_width, pad_width]]), (a.ndim, 2)) if a.ndim else np.zeros((0, 2), np.int64)
+    if (pw < 0).any():
+        raise ValueError(f"pad: pad_width must be non-negative, got {np.asarray(pad_width).tolist()}")
     if mode != "constant":
         if mode in ("edge", "reflect", "symmetric", "wrap"):
             return _pad_indexed(a, pw, mode)
@@ -1051,6 +1087,8 @@ def _reduction(name, laxfn, dtype_rule=lambda d: d, init_where=None):
     def f(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None, promote_integers=True):
         a = asarray(a)
         axes = _axes(axis, a.ndim, name)
+        if name in ("max", "min") and initial is None and _py_any(a.shape[i] == 0 for i in axes):
+            raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
         dt = _dt(dtype) or (dtype_rule(a.dtype) if promote_integers else a.dtype)
         x = a if a.dtype == dt else lax.convert_element_type(a, dt)
         if where is not None:
@@ -1098,7 +1136,7 @@ def all(a, axis=None, out=None, keepdims=False, *, where=None):
 
 
 def _float_dtype(dt):
-    return dt if dtypes.is_inexact(dt) else dtypes.default_float_dtype()
+    return _inexact(dt)
 
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
@@ -1176,8 +1214,13 @@ def _cumulative(laxfn, name, dtype_rule):
     return f
 
 
-cumsum = cumulative_sum = _cumulative(lax.cumsum, "cumsum", _sum_dtype)
-cumprod = cumulative_prod = _cumulative(lax.cumprod, "cumprod", _sum_dtype)
+# Unlike sum, JAX's cumulative ops keep small integer types; only bool widens.
+_cum_dtype = lambda d: dtypes.default_int_dtype() if d == np.bool_ else d  # noqa: E731
+cumsum = _cumulative(lax.cumsum, "cumsum", _cum_dtype)
+cumprod = _cumulative(lax.cumprod, "cumprod", _cum_dtype)
+# The array-API spellings widen integers like sum does.
+cumulative_sum = _cumulative(lax.cumsum, "cumulative_sum", _sum_dtype)
+cumulative_prod = _cumulative(lax.cumprod, "cumulative_prod", _sum_dtype)
 
 
 def nancumsum(a, axis=None, dtype=None):
@@ -1398,7 +1441,15 @@ def _einsum_pair(x, xs, y, ys, out, later, precision, pet):
 
 
 # --- sorting, searching, misc -----------------------------------------------------------------
+def _no_kind(name, kind, order):
+    if kind is not None:
+        raise TypeError(f"'kind' argument to {name} is not supported. Use stable=True or stable=False to specify sort stability.")
+    if order is not None:
+        raise TypeError(f"'order' argument to {name} is not supported.")
+
+
 def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
+    _no_kind("sort", kind, order)
     a = asarray(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -1407,6 +1458,7 @@ def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
 
 
 def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
+    _no_kind("argsort", kind, order)
     a = asarray(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -1425,7 +1477,7 @@ def searchsorted(a, v, side="left", sorter=None, method="scan"):
     cmp = lax.le if side == "right" else lax.lt
     # Count the entries of `a` that sort before each value: a compare-and-sum, fusable and exact.
     vv = expand_dims(v, -1)
-    return sum(cmp(*_full_shape([a, vv])), axis=-1, dtype=dtypes.default_int_dtype())
+    return sum(cmp(*_full_shape([a, vv])), axis=-1, dtype=np.int32)
 
 
 def digitize(x, bins, right=False):
@@ -1647,12 +1699,14 @@ nanmin = _nan_reduction(min, np.inf)
 
 def nanmean(a, axis=None, keepdims=False):
     a = asarray(a)
+    a = a.astype(_inexact(a.dtype))
     ok = logical_not(isnan(a))
     return nansum(a, axis=axis, keepdims=keepdims) / sum(ok, axis=axis, keepdims=keepdims)
 
 
 def nanvar(a, axis=None, ddof=0, keepdims=False):
     a = asarray(a)
+    a = a.astype(_inexact(a.dtype))
     ok = logical_not(isnan(a))
     m = nanmean(a, axis, keepdims=True)
     d = where(ok, a - m, zeros_like(a))
@@ -1703,7 +1757,7 @@ def _correlate(a, v, mode):
 def frexp(x, /):
     x = asarray(x)
     if not dtypes.is_inexact(x.dtype):
-        x = x.astype(dtypes.default_float_dtype())
+        x = x.astype(_inexact(x.dtype))
     ax = lax.abs(x)
     safe = where((ax == 0) | ~isfinite(x), ones_like(x), ax)
     e = floor(log2(safe)) + 1
@@ -1716,12 +1770,12 @@ def frexp(x, /):
     e = where(adj_lo, e - 1, e)
     m = where(adj_lo, m * 2, m)
     zero = (ax == 0) | ~isfinite(x)
-    return where(zero, x, m), where(zero, zeros_like(e), e).astype(dtypes.default_int_dtype())
+    return where(zero, x, m), where(zero, zeros_like(e), e).astype(np.int32)
 
 
 def ldexp(x1, x2, /):
     x1 = asarray(x1)
-    x1 = x1 if dtypes.is_inexact(x1.dtype) else x1.astype(dtypes.default_float_dtype())
+    x1 = x1 if dtypes.is_inexact(x1.dtype) else x1.astype(_inexact(x1.dtype))
     return x1 * exp2(asarray(x2).astype(x1.dtype))
 
 
@@ -1749,7 +1803,8 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
         a = concatenate([a, broadcast_to(asarray(append), a.shape[:axis] + (1,) + a.shape[axis + 1:]) if asarray(append).ndim == 0 else asarray(append)], axis)
     for _ in range(n):
         m = a.shape[axis]
-        a = lax.slice_in_dim(a, 1, m, axis=axis) - lax.slice_in_dim(a, 0, m - 1, axis=axis)
+        hi, lo = lax.slice_in_dim(a, 1, m, axis=axis), lax.slice_in_dim(a, 0, m - 1, axis=axis)
+        a = not_equal(hi, lo) if a.dtype == np.bool_ else hi - lo
     return a
 
 

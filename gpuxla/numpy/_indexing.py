@@ -20,12 +20,36 @@ def _is_int_scalar(i):
     return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
 
 
+# A scalar boolean index adds an axis of length 1 (True) or 0 (False), as in NumPy; True is just
+# None, False is this marker.
+_FALSE = object()
+
+
+def _bool_scalar(i):
+    if isinstance(i, (bool, np.bool_)):
+        return bool(i)
+    if isinstance(i, Array) and i.ndim == 0 and i.dtype == np.bool_:
+        if i.sym is not None and i._buf is None:
+            from ..core.graph import concretization_message
+            from ..errors import ConcretizationTypeError
+            raise ConcretizationTypeError(concretization_message(
+                i, "A scalar boolean index decides the output shape, so it needs a concrete value."))
+        return bool(i)
+    return None
+
+
 def _normalize(x, idx):
+    if isinstance(idx, list):
+        raise TypeError("Using a non-tuple sequence for multidimensional indexing is not allowed; use "
+                        "`arr[array(seq)]` instead of `arr[seq]`.")
     if not isinstance(idx, tuple):
         idx = (idx,)
     out = []
     for i in idx:
-        if isinstance(i, (list,)) or (isinstance(i, np.ndarray) and i.ndim > 0) or (isinstance(i, Array) and i.ndim > 0):
+        b = _bool_scalar(i)
+        if b is not None:
+            out.append(None if b else _FALSE)
+        elif isinstance(i, (list,)) or (isinstance(i, np.ndarray) and i.ndim > 0) or (isinstance(i, Array) and i.ndim > 0):
             a = jnp.asarray(i) if not isinstance(i, np.ndarray) else i
             if a.dtype == np.bool_:
                 if isinstance(a, Array) and a.sym is not None and a._buf is None:
@@ -37,16 +61,12 @@ def _normalize(x, idx):
                 out.extend(jnp.asarray(n) for n in np.nonzero(np.asarray(a)))
                 continue
             if not dtypes.is_int(a.dtype):
-                raise IndexError(f"Indexing with arrays needs integer or boolean arrays, got dtype {a.dtype}")
+                raise TypeError(f"Indexer must have integer or boolean type, got indexer with type {a.dtype}")
             out.append(jnp.asarray(a))
         elif isinstance(i, Array):
-            if i.dtype == np.bool_:
-                raise IndexError("Indexing with a scalar boolean is not supported")
             if not dtypes.is_int(i.dtype):
-                raise IndexError(f"Indices must be integers, got an array of dtype {i.dtype}")
+                raise TypeError(f"Indexer must have integer or boolean type, got indexer with type {i.dtype}")
             out.append(i)
-        elif isinstance(i, (bool, np.bool_)):
-            raise IndexError("Indexing with a Python bool is not supported")
         elif _is_int_scalar(i) or i is None or i is Ellipsis or isinstance(i, slice):
             out.append(i)
         elif isinstance(i, np.ndarray):   # 0-d numpy
@@ -59,7 +79,7 @@ def _normalize(x, idx):
     n_ell = sum(1 for i in out if i is Ellipsis)
     if n_ell > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
-    n_real = sum(1 for i in out if i is not None and i is not Ellipsis)
+    n_real = sum(1 for i in out if i is not None and i is not Ellipsis and i is not _FALSE)
     if n_real > x.ndim:
         raise IndexError(f"Too many indices for array: array is {x.ndim}-dimensional, but {n_real} were indexed "
                          f"(shape {x.shape})")
@@ -72,21 +92,32 @@ def _normalize(x, idx):
 
 
 def _bad(i):
-    raise IndexError(f"Indexing with {type(i).__name__} ({i!r}) is not supported; use ints, slices, None, "
-                     "Ellipsis or integer/boolean arrays")
+    if isinstance(i, (float, np.floating)):
+        raise TypeError(f"Indexer must have integer or boolean type, got indexer with type {np.dtype(type(i)).name}")
+    raise TypeError(f"Indexing with {type(i).__name__} ({i!r}) is not supported; use ints, slices, None, "
+                    "Ellipsis or integer/boolean arrays")
 
 
 def getitem(x, idx, mode="clip", fill_value=None):
     x = jnp.asarray(x)
     entries = _normalize(x, idx)
     adv = any(isinstance(i, Array) for i in entries)
+    if mode == "fill" and not adv:
+        # An out-of-bounds static int must give fill_value (so `.at` drops the update): gather it.
+        axis = 0
+        for i in entries:
+            if _is_int_scalar(i) and not -x.shape[axis] <= i < x.shape[axis]:
+                adv = True
+            axis += i is not None and i is not _FALSE
+    if adv and any(i is _FALSE for i in entries):
+        raise IndexError("a scalar False index combined with array indices is not supported; index in two steps")
     # Static part: slices (and ints when there is no advanced index) on each axis.
     starts, limits, strides, rev_axes = [], [], [], []
     layout = []       # per entry: ('new',) | ('dim', axis) | ('int', axis) | ('adv', axis, array)
     axis = 0
     for i in entries:
-        if i is None:
-            layout.append(("new",))
+        if i is None or i is _FALSE:
+            layout.append(("new", i is _FALSE))
             continue
         n = x.shape[axis]
         if isinstance(i, slice):
@@ -100,10 +131,11 @@ def getitem(x, idx, mode="clip", fill_value=None):
                 rev_axes.append(axis)
             layout.append(("dim", axis))
         elif _is_int_scalar(i) and not adv:
+            # JAX clamps out-of-bounds static indices (after counting negative ones from the end).
             k = int(i)
-            if not -n <= k < n:
-                raise IndexError(f"index {k} is out of bounds for axis {axis} with size {n} (array shape {x.shape})")
-            k %= n
+            k = min(max(k + n if k < 0 else k, 0), n - 1)
+            if n == 0:
+                raise IndexError(f"index {int(i)} is out of bounds for axis {axis} with size 0 (array shape {x.shape})")
             starts.append(k), limits.append(k + 1), strides.append(1)
             layout.append(("int", axis))
         else:
@@ -114,13 +146,18 @@ def getitem(x, idx, mode="clip", fill_value=None):
         x = lax.rev(x, rev_axes)
     x = lax.slice(x, starts, limits, strides)
     if not adv:
-        shape = []
+        shape, empty = [], []
         for t in layout:
             if t[0] == "new":
+                if t[1]:
+                    empty.append(len(shape))
                 shape.append(1)
             elif t[0] == "dim":
                 shape.append(x.shape[t[1]])
-        return lax.reshape(x, shape)
+        out = lax.reshape(x, shape)
+        for ax in empty:
+            out = lax.slice_in_dim(out, 0, 0, axis=ax)
+        return out
     advs = [t for t in layout if t[0] == "adv"]
     arrays = jnp.broadcast_arrays(*[t[2] for t in advs])
     bshape = arrays[0].shape if arrays else ()
