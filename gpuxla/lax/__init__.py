@@ -385,3 +385,4 @@ def scatter_points(x, indices, updates, axes, mode="set"):
     x, updates = _operands(x, updates)
     return P.scatter_p.bind(x, asarray(indices), updates, axes=tuple(axes), mode=mode)
 
+from .collectives import psum, pmean, pmax, pmin, all_gather, axis_index  # noqa: E402

@@ -1,0 +1,239 @@
+"""Collectives over named vmap axes: psum, pmean, pmax, pmin, all_gather, axis_index.
+
+Inside `vmap(f, axis_name='i')` these combine the values of all examples along axis 'i' (the API a
+multi-device pmap serves too). Each is a primitive whose node names its axes; vmap's rewrite
+reduces over the batch axis when it reaches a node naming its own axis. Outside a vmap binding
+the name they raise NameError, as JAX does. Their nodes never reach a backend: a value over a
+named axis only exists once vmap has rewritten it away.
+"""
+import numpy as np
+
+from ..core.graph import Aval, Primitive, shape_rules
+from ..backends.numpy_backend import impl_rules
+from ..transforms import batching
+from ..transforms.ad_rules import jvp_rules, vjp_rules
+from ..tree_util import tree_map
+
+__all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index"]
+
+psum_p = Primitive("psum")              # param axis_name: tuple of names
+pmax_p = Primitive("pmax")
+pmin_p = Primitive("pmin")
+all_gather_p = Primitive("all_gather")  # params axis_name (one name), axis, tiled, axis_size
+axis_index_p = Primitive("axis_index")  # param axis_name (one name)
+_ALL = (psum_p, pmax_p, pmin_p, all_gather_p, axis_index_p)
+
+
+def _gather_shape(avals, axis_name, axis, tiled, axis_size):
+    (a,) = avals
+    shape = list(a.shape)
+    if tiled:
+        shape[axis] *= axis_size
+    else:
+        shape.insert(axis, axis_size)
+    return Aval(shape, a.dtype, a.weak_type)
+
+
+for _p in (psum_p, pmax_p, pmin_p):
+    shape_rules[_p] = lambda avals, axis_name: avals[0]
+shape_rules[all_gather_p] = _gather_shape
+shape_rules[axis_index_p] = lambda avals, axis_name: Aval((), np.int32)
+
+
+def _no_value(p):
+    def impl(*args, axis_name, **params):
+        raise NameError(f"unbound axis name: {axis_name[0]}. A '{p.name}' over a named axis has a value only "
+                        "inside the vmap that binds the name.")
+    return impl
+
+
+for _p in _ALL:
+    impl_rules[_p] = _no_value(_p)
+batching.COLLECTIVES.update(_ALL)
+
+
+# --- binding ----------------------------------------------------------------------------------
+def _names(axis_name):
+    return tuple(axis_name) if isinstance(axis_name, (tuple, list)) else (axis_name,)
+
+
+def _bind(prim, *args, **params):
+    from . import asarray
+    node = prim.bind(*[asarray(a) for a in args], **params)
+    # The value depends on the other examples of the axis, so it is never concrete inside the
+    # trace (and vmap's rewrite must visit it even when its operand is a constant).
+    if node.sym is None:
+        node.sym = f"the collective '{prim.name}' over the vmapped axis {params['axis_name'][0]!r}"
+    return node
+
+
+def _check(axis_name, what, axis_index_groups=None):
+    if axis_index_groups is not None:
+        raise NotImplementedError(f"{what}: axis_index_groups is not supported by gpuxla")
+    names = _names(axis_name)
+    return names, [batching.axis_frame(n, what).size for n in names]
+
+
+def psum(x, axis_name, *, axis_index_groups=None):
+    """Sum of `x` over the named vmap axis (axes), the same for every example.
+
+    >>> import gpuxla as jax, gpuxla.numpy as jnp
+    >>> jax.vmap(lambda v: v / jax.lax.psum(v, 'i'), axis_name='i')(jnp.arange(1.0, 4.0))
+    Array([0.16666667, 0.33333334, 0.5       ], dtype=float32)
+    """
+    names, _ = _check(axis_name, "psum", axis_index_groups)
+    return tree_map(lambda v: _bind(psum_p, v, axis_name=names) if names else v, x)
+
+
+def pmean(x, axis_name, *, axis_index_groups=None):
+    """Mean of `x` over the named vmap axis (axes)."""
+    names, sizes = _check(axis_name, "pmean", axis_index_groups)
+    n = int(np.prod(sizes, dtype=np.int64))
+    return tree_map(lambda v: _bind(psum_p, v, axis_name=names) / n if names else v, x)
+
+
+def pmax(x, axis_name, *, axis_index_groups=None):
+    """Maximum of `x` over the named vmap axis (axes)."""
+    names, _ = _check(axis_name, "pmax", axis_index_groups)
+    return tree_map(lambda v: _bind(pmax_p, v, axis_name=names) if names else v, x)
+
+
+def pmin(x, axis_name, *, axis_index_groups=None):
+    """Minimum of `x` over the named vmap axis (axes)."""
+    names, _ = _check(axis_name, "pmin", axis_index_groups)
+    return tree_map(lambda v: _bind(pmin_p, v, axis_name=names) if names else v, x)
+
+
+def all_gather(x, axis_name, *, axis_index_groups=None, axis=0, tiled=False):
+    """Every example's `x` stacked along a new axis `axis` (concatenated along `axis` if tiled)."""
+    names, sizes = _check(axis_name, "all_gather", axis_index_groups)
+    if len(names) != 1:
+        raise NotImplementedError(f"all_gather over several axis names {names} is not supported by gpuxla; "
+                                  "nest all_gather calls instead")
+
+    def one(v):
+        from . import asarray
+        v = asarray(v)
+        nd = v.ndim if tiled else v.ndim + 1
+        if not -nd <= axis < nd or (tiled and v.ndim == 0):
+            raise ValueError(f"all_gather: axis {axis} is out of bounds for an operand of shape {v.shape}"
+                             + (" (tiled needs an axis to concatenate along)" if tiled else ""))
+        return _bind(all_gather_p, v, axis_name=names, axis=axis % nd, tiled=bool(tiled), axis_size=sizes[0])
+    return tree_map(one, x)
+
+
+def axis_index(axis_name):
+    """This example's position along the named vmap axis (several names: the row-major index)."""
+    names, sizes = _check(axis_name, "axis_index")
+    idx = None
+    for n, s in zip(names, sizes):
+        i = _bind(axis_index_p, axis_name=(n,))
+        idx = i if idx is None else idx * s + i
+    return idx
+
+
+# --- batching: reduce over the axis being rewritten -------------------------------------------
+def _mine(axis_name):
+    name = batching.rewriting_frame().name
+    return name is not None and name in axis_name, tuple(n for n in axis_name if n != name)
+
+
+def _reduction_rule(prim, reduce, unbatched):
+    def rule(args, dims, axis_name):
+        (x,), (d,) = args, dims
+        mine, rest = _mine(axis_name)
+        if not mine:
+            return _bind(prim, x, axis_name=axis_name), d
+        y = unbatched(x, batching.rewriting_frame().size) if d is None else reduce(x, (d,))
+        return (_bind(prim, y, axis_name=rest) if rest else y), None
+    return rule
+
+
+def _lax():
+    from .. import lax
+    return lax
+
+
+batching.batch_rules[psum_p] = _reduction_rule(psum_p, lambda x, a: _lax().reduce_sum(x, a),
+                                               lambda x, n: _lax().mul(x, n))
+batching.batch_rules[pmax_p] = _reduction_rule(pmax_p, lambda x, a: _lax().reduce_max(x, a), lambda x, n: x)
+batching.batch_rules[pmin_p] = _reduction_rule(pmin_p, lambda x, a: _lax().reduce_min(x, a), lambda x, n: x)
+
+
+def _all_gather_batch(args, dims, axis_name, axis, tiled, axis_size):
+    (x,), (d,) = args, dims
+    lax = _lax()
+    mine, _ = _mine(axis_name)
+    if not mine:
+        if d is None:
+            return _bind(all_gather_p, x, axis_name=axis_name, axis=axis, tiled=tiled, axis_size=axis_size), None
+        # Gather along the per-example axis in the batched array's coordinates.
+        ax = axis if (axis < d if tiled else axis <= d) else axis + 1
+        out_d = d + 1 if not tiled and axis <= d else d
+        return _bind(all_gather_p, x, axis_name=axis_name, axis=ax, tiled=tiled, axis_size=axis_size), out_d
+    y = batching.broadcast_batched(x, axis_size, 0) if d is None else batching.moveaxis(x, d, 0)
+    y = batching.moveaxis(y, 0, axis)
+    if tiled:
+        shape = list(y.shape)
+        shape[axis:axis + 2] = [shape[axis] * shape[axis + 1]]
+        y = lax.reshape(y, shape)
+    return y, None
+
+
+def _axis_index_batch(args, dims, axis_name):
+    fr = batching.rewriting_frame()
+    if fr.name not in axis_name:
+        return _bind(axis_index_p, axis_name=axis_name), None
+    return _lax().iota(np.int32, fr.size), 0
+
+
+batching.batch_rules[all_gather_p] = _all_gather_batch
+batching.batch_rules[axis_index_p] = _axis_index_batch
+
+
+# --- derivatives: the transpose of a sum over examples is a sum over examples -----------------
+def _psum_vjp(ct, out, x, axis_name):
+    return (_bind(psum_p, ct, axis_name=axis_name),)
+
+
+def _pext_jvp(prim):
+    def jvp(primals, tangents, out, axis_name):
+        lax = _lax()
+        (x,), (t,) = primals, tangents
+        if t is None:
+            return None
+        mask = lax.convert_element_type(lax.eq(x, out), x.dtype)
+        # Ties share the derivative, as reduce_max's rule does.
+        num = _bind(psum_p, lax.mul(t, mask), axis_name=axis_name)
+        return lax.div(num, _bind(psum_p, mask, axis_name=axis_name))
+    return jvp
+
+
+def _pext_vjp(ct, out, x, axis_name):
+    lax = _lax()
+    mask = lax.convert_element_type(lax.eq(x, out), x.dtype)
+    total = _bind(psum_p, ct, axis_name=axis_name)
+    return (lax.div(lax.mul(total, mask), _bind(psum_p, mask, axis_name=axis_name)),)
+
+
+def _all_gather_vjp(ct, out, x, axis_name, axis, tiled, axis_size):
+    # Every example received every x; x's cotangent is its own slot of the summed cotangents.
+    lax = _lax()
+    total = _bind(psum_p, ct, axis_name=axis_name)
+    i = _bind(axis_index_p, axis_name=axis_name)
+    if tiled:
+        n = x.shape[axis]
+        return (lax.dynamic_slice_in_dim(total, lax.mul(i, n), n, axis),)
+    return (lax.dynamic_index_in_dim(total, i, axis, keepdims=False),)
+
+
+jvp_rules[psum_p] = lambda primals, tangents, out, axis_name: (
+    None if tangents[0] is None else _bind(psum_p, tangents[0], axis_name=axis_name))
+vjp_rules[psum_p] = _psum_vjp
+jvp_rules[pmax_p], jvp_rules[pmin_p] = _pext_jvp(pmax_p), _pext_jvp(pmin_p)
+vjp_rules[pmax_p] = vjp_rules[pmin_p] = _pext_vjp
+jvp_rules[all_gather_p] = lambda primals, tangents, out, **params: (
+    None if tangents[0] is None else _bind(all_gather_p, tangents[0], **params))
+vjp_rules[all_gather_p] = _all_gather_vjp
+jvp_rules[axis_index_p] = lambda primals, tangents, out, axis_name: None
+vjp_rules[axis_index_p] = lambda ct, out, axis_name: ()
