@@ -12,4 +12,5 @@ from ._api import (devices, local_devices, device_count, local_device_count, def
 from .transforms.ad import grad, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev, jacobian, hessian, custom_jvp, custom_vjp, checkpoint, remat  # noqa: E501
 from .transforms.batching import vmap
 
+from . import random
 __version__ = "0.1.0"
