@@ -16,7 +16,9 @@ F32 = dict(rtol=2e-6, atol=2e-6)
 
 
 def close(a, b, **kw):
-    np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64), **(kw or F32))
+    a, b = np.asarray(a), np.asarray(b)
+    dt = np.complex128 if np.iscomplexobj(a) or np.iscomplexobj(b) else np.float64
+    np.testing.assert_allclose(a.astype(dt), b.astype(dt), **(kw or F32))
 
 
 @pytest.fixture
@@ -364,8 +366,26 @@ def test_grad_result_is_lazy_array():
     close(g, 2 * np.ones(4))
 
 
-def test_complex_is_refused_not_wrong():
-    with pytest.raises(NotImplementedError, match="complex"):
-        jax.grad(lambda z: jnp.real(z * z))(jnp.asarray(1 + 1j))
-    with pytest.raises(NotImplementedError, match="holomorphic"):
-        jax.grad(lambda z: z * z, holomorphic=True)
+def test_complex_values_follow_jax():
+    # JAX's convention: cotangents pair with tangents through Re(u v) (no conjugate).
+    z = jnp.asarray(1 + 2j, jnp.complex64)
+    f = lambda z: z * z + jnp.exp(z)
+    y, t = jax.jvp(f, (z,), (jnp.asarray(0.5 - 1j, jnp.complex64),))
+    close(y, -4.1312046 + 6.4717264j, rtol=1e-6)
+    close(t, 6.9061246 + 2.3670678j, rtol=1e-6)
+    close(jax.vjp(f, z)[1](jnp.asarray(0.5 - 1j, jnp.complex64))[0], 6.9061246 + 2.3670678j, rtol=1e-6)
+    close(jax.grad(f, holomorphic=True)(z), 0.86879563 + 6.4717264j, rtol=1e-6)
+    close(jax.grad(lambda z: jnp.real(z * jnp.conj(z)) + jnp.imag(z) * 3)(z), 2 - 7j)
+    zs = jnp.array([1 + 1j, 2 - 1j], jnp.complex64)
+    for jac in (jax.jacrev, jax.jacfwd):
+        close(jac(f, holomorphic=True)(zs), np.diag([3.4686937 + 4.2873554j, 7.992324 - 8.217676j]), rtol=1e-6)
+    with pytest.raises(TypeError, match="For holomorphic differentiation, pass holomorphic=True"):
+        jax.grad(f)(z)
+    with pytest.raises(TypeError, match="holomorphic=True requires inputs with complex dtype, but got float32"):
+        jax.grad(f, holomorphic=True)(1.0)
+    with pytest.raises(TypeError, match="holomorphic=True requires outputs with complex dtype, but got float32"):
+        jax.grad(jnp.real, holomorphic=True)(z)
+    with pytest.raises(TypeError, match="jacrev requires real-valued outputs"):
+        jax.jacrev(f)(z)
+    with pytest.raises(TypeError, match="jacfwd requires real-valued inputs"):
+        jax.jacfwd(f)(z)

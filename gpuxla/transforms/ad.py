@@ -186,7 +186,6 @@ def _trace_linear(fun, primals, has_aux, what):
     Must run inside trace_scope."""
     flat, in_tree = tree_flatten(tuple(primals))
     leaves = [_wrap(x) for x in flat]
-    _no_complex(what, leaves)
     out = fun(*tree_unflatten(in_tree, leaves))
     aux = None
     if has_aux:
@@ -199,16 +198,7 @@ def _trace_linear(fun, primals, has_aux, what):
         out_nodes = [as_node(o) for o in out_flat]
     except TypeError as e:
         raise TypeError(f"{what}: the function must return arrays (pytrees of arrays); {e}") from None
-    _no_complex(what, out_nodes)
     return leaves, in_tree, out_nodes, out_tree, aux, Linear(leaves, out_nodes)
-
-
-def _no_complex(what, nodes):
-    # The rules are written for real numbers (no conjugates): refuse rather than be wrong.
-    for x in nodes:
-        if dtypes.is_complex(x.dtype):
-            raise NotImplementedError(f"{what}: differentiation of complex-valued functions ({x.aval.str_short()}) "
-                                      "is not supported by gpuxla")
 
 
 # --- vjp, jvp, linearize ----------------------------------------------------------------------
@@ -355,19 +345,33 @@ def _split_args(fun, args, kwargs, argnums):
     return nums, tuple(args[i] for i in nums), f_partial
 
 
-def _no_holomorphic(holomorphic):
-    if holomorphic:
-        raise NotImplementedError("holomorphic=True: complex differentiation is not supported by gpuxla")
-
-
-def _check_input_dtypes(name, dyn, allow_int):
+def _check_input_dtypes(name, dyn, allow_int, holomorphic, real_only=False):
     for x in tree_flatten(dyn)[0]:
-        dt = as_node(x).dtype if not isinstance(x, Array) else x.dtype
-        if dtypes.is_inexact(dt) or (allow_int and dt != dtypes.float0):
-            continue
-        raise TypeError(f"{name} requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
-                        f"np.inexact), but got {dt.name}. If you want to use Boolean- or integer-valued inputs, "
-                        "use vjp or set allow_int to True.")
+        dt = x.dtype if isinstance(x, Array) else as_node(x).dtype
+        if holomorphic:
+            if not dtypes.is_complex(dt):
+                raise TypeError(f"{name} with holomorphic=True requires inputs with complex dtype, but got {dt.name}.")
+        elif real_only and not dtypes.is_float(dt):
+            raise TypeError(f"{name} requires real-valued inputs (input dtype that is a sub-dtype of np.floating), "
+                            f"but got {dt.name}. For holomorphic differentiation, pass holomorphic=True. For "
+                            "differentiation of non-holomorphic functions involving complex inputs or integer "
+                            "inputs, use jax.jvp directly.")
+        elif not (dtypes.is_inexact(dt) or (allow_int and dt != dtypes.float0)):
+            raise TypeError(f"{name} requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
+                            f"np.inexact), but got {dt.name}. If you want to use Boolean- or integer-valued inputs, "
+                            "use vjp or set allow_int to True.")
+
+
+def _check_output_dtype(name, dt, holomorphic):
+    if holomorphic:
+        if not dtypes.is_complex(dt):
+            raise TypeError(f"{name} with holomorphic=True requires outputs with complex dtype, but got {dt.name}.")
+    elif not dtypes.is_float(dt):
+        hint = ("For holomorphic differentiation, pass holomorphic=True. For differentiation of non-holomorphic "
+                "functions involving complex outputs, use jax.vjp directly." if dtypes.is_complex(dt) else
+                "For differentiation of functions with integer outputs, use jax.vjp directly.")
+        raise TypeError(f"{name} requires real-valued outputs (output dtype that is a sub-dtype of np.floating), "
+                        f"but got {dt.name}. {hint}")
 
 
 def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False, reduce_axes=()):
@@ -378,11 +382,10 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
     (Array(9., dtype=float32, weak_type=True), Array(6., dtype=float32, weak_type=True))
     """
     _argnums_tuple(argnums)
-    _no_holomorphic(holomorphic)
 
     def vg(*args, **kwargs):
         nums, dyn, f_partial = _split_args(fun, args, kwargs, argnums)
-        _check_input_dtypes("grad", dyn, allow_int)
+        _check_input_dtypes("grad", dyn, allow_int, holomorphic)
         with trace_scope():
             leaves, in_tree, outs, out_tree, aux, lin = _trace_linear(f_partial, dyn, has_aux, "grad")
             if out_tree != tree_structure(0) or len(outs) != 1:
@@ -391,10 +394,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
             (y,) = outs
             if y.shape != ():
                 raise TypeError(f"Gradient only defined for scalar-output functions. Output had shape: {y.shape}.")
-            if not dtypes.is_float(y.dtype):
-                raise TypeError(f"grad requires real-valued outputs (output dtype that is a sub-dtype of np.floating), "
-                                f"but got {y.dtype.name}. For differentiation of functions with integer outputs, "
-                                "use jax.vjp directly.")
+            _check_output_dtype("grad", y.dtype, holomorphic)
             one = constant(np.ones((), y.dtype))
             cts = lin.backward([one])
             g = tree_unflatten(in_tree, [_cast_like_leaf(c, x.aval) for c, x in zip(cts, leaves)])
@@ -496,16 +496,16 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     The result nests the input structure inside the output structure, leaves shaped
     out.shape + in.shape."""
     _argnums_tuple(argnums)
-    _no_holomorphic(holomorphic)
 
     def jacfun(*args, **kwargs):
-        from .. import numpy as jnp
         nums, dyn, f_partial = _split_args(fun, args, kwargs, argnums)
-        _check_input_dtypes("jacrev", dyn, allow_int)
+        _check_input_dtypes("jacrev", dyn, allow_int, holomorphic)
         res = vjp(f_partial, *dyn, has_aux=has_aux)
         y, pullback = res[0], res[1]
         y_flat, y_tree = tree_flatten(y)
         y_flat = [as_node(v) for v in y_flat]
+        for v in y_flat:
+            _check_output_dtype("jacrev", v.dtype, holomorphic)
         basis, sizes = _std_basis(y_flat)
         cts = tree_unflatten(y_tree, [b if dtypes.is_inexact(v.dtype) else b.astype(v.dtype)
                                       for b, v in zip(basis, y_flat)])
@@ -527,11 +527,10 @@ jacobian = jacrev
 def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Jacobian of `fun` by forward mode: one JVP per input element (batched with vmap)."""
     _argnums_tuple(argnums)
-    _no_holomorphic(holomorphic)
 
     def jacfun(*args, **kwargs):
         nums, dyn, f_partial = _split_args(fun, args, kwargs, argnums)
-        _check_input_dtypes("jacfwd", dyn, False)
+        _check_input_dtypes("jacfwd", dyn, False, holomorphic, real_only=True)
         flat, in_tree = tree_flatten(dyn)
         flat = [as_node(x) for x in flat]
         basis, sizes = _std_basis(flat)

@@ -70,6 +70,13 @@ def _integer_pow_d(x, n):
     return lax.full_like(x, 1) if n == 1 else lax.mul(lax.integer_pow(x, n - 1), float(n))
 
 
+def _abs_d(x):
+    if dtypes.is_complex(x.dtype):
+        # |z| is not holomorphic; jnp.abs of complex values is a composite of real/imag.
+        raise NotImplementedError("Differentiation rule for 'abs' of complex operands not implemented")
+    return lax.select(lax.ge(x, 0.0), lax.full_like(x, 1), lax.full_like(x, -1))
+
+
 _SQRT_PI = math.sqrt(math.pi)
 # d out / d x as a function of (x, out, **params).
 _D1 = {
@@ -95,7 +102,7 @@ _D1 = {
     P.rsqrt_p: lambda x, y: lax.mul(lax.div(y, x), -0.5),
     P.cbrt_p: lambda x, y: lax.mul(lax.integer_pow(y, -2), 1 / 3),
     # JAX's convention: the slope of |x| at 0 is +1.
-    P.abs_p: lambda x, y: lax.select(lax.ge(x, 0.0), lax.full_like(x, 1), lax.full_like(x, -1)),
+    P.abs_p: lambda x, y: _abs_d(x),
     P.erf_p: lambda x, y: lax.mul(lax.exp(lax.neg(_sq(x))), 2 / _SQRT_PI),
     P.erfc_p: lambda x, y: lax.mul(lax.exp(lax.neg(_sq(x))), -2 / _SQRT_PI),
     P.erf_inv_p: lambda x, y: lax.mul(lax.exp(_sq(y)), _SQRT_PI / 2),
