@@ -14,3 +14,4 @@ from .transforms.batching import vmap
 
 from . import random
 __version__ = "0.1.0"
+from . import nn, scipy  # noqa: E402,F401

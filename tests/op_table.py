@@ -589,3 +589,4 @@ OPS = [
     Op("at_get", lambda xnp, x, i: at_update(xnp, x, i, "get"), [(5,), Idx((3,), 0, 5)], F3264),
     Op("at_set_slice", lambda xnp, x, v: at_update(xnp, x, (slice(None, None, 2), slice(1, 3)), "set", v), [(4, 4), (2, 2)], F3264),
 ]
+from op_table_breadth import OPS_BREADTH as _B; OPS += _B  # noqa: E402,E702  (gpuxla.nn, scipy, linalg, fft, conv rows)

@@ -386,3 +386,4 @@ def scatter_points(x, indices, updates, axes, mode="set"):
     return P.scatter_p.bind(x, asarray(indices), updates, axes=tuple(axes), mode=mode)
 
 from .collectives import psum, pmean, pmax, pmin, all_gather, axis_index  # noqa: E402
+from .windowed import *  # noqa: E402,F401,F403  (conv.py + windowed.py: convolutions, reduce_window, reduce, extras)

@@ -77,3 +77,4 @@ def _operand_ok(x):
 import numpy as _np  # noqa: E402
 
 _attach_methods()
+from . import linalg, fft  # noqa: E402,F401
