@@ -78,6 +78,7 @@ class Executable:
         self.plan = plan or Plan(program, {s: runtime.host_scalar(buf) for s, buf, a in program.consts if a.size == 1})
         self.program = program
         self.kernels = self.plan.kernels
+        self.library_calls = [g.eqn.prim.name for g in self.plan.groups if g.kind == "library"]
         self.consts = [(s, runtime.asbuf(buf, a)) for s, buf, a in program.consts]
         self.scratch = {k.name: [runtime.zeros(p.size, p.dtype) for p in k.params if p.role in ("scratch", "counter")]
                         for k in self.kernels}
@@ -107,8 +108,9 @@ class Executable:
 # cuda-interpret
 # ---------------------------------------------------------------------------------------------
 class InterpretRuntime:
-    def __init__(self, module=None):
-        self.module = module
+    def __init__(self, modules=None, options=()):
+        self.modules = modules if modules is not None else {}   # kernel name -> interpret.Module
+        self.options = tuple(options)
 
     def host_scalar(self, buf):
         return np.asarray(buf)
@@ -127,15 +129,28 @@ class InterpretRuntime:
     def zeros(self, n, dtype):
         return np.zeros(n, dtype)
 
-    def prepare(self, kernels):
-        if kernels and self.module is None:
-            from . import interpret
-            sigs = {k.name: k.signature for k in kernels}
-            self.module = interpret.compile_module(R.module_source(kernels), list(sigs.items()))
+    def prepare(self, kernels, jobs=1):
+        """Compile the kernels not loaded yet: one host module, or `jobs` modules built in parallel."""
+        from . import interpret
+        todo = list({k.name: k for k in kernels if k.name not in self.modules}.values())
+        if not todo:
+            return
+        n = max(1, min(jobs, len(todo) // 64))
+        chunks = [todo[i::n] for i in range(n)]
+        args = [(R.module_source(c), [(k.name, k.signature) for k in c], self.options) for c in chunks]
+        if n > 1 and interpret.cache_root() is not None and interpret.host_compiler() is not None:
+            # The compile lock is per process: build the modules in worker processes, which leave
+            # them in the disk cache, then load them here.
+            import multiprocessing
+            with multiprocessing.get_context("fork").Pool(n) as pool:
+                pool.starmap(_compile_quietly, args)
+        for (src, sigs, opts), c in zip(args, chunks):
+            mod = interpret.compile_module(src, sigs, options=opts)
+            self.modules.update((k.name, mod) for k in c)
 
     def launch(self, k, args):
         grid, block = k.launch
-        self.module.launch(k.name, grid, block, args, shared_mem=k.shared_mem)
+        self.modules[k.name].launch(k.name, grid, block, args, shared_mem=k.shared_mem)
 
     def library(self, eqn, args):
         from .numpy_backend import impl_rules
@@ -165,13 +180,21 @@ class InterpretBackend:
     def compile(self, program):
         return Executable(program, InterpretRuntime())
 
-    def compile_many(self, programs):
-        """Compile several programs into ONE host module (tests: one compiler run for many programs)."""
-        rt = InterpretRuntime()
+    def compile_many(self, programs, jobs=None, options=("-O0",)):
+        """Compile several programs with few host-compiler runs (tests): their kernels go into
+        `jobs` modules (default: one per CPU) built in parallel; -O0 because tests run tiny arrays."""
+        rt = InterpretRuntime(options=options)
         plans = [Plan(p, {s: np.asarray(b) for s, b, a in p.consts if a.size == 1}) for p in programs]
-        kernels = [k for pl in plans for k in pl.kernels]
-        rt.prepare(kernels)
-        return [Executable(p, InterpretRuntime(rt.module), pl) for p, pl in zip(programs, plans)]
+        rt.prepare([k for pl in plans for k in pl.kernels], jobs=jobs or os.cpu_count() or 1)
+        return [Executable(p, InterpretRuntime(rt.modules), pl) for p, pl in zip(programs, plans)]
+
+
+def _compile_quietly(source, sigs, options):
+    from . import interpret
+    try:
+        interpret.compile_module(source, sigs, options=options)
+    except Exception:  # noqa: BLE001 - the parent compiles again and reports the error
+        pass
 
 
 # ---------------------------------------------------------------------------------------------

@@ -131,7 +131,7 @@ class Info:
         return slot
 
     def _classify(self, e):
-        if isinstance(e.aval, tuple) or e.prim in LIBRARY:
+        if isinstance(e.aval, tuple) or e.prim in LIBRARY or any(isinstance(self.avals[s], tuple) for s in e.ins):
             return "library"
         dts = [e.aval.dtype] + [self.avals[s].dtype for s in e.ins]
         if not all(K.supported_dtype(d) for d in dts):
@@ -231,7 +231,7 @@ class Fusion:
             except K.NotLocal:
                 low = None
             ok = low is not None and all(owner[s].index < g.index for s in low.reads if s in owner) \
-                and (low.touched.get(slot, set()) & g.touched)
+                and self._shares(low.touched.get(slot, set()), g.touched)
             if ok:
                 trial.touched = set().union(*low.touched.values()) if low.touched else set()
                 trial.lowered = low
@@ -242,7 +242,10 @@ class Fusion:
             del owner[slot]
         e = info.eqns[slot]
         if stage:
-            g = Group("reduction", len(groups), in_shape=info.avals[e.ins[0]].shape, axes=tuple(sorted(e.params["axes"])))
+            in_shape, axes = info.avals[e.ins[0]].shape, tuple(sorted(e.params["axes"]))
+            if self._absorb(slot, in_shape, axes):
+                return
+            g = Group("reduction", len(groups), in_shape=in_shape, axes=axes)
             g.stages.append(slot)
         else:
             g = Group("loop", len(groups), shape=info.avals[slot].shape)
@@ -252,6 +255,34 @@ class Fusion:
         low = lower(info, g, owner)
         g.touched = set().union(*low.touched.values()) if low.touched else set()
         g.lowered = low
+
+    def _shares(self, a, b):
+        """Whether two parts of a program meet in an operand or a producer (literals do not count)."""
+        return bool((a & b) - self.info.literals.keys())
+
+    def _absorb(self, slot, in_shape, axes):
+        """A reduction over the shape of a recent loop kernel takes that kernel's outputs as its
+        row-wise outputs (the cotangent and the bias gradient of a dense layer: one kernel)."""
+        info, groups, owner = self.info, self.groups, self.owner
+        for g in reversed([g for g in groups[-WINDOW:] if g.kind == "loop" and g.shape == in_shape]):
+            trial = Group("reduction", g.index, in_shape=in_shape, axes=axes)
+            trial.roots, trial.stages = list(g.roots), [slot]
+            for s in g.roots + [slot]:
+                owner[s] = trial
+            try:
+                low = lower(info, trial, owner)
+            except K.NotLocal:
+                low = None
+            if low is not None and all(owner[s].index < g.index for s in low.reads if s in owner) \
+                    and self._shares(low.touched.get(slot, set()), g.touched):
+                trial.touched = set().union(*low.touched.values())
+                trial.lowered = low
+                groups[g.index] = trial
+                return True
+            for s in g.roots:
+                owner[s] = g
+            del owner[slot]
+        return False
 
     def _finish(self):
         """Lower every kernel for good: reduction results read elsewhere are stored."""
@@ -277,7 +308,22 @@ class Fusion:
                 for s in g.lowered.ctx.inlined:
                     if info.cls.get(s) == "elem":
                         kernels_of.setdefault(s, set()).add(g.index)
-        return {s for s, ks in kernels_of.items() if len(ks) > 1 and s not in must and self.cost(s, must) >= EXPENSIVE}
+        found = {s for s, ks in kernels_of.items() if len(ks) > 1 and s not in must and self.cost(s, must) >= EXPENSIVE}
+        # Materialise the outermost ones first: their producers may then be needed by one kernel only.
+        inner = set()
+        for s in found:
+            inner |= self._producers(s, must) - {s}
+        return found - inner
+
+    def _producers(self, slot, must):
+        out, stack = set(), [slot]
+        while stack:
+            s = stack.pop()
+            if s in out or self.info.cls.get(s) != "elem" or (s in must and s != slot):
+                continue
+            out.add(s)
+            stack.extend(self.info.eqns[s].ins)
+        return out
 
     def cost(self, slot, must, seen=None):
         """Inline cost of `slot`: its op and its unmaterialised producers, each counted once."""

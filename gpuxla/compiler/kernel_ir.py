@@ -991,6 +991,11 @@ def lower_reduction(info, group, owner, stored=()):
         ctx.canon[r] = canon_full
     touched = {}
     stages = []
+    # Row-wise outputs that do not need the last stage are written in that stage's pass over the row.
+    last = group.stages[-1]
+    early = [r for r in rowmap if not _depends(info, owner, group, r, last)]
+    rowmap = [r for r in rowmap if r not in early]
+    outs = []
     for k, s in enumerate(group.stages):
         eqn = info.eqns[s]
         ctx.inlined.add(s)
@@ -1003,18 +1008,25 @@ def lower_reduction(info, group, owner, stored=()):
             b.level[st.idx] = 1
         b.touched = set()
         b.push(names=["r"])
-        v = b.value(eqn.ins[0], full_ix(True))
+        fix = full_ix(True)
+        v = b.value(eqn.ins[0], fix)
         if st.arg:
             b.emit(("argstep", st, v, f"({st.idx_type})r"))
         else:
             b.emit(("set", st.acc, reduce_combine(st.prim, st.in_dtype, st.acc, v)))
+        touched[s] = b.touched | {s}
+        if s == last:
+            for r in early:
+                b.touched = set()
+                p = Param(f"out{len(outs)}", r, info.avals[r].dtype, n_out * n_red, "out")
+                outs.append(p)
+                b.emit(("store", p.name, fix.flat, store_expr(b.value(r, fix), p.dtype)))
+                touched[r] = b.touched
         b.emit(("for_red", b.pop()))
         b.emit(("group_reduce", st))
-        touched[s] = b.touched
         ctx.pending.discard(s)
         val = st.idx if st.arg else round_low(st.acc, eqn.aval.dtype)
         ctx.stage_vals[s] = (b.let(val, ctype(eqn.aval.dtype)), outer_ix)
-    outs = []
     if rowmap:
         b.push(names=["r"])
         fix = full_ix(True)
@@ -1055,6 +1067,22 @@ def lower_reduction(info, group, owner, stored=()):
     if strategy == "split":
         k.info["chunks"] = chunks
     return Lowered(k, ctx, touched)
+
+
+def _depends(info, owner, group, slot, target):
+    """Whether `slot`, computed inline by `group`, needs `target`."""
+    seen, stack = set(), [slot]
+    while stack:
+        s = stack.pop()
+        if s == target:
+            return True
+        if s in seen or s in info.mem or (owner.get(s) is not None and owner.get(s) is not group and s != slot):
+            continue
+        seen.add(s)
+        e = info.eqns.get(s)
+        if e is not None:
+            stack.extend(e.ins)
+    return False
 
 
 def eqn_dtype(info, slot):
