@@ -38,6 +38,9 @@ def parse_args(argv=None):
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="give up on one measurement after S seconds (default 10 with --quick, else 300)")
     p.add_argument("--list", action="store_true", help="list workloads and exit")
+    p.add_argument("--report", metavar="FILE.jsonl",
+                   help="measure nothing: print the table of the last run in FILE (with "
+                        "--markdown, as Markdown) and redraw its chart as FILE.png")
     p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of errors")
     # Hidden: run the gpuxla rows on another JAX-like library (to exercise the harness before
     # gpuxla can run every workload). Only "jax" is supported.
@@ -53,6 +56,8 @@ def main(argv=None) -> int:
 
     from . import harness, workloads as W
 
+    if args.report:
+        return report(args, harness)
     chosen = W.select(W.WORKLOADS, args.only)
     if args.list:
         for w in W.WORKLOADS:
@@ -116,6 +121,23 @@ def main(argv=None) -> int:
         png = harness.write_chart(results, os.path.join(args.out, stem + ".png"), title=title)
         if png:
             print(f"chart:   {os.path.relpath(png)}")
+    return 0
+
+
+def report(args, harness) -> int:
+    results, meta = harness.load_jsonl(args.report)
+    platforms = sorted({r.info.get("platform") for r in results
+                        if r.impl.startswith("gpuxla") and r.info.get("platform")})
+    devices = sorted({r.info.get("device") for r in results
+                      if r.impl.startswith("gpuxla") and r.info.get("device")})
+    title = (f"gpuxla {meta.get('gpuxla_version')} vs NumPy {meta.get('numpy_version')} — "
+             f"platform {', '.join(platforms) or '?'} ({', '.join(devices) or '?'}), "
+             f"{'quick' if meta.get('quick') else 'full'} run {meta.get('timestamp')}")
+    print(harness.render_table(results, title=title, markdown=args.markdown))
+    if not args.no_save:
+        png = harness.write_chart(results, os.path.splitext(args.report)[0] + ".png", title=title)
+        if png:
+            print(f"chart: {os.path.relpath(png)}")
     return 0
 
 

@@ -305,13 +305,7 @@ def render_table(results: Sequence[Result], *, title: str = "", notes: Sequence[
     rows = [tuple(c if not c.startswith("error: ") or len(c) <= max_error
                   else c[: max_error - 1] + "…" for c in row) for row in table_rows(results)]
     if markdown:
-        out = [f"**{title}**", ""] if title else []
-        out.append("| " + " | ".join(TABLE_COLUMNS) + " |")
-        out.append("|" + "|".join("---" for _ in TABLE_COLUMNS) + "|")
-        out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
-        out += [""] + [f"- {n}" for n in notes] if notes else []
-        out += [f"- WRONG: {r.name} {r.size} {r.impl}: {r.check}" for r in results if r.bad_check]
-        return "\n".join(out) + "\n"
+        return _render_markdown(results, title=title, notes=notes)
     # Error rows span the timing columns, so they do not widen them.
     widths = [len(h) for h in TABLE_COLUMNS]
     for row in rows:
@@ -344,6 +338,38 @@ def render_table(results: Sequence[Result], *, title: str = "", notes: Sequence[
     out += [textwrap.fill(n, 100, initial_indent="note: ", subsequent_indent="      ")
             for n in notes]
     out += [f"WRONG: {r.name} {r.size} {r.impl}: {r.check}" for r in results if r.bad_check]
+    return "\n".join(out) + "\n"
+
+
+def _render_markdown(results: Sequence[Result], *, title: str, notes: Sequence[str]) -> str:
+    """One row per (workload, size), one column per implementation: "median (speed-up)"."""
+    impls: list[str] = []
+    groups: list[tuple[str, str]] = []
+    cell: dict = {}
+    for r in results:
+        impls += [r.impl] if r.impl not in impls else []
+        groups += [(r.name, r.size)] if (r.name, r.size) not in groups else []
+        if r.error:
+            text = "error: " + (r.error if len(r.error) <= 60 else r.error[:59] + "…")
+        else:
+            text = fmt_time(r.stats.median_s)
+            if r.impl != BASELINE and r.speedup_vs_numpy is not None:
+                text += f" ({_fmt_speedup(r.speedup_vs_numpy)})"
+            elif r.speedup_vs_numpy is None and not math.isnan(r.stats.first_call_s):
+                text += f" (first call {fmt_time(r.stats.first_call_s)})"
+            if r.bad_check:
+                text += " WRONG"
+        cell[r.name, r.size, r.impl] = text.replace("|", "\\|")
+    out = [f"**{title}**", ""] if title else []
+    out.append("| workload | size | " + " | ".join(impls) + " |")
+    out.append("|---|---|" + "|".join("--:" for _ in impls) + "|")
+    for name, size in groups:
+        out.append(f"| {name} | {size} | "
+                   + " | ".join(cell.get((name, size, i), "") for i in impls) + " |")
+    extra = list(notes) + [f"WRONG: {r.name} {r.size} {r.impl}: {r.check}"
+                           for r in results if r.bad_check]
+    if extra:
+        out += [""] + [f"- {n}" for n in extra]
     return "\n".join(out) + "\n"
 
 
@@ -384,6 +410,33 @@ def write_jsonl(results: Sequence[Result], path: str, *, meta: dict) -> str:
         for r in results:
             f.write(json.dumps(result_record(r, meta=meta), sort_keys=False) + "\n")
     return path
+
+
+def load_jsonl(path: str, run_id: str | None = None) -> tuple[list[Result], dict]:
+    """The results of one run (the last in the file unless `run_id` is given) and its meta, to
+    re-render a table or chart from a results file."""
+    with open(path, encoding="utf-8") as f:
+        recs = [json.loads(line) for line in f if line.strip()]
+    if not recs:
+        raise ValueError(f"{path}: no results")
+    run_id = run_id or recs[-1].get("run_id")
+    recs = [r for r in recs if r.get("run_id") == run_id]
+    if not recs:
+        raise ValueError(f"{path}: no results with run_id {run_id}")
+    results = []
+    for r in recs:
+        stats = None
+        if r.get("median_s") is not None:
+            first = r.get("first_call_s")
+            stats = Stats(r["median_s"], r["p25"], r["p75"], r.get("min_s", r["p25"]),
+                          r.get("max_s", r["p75"]), r.get("repeats", 0), r.get("number", 1),
+                          float("nan") if first is None else first)
+        results.append(Result(r["name"], r["impl"], r["size"], stats=stats, error=r.get("error"),
+                              info={k: r.get(k) for k in ("device", "platform")},
+                              speedup_vs_numpy=r.get("speedup_vs_numpy"), check=r.get("check")))
+    meta = {k: recs[0].get(k) for k in ("timestamp", "run_id", "host", "quick",
+                                         "gpuxla_version", "numpy_version")}
+    return results, meta
 
 
 def default_stem(now: _dt.datetime | None = None, host: str | None = None, tag: str = "") -> str:

@@ -135,7 +135,13 @@ def test_render_table():
     assert "1.00x" in text and "WRONG" in text
     assert "note: --quick: smaller" in text
     md = H.render_table(results, title="T", notes=["n"], markdown=True)
-    assert "| workload | size | impl |" in md and "| --- |" not in md and "|---|" in md
+    lines = md.splitlines()
+    assert lines[2] == "| workload | size | numpy | fast | broken | raises | wrong |"
+    assert lines[3].startswith("|---|---|--:|")
+    work = next(line for line in lines if line.startswith("| work |"))
+    assert "error: ValueError: boom at call time" in work and "WRONG" in work
+    assert "x) |" in work  # speed-ups next to the medians
+    assert "- n" in lines
 
 
 def test_fmt_time_units():
