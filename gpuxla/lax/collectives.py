@@ -59,7 +59,12 @@ def _names(axis_name):
 
 def _bind(prim, *args, **params):
     from . import asarray
-    node = prim.bind(*[asarray(a) for a in args], **params)
+    from ..core.graph import realize
+    args = [asarray(a) for a in args]
+    # A deep pending constant operand would make bind realize the collective itself (which has
+    # no value): realize the operand first.
+    realize([a for a in args if a.sym is None])
+    node = prim.bind(*args, **params)
     # The value depends on the other examples of the axis, so it is never concrete inside the
     # trace (and vmap's rewrite must visit it even when its operand is a constant).
     if node.sym is None:
