@@ -60,6 +60,12 @@ def axis_frame(name, what="psum"):
                     f"vmap(..., axis_name=...); the bound axis names here are {bound}.")
 
 
+def axis_env_key():
+    """The named axes bound here, as a hashable key: a function traced once (jit) bakes in the
+    sizes its collectives saw, so its cache must tell these environments apart."""
+    return tuple((fr.name, fr.size) for fr in _env.frames if fr.name is not None)
+
+
 def rewriting_frame():
     """The vmap level whose batching rules are running (for the collectives' rules)."""
     return _env.rewriting[-1]
