@@ -20,12 +20,11 @@ import threading
 import numpy as np
 
 from .. import lax
-from ..core import dtypes
 from ..core import graph
 from ..core import primitives as P
-from ..core.graph import Array, proj_p, symbolic, toposort, trace_scope
-from ..core.jaxpr import aval_of, as_node, arg_names
-from ..tree_util import tree_flatten, tree_leaves, tree_structure, tree_unflatten
+from ..core.graph import proj_p, symbolic, toposort, trace_scope
+from ..core.jaxpr import as_node, arg_names
+from ..tree_util import tree_flatten, tree_leaves, tree_unflatten
 
 __all__ = ["vmap", "batch_rules"]
 
@@ -106,12 +105,6 @@ def _full(axis, d):
 
 def _size(args, dims):
     return next(a.shape[d] for a, d in zip(args, dims) if d is not None)
-
-
-def _not_implemented(prim):
-    def rule(args, dims, **params):
-        raise NotImplementedError(f"Batching rule for '{prim.name}' not implemented (vmap)")
-    return rule
 
 
 # --- elementwise ------------------------------------------------------------------------------
