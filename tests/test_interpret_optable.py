@@ -246,7 +246,7 @@ def test_eager_mode_on_the_interpret_platform(monkeypatch):
     y = jnp.exp(x) / jnp.sum(jnp.exp(x), axis=1, keepdims=True)
     v = np.exp(np.linspace(-2, 2, 40, dtype=np.float32).reshape(5, 8))
     np.testing.assert_allclose(np.asarray(y), v / v.sum(1, keepdims=True), rtol=1e-6)
-    assert str(jax_device()) == "CpuDevice(id=0)"
+    assert repr(jax_device()) == "CpuDevice(id=0)"
 
 
 def jax_device():

@@ -22,6 +22,9 @@ class Device:
             return f"CudaDevice(id={self.id})"
         return f"CpuDevice(id={self.id})"
 
+    def __str__(self):      # JAX: str(device) is "cpu:0" / "cuda:0"
+        return f"{'cuda' if self.platform == 'cuda' else 'cpu'}:{self.id}"
+
     def __eq__(self, other):
         return isinstance(other, Device) and (self.platform, self.id) == (other.platform, other.id)
 

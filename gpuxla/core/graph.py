@@ -199,6 +199,8 @@ class Array:
         v = self._value()
         body = np.array2string(v, separator=", ", prefix="Array(")
         suffix = f", dtype={v.dtype.name}"
+        if v.size == 0:
+            suffix = f", shape={v.shape}" + suffix
         if self.aval.weak_type:
             suffix += ", weak_type=True"
         return f"Array({body}{suffix})"

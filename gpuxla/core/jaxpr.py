@@ -83,9 +83,13 @@ def _leaf_name(what, fname, names, args, i, flat):
 
 
 def _names():
-    for n in itertools.count(1):
-        for t in itertools.product("abcdefghijklmnopqrstuvwxyz", repeat=n):
-            yield "".join(t)
+    # a..z, then ba, bb, ...: the digits of n in base 26 (JAX's naming).
+    for n in itertools.count():
+        name = ""
+        while not name or n:
+            n, r = divmod(n, 26)
+            name = chr(97 + r) + name
+        yield name
 
 
 def _fmt_param(v):
@@ -98,55 +102,126 @@ def _fmt_param(v):
 
 def _literal(node):
     v = np.asarray(node._buf if not hasattr(node._buf, "get") else node._buf.get()).reshape(())
-    if v.dtype == np.bool_:
-        return str(bool(v))
-    if dtypes.is_float(v.dtype):
-        return repr(float(v))
-    return str(v.item())
+    return f"{v.item()}:{node.aval.str_short()}"
+
+
+# --- a small Wadler-style layout engine (the one JAX's jaxpr printer uses, width 80) ----------
+# Docs: str (text), ("brk", s) (s when flat, else a newline), ("nest", n, doc), ("group", doc),
+# and lists (concatenation). A group prints flat when its own flat text fits in what is left of
+# the line (text after the group does not count).
+def _brk(s=" "):
+    return ("brk", s)
+
+
+def _nest(n, doc):
+    return ("nest", n, doc)
+
+
+def _group(doc):
+    return ("group", doc)
+
+
+def _join(sep, docs):
+    out = []
+    for i, d in enumerate(docs):
+        if i:
+            out.append(sep)
+        out.append(d)
+    return out
+
+
+def _flat_width(doc, limit):
+    stack, w = [doc], 0
+    while stack and w <= limit:
+        d = stack.pop()
+        if isinstance(d, str):
+            w += len(d)
+        elif isinstance(d, list):
+            stack.extend(reversed(d))
+        elif d[0] == "brk":
+            w += len(d[1])
+        else:
+            stack.append(d[-1])
+    return w
+
+
+def _layout(doc, width=80):
+    out, col = [], 0
+    stack = [(0, False, doc)]          # (indent, flat, doc), next item last
+    while stack:
+        ind, flat, d = stack.pop()
+        if isinstance(d, str):
+            out.append(d)
+            col += len(d)
+        elif isinstance(d, list):
+            stack.extend((ind, flat, x) for x in reversed(d))
+        elif d[0] == "brk":
+            if flat:
+                out.append(d[1])
+                col += len(d[1])
+            else:
+                out.append("\n" + " " * ind)
+                col = ind
+        elif d[0] == "nest":
+            stack.append((ind + d[1], flat, d[2]))
+        else:
+            stack.append((ind, flat or _flat_width(d[1], width - col) <= width - col, d[1]))
+    return "".join(out)
+
+
+def _pp_dot_general(params):
+    # As JAX prints it: no None params, dimension numbers as lists (shorter).
+    (lc, rc), (lb, rb) = params["dimension_numbers"]
+    out = {k: v for k, v in params.items() if v is not None}
+    out["dimension_numbers"] = ((list(lc), list(rc)), (list(lb), list(rb)))
+    return out.items()
+
+
+_PP_PARAMS = {"dot_general": _pp_dot_general}
+
+
+def _pp_vars(items, sep=""):
+    return _nest(2, _group(_join([sep, _group(_brk())], items)))
 
 
 def pp_graph(in_leaves, outs, indent=2):
-    """`{ lambda c:f32[3] ; a:f32[3]. let b:f32[3] = add a 2.0 in (b,) }`"""
-    names = _names()
-    name = {}
-    for x in in_leaves:
-        name[x.id] = next(names)
-    in_ids = set(name)
+    """The graph as JAX prints a jaxpr: `{ lambda ; a:f32[3]. let b:f32[3] = sin a in (b,) }`, on one
+    line when it fits in 80 columns, else one equation per line."""
+    in_ids = {x.id for x in in_leaves}
     order = toposort(outs, stop=lambda n: n.id in in_ids)
-    consts, lines = [], []
+    is_leaf = lambda n: n.prim is None or (n._buf is not None and n.inputs == ())  # noqa: E731
+    literal = lambda n: n.aval.shape == () and n._buf is not None  # noqa: E731
+    consts = [n for n in order if n.id not in in_ids and is_leaf(n) and not literal(n)]
+    names, name = _names(), {}
+    for x in consts + list(in_leaves):     # JAX names constvars first
+        name[x.id] = next(names)
+    eqns = []
     for node in order:
-        if node.id in name:
+        if node.id in name or node.prim is proj_p:
             continue
-        if node.prim is None or (node._buf is not None and node.inputs == ()):
-            if node.aval.shape == () and node._buf is not None:
-                name[node.id] = _literal(node)
-            else:
-                name[node.id] = next(names)
-                consts.append(node)
-            continue
-        if node.prim is proj_p:
+        if is_leaf(node):
+            name[node.id] = _literal(node)
             continue
         if node.prim.multiple_results:
-            projs = [n for n in order if n.prim is proj_p and n.inputs[0] is node]
-            for p in sorted(projs, key=lambda p: p.params["index"]):
-                name[p.id] = next(names)
-            lhs = " ".join(f"{name[p.id]}:{p.aval.str_short()}" for p in sorted(projs, key=lambda p: p.params["index"]))
+            projs = sorted((n for n in order if n.prim is proj_p and n.inputs[0] is node), key=lambda p: p.params["index"])
+            outs_ = projs
         else:
-            name[node.id] = next(names)
-            lhs = f"{name[node.id]}:{node.aval.str_short()}"
-        params = node.params or {}
-        ps = ("[" + " ".join(f"{k}={_fmt_param(v)}" for k, v in sorted(params.items())) + "]") if params else ""
-        args = " ".join(name[x.id] for x in node.inputs)
-        lines.append(f"{lhs} = {node.prim.name}{ps} {args}".rstrip())
-    cv = " ".join(f"{name[c.id]}:{c.aval.str_short()}" for c in consts)
-    iv = " ".join(f"{name[x.id]}:{x.aval.str_short()}" for x in in_leaves)
-    pad = " " * indent
-    body = ("\n" + pad + "  ").join(lines)
-    outs_s = ", ".join(name[o.id] for o in outs)
-    head = f"{{ lambda {cv}{' ' if cv else ''}; {iv}. let"
-    if not lines:
-        return f"{head}  in ({outs_s},) }}"
-    return f"{head}\n{pad}  {body}\n{pad}in ({outs_s}{',' if len(outs) == 1 else ''}) }}"
+            outs_ = [node]
+        for o in outs_:
+            name[o.id] = next(names)
+        lhs = _pp_vars([f"{name[o.id]}:{o.aval.str_short()}" for o in outs_])
+        params = sorted(_PP_PARAMS.get(node.prim.name, dict.items)(node.params or {}))
+        kv = _group([_nest(2, ["[", _brk(""), _join(_brk(), [f"{k}={_fmt_param(v)}" for k, v in params])]),
+                     _brk(""), "]"]) if params else []
+        eqns.append([lhs, " = ", node.prim.name, kv, " ", _pp_vars([name[x.id] for x in node.inputs])])
+    binders = lambda xs: _pp_vars([f"{name[x.id]}:{x.aval.str_short()}" for x in xs])  # noqa: E731
+    outvars = ["(", _pp_vars([name[o.id] for o in outs], sep=","), ")" if len(outs) != 1 else ",)"]
+    doc = _group([_nest(2, ["{ lambda ", binders(consts), "; ", binders(in_leaves), ". let",
+                            _nest(2, [_brk(), _join(_brk("; "), eqns)]), _brk(), "in ", outvars]), " }"])
+    text = _layout(doc)
+    if indent != 2:     # callers nesting a graph in their own text
+        text = text.replace("\n", "\n" + " " * (indent - 2))
+    return text
 
 
 class ClosedJaxpr:

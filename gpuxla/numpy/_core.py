@@ -102,9 +102,7 @@ def _flat(a):
 
 
 def array(object, dtype=None, copy=True, order=None, ndmin=0):
-    x = asarray(object, dtype)
-    if isinstance(object, (int, float, bool, complex)) and dtype is None:
-        x = lax.convert_element_type(x, x.dtype, weak_type=False) if x.weak_type else x
+    x = asarray(object, dtype)     # a Python scalar stays weakly typed, as in JAX
     if x.ndim < ndmin:
         x = lax.reshape(x, (1,) * (ndmin - x.ndim) + x.shape)
     return x
@@ -281,7 +279,9 @@ def _promote(*args, op="op"):
     xs = []
     for a in args:
         if isinstance(a, Array):
-            xs.append(a if a.dtype == dt else lax.convert_element_type(a, dt, weak_type=a.weak_type and weak))
+            # A strong int meeting a weak float gives a weak float (JAX's lattice): converted
+            # operands take the result's weak flag.
+            xs.append(a if a.dtype == dt else lax.convert_element_type(a, dt, weak_type=weak))
         elif isinstance(a, (bool, int, float, complex)) and not isinstance(a, np.generic):
             if type(a) is int and dtypes.is_int(dt):
                 lax._check_int_range(a, dt)
@@ -1235,6 +1235,12 @@ def _dot_promote(a, b):
     return (a if a.dtype == dt else lax.convert_element_type(a, dt)), (b if b.dtype == dt else lax.convert_element_type(b, dt))
 
 
+def _dot(a, b, dimension_numbers, precision=None, preferred_element_type=None):
+    # jax.numpy's products name their result type (JAX prints it in jaxprs); lax.dot_general alone does not.
+    pet = a.dtype if preferred_element_type is None else preferred_element_type
+    return lax.dot_general(a, b, dimension_numbers, precision, pet)
+
+
 def matmul(a, b, precision=None, preferred_element_type=None):
     """Matrix product with NumPy's broadcasting of batch dimensions (`a @ b`)."""
     a, b = _dot_promote(a, b)
@@ -1257,13 +1263,13 @@ def matmul(a, b, precision=None, preferred_element_type=None):
         if b.shape[:-2] != batch:
             b = broadcast_to(b, batch + b.shape[-2:]) if b.ndim - 2 != 0 else b
     if a.ndim == 2 and b.ndim > 2:
-        out = lax.dot_general(a, b, (((1,), (nb,)), ((), ())), precision, preferred_element_type)
+        out = _dot(a, b, (((1,), (nb,)), ((), ())), precision, preferred_element_type)
         out = moveaxis(out, 0, -2)
     elif b.ndim == 2 and a.ndim > 2:
-        out = lax.dot_general(a, b, (((a.ndim - 1,), (0,)), ((), ())), precision, preferred_element_type)
+        out = _dot(a, b, (((a.ndim - 1,), (0,)), ((), ())), precision, preferred_element_type)
     else:
         bd = tuple(range(nb))
-        out = lax.dot_general(a, b, (((a.ndim - 1,), (b.ndim - 2,)), (bd, bd)), precision, preferred_element_type)
+        out = _dot(a, b, (((a.ndim - 1,), (b.ndim - 2,)), (bd, bd)), precision, preferred_element_type)
     if av:
         out = lax.squeeze(out, (out.ndim - 2,))
     if bv:
@@ -1279,8 +1285,8 @@ def dot(a, b, precision=None, preferred_element_type=None):
         if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
             raise TypeError(f"dot: shapes {a.shape} and {b.shape} not aligned: {a.shape[-1]} (dim {a.ndim - 1}) != "
                             f"{b.shape[0 if b.ndim == 1 else -2]}")
-        return lax.dot_general(a, b, (((a.ndim - 1,), (0 if b.ndim == 1 else b.ndim - 2,)), ((), ())), precision, preferred_element_type)
-    return lax.dot_general(a, b, (((a.ndim - 1,), (b.ndim - 2,)), ((), ())), precision, preferred_element_type)
+        return _dot(a, b, (((a.ndim - 1,), (0 if b.ndim == 1 else b.ndim - 2,)), ((), ())), precision, preferred_element_type)
+    return _dot(a, b, (((a.ndim - 1,), (b.ndim - 2,)), ((), ())), precision, preferred_element_type)
 
 
 def vdot(a, b, precision=None):
@@ -1295,7 +1301,7 @@ def inner(a, b, precision=None):
     a, b = _dot_promote(a, b)
     if a.ndim == 0 or b.ndim == 0:
         return multiply(a, b)
-    return lax.dot_general(a, b, (((a.ndim - 1,), (b.ndim - 1,)), ((), ())), precision)
+    return _dot(a, b, (((a.ndim - 1,), (b.ndim - 1,)), ((), ())), precision)
 
 
 def outer(a, b, out=None):
@@ -1313,7 +1319,7 @@ def tensordot(a, b, axes=2, precision=None):
         ax_b = (ax_b,) if isinstance(ax_b, (int, np.integer)) else tuple(ax_b)
     ax_a = tuple(_canon_axis(x, a.ndim, "tensordot") for x in ax_a)
     ax_b = tuple(_canon_axis(x, b.ndim, "tensordot") for x in ax_b)
-    return lax.dot_general(a, b, ((ax_a, ax_b), ((), ())), precision)
+    return _dot(a, b, ((ax_a, ax_b), ((), ())), precision)
 
 
 def kron(a, b):
@@ -1435,7 +1441,7 @@ def _einsum_pair(x, xs, y, ys, out, later, precision, pet):
     contract = [c for c in xs if c in ys and c not in keep]
     dn = ((tuple(xs.index(c) for c in contract), tuple(ys.index(c) for c in contract)),
           (tuple(xs.index(c) for c in batch), tuple(ys.index(c) for c in batch)))
-    r = lax.dot_general(x, y, dn, precision, pet)
+    r = _dot(x, y, dn, precision, pet)
     rs = "".join(batch) + "".join(c for c in xs if c not in ys) + "".join(c for c in ys if c not in xs)
     return r, rs
 
