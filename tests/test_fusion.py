@@ -33,7 +33,7 @@ def _session_cache(tmp_path_factory):
 def plan_of(f, *args):
     """Fusion and rendering only (no compiler): the plan of f's optimised program."""
     t = trace(f, args)
-    return Plan(Program.from_graph(t.in_leaves, t.outs), {})
+    return Plan(Program.from_graph(t.in_leaves, t.outs))
 
 
 def run_interpret(f, *args, expect_loop=None, expect_reduction=None, expect_library=None, max_kernels=None):

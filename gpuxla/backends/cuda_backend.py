@@ -34,8 +34,11 @@ def _debug():
 class Plan:
     """Fusion and rendering of a Program: groups in order, every kernel with its source."""
 
-    def __init__(self, program, const_values):
+    def __init__(self, program, const_values=None):
         t0 = time.perf_counter()
+        if const_values is None:
+            const_values = {s: (b.get() if hasattr(b, "get") and not isinstance(b, np.ndarray) else np.asarray(b))
+                            for s, b, a in program.consts if a.size == 1}
         self.program = program
         self.fusion = Fusion(program, const_values)
         self.info = self.fusion.info
@@ -79,9 +82,7 @@ class Executable:
         self.program = program
         self.kernels = self.plan.kernels
         self.library_calls = [g.eqn.prim.name for g in self.plan.groups if g.kind == "library"]
-        self.consts = [(s, runtime.asbuf(buf, a)) for s, buf, a in program.consts]
-        self.scratch = {k.name: [runtime.zeros(p.size, p.dtype) for p in k.params if p.role in ("scratch", "counter")]
-                        for k in self.kernels}
+        self.consts = self.scratch = None    # device memory is touched on the first call only
         runtime.prepare(self.kernels)
 
     def cuda_source(self):
@@ -89,6 +90,10 @@ class Executable:
 
     def __call__(self, args):
         rt, info = self.runtime, self.plan.info
+        if self.consts is None:
+            self.consts = [(s, rt.asbuf(buf, a)) for s, buf, a in self.program.consts]
+            self.scratch = {k.name: [rt.zeros(p.size, p.dtype) for p in k.params if p.role in ("scratch", "counter")]
+                            for k in self.kernels}
         env = {i: rt.asbuf(a, av) for i, (a, av) in enumerate(zip(args, self.program.in_avals))}
         env.update(self.consts)
         for kind, what, ins, outs, dead in self.plan.steps:

@@ -308,7 +308,7 @@ def render(k):
     head = [_describe(k), '#include "gx_common.cuh"']
     head += [_HELPERS[h] for h in ("shfl", "arg", "nextafter16") if h in ctx.helpers]
     grid, block = launch_config(k)
-    fn = f'extern "C" __global__ void __launch_bounds__({block[0]}) GX_NAME({args}) {{\n{text}\n}}\n'
+    fn = f'extern "C" __global__ __launch_bounds__({block[0]}) void GX_NAME({args}) {{\n{text}\n}}\n'
     src = "\n".join(head) + "\n\n" + fn
     k.name = f"gx_{k.kind}_{hashlib.sha256(src.encode()).hexdigest()[:12]}"
     k.source = src.replace("GX_NAME", k.name)
