@@ -70,6 +70,8 @@ def main(argv=None) -> int:
         return 2
 
     t_start = time.perf_counter()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    cores = os.cpu_count() or 1
     backends = W.make_backends(jax=not args.no_jax, cupy=not args.no_cupy,
                                as_gpuxla=args.as_gpuxla)
     notes = []
@@ -90,6 +92,9 @@ def main(argv=None) -> int:
         notes.insert(0, f"the gpuxla rows run {args.as_gpuxla} standing in for gpuxla "
                         f"(--as-gpuxla={args.as_gpuxla}): not gpuxla's numbers")
     gx_version = W.gpuxla_version(args.as_gpuxla)
+    if load is not None and load > 0.5 * cores:
+        notes.append(f"the host was busy when the run started (load average {load:.1f} on "
+                     f"{cores} cores): expect noisy CPU timings")
 
     cases = W.make_cases(chosen, usable, quick=args.quick, impls=args.impl)
     cfg = harness.TimingConfig.quick() if args.quick else harness.TimingConfig()
@@ -105,8 +110,10 @@ def main(argv=None) -> int:
     title = (f"gpuxla {gx_version or '(not importable)'} vs NumPy"
              f" — platform {', '.join(platforms) or os.environ.get('GPUXLA_PLATFORM', 'default')}"
              f", {'quick' if args.quick else 'full'} run, median of repeats")
-    meta = harness.run_meta(quick=args.quick, gpuxla_version=gx_version,
-                            extra={"as_gpuxla": args.as_gpuxla} if args.as_gpuxla else None)
+    extra = {"loadavg": round(load, 2) if load is not None else None, "cpu_count": cores}
+    if args.as_gpuxla:
+        extra["as_gpuxla"] = args.as_gpuxla
+    meta = harness.run_meta(quick=args.quick, gpuxla_version=gx_version, extra=extra)
     elapsed = time.perf_counter() - t_start
     notes.append(f"wall time {elapsed:.1f}s; times are per call after warm-up, device synced; "
                  "compile = first call minus median")

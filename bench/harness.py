@@ -395,6 +395,7 @@ def result_record(r: Result, *, meta: dict) -> dict:
         "host": meta.get("host"), "quick": meta.get("quick"), "error": r.error,
         "check": r.check,
     }
+    rec.update({k: v for k, v in meta.items() if k not in rec})  # loadavg, cpu_count, ...
     extra = {k: v for k, v in r.info.items() if k not in rec and v is not None}
     if r.note:
         extra["note"] = r.note

@@ -184,7 +184,7 @@ def _matvec_naive(size):
           doc="batched mat-vec rewritten by hand as one matmul: vs @ mat.T")
 def _matvec_manual(size):
     mat, vs = _matvec_inputs(size)
-    body = lambda m: (lambda mat, vs: m.dot(vs, mat.T))  # noqa: E731
+    body = lambda m: (lambda mat, vs: m.matmul(vs, mat.T))  # noqa: E731
     return Spec((mat, vs), jax=lambda jax, jnp: body(jnp), xp=body)
 
 
@@ -197,7 +197,7 @@ def _matvec_vmap(size):
         def f(mat, vs):
             return jax.vmap(lambda v: jnp.dot(mat, v))(vs)
         return f
-    return Spec((mat, vs), jax=jax_fn, xp=lambda xp: (lambda mat, vs: xp.dot(vs, mat.T)))
+    return Spec((mat, vs), jax=jax_fn, xp=lambda xp: (lambda mat, vs: xp.matmul(vs, mat.T)))
 
 
 # ---- an MLP: training step, per-example gradients, compile time -----------------------------
