@@ -264,10 +264,17 @@ def bind(prim, inputs, params):
             depth = x.depth + 1
     node.sym = sym
     node.depth = depth
+    if prim.multiple_results:
+        # Realize the projections together, never the tuple node itself: a computed tuple is not
+        # a buffer a Program can take as an input.
+        outs = [Array(proj_p, {"index": i}, (node,), a, sym=sym) for i, a in enumerate(aval)]
+        for o in outs:
+            o.depth = depth + 1
+        if depth + 1 > MAX_PENDING_DEPTH and sym is None:
+            realize(outs)
+        return outs
     if depth > MAX_PENDING_DEPTH and sym is None:
         realize([node])
-    if prim.multiple_results:
-        return [proj_p.bind(node, index=i) for i in range(len(aval))]
     return node
 
 

@@ -647,7 +647,8 @@ def hypot(x1, x2, /):
     hi, lo = maximum(a, b), minimum(a, b)
     safe = where(hi == 0, ones_like(hi), hi)
     r = lo / safe
-    return where(hi == 0, zeros_like(hi), hi * sqrt(1 + r * r))
+    out = where(hi == 0, zeros_like(hi), hi * sqrt(1 + r * r))
+    return where(isinf(a) | isinf(b), full_like(out, np.inf), out)     # hypot(inf, nan) = inf
 
 
 def logaddexp(x1, x2, /):
@@ -655,7 +656,7 @@ def logaddexp(x1, x2, /):
     if not dtypes.is_inexact(a.dtype):
         a, b = a.astype(_inexact(a.dtype)), b.astype(_inexact(b.dtype))
     amax = lax.stop_gradient(maximum(a, b))
-    amax = where(isfinite(amax), amax, zeros_like(amax))
+    amax = where(isfinite(amax), amax, 0)      # a Python 0 keeps a weak type weak
     out = amax + log(exp(a - amax) + exp(b - amax))
     both_inf = (a == b) & isinf(a)
     return where(both_inf, a, out)
@@ -1490,13 +1491,30 @@ def digitize(x, bins, right=False):
     x, bins = asarray(x), asarray(bins)
     if bins.ndim != 1:
         raise ValueError("digitize: bins must be 1-D")
-    return searchsorted(bins, x, side="left" if right else "right")
+    side = "left" if right else "right"
+    if bins.shape[0] < 2:
+        return searchsorted(bins, x, side=side)
+    # decreasing bins count from the other end, as NumPy
+    inc = searchsorted(bins, x, side=side)
+    dec = bins.shape[0] - searchsorted(flip(bins), x, side=side)
+    return where(bins[-1] >= bins[0], inc, dec)
 
 
 def interp(x, xp, fp, left=None, right=None, period=None):
     x, xp, fp = (asarray(v) for v in (x, xp, fp))
     dt = _float_dtype(dtypes.result_type(x, xp, fp))
     x, xp, fp = x.astype(dt), xp.astype(dt), fp.astype(dt)
+    if period is not None:
+        # NumPy: wrap into one period, sort, and extend by one point on each side
+        if float(period) == 0:
+            raise ValueError("period must be a non-zero value")
+        period = abs(float(period))
+        left = right = None
+        x, xp = remainder(x, period), remainder(xp, period)
+        order = argsort(xp)
+        xp, fp = take(xp, order), take(fp, order)
+        xp = concatenate([xp[-1:] - period, xp, xp[:1] + period])
+        fp = concatenate([fp[-1:], fp, fp[:1]])
     i = clip(searchsorted(xp, x, side="right"), 1, xp.shape[0] - 1)
     x0, x1 = take(xp, i - 1), take(xp, i)
     y0, y1 = take(fp, i - 1), take(fp, i)
@@ -1672,6 +1690,53 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
     return quantile(a, asarray(q) / 100, axis, method=method, keepdims=keepdims)
 
 
+def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
+    """quantile ignoring NaNs: each slice interpolates among its own non-NaN values (NaN where
+    there are none)."""
+    a = asarray(a)
+    dt = _float_dtype(a.dtype)
+    a = a.astype(dt)
+    axis_ = None if axis is None else _canon_axis(axis, a.ndim, "nanquantile")
+    x = ravel(a) if axis is None else moveaxis(a, axis_, -1)
+    s = sort(x, axis=-1)                                   # NaNs sort last
+    n = sum(logical_not(isnan(x)), axis=-1)                # valid values per slice
+    q = asarray(q, dt)
+    qb = reshape(q, q.shape + (1,) * n.ndim)
+    last = (n - 1).astype(dt)
+    pos = qb * last
+    if method == "lower":
+        lo_f, frac = floor(pos), zeros_like(pos)
+    elif method == "higher":
+        lo_f, frac = ceil(pos), zeros_like(pos)
+    elif method == "nearest":
+        lo_f, frac = rint(pos), zeros_like(pos)
+    elif method in ("linear", "midpoint"):
+        lo_f = floor(pos)
+        frac = pos - lo_f
+        if method == "midpoint":
+            frac = where(frac > 0, full_like(frac, 0.5), frac)
+    else:
+        raise ValueError(f"nanquantile: method {method!r} is not supported")
+    top = maximum(n - 1, 0)
+    lo = minimum(maximum(lo_f.astype(np.int32), 0), top)
+    hi = minimum(lo + 1, top)
+    sb = broadcast_to(s, q.shape + s.shape)
+    lo_v = take_along_axis(sb, lo[..., None], axis=-1)[..., 0]
+    hi_v = take_along_axis(sb, hi[..., None], axis=-1)[..., 0]
+    res = where(n == 0, full_like(pos, np.nan), lo_v + (hi_v - lo_v) * frac)
+    if keepdims:
+        res = reshape(res, q.shape + (1,) * a.ndim) if axis is None else expand_dims(res, q.ndim + axis_)
+    return res
+
+
+def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False):
+    return nanquantile(a, asarray(q) / 100, axis, method=method, keepdims=keepdims)
+
+
+def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    return nanquantile(a, 0.5, axis=axis, keepdims=keepdims)
+
+
 def average(a, axis=None, weights=None, returned=False, keepdims=False):
     a = asarray(a)
     if weights is None:
@@ -1733,31 +1798,45 @@ def nanargmin(a, axis=None):
     return argmin(where(isnan(a), full_like(a, np.inf), a), axis)
 
 
+def _inexact_pair(a, v):
+    a, v = asarray(a), asarray(v)
+    dt = dtypes.result_type(a, v)
+    dt = dt if dtypes.is_inexact(dt) else _inexact(dt)     # JAX convolves in floating point
+    return a.astype(dt), v.astype(dt)
+
+
 def convolve(a, v, mode="full", precision=None):
-    return _correlate(asarray(a), flip(asarray(v)), mode)
+    a, v = _inexact_pair(a, v)
+    return _correlate(a, flip(v), mode, conv=True)
 
 
 def correlate(a, v, mode="valid", precision=None):
-    return _correlate(asarray(a), asarray(v), mode)
+    a, v = _inexact_pair(a, v)
+    return _correlate(a, v, mode)
 
 
-def _correlate(a, v, mode):
+def _correlate(a, v, mode, conv=False):
+    """Full cross-correlation c[k] = sum_i a[i + k] v[i] over all lags, then NumPy's 'same'/'valid'
+    window of it (the offsets NumPy uses, which depend on which input is shorter)."""
     if a.ndim != 1 or v.ndim != 1:
         raise ValueError("convolve/correlate take 1-D arrays")
-    if a.shape[0] < v.shape[0]:
-        a, v = v, a
-        flipped = True
-    else:
-        flipped = False
+    if mode not in ("full", "same", "valid"):
+        raise ValueError(f"mode must be 'full', 'same' or 'valid', got {mode!r}")
     n, m = a.shape[0], v.shape[0]
-    pad_lo, pad_hi = {"full": (m - 1, m - 1), "same": (m // 2, m - 1 - m // 2), "valid": (0, 0)}[mode]
-    ap = pad(a, (pad_lo, pad_hi))
-    out_n = ap.shape[0] - m + 1
+    if n == 0 or m == 0:
+        raise ValueError("convolve/correlate: inputs cannot be empty")
+    ap = pad(a, (m - 1, m - 1))
+    out_n = n + m - 1
     # A windowed view as a gather of (out_n, m) indices, then one contraction.
     idx = lax.broadcasted_iota(np.int32, (out_n, m), 0) + lax.broadcasted_iota(np.int32, (out_n, m), 1)
-    windows = take(ap, idx)
-    r = matmul(windows, v.astype(windows.dtype) if v.dtype != windows.dtype else v)
-    return flip(r) if flipped and mode != "same" else r
+    full = matmul(take(ap, idx), v)
+    k = _py_min(n, m)
+    if mode == "full":
+        return full
+    if mode == "valid":
+        return lax.slice_in_dim(full, k - 1, k - 1 + _py_max(n, m) - k + 1)
+    start = (k - 1) // 2 if conv or n >= m else k // 2
+    return lax.slice_in_dim(full, start, start + _py_max(n, m))
 
 
 def frexp(x, /):

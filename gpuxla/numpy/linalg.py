@@ -148,11 +148,22 @@ def _per_matrix(fn, a, out_shape, dtype):
     return out.reshape(a.shape[:-2] + out_shape)
 
 
+def _nan_lower(x):
+    return np.where(np.tril(np.ones(x.shape[-2:], bool)), np.nan, 0).astype(x.dtype)
+
+
 def _cholesky_np(a):
+    # A matrix that is not positive definite gives NaN in its lower triangle (JAX's CPU result).
+    def one(m):
+        try:
+            return np.linalg.cholesky(m)
+        except np.linalg.LinAlgError:
+            return _nan_lower(m)
     try:
         return np.linalg.cholesky(a)
     except np.linalg.LinAlgError:
-        return _per_matrix(np.linalg.cholesky, a, a.shape[-2:], a.dtype)
+        flat = a.reshape((-1,) + a.shape[-2:])
+        return np.stack([one(m) for m in flat]).reshape(a.shape) if flat.shape[0] else a.copy()
 
 
 def _substitute(m, b, lower):
@@ -264,7 +275,8 @@ def _cupy_cholesky(a):
     L = cupy.linalg.cholesky(a)
     # cuSOLVER leaves garbage instead of raising on a non-PD matrix; JAX returns NaN there.
     bad = ~cupy.all(cupy.isfinite(L), axis=(-1, -2)) | cupy.any(cupy.diagonal(L, axis1=-2, axis2=-1) <= 0, axis=-1)
-    return cupy.where(bad[..., None, None], cupy.nan, L).astype(a.dtype)
+    nan_lower = cupy.where(cupy.tri(a.shape[-1], dtype=bool), cupy.nan, 0).astype(a.dtype)
+    return cupy.where(bad[..., None, None], nan_lower, cupy.tril(L)).astype(a.dtype)
 
 
 def _cupy_solve(a, b, transpose_a=False):
@@ -299,12 +311,14 @@ cuda_impl = {cholesky_p: _cupy_cholesky, solve_p: _cupy_solve, eigh_p: _cupy_eig
 
 
 # --- lax-level wrappers (gpuxla.lax.linalg) --------------------------------------------------------
-def _float_array(x, name):
+def _float_array(x, name, square=False):
     x = jnp.asarray(x)
     if not dtypes.is_inexact(x.dtype):
         x = x.astype(dtypes.default_float_dtype())
     if x.ndim < 2:
         raise ValueError(f"{name}: expected an array of rank >= 2 (..., m, n), got shape {x.shape}")
+    if square:
+        _check(name, x.aval)
     return x
 
 
@@ -314,7 +328,7 @@ def _sym(x):
 
 def lax_cholesky(x, *, symmetrize_input=True):
     """Lower Cholesky factor (lax.linalg.cholesky); NaN where x is not positive definite."""
-    x = _float_array(x, "cholesky")
+    x = _float_array(x, "cholesky", square=True)
     return cholesky_p.bind(_sym(x) if symmetrize_input else x)
 
 
@@ -342,7 +356,7 @@ def lax_eigh(x, *, lower=True, symmetrize_input=True, sort_eigenvalues=True, sub
     """(v, w): eigenvectors (columns) and ascending eigenvalues of a symmetric x (lax.linalg.eigh)."""
     if subset_by_index is not None:
         raise NotImplementedError("eigh: subset_by_index is not supported by gpuxla")
-    x = _float_array(x, "eigh")
+    x = _float_array(x, "eigh", square=True)
     v, w = eigh_p.bind(_sym(x) if symmetrize_input else x, lower=bool(lower), sort_eigenvalues=True)
     return v, w
 
