@@ -25,7 +25,7 @@ class Aval:
     def __init__(self, shape, dtype, weak_type=False):
         self.shape = tuple(int(d) for d in shape)
         self.dtype = np.dtype(dtype)
-        self.weak_type = bool(weak_type)
+        self.weak_type = bool(weak_type) and self.dtype != np.bool_    # bool is never weak (JAX)
 
     @property
     def ndim(self):

@@ -340,7 +340,7 @@ def _ufunc2(laxfn, name, float_only=False):
 
 
 # --- elementwise math -------------------------------------------------------------------------
-add = _ufunc2(lax.add, "add")
+add = _ufunc2(lambda a, b: lax.bitwise_or(a, b) if a.dtype == np.bool_ else lax.add(a, b), "add")
 subtract = _ufunc2(lax.sub, "subtract")
 multiply = _ufunc2(lambda a, b: lax.bitwise_and(a, b) if a.dtype == np.bool_ else lax.mul(a, b), "multiply")
 true_divide = divide = _ufunc2(lax.div, "divide", float_only=True)
