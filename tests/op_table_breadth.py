@@ -295,7 +295,8 @@ OPS_BREADTH = [
     Op("nn.logsumexp", lambda xnp, x: N(xnp).logsumexp(x, axis=1), [(4, 6)], F3264, tol=1e-5),
     Op("nn.standardize", lambda xnp, x: N(xnp).standardize(x), [(4, 6)], F3264, tol=1e-4),
     Op("nn.glu", lambda xnp, x: N(xnp).glu(x), [(3, 6)], F3264),
-    Op("nn.one_hot", lambda xnp, i: N(xnp).one_hot(i, 5), [Idx((2, 3), -1, 6)], (np.int32,), grad=False),
+    Op("nn.one_hot", lambda xnp, i: N(xnp).one_hot(i, 5), [Idx((2, 3), -1, 6)], (np.int32,), grad=False,
+       jax_dtype=lambda d: np.dtype(np.float64)),     # JAX's default float (float32 without x64)
     # scipy.special / stats
     Op("special.erf", lambda xnp, x: S(xnp).erf(x), [(3, 4)], F3264),
     Op("special.erfc", lambda xnp, x: S(xnp).erfc(x), [(3, 4)], F3264),
