@@ -1,6 +1,7 @@
 """The generated CUDA C, run on the cuda-interpret platform, agrees with the NumPy backend.
 
-Every op of the shared op table (forward, and the gradient program of every differentiable op)
+Every op of the shared op table (forward, the gradient program of every differentiable op, and
+the vmap program of every op)
 is traced to a Program, fused, rendered to CUDA C and run through the host C++ compiler; the same
 Program runs on the NumPy backend, the reference semantics. All programs are compiled as ONE host
 module, so the whole table costs one compiler run. Hypothesis then draws shapes (odd sizes, 0, 1,
@@ -71,6 +72,9 @@ def _cases():
             yield pytest.param(op, dt, "fwd", id=f"{op.name}-{dt.name}")
             if op.grad and dt == np.float32:
                 yield pytest.param(op, dt, "grad", id=f"{op.name}-{dt.name}-grad")
+        if hasattr(gpuxla, "vmap") and not op.static:
+            dt = op.dtypes[0]
+            yield pytest.param(op, dt, "vmap", id=f"{op.name}-{dt.name}-vmap")
 
 
 def _build(op, dt, kind):
@@ -83,6 +87,11 @@ def _build(op, dt, kind):
             full[i] = v
         return op.fn(jnp, *full)
     dyn_args = [args[i] for i in dyn]
+    if kind == "vmap":
+        # Three examples per argument, batched along axis 0 of every argument.
+        more = [make_args(op, dt, np.random.default_rng(k)) for k in (8, 9)]
+        batched = [np.stack([np.asarray(a), np.asarray(m1), np.asarray(m2)]) for a, m1, m2 in zip(args, *more)]
+        return program_of(gpuxla.vmap(f), batched), batched
     if kind == "grad":
         floats = [k for k, i in enumerate(dyn) if np.asarray(args[i]).dtype.kind == "f"]
         outs = tree_leaves(op.fn(np, *args))
@@ -130,13 +139,13 @@ def test_op_table(table, op, dt, kind, request, monkeypatch):
         xs = inputs_for(prog, args)
         ref = NumpyBackend().compile(prog)(xs)
         out = exe(xs)
-        if kind == "grad":
+        if kind != "fwd":
             rtol, atol = max(rtol, 1e-4), max(atol, 1e-5)
         assert_same(out, ref, rtol, atol, cid, op)
         return
-    if kind == "grad":
+    if kind in ("grad", "vmap"):
         if cid in table["failed"]:
-            pytest.skip(f"gradient program does not trace: {table['failed'][cid]!r:.200}")
+            pytest.skip(f"{kind} program does not trace: {table['failed'][cid]!r:.200}")
         pytest.skip("no float argument or result to differentiate")
     # Not traceable (its output shape depends on values): run it eagerly on the interpret platform.
     args = make_args(op, dt, np.random.default_rng(7))
