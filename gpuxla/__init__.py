@@ -11,6 +11,7 @@ from ._api import (devices, local_devices, device_count, local_device_count, def
                    device_put, device_get, block_until_ready, ShapeDtypeStruct, eval_shape)
 from .transforms.ad import grad, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev, jacobian, hessian, custom_jvp, custom_vjp, checkpoint, remat  # noqa: E501
 from .transforms.batching import vmap
+from .transforms.jit import jit
 
 from . import random
 __version__ = "0.1.0"

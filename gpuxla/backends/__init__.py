@@ -82,19 +82,41 @@ def current_device():
 
 
 _eager_cache = {}
+EAGER_CACHE_SIZE = 4096
 
 
 def run_pending(order, outputs):
-    """Realize `outputs`: compile the pending subgraph `order` (cached by structure) and run it."""
-    from ..core.program import Program, structure_key
+    """Realize `outputs`: compile the pending subgraph `order` (cached by structure) and run it.
+
+    The key is built in one pass: an input's aval, and for a computed node its primitive, params
+    and input positions. Computed avals are left out: shape rules derive them from those. Params
+    keep their insertion order (no sort): equal keys still mean equal graphs, and the rare
+    reordered twin only costs one more compile."""
     backend = get_backend()
-    key = structure_key(order, outputs)
-    inputs = [n for n in order if n._buf is not None]
-    fn = _eager_cache.get(key)
+    pos, key, inputs = {}, [backend], []
+    for i, n in enumerate(order):
+        pos[n.id] = i
+        if n._buf is not None:
+            inputs.append(n)
+            a = n.aval
+            key.append((a.shape, a.dtype, a.weak_type))
+        else:
+            p = n.params
+            key.append((n.prim, tuple(p.items()) if p else (), tuple([pos[x.id] for x in n.inputs])))
+    key.append(tuple([pos[o.id] for o in outputs]))
+    key = tuple(key)
+    try:
+        fn = _eager_cache.get(key)
+    except TypeError:            # unhashable params: compile without caching
+        key, fn = None, None
     if fn is None:
+        from ..core.program import Program
         fn = backend.compile(Program.from_graph(inputs, outputs, order=order))
-        _eager_cache[key] = fn
         eager_cache_stats["misses"] += 1
+        if key is not None:
+            if len(_eager_cache) >= EAGER_CACHE_SIZE:
+                del _eager_cache[next(iter(_eager_cache))]
+            _eager_cache[key] = fn
     else:
         eager_cache_stats["hits"] += 1
     return fn([n._buf for n in inputs])

@@ -1,0 +1,495 @@
+"""jit: trace once per signature, optimise the graph, compile it, cache the executable.
+
+    >>> import gpuxla as jax, gpuxla.numpy as jnp
+    >>> @jax.jit
+    ... def f(x):
+    ...     return jnp.tanh(x) * 2.0
+    >>> f(jnp.zeros(2))
+    Array([0., 0.], dtype=float32)
+
+A call flattens its arguments, keys the cache by (pytree structure, avals incl. weak types, static
+arguments, x64), and on a hit runs the executable on the argument buffers: no Python tracing. On a
+miss the function runs once on symbolic leaves (`core.graph.symbolic`), the graph goes through the
+compiler passes (`compiler.passes.OPTIMIZE`), and the backend compiles it on first execution.
+
+Under an outer transformation (arguments that are symbolic, or nodes grad/vmap still have to walk
+through) nothing is executed: the optimised graph is copied onto the arguments, so grad, vmap and
+an outer jit see ordinary primitives. The cache is shared by every `jit` of the same function
+with the same options, as in JAX: `jit(f)(x)` twice traces once.
+
+`GPUXLA_DEBUG=1` prints each traced graph to stderr; `GPUXLA_DUMP=dir` writes every stage (traced,
+each pass that changed the graph, lowered, program) to `dir`.
+"""
+import functools
+import inspect
+import itertools
+import os
+import sys
+import weakref
+
+import numpy as np
+
+from ..backends import from_numpy, get_backend
+from ..compiler import passes as _passes
+from ..core import dtypes
+from ..core.graph import Array, Aval, from_buffer, realize, state, symbolic, toposort, trace_scope
+from ..core.jaxpr import arg_names, as_node, aval_of, pp_graph
+from ..core.program import Program
+from ..tree_util import PyTreeDef, _flat, _unflatten, tree_flatten
+
+__all__ = ["jit", "Lowered", "Compiled", "program_text"]
+
+# fun -> {jit options: {signature: _Entry}}; weak so a dead function frees its executables.
+_shared = weakref.WeakKeyDictionary()
+_dump_ids = itertools.count()
+
+
+def jit(fun=None, *, static_argnums=None, static_argnames=None, donate_argnums=None,
+        donate_argnames=None, keep_unused=False, device=None, backend=None, inline=False,
+        abstracted_axes=None):
+    """Compile `fun`: trace it once per argument signature, optimise and compile the graph, and
+    run the cached executable on later calls.
+
+    Arguments at `static_argnums` / `static_argnames` are Python values baked into the trace (they
+    must be hashable; each new value traces again). `donate_argnums`, `keep_unused`, `device`,
+    `backend` and `inline` are accepted for compatibility; buffers are not reused in place.
+
+    >>> import gpuxla as jax, gpuxla.numpy as jnp
+    >>> jax.jit(lambda x, n: x ** n, static_argnums=1)(jnp.arange(3.0), 2)
+    Array([0., 1., 4.], dtype=float32)
+    """
+    if fun is None:
+        return functools.partial(jit, static_argnums=static_argnums, static_argnames=static_argnames,
+                                 donate_argnums=donate_argnums, donate_argnames=donate_argnames)
+    if not callable(fun):
+        raise TypeError(f"Expected a callable value, got {fun!r}")
+    return JitFunction(fun, static_argnums, static_argnames)
+
+
+def _as_tuple(x, kind):
+    if x is None:
+        return ()
+    if isinstance(x, kind):
+        return (x,)
+    return tuple(x)
+
+
+class JitFunction:
+    """What `jit(f)` returns: callable, with `.lower`, `.eval_shape`, `.clear_cache` and
+    `__wrapped__` (the original function)."""
+
+    def __init__(self, fun, static_argnums=None, static_argnames=None):
+        functools.update_wrapper(self, fun)
+        self._fun = fun
+        nums = _as_tuple(static_argnums, int)
+        names = _as_tuple(static_argnames, str)
+        nums, names, self._n_params = _resolve_static(fun, nums, names)
+        self._static_nums = frozenset(nums)
+        self._static_names = frozenset(names)
+        self._has_static = bool(nums or names)
+        opts = (tuple(sorted(nums)), tuple(sorted(names)))
+        try:
+            self._cache = _shared.setdefault(fun, {}).setdefault(opts, {})
+        except TypeError:     # not weakly referenceable (a builtin, say): a private cache
+            self._cache = {}
+        self._fname = getattr(fun, "__name__", type(fun).__name__)
+
+    def __get__(self, obj, objtype=None):
+        # As a method decorator: the instance becomes the first argument.
+        return self if obj is None else functools.partial(self, obj)
+
+    def __repr__(self):
+        return f"<jitted function {self._fname}>"
+
+    # --- the call ---------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if dtypes.config._values["jax_disable_jit"]:
+            return self._fun(*args, **kwargs)
+        if self._has_static or kwargs:
+            args, kwargs, statics = self._split(args, kwargs)
+            tree_in = (args, kwargs)
+        else:
+            statics, tree_in = (), args
+        leaves = []
+        node = _flat(tree_in, leaves)
+        key = [node, statics, dtypes._X64]
+        ready = True
+        level = state.trace_level
+        for x in leaves:
+            if type(x) is Array:
+                a = x.aval
+                if x._buf is None or (level and x.prim is not None):
+                    ready = False
+            else:
+                a = self._aval(x, leaves)
+            key += (a.shape, a.dtype, a.weak_type)
+        try:
+            entry = self._cache.get(tuple(key))
+        except TypeError:      # a pytree node with unhashable metadata: key by its PyTreeDef
+            key[0] = PyTreeDef(node)
+            entry = self._cache.get(tuple(key))
+        if entry is None:
+            entry = self._trace(args, kwargs, statics, leaves, tuple(key))
+        if not ready or (level and entry.closure):
+            if not self._realize_pending(leaves, level) or (level and entry.closure):
+                return _unflatten(entry.out_node, iter(entry.inline([as_node(x) for x in leaves])))
+        return _unflatten(entry.out_node, iter(entry.run(leaves)))
+
+    def _aval(self, x, leaves):
+        try:
+            a = aval_of(x)
+            if a.dtype.kind in "USOMm":       # strings, objects, datetimes
+                raise TypeError
+            return a
+        except TypeError:
+            raise TypeError(
+                f"Error interpreting argument to {self._fname} as an abstract array. The problematic value is of "
+                f"type {type(x)} and was passed to the function. This typically means that a jit-wrapped function "
+                "was called with a non-array argument, and this argument was not marked as static using the "
+                "static_argnums or static_argnames parameters of jax.jit.") from None
+
+    @staticmethod
+    def _realize_pending(leaves, level):
+        """Make the arguments concrete if that is legitimate (eager pending arrays outside any
+        transformation); False when the call must be inlined instead."""
+        pending = []
+        for x in leaves:
+            if type(x) is Array and (x._buf is None or (level and x.prim is not None)):
+                if level or x.sym is not None:
+                    return False
+                pending.append(x)
+        realize(pending)
+        return True
+
+    def _split(self, args, kwargs):
+        """(dynamic positional args, dynamic kwargs, hashable static values)."""
+        statics = []
+        dyn = args
+        if self._static_nums:
+            n = len(args)
+            nums = {i % n if -n <= i < 0 else i for i in self._static_nums}
+            dyn = tuple(a for i, a in enumerate(args) if i not in nums)
+            statics = [(i, args[i]) for i in sorted(nums) if i < n]
+        if kwargs and self._static_names:
+            statics += sorted((k, v) for k, v in kwargs.items() if k in self._static_names)
+            kwargs = {k: v for k, v in kwargs.items() if k not in self._static_names}
+        statics = tuple(statics)
+        try:
+            hash(statics)
+        except TypeError as e:
+            bad = next(v for _, v in statics if not _hashable(v))
+            raise ValueError(
+                "Non-hashable static arguments are not supported. An error occurred while trying to hash an "
+                f"object of type {type(bad)}, {bad!r}. The error was:\nTypeError: {e}\n") from None
+        return dyn, kwargs, statics
+
+    # --- tracing ----------------------------------------------------------------------------
+    def _trace(self, args, kwargs, statics, leaves, key):
+        fun, fname = self._fun, self._fname
+        pos_statics = {k: v for k, v in statics if isinstance(k, int)}
+        kw_statics = {k: v for k, v in statics if isinstance(k, str)}
+        n_all = len(args) + len(pos_statics)
+        names = arg_names(fun, n_all)
+        dyn_pos = [i for i in range(n_all) if i not in pos_statics]
+        avals = []
+        for x in leaves:
+            avals.append(x.aval if type(x) is Array else self._aval(x, leaves))
+        # One symbolic leaf per flat argument, named after the argument it belongs to.
+        owners = []
+        for k, a in enumerate(args):
+            owners += [f"the argument '{names[dyn_pos[k]]}'"] * len(tree_flatten(a)[0])
+        for k in sorted(kwargs):
+            owners += [f"the argument '{k}'"] * len(tree_flatten(kwargs[k])[0])
+        start = symbolic(Aval((), np.bool_), "").id      # nodes older than this are not the trace's
+        in_leaves = [symbolic(a, f"{o} of {fname} traced for jit") for a, o in zip(avals, owners)]
+        a_tree = tree_flatten((args, kwargs) if (self._has_static or kwargs) else args)[1]
+        sym = a_tree.unflatten(in_leaves)
+        sargs, skw = sym if (self._has_static or kwargs) else (sym, {})
+        it = iter(sargs)
+        full = [pos_statics[i] if i in pos_statics else next(it) for i in range(n_all)]
+        with trace_scope():
+            out = fun(*full, **skw, **kw_statics)
+        out_flat, out_tree = tree_flatten(out)
+        try:
+            outs = [as_node(o) for o in out_flat]
+        except TypeError as e:
+            raise TypeError(f"jit: {fname} must return arrays (or pytrees of arrays); {e}") from None
+
+        dump = _Dump(fname, in_leaves, start)
+        dump("traced", outs)
+        closure = _closure(outs, in_leaves, start)
+        if closure and not state.trace_level:
+            # Eager arrays the function closed over are computed once, now, and baked in.
+            realize([n for n in closure if n.sym is None and n._buf is None])
+            for n in closure:
+                if n._buf is not None:
+                    n.prim, n.params, n.inputs = None, None, ()
+            closure = [n for n in closure if n._buf is None]
+        opt = _passes.run_passes(_passes.OPTIMIZE, outs, in_leaves, start=start, on_pass=dump)
+        dump("optimized", opt)
+        entry = _Entry(fname, in_leaves, opt, out_tree, start, closure, dump)
+        if not closure:
+            # A function closing over arrays of an active grad/vmap is traced per call: its graph
+            # references that transformation's nodes.
+            self._cache[key] = entry
+        return entry
+
+    # --- inspection -------------------------------------------------------------------------
+    def _entry(self, args, kwargs):
+        if self._has_static or kwargs:
+            args, kwargs, statics = self._split(args, kwargs)
+            tree_in = (args, kwargs)
+        else:
+            statics, tree_in = (), args
+        leaves = []
+        node = _flat(tree_in, leaves)
+        key = [node, statics, dtypes._X64]      # built as __call__ builds it: the entries are shared
+        for x in leaves:
+            a = x.aval if type(x) is Array else self._aval(x, leaves)
+            key += (a.shape, a.dtype, a.weak_type)
+        try:
+            hash(tuple(key))
+        except TypeError:
+            key[0] = PyTreeDef(node)
+        key = tuple(key)
+        entry = self._cache.get(key)
+        if entry is None:
+            entry = self._trace(args, kwargs, statics, leaves, key)
+        return entry, tree_flatten((args, kwargs))[1]
+
+    def lower(self, *args, **kwargs):
+        """Trace and optimise for these arguments (arrays or `ShapeDtypeStruct`s) without running:
+        `.as_text()` shows the optimised graph, `.compile()` builds the executable."""
+        args, kwargs = _structs_to_leaves((args, kwargs))
+        entry, in_tree = self._entry(args, kwargs)
+        if entry.closure:
+            raise TypeError(f"jit({self._fname}).lower: the function closes over arrays of an active "
+                            "transformation (grad/vmap); it cannot be lowered on its own")
+        return Lowered(entry, in_tree)
+
+    def eval_shape(self, *args, **kwargs):
+        from .._api import ShapeDtypeStruct
+        args, kwargs = _structs_to_leaves((args, kwargs))
+        entry, _ = self._entry(args, kwargs)
+        return _unflatten(entry.out_node, iter([ShapeDtypeStruct(a.shape, a.dtype, a.weak_type)
+                                                for a in entry.out_avals]))
+
+    def clear_cache(self):
+        self._cache.clear()
+
+    def _cache_size(self):
+        return len(self._cache)
+
+
+def _hashable(v):
+    try:
+        hash(v)
+        return True
+    except TypeError:
+        return False
+
+
+def _resolve_static(fun, nums, names):
+    """Static argnums and argnames completed from each other through the signature, as JAX
+    does, and checked against it."""
+    try:
+        sig = inspect.signature(fun)
+    except (TypeError, ValueError):
+        return nums, names, None
+    params = list(sig.parameters.values())
+    pos = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    var_pos = any(p.kind == p.VAR_POSITIONAL for p in params)
+    var_kw = any(p.kind == p.VAR_KEYWORD for p in params)
+    if not var_pos:
+        for i in nums:
+            if not -len(pos) <= i < len(pos):
+                raise ValueError(f"Jitted function has static_argnums={nums}, but only accepts {len(pos)} "
+                                 "positional arguments.")
+    if not var_kw:
+        bad = {n for n in names if n not in sig.parameters or sig.parameters[n].kind == inspect.Parameter.POSITIONAL_ONLY}
+        if bad:
+            raise ValueError(f"Jitted function has invalid argnames {bad} in static_argnames. Function does not "
+                             "take these args.")
+    nums = set(i % len(pos) if i < 0 and pos else i for i in nums)
+    names = set(names)
+    for i in list(nums):
+        if i < len(pos) and pos[i].kind == pos[i].POSITIONAL_OR_KEYWORD:
+            names.add(pos[i].name)
+    for k, p in enumerate(pos):
+        if p.name in names and p.kind == p.POSITIONAL_OR_KEYWORD:
+            nums.add(k)
+    return tuple(sorted(nums)), tuple(sorted(names)), len(pos)
+
+
+def _structs_to_leaves(tree):
+    """ShapeDtypeStruct arguments (for lower/eval_shape) become symbolic leaves."""
+    from .._api import ShapeDtypeStruct
+    leaves, t = tree_flatten(tree)
+    return t.unflatten([symbolic(Aval(x.shape, x.dtype, x.weak_type), "a ShapeDtypeStruct")
+                        if isinstance(x, ShapeDtypeStruct) else x for x in leaves])
+
+
+def _closure(outs, in_leaves, start):
+    """Nodes older than the trace that it reads and that are not constants: arrays of an outer
+    transformation (or pending eager arrays) the function closed over."""
+    ids = {x.id for x in in_leaves}
+    order = toposort(outs, stop=lambda n: n.id in ids or n.id < start or n.prim is None)
+    return [n for n in order if n.id < start and n.id not in ids and not _passes.is_const(n)]
+
+
+class _Entry:
+    """One traced signature: the optimised graph (inlined under transformations), its lowered
+    form and Program (built on first use) and the executable."""
+
+    def __init__(self, fname, in_leaves, outs, out_tree, start, closure, dump):
+        self.fname, self.in_leaves, self.outs, self.start = fname, in_leaves, outs, start
+        self.out_tree, self.out_node = out_tree, out_tree._node
+        self.out_avals = [o.aval for o in outs]
+        self.closure = closure
+        self._dump = dump
+        self._order = None
+        self._lowered = None
+        self._program = None
+        self.fn = None
+
+    def inline(self, args):
+        """The optimised graph copied onto `args` (nodes)."""
+        if self._order is None:
+            self._order = _passes.trace_nodes(self.outs, self.in_leaves, self.start)
+        m = {x.id: a for x, a in zip(self.in_leaves, args)}
+        for n in self._order:
+            m[n.id] = _passes.make_node(n.prim, n.params, [m.get(x.id, x) for x in n.inputs], n.aval)
+        return [m.get(o.id, o) for o in self.outs]
+
+    def lowered(self):
+        if self._lowered is None:
+            self._lowered = _passes.run_passes(_passes.LOWER, self.outs, self.in_leaves, start=self.start,
+                                               on_pass=self._dump)
+            self._dump("lowered", self._lowered)
+        return self._lowered
+
+    def program(self):
+        if self._program is None:
+            self._program = Program.from_graph(self.in_leaves, self.lowered())
+            self._dump.text("program", program_text(self._program))
+        return self._program
+
+    def compile(self, platform=None):
+        exe = get_backend(platform).compile(self.program())
+        if platform is None:
+            self.fn = exe
+        return exe
+
+    def run(self, leaves):
+        """Execute on the arguments' buffers; outputs are new concrete Arrays."""
+        fn = self.fn if self.fn is not None else self.compile()
+        bufs = [x._buf if type(x) is Array else _to_buffer(x, a) for x, a in zip(leaves, self.in_leaves)]
+        return [from_buffer(b, a) for b, a in zip(fn(bufs), self.out_avals)]
+
+
+def _to_buffer(x, leaf):
+    # NumPy inputs are copied: the caller may mutate them after the call.
+    return from_numpy(np.array(x, dtype=leaf.aval.dtype))
+
+
+class _Dump:
+    """GPUXLA_DEBUG / GPUXLA_DUMP output for one trace."""
+
+    def __init__(self, fname, in_leaves, start):
+        self.debug = os.environ.get("GPUXLA_DEBUG", "") not in ("", "0")
+        self.dir = os.environ.get("GPUXLA_DUMP") or None
+        self.fname, self.in_leaves, self.start = fname, in_leaves, start
+        self.stage = 0
+        self.id = next(_dump_ids) if self.dir else None
+
+    def __call__(self, name, outs):
+        if self.debug and name in ("traced", "optimized"):
+            sig = ", ".join(x.aval.str_short() for x in self.in_leaves)
+            print(f"gpuxla: jit({self.fname}) {name} for ({sig}):\n{pp_graph(self.in_leaves, outs)}",
+                  file=sys.stderr)
+        if self.dir:
+            self.text(name, pp_graph(self.in_leaves, outs))
+
+    def text(self, name, text):
+        if not self.dir:
+            return
+        os.makedirs(self.dir, exist_ok=True)
+        path = os.path.join(self.dir, f"jit_{self.fname}.{self.id:04d}.{self.stage:02d}-{name}.txt")
+        self.stage += 1
+        with open(path, "w") as f:
+            f.write(text + "\n")
+
+
+def program_text(program):
+    """A Program as text: `s2:f32[3] = add s0 s1` per equation."""
+    ins = " ".join(f"s{i}:{a.str_short()}" for i, a in enumerate(program.in_avals))
+    lines = [f"program ({ins}) -> ({', '.join(f's{s}' for s in program.outs)})"]
+    for s, _, a in program.consts:
+        lines.append(f"  s{s}:{a.str_short()} = const")
+    for e in program.eqns:
+        aval = e.aval.str_short() if not isinstance(e.aval, tuple) else "(" + ", ".join(a.str_short() for a in e.aval) + ")"
+        ps = " ".join(f"{k}={v!r}" for k, v in sorted((e.params or {}).items()))
+        lines.append(f"  s{e.out}:{aval} = {e.prim.name}{'[' + ps + ']' if ps else ''} {' '.join(f's{i}' for i in e.ins)}")
+    return "\n".join(lines)
+
+
+# --- ahead-of-time stages ---------------------------------------------------------------------
+class Lowered:
+    """`jit(f).lower(*args)`: the traced, optimised graph for one signature."""
+
+    def __init__(self, entry, in_tree):
+        self._entry, self.in_tree = entry, in_tree
+        self.out_tree = entry.out_tree
+        self.in_avals = [x.aval for x in entry.in_leaves]
+        self.out_avals = entry.out_avals
+
+    def as_text(self, dialect=None):
+        """The graph after the compiler passes, in jaxpr-like text."""
+        e = self._entry
+        return pp_graph(e.in_leaves, e.lowered())
+
+    def compile(self, platform=None):
+        """Compile for `platform` (default: the active backend): `Compiled`."""
+        return Compiled(self._entry, self.in_tree, self._entry.compile(platform))
+
+
+class Compiled:
+    """An executable for one signature. Called with the traced (non-static) arguments; attributes
+    the backend's executable offers (kernels, CUDA source) are reachable through it."""
+
+    def __init__(self, entry, in_tree, executable):
+        self._entry, self.in_tree, self._exe = entry, in_tree, executable
+        self.out_tree = entry.out_tree
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._exe, name)
+
+    def as_text(self):
+        exe_text = getattr(self._exe, "as_text", None)
+        return exe_text() if callable(exe_text) else program_text(self._entry.program())
+
+    def __call__(self, *args, **kwargs):
+        leaves, tree = tree_flatten((args, kwargs))
+        if tree != self.in_tree:
+            raise TypeError(f"Function compiled with input pytree {self.in_tree} does not match the input pytree "
+                            f"it was called with: {tree}")
+        bufs = []
+        for x, leaf in zip(leaves, self._entry.in_leaves):
+            a = x.aval if isinstance(x, Array) else aval_of(x)
+            if a != leaf.aval:
+                raise TypeError(f"Compiled function was compiled for argument types {leaf.aval.str_short()}"
+                                f"{' (weak)' if leaf.weak_type else ''} but called with {a.str_short()}"
+                                f"{' (weak)' if a.weak_type else ''}")
+            if isinstance(x, Array):
+                if x._buf is None:
+                    if x.sym is not None:
+                        raise TypeError("A Compiled function cannot be called on traced arrays (inside jit, grad or "
+                                        "vmap); call the jit-wrapped function instead")
+                    realize([x])
+                bufs.append(x._buf)
+            else:
+                bufs.append(_to_buffer(x, leaf))
+        outs = [from_buffer(b, a) for b, a in zip(self._exe(bufs), self._entry.out_avals)]
+        return _unflatten(self._entry.out_node, iter(outs))
