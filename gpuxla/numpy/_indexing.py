@@ -44,8 +44,15 @@ def _normalize(x, idx):
                         "`arr[array(seq)]` instead of `arr[seq]`.")
     if not isinstance(idx, tuple):
         idx = (idx,)
+    # How many array axes each entry consumes, to check boolean masks against the axes they cover.
+    def ndims(i):
+        if i is None or i is Ellipsis or isinstance(i, (bool, np.bool_)):
+            return 0
+        return np.ndim(i) if getattr(i, "dtype", None) == np.bool_ else 1
+    used = [ndims(i) for i in idx]
+    ell = next((k for k, i in enumerate(idx) if i is Ellipsis), len(idx))
     out = []
-    for i in idx:
+    for pos, i in enumerate(idx):
         b = _bool_scalar(i)
         if b is not None:
             out.append(None if b else _FALSE)
@@ -58,6 +65,10 @@ def _normalize(x, idx):
                     raise ConcretizationTypeError(concretization_message(
                         a, "Boolean mask indexing needs concrete values (its output shape depends on them); "
                            "use jnp.where(mask, x, 0) or nonzero(mask, size=...)"))
+                start = sum(used[:pos]) if pos < ell else x.ndim - sum(used[pos:])
+                if tuple(x.shape[start:start + a.ndim]) != tuple(a.shape):
+                    raise IndexError(f"boolean index did not match shape of indexed array in index {pos}: "
+                                     f"got {tuple(a.shape)}, expected {tuple(x.shape[start:start + a.ndim])}")
                 out.extend(jnp.asarray(n) for n in np.nonzero(np.asarray(a)))
                 continue
             if not dtypes.is_int(a.dtype):
