@@ -35,6 +35,10 @@ def parse_args(argv=None):
                    "(<host>-<date>-TAG.jsonl), e.g. to keep CPU and GPU runs apart")
     p.add_argument("--no-save", action="store_true", help="print the table only")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown too")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="BLAS/OpenMP threads for NumPy and gpuxla's NumPy backend "
+                        "(sets OPENBLAS/OMP/MKL_NUM_THREADS before NumPy loads); "
+                        "--threads 1 steadies CPU timings on a busy host")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="give up on one measurement after S seconds (default 10 with --quick, else 300)")
     p.add_argument("--list", action="store_true", help="list workloads and exit")
@@ -53,6 +57,11 @@ def main(argv=None) -> int:
     if args.platform:
         os.environ["GPUXLA_PLATFORM"] = args.platform
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # JAX shares the GPU
+    if args.threads:
+        if "numpy" in sys.modules:
+            print("note: NumPy was loaded before --threads could apply", file=sys.stderr)
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(args.threads)
 
     from . import harness, workloads as W
 
@@ -92,6 +101,9 @@ def main(argv=None) -> int:
         notes.insert(0, f"the gpuxla rows run {args.as_gpuxla} standing in for gpuxla "
                         f"(--as-gpuxla={args.as_gpuxla}): not gpuxla's numbers")
     gx_version = W.gpuxla_version(args.as_gpuxla)
+    if args.threads:
+        notes.append(f"--threads {args.threads}: BLAS/OpenMP limited to {args.threads} "
+                     f"thread(s) for NumPy and gpuxla alike")
     if load is not None and load > 0.5 * cores:
         notes.append(f"the host was busy when the run started (load average {load:.1f} on "
                      f"{cores} cores): expect noisy CPU timings")
@@ -110,7 +122,8 @@ def main(argv=None) -> int:
     title = (f"gpuxla {gx_version or '(not importable)'} vs NumPy"
              f" — platform {', '.join(platforms) or os.environ.get('GPUXLA_PLATFORM', 'default')}"
              f", {'quick' if args.quick else 'full'} run, median of repeats")
-    extra = {"loadavg": round(load, 2) if load is not None else None, "cpu_count": cores}
+    extra = {"loadavg": round(load, 2) if load is not None else None, "cpu_count": cores,
+             "blas_threads": args.threads}
     if args.as_gpuxla:
         extra["as_gpuxla"] = args.as_gpuxla
     meta = harness.run_meta(quick=args.quick, gpuxla_version=gx_version, extra=extra)
