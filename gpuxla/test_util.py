@@ -12,9 +12,8 @@ good as the dtype: use float64 (`jax_enable_x64`) for tight checks.
 import numpy as np
 
 from .core import dtypes
-from .core.graph import Array
 from .transforms.ad import jvp, vjp
-from .tree_util import tree_flatten, tree_map, tree_unflatten
+from .tree_util import tree_flatten, tree_map
 
 __all__ = ["check_grads", "check_jvp", "check_vjp", "numerical_jvp"]
 

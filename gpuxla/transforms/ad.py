@@ -17,7 +17,7 @@ from ..core import dtypes
 from ..core import primitives as P
 from ..core.graph import Array, constant, proj_p, trace_scope
 from ..core.jaxpr import as_node
-from ..tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
+from ..tree_util import tree_flatten, tree_structure, tree_unflatten
 from .ad_rules import CUSTOM_CALLS, jvp_rules, vjp_rules
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "jacfwd", "jacrev", "jacobian",
@@ -427,38 +427,10 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False, redu
 
 
 # --- Jacobians --------------------------------------------------------------------------------
-def _vmap():
-    # jacfwd/jacrev batch their basis vectors with gpuxla.vmap when it exists.
-    try:
-        from .batching import vmap
-        return vmap
-    except ImportError:
-        return _loop_vmap
-
-
-def _loop_vmap(f, in_axes=0, out_axes=0):
-    """Stand-in for vmap until gpuxla.vmap exists (batch axis 0 in; `out_axes` 0, or a tuple of
-    0/None over the top level of the output): one call per example, results stacked."""
-    from .. import numpy as jnp
-
-    def run(*args):
-        flat, tree = tree_flatten(args)
-        n = as_node(flat[0]).shape[0]
-        outs = [f(*tree_unflatten(tree, [x[i] for x in flat])) for i in range(n)]
-        first, res_tree = tree_flatten(outs[0])
-        axes = _leaf_axes(out_axes, outs[0]) if isinstance(out_axes, tuple) else [out_axes] * len(first)
-        cols = list(zip(*[tree_flatten(o)[0] for o in outs]))
-        stacked = [col[0] if ax is None else jnp.stack([as_node(c) for c in col]) for col, ax in zip(cols, axes)]
-        return tree_unflatten(res_tree, stacked)
-    return run
-
-
-def _leaf_axes(out_axes, out):
-    """out_axes (a tuple matching the top level of `out`) spread to out's leaves."""
-    res = []
-    for ax, part in zip(out_axes, out):
-        res += [ax] * len(tree_flatten(part)[0])
-    return res
+def _vmap(f, out_axes=0):
+    # Imported late: batching imports this module's tables.
+    from .batching import vmap
+    return vmap(f, out_axes=out_axes)
 
 
 def _std_basis(leaves):
@@ -509,7 +481,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
         basis, sizes = _std_basis(y_flat)
         cts = tree_unflatten(y_tree, [b if dtypes.is_inexact(v.dtype) else b.astype(v.dtype)
                                       for b, v in zip(basis, y_flat)])
-        jac = _vmap()(pullback)(cts)                      # tuple over dyn, leaves (N,) + in.shape
+        jac = _vmap(pullback)(cts)                      # tuple over dyn, leaves (N,) + in.shape
         jac_flat, jac_tree = tree_flatten(jac)
         per_in = [_split_jac(as_node(j), sizes, [v.shape for v in y_flat], True) for j in jac_flat]
         # Regroup: for each output leaf k, the tree of inputs with blocks per_in[*][k].
@@ -539,7 +511,7 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
             r = jvp(f_partial, tree_unflatten(in_tree, flat), tree_unflatten(in_tree, list(ts)), has_aux=has_aux)
             return (r[1], r[2]) if has_aux else r[1]
 
-        out = _vmap()(push, out_axes=(0, None) if has_aux else 0)(*basis)
+        out = _vmap(push, out_axes=(0, None) if has_aux else 0)(*basis)
         tans, aux = out if has_aux else (out, None)
         t_flat, t_tree = tree_flatten(tans)
         outs = []

@@ -34,11 +34,6 @@ def _or_zeros(t, x):
     return zeros_like(x) if t is None else t
 
 
-def _sum_to(x, shape):
-    """Sum a rank-0-broadcast cotangent back to `shape` (only () needs it at lax level)."""
-    return x if x.shape == tuple(shape) else lax.reduce_sum(x, tuple(range(x.ndim)))
-
-
 # --- elementwise: derivatives ------------------------------------------------------------------
 def _sq(x):
     return lax.integer_pow(x, 2)
