@@ -40,7 +40,9 @@ def _tol(tree, given):
 
 
 def _np(x):
-    return np.asarray(x, dtype=np.float64) if _is_float(x) else np.asarray(x)
+    if not _is_float(x):
+        return np.asarray(x)
+    return np.asarray(x, dtype=np.complex128 if dtypes.is_complex(_dtype(x)) else np.float64)
 
 
 def _check_close(x, y, atol, rtol, err_msg):
@@ -60,6 +62,8 @@ def _rand_like(rng, tree):
         if not _is_float(x):
             return np.zeros(np.shape(x), dtypes.float0)
         v = rng.standard_normal(np.shape(x))
+        if dtypes.is_complex(_dtype(x)):
+            v = v + 1j * rng.standard_normal(np.shape(x))
         from . import numpy as jnp
         return jnp.asarray(v.astype(np.dtype(_dtype(x))))
     return tree_map(one, tree)
@@ -71,7 +75,7 @@ def _axpy(a, t, x):
         if not _is_float(xi):
             return xi
         dt = np.dtype(_dtype(xi))
-        return (np.asarray(xi, np.float64) + a * np.asarray(ti, np.float64)).astype(dt)
+        return (_np(xi) + a * _np(ti)).astype(dt)
     return tree_map(one, x, t)
 
 
@@ -89,11 +93,17 @@ def numerical_jvp(f, primals, tangents, eps=EPS):
 
 
 def _inner(xs, ys):
+    """Re <x, y> with x conjugated (the real inner product of complex numbers as pairs)."""
     total = 0.0
     for a, b in zip(tree_flatten(xs)[0], tree_flatten(ys)[0]):
         if _is_float(a) and _is_float(b):
-            total += float(np.vdot(_np(a), _np(b)))
+            total += float(np.real(np.vdot(_np(a), _np(b))))
     return total
+
+
+def _conj(tree):
+    return tree_map(lambda v: np.conj(_np(v)).astype(_dtype(v)) if _is_float(v) and dtypes.is_complex(_dtype(v)) else v,
+                    tree)
 
 
 def check_jvp(f, f_jvp, args, atol=None, rtol=None, eps=EPS, err_msg="", rng=None):
@@ -117,7 +127,9 @@ def check_vjp(f, f_vjp, args, atol=None, rtol=None, eps=EPS, err_msg="", rng=Non
     tangent = _rand_like(rng, args)
     t_out = f_jvp(args, tangent)[1] if f_jvp is not None else numerical_jvp(f, args, tangent, eps)
     cotangent = _rand_like(rng, v_out)
-    ct_in = pullback(cotangent)
+    # gpuxla's (and JAX's) VJP transposes without conjugating: conjugate around it to get the
+    # adjoint for the complex inner product.
+    ct_in = _conj(pullback(_as_arrays(_conj(cotangent))))
     ip = _inner(tangent, ct_in)
     ip_expected = _inner(t_out, cotangent)
     # An inner product sums many terms: scale the tolerance by their magnitude.

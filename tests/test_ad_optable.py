@@ -152,6 +152,13 @@ def test_mlp_loss():
     check_grads(lambda p: mlp_loss(p, x, y), (params,), order=2, modes=("rev",))
 
 
+def test_complex_functions():
+    z = jnp.asarray(np.array([1 + 2j, 0.3 - 0.5j, -0.7 + 0.1j]))
+    check_grads(lambda z: z * z + jnp.exp(z) * jnp.sin(z) / (z + 2.0), (z,), order=2)
+    check_grads(lambda z: jnp.conj(z) * jnp.real(z) + jnp.imag(z), (z,), order=2)   # not holomorphic
+    check_grads(lambda x: jnp.abs(jnp.fft.fft(x)) ** 2, (jnp.asarray(U(4)),), order=2)
+
+
 def test_check_grads_catches_a_wrong_rule():
     @jax.custom_jvp
     def f(x):
