@@ -7,22 +7,27 @@ from ..special import _inexact
 
 
 def logpdf(x, mean, cov, allow_singular=None):
-    """log N(x; mean, cov) through a Cholesky factor; x and mean broadcast over leading dims,
-    cov may be a scalar, a vector (diagonal) or a matrix."""
+    """log N(x; mean, cov) through a Cholesky factor. mean may be a scalar (univariate), cov a
+    scalar (isotropic) or a stack of matrices (..., n, n); x, mean and cov batch together."""
     if allow_singular is not None:
-        raise NotImplementedError("multivariate_normal.logpdf: allow_singular is not supported (as in JAX)")
-    x, mean = _inexact(x, mean)
-    cov = jnp.asarray(cov, x.dtype)
-    d = x.shape[-1] if x.ndim else 1
-    if cov.ndim < 2:
-        var = jnp.broadcast_to(cov, (d,)) if cov.ndim == 0 else cov
-        y = (x - mean) ** 2 / var
-        return -0.5 * (d * math.log(2 * math.pi) + jnp.sum(jnp.log(var)) + jnp.sum(y, axis=-1))
-    L = linalg.cholesky(cov)
-    diff = x - mean
-    y = linalg.solve_triangular(L, jnp.reshape(diff, (-1, d)).T, lower=True).T.reshape(diff.shape)
-    return (-0.5 * jnp.sum(y * y, axis=-1) - jnp.sum(jnp.log(jnp.diagonal(L, axis1=-2, axis2=-1)), axis=-1)
-            - 0.5 * d * math.log(2 * math.pi))
+        raise NotImplementedError("allow_singular argument of multivariate_normal.logpdf")
+    x, mean, cov = (jnp.asarray(v) for v in (x, mean, cov))
+    dt = jnp.result_type(x, mean, cov)
+    dt = dt if jnp.issubdtype(dt, jnp.inexact) else _inexact(jnp.zeros((), dt))[0].dtype
+    x, mean, cov = x.astype(dt), mean.astype(dt), cov.astype(dt)
+    log2pi = math.log(2 * math.pi)
+    if not mean.shape:
+        return -0.5 * jnp.square(x - mean) / cov - 0.5 * (log2pi + jnp.log(cov))
+    n = mean.shape[-1]
+    y = x - mean
+    if not cov.shape:
+        return -0.5 * jnp.sum(y * y, axis=-1) / cov - n / 2 * (log2pi + jnp.log(cov))
+    if cov.ndim < 2 or cov.shape[-2:] != (n, n):
+        raise ValueError("multivariate_normal.logpdf got incompatible shapes")
+    L = linalg.lax_cholesky(cov)
+    z = linalg.triangular_solve(L, y[..., None], left_side=True, lower=True)[..., 0]
+    return (-0.5 * jnp.sum(z * z, axis=-1) - n / 2 * log2pi
+            - jnp.sum(jnp.log(jnp.diagonal(L, axis1=-2, axis2=-1)), axis=-1))
 
 
 def pdf(x, mean, cov):
