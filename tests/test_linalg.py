@@ -265,6 +265,16 @@ def test_check_grads(x64, name, f, args):
     check_grads(f, args, order=2, atol=1e-5, rtol=1e-5)
 
 
+def test_det_gradient_at_singular_matrices_matches_jax(x64):
+    # JAX 0.10.2: the adjugate, finite where det(a) inv(a) is not
+    close(jax.grad(L.det)(np.array([[1., 2.], [2., 4.]])), [[4., -2.], [-2., 1.]], 1e-12)
+    close(jax.grad(L.det)(np.array([[1., 2., 3.], [2., 4., 6.], [1., 0., 1.]])),
+          [[4., 4., -4.], [-2., -2., 2.], [0., 0., 0.]], 1e-12)
+    close(jax.grad(L.det)(np.zeros((3, 3))), np.zeros((3, 3)), 0)
+    h = np.asarray(jax.hessian(L.det)(np.eye(2)))
+    close(h.reshape(4, 4), [[0, 0, 0, 1], [0, 0, -1, 0], [0, -1, 0, 0], [1, 0, 0, 0]], 1e-12)
+
+
 def test_unsupported_derivatives_raise(x64):
     with pytest.raises(NotImplementedError, match="svd"):
         jax.grad(lambda a: jnp.sum(L.svd(a)[0]))(rand(4, 3))

@@ -662,6 +662,29 @@ def _trace_solve(a, t):
     return jnp.trace(solve(a, t), axis1=-2, axis2=-1)
 
 
+def _adjugate(a, d):
+    """adj(a), the derivative of det: det(a) inv(a) where that is finite, else (a singular a) from
+    the SVD, adj(U S V^T) = det(U) det(V) V diag(prod_{j != i} s_j) U^T. The SVD branch is
+    first-order only (stop_gradient): its own derivative is singular where singular values repeat."""
+    adj_inv = d[..., None, None] * inv(a)
+    ok = jnp.all(jnp.isfinite(adj_inv), axis=(-2, -1), keepdims=True)
+    u, sv, vh = lax_svd(a, full_matrices=False)
+    n = sv.shape[-1]
+    left = jnp.concatenate([jnp.ones_like(sv[..., :1]), jnp.cumprod(sv[..., :-1], axis=-1)], axis=-1)
+    right = jnp.concatenate([jnp.flip(jnp.cumprod(jnp.flip(sv[..., 1:], -1), axis=-1), -1),
+                             jnp.ones_like(sv[..., :1])], axis=-1) if n > 1 else jnp.ones_like(sv)
+    others = left * right
+    sign = _lu_det_sign(u) * _lu_det_sign(vh)
+    adj_svd = sign[..., None, None] * _mm(_T(vh) * others[..., None, :], _T(u))
+    return jnp.where(ok, adj_inv, lax.stop_gradient(adj_svd))
+
+
+def _lu_det_sign(q):
+    # det of an orthogonal matrix (+-1) through its LU factorisation
+    d, parity = _lu_det_parts(q)
+    return parity * jnp.prod(jnp.sign(d), axis=-1)
+
+
 def _make_det_fns():
     from ..transforms.ad import custom_jvp
 
@@ -670,8 +693,8 @@ def _make_det_fns():
         d, parity = _lu_det_parts(a)
         return parity * jnp.prod(d, axis=-1)
 
-    # d det = det * tr(a^-1 da); singular a gives NaN here (JAX uses a cofactor solve).
-    det_.defjvps(lambda t, ans, a: ans * _trace_solve(a, t))
+    # d det = tr(adj(a) da), finite for singular a too (JAX uses a cofactor solve)
+    det_.defjvps(lambda t, ans, a: jnp.sum(_T(_adjugate(a, ans)) * t, axis=(-2, -1)))
 
     @custom_jvp
     def slogdet_(a):
