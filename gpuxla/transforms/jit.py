@@ -375,16 +375,40 @@ class _Entry:
         return self._program
 
     def compile(self, platform=None):
-        exe = get_backend(platform).compile(self.program())
-        if platform is None:
-            self.fn = exe
-        return exe
+        target, active = get_backend(platform), get_backend()
+        if target is active:
+            exe = get_backend(platform).compile(self.program())
+            if platform is None:
+                self.fn = exe
+            return exe
+        # Another platform than the active one: its constants, arguments and results cross over.
+        p = self.program()
+        consts = [(s, target.from_numpy(active.to_numpy(b)), a) for s, b, a in p.consts]
+        exe = target.compile(Program(p.in_avals, consts, p.eqns, p.outs, p.out_avals, p.n_slots))
+        return _CrossPlatform(exe, target, active)
 
     def run(self, leaves):
         """Execute on the arguments' buffers; outputs are new concrete Arrays."""
         fn = self.fn if self.fn is not None else self.compile()
         bufs = [x._buf if type(x) is Array else _to_buffer(x, a) for x, a in zip(leaves, self.in_leaves)]
         return [from_buffer(b, a) for b, a in zip(fn(bufs), self.out_avals)]
+
+
+class _CrossPlatform:
+    """An executable of another platform, called with and returning the active platform's buffers."""
+
+    def __init__(self, exe, target, active):
+        self.exe, self.target, self.active = exe, target, active
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.exe, name)
+
+    def __call__(self, bufs):
+        t, a = self.target, self.active
+        outs = self.exe([t.from_numpy(a.to_numpy(b)) for b in bufs])
+        return [a.from_numpy(t.to_numpy(o)) for o in outs]
 
 
 def _to_buffer(x, leaf):
