@@ -83,7 +83,7 @@ class JitFunction:
         self._fun = fun
         nums = _as_tuple(static_argnums, int)
         names = _as_tuple(static_argnames, str)
-        nums, names, self._n_params = _resolve_static(fun, nums, names)
+        nums, names = _resolve_static(fun, nums, names)
         self._static_nums = frozenset(nums)
         self._static_names = frozenset(names)
         self._has_static = bool(nums or names)
@@ -121,7 +121,7 @@ class JitFunction:
                 if x._buf is None or (level and x.prim is not None):
                     ready = False
             else:
-                a = self._aval(x, leaves)
+                a = self._aval(x)
             key += (a.shape, a.dtype, a.weak_type)
         try:
             entry = self._cache.get(tuple(key))
@@ -135,7 +135,7 @@ class JitFunction:
                 return _unflatten(entry.out_node, iter(entry.inline([as_node(x) for x in leaves])))
         return _unflatten(entry.out_node, iter(entry.run(leaves)))
 
-    def _aval(self, x, leaves):
+    def _aval(self, x):
         try:
             a = aval_of(x)
             if a.dtype.kind in "USOMm":       # strings, objects, datetimes
@@ -193,7 +193,7 @@ class JitFunction:
         dyn_pos = [i for i in range(n_all) if i not in pos_statics]
         avals = []
         for x in leaves:
-            avals.append(x.aval if type(x) is Array else self._aval(x, leaves))
+            avals.append(x.aval if type(x) is Array else self._aval(x))
         # One symbolic leaf per flat argument, named after the argument it belongs to.
         owners = []
         for k, a in enumerate(args):
@@ -245,7 +245,7 @@ class JitFunction:
         node = _flat(tree_in, leaves)
         key = [node, statics, dtypes._X64]      # built as __call__ builds it: the entries are shared
         for x in leaves:
-            a = x.aval if type(x) is Array else self._aval(x, leaves)
+            a = x.aval if type(x) is Array else self._aval(x)
             key += (a.shape, a.dtype, a.weak_type)
         try:
             hash(tuple(key))
@@ -295,7 +295,7 @@ def _resolve_static(fun, nums, names):
     try:
         sig = inspect.signature(fun)
     except (TypeError, ValueError):
-        return nums, names, None
+        return nums, names
     params = list(sig.parameters.values())
     pos = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     var_pos = any(p.kind == p.VAR_POSITIONAL for p in params)
@@ -318,7 +318,7 @@ def _resolve_static(fun, nums, names):
     for k, p in enumerate(pos):
         if p.name in names and p.kind == p.POSITIONAL_OR_KEYWORD:
             nums.add(k)
-    return tuple(sorted(nums)), tuple(sorted(names)), len(pos)
+    return tuple(sorted(nums)), tuple(sorted(names))
 
 
 def _structs_to_leaves(tree):
