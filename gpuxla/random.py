@@ -33,6 +33,7 @@ from . import numpy as jnp
 from .core import dtypes
 from .core import primitives as P
 from .core.dtypes import config
+from .core import graph
 from .core.graph import Array, constant
 from .tree_util import register_pytree_node
 
@@ -105,6 +106,16 @@ def _check_shape(name, shape, *param_shapes):
 def _to_shape(x, shape):
     """Broadcast `x` (already of the right dtype) to `shape`; rank-0 stays rank-0 (lax ops accept it)."""
     return x if x.shape == () or x.shape == tuple(shape) else jnp.broadcast_to(x, shape)
+
+
+def _eager_values(*xs):
+    """Outside transformations, compute `xs` now. The float kernels below are chains longer than
+    the pending-depth bound, which realizes nodes as it goes; without this, each such cut would
+    recompute the shared inputs (the whole hash) once more. Traced code keeps one fused graph."""
+    pending = [x for x in xs if x._buf is None and x.sym is None]
+    if pending and graph.state.trace_level == 0:
+        graph.realize(pending)
+    return xs if len(xs) > 1 else xs[0]
 
 
 def _partitionable():
@@ -391,7 +402,9 @@ def split(key, num=2):
            [ 928981903, 3453687069]], dtype=uint32)
     """
     words = _single_key(key, "split")
-    shape = _shape(num, "split: num")
+    if isinstance(num, (int, np.integer)) and num < 0:
+        raise ValueError(f"split: num must be a non-negative integer (or a shape tuple), got {num}")
+    shape = _shape(num, "split")
     return _wrap_like(key, _split_words(words, shape))
 
 
@@ -488,13 +501,14 @@ _LOG_C = [_f32(b) for b in (0x3E4CCEAC, 0xBE7FFFFC, 0x3EAAAAAA)]
 
 def _log32(y):
     """XLA CPU's float32 log (a Cephes logf variant with fma)."""
+    y = _eager_values(y)
     yc = lax.max(y, _c(np.finfo(np.float32).tiny, _F32))
     b = _bitcast(yc, _U32)
     e = _cvt(lax.sub(_cvt(lax.shift_right_logical(b, 23), np.int32), 126), _F32)
     m = _bitcast(lax.bitwise_or(lax.bitwise_and(b, 0x7FFFFF), 0x3F000000), _F32)
     small = lax.lt(m, _c(_f32(0x3F3504F3), _F32))
-    x = lax.select(small, lax.add(lax.sub(m, 1.0), m), lax.sub(m, 1.0))
-    e = lax.select(small, lax.sub(e, 1.0), e)
+    x, e = _eager_values(lax.select(small, lax.add(lax.sub(m, 1.0), m), lax.sub(m, 1.0)),
+                         lax.select(small, lax.sub(e, 1.0), e))
     z = lax.mul(x, x)
     x3 = lax.mul(z, x)
     A, B, C = (_fma(_fma(x, k[0], k[1]), x, k[2]) for k in (_LOG_A, _LOG_B, _LOG_C))
@@ -532,6 +546,7 @@ def _log1p(x):
         P_, Q_, thr = _LOG1P_P64, _LOG1P_Q64, _f64(0x3FDA827999FCEF32)
     else:
         return lax.log1p(x)
+    x = _eager_values(x)
     x2 = lax.mul(x, x)
     r = lax.mul(lax.mul(x, x2), lax.div(_horner(P_, x), _horner(Q_, x)))
     small = lax.add(x, _fma(x2, -0.5, r))
@@ -567,7 +582,8 @@ def _erf_inv(x):
     if x.dtype not in (_F32, _F64):
         return _cvt(_erf_inv(_cvt(x, _F32)), x.dtype)
     dt = x.dtype
-    w = lax.neg(_log1p(lax.mul(x, lax.neg(x))))
+    x = _eager_values(x)
+    w = _eager_values(lax.neg(_log1p(lax.mul(x, lax.neg(x)))))
     sw = lax.sqrt(w)
     if dt == _F32:
         which = lax.ge(w, 5.0)
@@ -579,6 +595,7 @@ def _erf_inv(x):
         # Leading zeros make the tables one length: fma(0, t, c) = c.
         n = max(map(len, _ERFINV64))
         tables = [[0.0] * (n - len(tb)) + tb for tb in _ERFINV64]
+    which, t = _eager_values(which, t)
     # One Horner pass whose coefficients are chosen per element by the branch.
     p = lax.select_n(which, *(_c(tb[0], dt) for tb in tables))
     for k in range(1, len(tables[0])):
@@ -649,7 +666,7 @@ def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
     """Uniform floats in [minval, maxval).
 
     >>> random.uniform(random.PRNGKey(0), (2,))
-    Array([0.947667  , 0.9785799 ], dtype=float32)
+    Array([0.947667 , 0.9785799], dtype=float32)
     """
     words = _single_key(key, "uniform")
     dtype = _float_dtype(dtype, "uniform")
