@@ -381,11 +381,7 @@ class _Entry:
             if platform is None:
                 self.fn = exe
             return exe
-        # Another platform than the active one: its constants, arguments and results cross over.
-        p = self.program()
-        consts = [(s, target.from_numpy(active.to_numpy(b)), a) for s, b, a in p.consts]
-        exe = target.compile(Program(p.in_avals, consts, p.eqns, p.outs, p.out_avals, p.n_slots))
-        return _CrossPlatform(exe, target, active)
+        return _CrossPlatform(self.program(), target, active)
 
     def run(self, leaves):
         """Execute on the arguments' buffers; outputs are new concrete Arrays."""
@@ -395,10 +391,14 @@ class _Entry:
 
 
 class _CrossPlatform:
-    """An executable of another platform, called with and returning the active platform's buffers."""
+    """An executable for a platform other than the active one (cuda from a machine without a GPU,
+    the numpy reference beside cuda). Compiling needs no device, so kernels can be inspected;
+    running moves the constants, arguments and results across."""
 
-    def __init__(self, exe, target, active):
-        self.exe, self.target, self.active = exe, target, active
+    def __init__(self, program, target, active):
+        self.program, self.target, self.active = program, target, active
+        self.exe = target.compile(program)
+        self._runnable = None
 
     def __getattr__(self, name):
         if name.startswith("__"):
@@ -406,8 +406,11 @@ class _CrossPlatform:
         return getattr(self.exe, name)
 
     def __call__(self, bufs):
-        t, a = self.target, self.active
-        outs = self.exe([t.from_numpy(a.to_numpy(b)) for b in bufs])
+        t, a, p = self.target, self.active, self.program
+        if self._runnable is None:
+            consts = [(s, t.from_numpy(a.to_numpy(b)), av) for s, b, av in p.consts]
+            self._runnable = t.compile(Program(p.in_avals, consts, p.eqns, p.outs, p.out_avals, p.n_slots))
+        outs = self._runnable([t.from_numpy(a.to_numpy(b)) for b in bufs])
         return [a.from_numpy(t.to_numpy(o)) for o in outs]
 
 
