@@ -12,7 +12,9 @@ from ._api import (devices, local_devices, device_count, local_device_count, def
 from .transforms.ad import grad, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev, jacobian, hessian, custom_jvp, custom_vjp, checkpoint, remat  # noqa: E501
 from .transforms.batching import vmap
 from .transforms.jit import jit
-
 from . import random
+from .lax import control_flow as _control_flow
+_control_flow._register()
+
 __version__ = "0.1.0"
 from . import nn, scipy  # noqa: E402,F401

@@ -9,6 +9,7 @@ from ..core import primitives as P
 from ..core.graph import Array, constant, Aval
 
 _max = builtins.max
+_map = builtins.map   # lax.map (control flow) takes the public name
 
 
 def asarray(x, dtype=None):
@@ -63,17 +64,17 @@ def _binary(p):
     return op
 
 
-neg, sign, floor, ceil, is_finite = map(_unary, (P.neg_p, P.sign_p, P.floor_p, P.ceil_p, P.is_finite_p))
-exp, exp2, log, log1p, expm1, tanh, logistic = map(_unary, (P.exp_p, P.exp2_p, P.log_p, P.log1p_p, P.expm1_p, P.tanh_p, P.logistic_p))
-sin, cos, tan, asin, acos, atan = map(_unary, (P.sin_p, P.cos_p, P.tan_p, P.asin_p, P.acos_p, P.atan_p))
-sinh, cosh, asinh, acosh, atanh = map(_unary, (P.sinh_p, P.cosh_p, P.asinh_p, P.acosh_p, P.atanh_p))
-sqrt, rsqrt, cbrt, abs, erf, erfc, erf_inv = map(_unary, (P.sqrt_p, P.rsqrt_p, P.cbrt_p, P.abs_p, P.erf_p, P.erfc_p, P.erf_inv_p))
-lgamma, digamma, bitwise_not, population_count, clz = map(_unary, (P.lgamma_p, P.digamma_p, P.not_p, P.population_count_p, P.clz_p))
-add, sub, mul, div, rem, pow, max, min = map(_binary, (P.add_p, P.sub_p, P.mul_p, P.div_p, P.rem_p, P.pow_p, P.max_p, P.min_p))
+neg, sign, floor, ceil, is_finite = _map(_unary, (P.neg_p, P.sign_p, P.floor_p, P.ceil_p, P.is_finite_p))
+exp, exp2, log, log1p, expm1, tanh, logistic = _map(_unary, (P.exp_p, P.exp2_p, P.log_p, P.log1p_p, P.expm1_p, P.tanh_p, P.logistic_p))
+sin, cos, tan, asin, acos, atan = _map(_unary, (P.sin_p, P.cos_p, P.tan_p, P.asin_p, P.acos_p, P.atan_p))
+sinh, cosh, asinh, acosh, atanh = _map(_unary, (P.sinh_p, P.cosh_p, P.asinh_p, P.acosh_p, P.atanh_p))
+sqrt, rsqrt, cbrt, abs, erf, erfc, erf_inv = _map(_unary, (P.sqrt_p, P.rsqrt_p, P.cbrt_p, P.abs_p, P.erf_p, P.erfc_p, P.erf_inv_p))
+lgamma, digamma, bitwise_not, population_count, clz = _map(_unary, (P.lgamma_p, P.digamma_p, P.not_p, P.population_count_p, P.clz_p))
+add, sub, mul, div, rem, pow, max, min = _map(_binary, (P.add_p, P.sub_p, P.mul_p, P.div_p, P.rem_p, P.pow_p, P.max_p, P.min_p))
 atan2, nextafter = _binary(P.atan2_p), _binary(P.nextafter_p)
-bitwise_and, bitwise_or, bitwise_xor = map(_binary, (P.and_p, P.or_p, P.xor_p))
-shift_left, shift_right_logical, shift_right_arithmetic = map(_binary, (P.shift_left_p, P.shift_right_logical_p, P.shift_right_arithmetic_p))
-eq, ne, lt, le, gt, ge = map(_binary, (P.eq_p, P.ne_p, P.lt_p, P.le_p, P.gt_p, P.ge_p))
+bitwise_and, bitwise_or, bitwise_xor = _map(_binary, (P.and_p, P.or_p, P.xor_p))
+shift_left, shift_right_logical, shift_right_arithmetic = _map(_binary, (P.shift_left_p, P.shift_right_logical_p, P.shift_right_arithmetic_p))
+eq, ne, lt, le, gt, ge = _map(_binary, (P.eq_p, P.ne_p, P.lt_p, P.le_p, P.gt_p, P.ge_p))
 bitwise_not.__name__ = "bitwise_not"
 
 
@@ -175,8 +176,8 @@ def rev(x, dimensions):
 
 def slice(x, start_indices, limit_indices, strides=None):
     x = asarray(x)
-    start_indices, limit_indices = tuple(map(int, start_indices)), tuple(map(int, limit_indices))
-    strides = None if strides is None or all(s == 1 for s in strides) else tuple(map(int, strides))
+    start_indices, limit_indices = tuple(_map(int, start_indices)), tuple(_map(int, limit_indices))
+    strides = None if strides is None or all(s == 1 for s in strides) else tuple(_map(int, strides))
     if start_indices == (0,) * x.ndim and limit_indices == x.shape and strides is None:
         return x
     return P.slice_p.bind(x, start_indices=start_indices, limit_indices=limit_indices, strides=strides)
@@ -232,7 +233,7 @@ def concatenate(operands, dimension):
 def dynamic_slice(x, start_indices, slice_sizes):
     x = asarray(x)
     idx = [_start_index(i, d) for i, d in zip(start_indices, x.shape)]
-    return P.dynamic_slice_p.bind(x, *idx, slice_sizes=tuple(map(int, slice_sizes)))
+    return P.dynamic_slice_p.bind(x, *idx, slice_sizes=tuple(_map(int, slice_sizes)))
 
 
 def dynamic_update_slice(x, update, start_indices):
@@ -285,7 +286,7 @@ def _reducer(p):
     return op
 
 
-reduce_sum, reduce_prod, reduce_max, reduce_min, reduce_and, reduce_or = map(
+reduce_sum, reduce_prod, reduce_max, reduce_min, reduce_and, reduce_or = _map(
     _reducer, (P.reduce_sum_p, P.reduce_prod_p, P.reduce_max_p, P.reduce_min_p, P.reduce_and_p, P.reduce_or_p))
 
 
@@ -305,7 +306,7 @@ def _cumulative(p):
     return op
 
 
-cumsum, cumprod, cummax, cummin, cumlogsumexp = map(_cumulative, (P.cumsum_p, P.cumprod_p, P.cummax_p, P.cummin_p, P.cumlogsumexp_p))
+cumsum, cumprod, cummax, cummin, cumlogsumexp = _map(_cumulative, (P.cumsum_p, P.cumprod_p, P.cummax_p, P.cummin_p, P.cumlogsumexp_p))
 
 
 def sort(x, dimension=-1):
@@ -338,7 +339,7 @@ class Precision:
 def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
     lhs, rhs = _operands(lhs, rhs)
     (lc, rc), (lb, rb) = dimension_numbers
-    dn = ((tuple(map(int, lc)), tuple(map(int, rc))), (tuple(map(int, lb)), tuple(map(int, rb))))
+    dn = ((tuple(_map(int, lc)), tuple(_map(int, rc))), (tuple(_map(int, lb)), tuple(_map(int, rb))))
     pet = None if preferred_element_type is None else dtypes.canonicalize_dtype(preferred_element_type)
     return P.dot_general_p.bind(lhs, rhs, dimension_numbers=dn, precision=_precision(precision),
                                 preferred_element_type=pet)
@@ -360,7 +361,7 @@ def dot(lhs, rhs, precision=None, preferred_element_type=None):
 
 
 def full(shape, fill_value, dtype=None):
-    shape = tuple(int(d) for d in np.atleast_1d(shape)) if not isinstance(shape, tuple) else tuple(map(int, shape))
+    shape = tuple(int(d) for d in np.atleast_1d(shape)) if not isinstance(shape, tuple) else tuple(_map(int, shape))
     v = asarray(fill_value, dtype)
     if v.shape != ():
         raise TypeError(f"full: fill_value must be a scalar, got shape {v.shape}")
@@ -387,3 +388,4 @@ def scatter_points(x, indices, updates, axes, mode="set"):
 
 from .collectives import psum, pmean, pmax, pmin, all_gather, axis_index  # noqa: E402
 from .windowed import *  # noqa: E402,F401,F403  (conv.py + windowed.py: convolutions, reduce_window, reduce, extras)
+from .control_flow import cond, switch, while_loop, fori_loop, scan, map  # noqa: E402,F401

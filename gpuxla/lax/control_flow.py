@@ -1,0 +1,632 @@
+"""Structured control flow: cond, switch, while_loop, fori_loop, scan, map.
+
+Each construct is one primitive holding traced subgraphs (`Body`). A body is traced once on
+symbolic leaves; the outer arrays it closes over (constants, other transformations' leaves) become
+explicit inputs of the primitive, so grad and vmap of the enclosing function see them. Executing a
+body compiles it as a Program on the active backend, so loops on any platform drive that
+platform's compiled kernels from the host. Derivative and batching rules build new control-flow
+nodes whose bodies are the transformed bodies (traced through `gpuxla.jvp`/`vjp`/`vmap`).
+"""
+import numpy as np
+
+from ..core import dtypes
+from ..core import graph as G
+from ..core.graph import Array, Aval, Primitive, shape_rules, symbolic, trace_scope
+from ..core.program import Program
+from ..tree_util import tree_flatten, tree_unflatten, tree_map
+from . import asarray, convert_element_type, select_n
+
+_nid = G._ids
+
+
+class Body:
+    """A function traced on symbolic leaves: `outs` computed from `leaves` and `captured` outer
+    nodes. Hashable by identity, so a node's params can hold it."""
+
+    def __init__(self, fun, in_avals, name):
+        start = next(_nid)
+        self.leaves = [symbolic(a, f"an argument of {name}") for a in in_avals]
+        with trace_scope():
+            out = fun(*self.leaves)
+        flat, self.out_tree = tree_flatten(out)
+        self.outs = [o if isinstance(o, Array) else asarray(o) for o in flat]
+        self.out_avals = [o.aval for o in self.outs]
+        self.name = name
+        leaf_ids = {x.id for x in self.leaves}
+        order = G.toposort(self.outs, stop=lambda n: n.id < start or n.id in leaf_ids)
+        caps = {}
+        for n in order:
+            if n.id < start and n.id not in leaf_ids:
+                caps[n.id] = n
+        self.captured = list(caps.values())
+        self._exe = {}
+
+    def __repr__(self):
+        from ..core.jaxpr import pp_graph
+        return pp_graph(self.leaves + self.captured, self.outs, indent=6)
+
+    def program(self):
+        return Program.from_graph(self.leaves + self.captured, self.outs)
+
+    def run(self, bufs):
+        """Execute on buffers of the active backend (leaves then captured)."""
+        from ..backends import get_backend
+        be = get_backend()
+        exe = self._exe.get(be.platform)
+        if exe is None:
+            exe = self._exe[be.platform] = be.compile(self.program())
+        return exe(list(bufs))
+
+    def call(self, args, caps=None):
+        """The body's graph copied onto new input nodes (a Python-callable form of the body)."""
+        caps = self.captured if caps is None else caps
+        m = {x.id: a for x, a in zip(self.leaves + self.captured, list(args) + list(caps))}
+        ids = set(m)
+        for n in G.toposort(self.outs, stop=lambda n: n.id in ids):
+            if n.id in m or n.prim is None:
+                continue
+            ins = [m.get(x.id, x) for x in n.inputs]
+            if all(a is b for a, b in zip(ins, n.inputs)):
+                m[n.id] = n
+            elif n.prim is G.proj_p:
+                m[n.id] = ins[0][n.params["index"]] if isinstance(ins[0], list) else G.proj_p.bind(ins[0], **n.params)
+            else:
+                # For a multiple-results node this is the list of its projections, which the
+                # proj nodes after it pick from.
+                m[n.id] = n.prim.bind(*ins, **(n.params or {}))
+        return [m.get(o.id, o) for o in self.outs]
+
+
+def _avals(xs):
+    return [x.aval for x in xs]
+
+
+def _nodes(tree):
+    flat, td = tree_flatten(tree)
+    return [x if isinstance(x, Array) else asarray(x) for x in flat], td
+
+
+def _fmt(avals):
+    return "(" + ", ".join(a.str_short() for a in avals) + ")"
+
+
+def _check_same(what, a_avals, b_avals, a_tree=None, b_tree=None):
+    if (a_tree is not None and a_tree != b_tree) or len(a_avals) != len(b_avals) or any(
+            (a.shape, a.dtype) != (b.shape, b.dtype) for a, b in zip(a_avals, b_avals)):
+        raise TypeError(f"{what}: {_fmt(a_avals)} vs {_fmt(b_avals)}"
+                        + (f" (structures {a_tree} vs {b_tree})" if a_tree is not None and a_tree != b_tree else ""))
+
+
+def _xp(buf):
+    try:
+        import cupy
+        return cupy.get_array_module(buf)
+    except Exception:
+        return np
+
+
+# --- cond / switch ----------------------------------------------------------------------------
+cond_p = Primitive("cond", multiple_results=True)   # inputs: index, *operands, *captured
+shape_rules[cond_p] = lambda avals, branches, n_ops: tuple(branches[0].out_avals)
+
+
+def _cond_impl(index, *args, branches, n_ops):
+    i = int(np.clip(int(np.asarray(index.get() if hasattr(index, "get") else index)), 0, len(branches) - 1))
+    ops, caps = args[:n_ops], args[n_ops:]
+    b = branches[i]
+    mine = [caps[k] for k in _cap_positions(branches, i)]
+    return tuple(b.run(list(ops) + mine))
+
+
+def _cap_positions(branches, i):
+    """Positions, in the cond node's captured list, of branch i's captured nodes."""
+    allc = _all_captured(branches)
+    pos = {n.id: k for k, n in enumerate(allc)}
+    return [pos[n.id] for n in branches[i].captured]
+
+
+def _all_captured(branches):
+    seen, out = set(), []
+    for b in branches:
+        for n in b.captured:
+            if n.id not in seen:
+                seen.add(n.id)
+                out.append(n)
+    return out
+
+
+def switch(index, branches, *operands):
+    """Apply `branches[index](*operands)`; `index` is clamped into range, as in JAX."""
+    branches = list(branches)
+    if not branches:
+        raise ValueError("switch: branches must be a non-empty sequence of callables")
+    idx = asarray(index)
+    if idx.shape != () or not (dtypes.is_int(idx.dtype) or idx.dtype == np.bool_):
+        raise TypeError(f"switch/cond: the index/predicate must be a scalar integer or boolean, got {idx.aval.str_short()}")
+    if idx.dtype != np.int32:
+        idx = convert_element_type(idx, np.int32)
+    ops, ops_tree = _nodes(operands)
+    bodies = []
+    for k, br in enumerate(branches):
+        bodies.append(Body(lambda *xs, br=br: br(*tree_unflatten(ops_tree, xs)), _avals(ops),
+                           f"branch {k} ({getattr(br, '__name__', 'fun')}) of cond/switch"))
+    for k, b in enumerate(bodies[1:], 1):
+        _check_same(f"cond/switch branches must return the same types: branch 0 gives {bodies[0].out_tree} "
+                    f"and branch {k} gives {b.out_tree}; output avals", bodies[0].out_avals, b.out_avals,
+                    bodies[0].out_tree, b.out_tree)
+    caps = _all_captured(bodies)
+    outs = cond_p.bind(idx, *ops, *caps, branches=tuple(bodies), n_ops=len(ops))
+    return tree_unflatten(bodies[0].out_tree, outs)
+
+
+def cond(pred, true_fun, false_fun, *operands, operand=None):
+    """`true_fun(*operands)` if `pred` else `false_fun(*operands)`, traced (lax.cond)."""
+    if operand is not None:
+        operands = (operand,)
+    p = asarray(pred)
+    if p.shape != ():
+        raise TypeError(f"cond: the predicate must be a scalar, got shape {p.shape}")
+    if p.dtype != np.bool_:
+        p = G.PRIMITIVES["ne"].bind(p, asarray(np.zeros((), p.dtype)))
+    return switch(convert_element_type(p, np.int32), [false_fun, true_fun], *operands)
+
+
+# --- while_loop -------------------------------------------------------------------------------
+while_p = Primitive("while", multiple_results=True)  # inputs: *carry, *cond_captured, *body_captured
+shape_rules[while_p] = lambda avals, cond_body, body, n_carry: tuple(avals[:n_carry])
+
+
+def _while_impl(*args, cond_body, body, n_carry):
+    carry = list(args[:n_carry])
+    nc = len(cond_body.captured)
+    ccaps, bcaps = list(args[n_carry:n_carry + nc]), list(args[n_carry + nc:])
+    while bool(np.asarray(_host(cond_body.run(carry + ccaps)[0]))):
+        carry = list(body.run(carry + bcaps))
+    return tuple(carry)
+
+
+def _host(buf):
+    return buf.get() if hasattr(buf, "get") else buf
+
+
+def while_loop(cond_fun, body_fun, init_val):
+    """`while cond_fun(val): val = body_fun(val)`, traced (lax.while_loop)."""
+    init, tree = _nodes(init_val)
+    avals = _avals(init)
+    c = Body(lambda *xs: cond_fun(tree_unflatten(tree, xs)), avals, "the cond_fun of while_loop")
+    if len(c.out_avals) != 1 or c.out_avals[0].shape != () or c.out_avals[0].dtype != np.bool_:
+        raise TypeError(f"while_loop: cond_fun must return a boolean scalar, got {_fmt(c.out_avals)}")
+    b = Body(lambda *xs: body_fun(tree_unflatten(tree, xs)), avals, "the body_fun of while_loop")
+    if _strengthen(init, b.out_avals):
+        avals = _avals(init)
+        c = Body(lambda *xs: cond_fun(tree_unflatten(tree, xs)), avals, "the cond_fun of while_loop")
+        b = Body(lambda *xs: body_fun(tree_unflatten(tree, xs)), avals, "the body_fun of while_loop")
+    _check_same(f"while_loop: body_fun output and input must have identical types; the carry enters as "
+                f"{tree} and leaves as {b.out_tree}; avals", avals, b.out_avals, tree, b.out_tree)
+    outs = while_p.bind(*init, *c.captured, *b.captured, cond_body=c, body=b, n_carry=len(init))
+    return tree_unflatten(tree, outs)
+
+
+# --- scan -------------------------------------------------------------------------------------
+scan_p = Primitive("scan", multiple_results=True)  # inputs: *carry, *xs, *captured
+
+
+def _scan_rule(avals, body, length, reverse, n_carry, n_xs):
+    ys = body.out_avals[n_carry:]
+    return tuple(avals[:n_carry]) + tuple(Aval((length,) + a.shape, a.dtype, a.weak_type) for a in ys)
+
+
+shape_rules[scan_p] = _scan_rule
+
+
+def _scan_impl(*args, body, length, reverse, n_carry, n_xs):
+    carry = list(args[:n_carry])
+    xs, caps = args[n_carry:n_carry + n_xs], list(args[n_carry + n_xs:])
+    ys = []
+    for i in (range(length - 1, -1, -1) if reverse else range(length)):
+        out = body.run(carry + [x[i] for x in xs] + caps)
+        carry, y = list(out[:n_carry]), out[n_carry:]
+        ys.append(y)
+    if reverse:
+        ys.reverse()
+    stacked = []
+    for k, a in enumerate(body.out_avals[n_carry:]):
+        if ys:
+            xp = _xp(ys[0][k])
+            stacked.append(xp.ascontiguousarray(xp.stack([xp.asarray(y[k]) for y in ys])))
+        else:
+            stacked.append(np.zeros((0,) + a.shape, a.dtype))
+    return tuple(carry) + tuple(stacked)
+
+
+def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpose=False):
+    """Loop `carry, y = f(carry, x)` over the leading axis of `xs`, stacking the ys (lax.scan)."""
+    init_flat, init_tree = _nodes(init)
+    xs_flat, xs_tree = _nodes(xs)
+    lengths = {x.shape[0] for x in xs_flat if x.ndim}
+    if any(x.ndim == 0 for x in xs_flat):
+        raise ValueError("scan: xs must be arrays with a leading axis to scan over, got a scalar")
+    if length is not None:
+        lengths.add(int(length))
+    if len(lengths) != 1:
+        raise ValueError(f"scan got inconsistent lengths: leading axes of xs {[x.shape for x in xs_flat]}"
+                         + (f" and length={length}" if length is not None else "")
+                         if lengths else "scan: with no xs, pass length=")
+    (n,) = lengths
+    x_avals = [Aval(x.shape[1:], x.dtype, x.weak_type) for x in xs_flat]
+    def trace_body():
+        return Body(lambda *v: f(tree_unflatten(init_tree, v[:len(init_flat)]), tree_unflatten(xs_tree, v[len(init_flat):])),
+                    _avals(init_flat) + x_avals, f"the body of scan ({getattr(f, '__name__', 'fun')})")
+    body = trace_body()
+    if _strengthen(init_flat, body.out_avals):
+        body = trace_body()
+    tree = body.out_tree
+    if tree.num_leaves < len(init_flat) or not _is_pair(tree):
+        raise TypeError("scan body must return a pair (carry, y)")
+    carry_tree, y_tree = tree.children()
+    _check_same(f"scan body function carry input and carry output must have equal types; the carry enters "
+                f"as {init_tree} and leaves as {carry_tree}; avals", _avals(init_flat),
+                body.out_avals[:len(init_flat)], init_tree, carry_tree)
+    outs = scan_p.bind(*init_flat, *xs_flat, *body.captured, body=body, length=n, reverse=bool(reverse),
+                       n_carry=len(init_flat), n_xs=len(xs_flat))
+    k = len(init_flat)
+    return tree_unflatten(carry_tree, outs[:k]), tree_unflatten(y_tree, outs[k:])
+
+
+def _strengthen(carry, out_avals):
+    """A weakly typed carry whose body output is strongly typed becomes strong (in place), as JAX
+    promotes loop carries; True when anything changed (the body is then traced again)."""
+    changed = False
+    for k, (x, a) in enumerate(zip(carry, out_avals)):
+        if x.aval.weak_type and not a.weak_type and x.dtype == a.dtype:
+            carry[k] = convert_element_type(x, x.dtype, weak_type=False)
+            changed = True
+    return changed
+
+
+def _is_pair(tree):
+    try:
+        return len(tree.children()) == 2
+    except Exception:
+        return False
+
+
+def fori_loop(lower, upper, body_fun, init_val, unroll=None):
+    """`for i in range(lower, upper): val = body_fun(i, val)` (lax.fori_loop). Concrete bounds
+    lower to a scan (so reverse-mode differentiation works); traced bounds to a while_loop."""
+    def concrete(v):
+        return isinstance(v, (int, np.integer)) or (isinstance(v, Array) and v._buf is not None and v.sym is None)
+    if concrete(lower) and concrete(upper):
+        lo, hi = int(lower), int(upper)
+        dt = asarray(lower).dtype if isinstance(lower, Array) else dtypes.default_int_dtype()
+
+        def step(carry, _):
+            i, v = carry
+            return (i + 1, body_fun(i, v)), None
+        (_, out), _ = scan(step, (asarray(np.asarray(lo, dt)), init_val), None, length=max(hi - lo, 0))
+        return out
+    lower, upper = asarray(lower), asarray(upper)
+    dt = dtypes.promote_types(lower.dtype, upper.dtype)
+    lower, upper = convert_element_type(lower, dt), convert_element_type(upper, dt)
+
+    def c(carry):
+        return carry[0] < upper
+
+    def b(carry):
+        i, v = carry
+        return i + 1, body_fun(i, v)
+    return while_loop(c, b, (lower, init_val))[1]
+
+
+def map(f, xs, *, batch_size=None):
+    """`stack([f(x) for x in xs])` as a scan (lax.map)."""
+    _, ys = scan(lambda c, x: (c, f(x)), (), xs)
+    return ys
+
+
+# --- derivative and batching rules ------------------------------------------------------------
+def _register():
+    """Fill the derivative and batching tables (called by gpuxla/__init__ once the transforms
+    exist: they import gpuxla.lax themselves)."""
+    from ..transforms import ad, batching
+    ad.jvp_rules[cond_p] = _cond_jvp
+    ad.vjp_rules[cond_p] = _cond_vjp
+    ad.jvp_rules[while_p] = _while_jvp
+    ad.vjp_rules[while_p] = _while_vjp
+    ad.jvp_rules[scan_p] = _scan_jvp
+    ad.vjp_rules[scan_p] = _scan_vjp
+    batching.batch_rules[cond_p] = _cond_batch
+    batching.batch_rules[while_p] = _while_batch
+    batching.batch_rules[scan_p] = _scan_batch
+
+
+def _is_float(a):
+    return dtypes.is_inexact(a.dtype)
+
+
+def _zeros(x):
+    from .. import numpy as jnp
+    return jnp.zeros_like(x)
+
+
+def _tangent(t, x):
+    return t if t is not None and _is_float(x.aval) else (_zeros(x) if _is_float(x.aval) else None)
+
+
+def _branch_fns(branches, caps_all):
+    """Python callables (operands..., all captured...) -> outputs for each branch."""
+    fns = []
+    for k, b in enumerate(branches):
+        pos = _cap_positions(branches, k)
+        fns.append(lambda ops, caps, b=b, pos=pos: b.call(list(ops), [caps[p] for p in pos]))
+    return fns
+
+
+def _cond_jvp(primals, tangents, out, branches, n_ops):
+    from ..transforms.ad import jvp
+    index, args = primals[0], primals[1:]
+    diff = [k for k, x in enumerate(args) if _is_float(x.aval)]
+    fo = [k for k, a in enumerate(branches[0].out_avals) if _is_float(a)]
+    if not diff or not fo:
+        return [None] * len(branches[0].out_avals)
+    tans = [_tangent(t, x) for t, x in zip(tangents[1:], args)]
+    fns = _branch_fns(branches, args[n_ops:])
+
+    def make(fn):
+        def g(*v):
+            prim, tan = list(v[:len(args)]), v[len(args):]
+
+            def h(*d):
+                full = list(prim)
+                for k, x in zip(diff, d):
+                    full[k] = x
+                outs = fn(full[:n_ops], full[n_ops:])
+                return [outs[k] for k in fo]
+            return list(jvp(h, [prim[k] for k in diff], list(tan))[1])
+        return g
+    res = switch(index, [make(fn) for fn in fns], *args, *[tans[k] for k in diff])
+    out = [None] * len(branches[0].out_avals)
+    for k, t in zip(fo, res):
+        out[k] = t
+    return out
+
+
+def _cond_vjp(ct, out, index, *args, branches, n_ops):
+    from ..transforms.ad import vjp
+    cts = [c if c is not None else (_zeros_aval(a) if _is_float(a) else None)
+           for c, a in zip(ct, branches[0].out_avals)]
+    diff = [k for k, x in enumerate(args) if _is_float(x.aval)]
+    fo = [k for k, a in enumerate(branches[0].out_avals) if _is_float(a)]
+    if not diff or not fo:
+        return (None,) * (1 + len(args))
+    fns = _branch_fns(branches, args[n_ops:])
+
+    def make(fn):
+        def g(*v):
+            prim, c = list(v[:len(args)]), v[len(args):]
+
+            def h(*d):
+                full = list(prim)
+                for k, x in zip(diff, d):
+                    full[k] = x
+                outs = fn(full[:n_ops], full[n_ops:])
+                return [outs[k] for k in fo]
+            _, f_vjp = vjp(h, *[prim[k] for k in diff])
+            return list(f_vjp(list(c)))
+        return g
+    res = switch(index, [make(fn) for fn in fns], *args, *[cts[k] for k in fo])
+    out_cts = [None] * len(args)
+    for k, r in zip(diff, res):
+        out_cts[k] = r
+    return (None, *out_cts)
+
+
+def _zeros_aval(a):
+    from .. import numpy as jnp
+    return jnp.zeros(a.shape, a.dtype)
+
+
+def _cond_batch(args, dims, branches, n_ops):
+    from ..transforms.batching import vmap
+    from .. import numpy as jnp
+    index, ops = args[0], args[1:]
+    size = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+    fns = _branch_fns(branches, ops[n_ops:])
+    in_axes = tuple(dims[1:])
+    vfns = [vmap(lambda *v, fn=fn: fn(v[:n_ops], v[n_ops:]), in_axes=in_axes, out_axes=0, axis_size=size) for fn in fns]
+    if dims[0] is None:
+        outs = switch(index, [lambda *v, g=g: g(*v) for g in vfns], *ops)
+        return list(outs), [0] * len(outs)
+    # A batched index: every branch runs and a select picks each lane's result.
+    results = [g(*ops) for g in vfns]
+    idx = jnp.clip(jnp.moveaxis(index, dims[0], 0), 0, len(branches) - 1).astype(np.int32)
+    outs = []
+    for k in range(len(results[0])):
+        cases = [r[k] for r in results]
+        w = jnp.reshape(idx, (size,) + (1,) * (cases[0].ndim - 1))
+        w = jnp.broadcast_to(w, cases[0].shape)
+        outs.append(select_n(w if len(cases) > 2 else w.astype(np.bool_), *cases))
+    return outs, [0] * len(outs)
+
+
+def _while_jvp(primals, tangents, out, cond_body, body, n_carry):
+    from ..transforms.ad import jvp
+    carry = primals[:n_carry]
+    nc = len(cond_body.captured)
+    ccaps, bcaps = primals[n_carry:n_carry + nc], primals[n_carry + nc:]
+    diff = [k for k in range(n_carry) if _is_float(carry[k].aval)]
+    dcap = [k for k, x in enumerate(bcaps) if _is_float(x.aval)]
+    if not diff:
+        return [None] * n_carry
+    tc = [_tangent(tangents[k], carry[k]) for k in diff]
+    tb = [_tangent(tangents[n_carry + nc + k], bcaps[k]) for k in dcap]
+
+    def c(state):
+        return cond_body.call(list(state[0]), ccaps)[0]
+
+    def b(state):
+        cv, tv = state
+
+        def h(dc, db):
+            full, caps = list(cv), list(bcaps)
+            for k, x in zip(diff, dc):
+                full[k] = x
+            for k, x in zip(dcap, db):
+                caps[k] = x
+            return [body.call(full, caps)[k] for k in range(n_carry)]
+        o, to = jvp(h, ([cv[k] for k in diff], [bcaps[k] for k in dcap]), (list(tv), tb))
+        return list(o), [to[k] for k in diff]
+    _, t_out = while_loop(c, b, (list(carry), tc))
+    res = [None] * n_carry
+    for k, t in zip(diff, t_out):
+        res[k] = t
+    return res
+
+
+def _while_vjp(ct, out, *args, cond_body, body, n_carry):
+    raise ValueError("Reverse-mode differentiation does not work for lax.while_loop or lax.fori_loop with "
+                     "dynamic start/stop values. Try using lax.scan, or using fori_loop with static start/stop.")
+
+
+def _while_batch(args, dims, cond_body, body, n_carry):
+    from ..transforms.batching import vmap
+    from .. import numpy as jnp
+    size = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+    nc = len(cond_body.captured)
+    carry = [jnp.moveaxis(a, d, 0) if d is not None else jnp.broadcast_to(a, (size,) + a.shape)
+             for a, d in zip(args[:n_carry], dims[:n_carry])]
+    ccaps, bcaps = list(args[n_carry:n_carry + nc]), list(args[n_carry + nc:])
+    cdims, bdims = list(dims[n_carry:n_carry + nc]), list(dims[n_carry + nc:])
+    vcond = vmap(lambda c, k: cond_body.call(list(c), list(k))[0], in_axes=(0, cdims), axis_size=size)
+    vbody = vmap(lambda c, k: body.call(list(c), list(k)), in_axes=(0, bdims), axis_size=size)
+    # Every lane is batched: run while any lane continues; finished lanes keep their values.
+
+    def b(c):
+        live = vcond(c, ccaps)
+        new = vbody(c, bcaps)
+        return [jnp.where(jnp.reshape(live, (size,) + (1,) * (n.ndim - 1)), n, o) for n, o in zip(new, c)]
+    outs = while_loop(lambda c: jnp.any(vcond(c, ccaps)), b, carry)
+    return list(outs), [0] * n_carry
+
+
+def _scan_fn(body, n_carry, caps):
+    def f(c, x):
+        outs = body.call(list(c) + list(x), caps)
+        return list(outs[:n_carry]), list(outs[n_carry:])
+    return f
+
+
+def _scan_jvp(primals, tangents, out, body, length, reverse, n_carry, n_xs):
+    from ..transforms.ad import jvp
+    carry, xs, caps = primals[:n_carry], primals[n_carry:n_carry + n_xs], primals[n_carry + n_xs:]
+    dc = [k for k, x in enumerate(carry) if _is_float(x.aval)]
+    dx = [k for k, x in enumerate(xs) if _is_float(x.aval)]
+    dk = [k for k, x in enumerate(caps) if _is_float(x.aval)]
+    n_y0 = len(body.out_avals) - n_carry
+    if not (dc or dx or dk):
+        return [None] * (n_carry + n_y0)
+    tcar = [_tangent(tangents[k], carry[k]) for k in dc]
+    txs = [_tangent(tangents[n_carry + k], xs[k]) for k in dx]
+    tcap = [_tangent(tangents[n_carry + n_xs + k], caps[k]) for k in dk]
+    n_y = len(body.out_avals) - n_carry
+    fy = [k for k in range(n_y) if _is_float(body.out_avals[n_carry + k])]
+
+    def f(state, inp):
+        c, tcv = state
+        x, txv = inp
+
+        def h(d_c, d_x, d_k):
+            cc, xx, kk = list(c), list(x), list(caps)
+            for k, v in zip(dc, d_c):
+                cc[k] = v
+            for k, v in zip(dx, d_x):
+                xx[k] = v
+            for k, v in zip(dk, d_k):
+                kk[k] = v
+            outs = body.call(cc + xx, kk)
+            return [outs[k] for k in dc], [outs[n_carry + k] for k in fy], outs
+        (oc, oy, full), (toc, toy, _) = jvp(lambda a, b_, k: h(a, b_, k), ([c[k] for k in dc], [x[k] for k in dx], [caps[k] for k in dk]),
+                                            (list(tcv), list(txv), tcap))
+        new_c = list(full[:n_carry])
+        return (new_c, list(toc)), (list(full[n_carry:]), list(toy))
+    (_, tc_out), (_, ty) = scan(f, (list(carry), tcar), (list(xs), txs), length=length, reverse=reverse)
+    res = [None] * (n_carry + n_y)
+    for k, t in zip(dc, tc_out):
+        res[k] = t
+    for k, t in zip(fy, ty):
+        res[n_carry + k] = t
+    return res
+
+
+def _scan_vjp(ct, out, *args, body, length, reverse, n_carry, n_xs):
+    from ..transforms.ad import vjp
+    from .. import numpy as jnp
+    carry, xs, caps = list(args[:n_carry]), list(args[n_carry:n_carry + n_xs]), list(args[n_carry + n_xs:])
+    n_y = len(body.out_avals) - n_carry
+    dc = [k for k, x in enumerate(carry) if _is_float(x.aval)]
+    dx = [k for k, x in enumerate(xs) if _is_float(x.aval)]
+    dk = [k for k, x in enumerate(caps) if _is_float(x.aval)]
+    fy = [k for k in range(n_y) if _is_float(body.out_avals[n_carry + k])]
+    if not (dc or dx or dk) or not (dc or fy):
+        return (None,) * len(args)
+    ct_c = [ct[k] if ct[k] is not None else _zeros(carry[k]) for k in dc]
+    ct_y = [ct[n_carry + k] if ct[n_carry + k] is not None else _zeros_aval(out.aval[n_carry + k]) for k in fy]
+    step = _scan_fn(body, n_carry, caps)
+    # Residuals: the carry entering every step, stacked (recomputed by a forward scan).
+    _, cs = scan(lambda c, x: (step(c, x)[0], list(c)), carry, xs, length=length, reverse=reverse)
+
+    def bwd(state, inp):
+        g_c, g_k = state
+        c, x, g_y = inp
+
+        def h(d_c, d_x, d_k):
+            cc, xx, kk = list(c), list(x), list(caps)
+            for k, v in zip(dc, d_c):
+                cc[k] = v
+            for k, v in zip(dx, d_x):
+                xx[k] = v
+            for k, v in zip(dk, d_k):
+                kk[k] = v
+            outs = body.call(cc + xx, kk)
+            return [outs[k] for k in dc], [outs[n_carry + k] for k in fy]
+        _, f_vjp = vjp(h, [c[k] for k in dc], [x[k] for k in dx], [caps[k] for k in dk])
+        d_c, d_x, d_k = f_vjp((list(g_c), list(g_y)))
+        return (list(d_c), [a + b for a, b in zip(g_k, d_k)]), list(d_x)
+    init_k = [_zeros(caps[k]) for k in dk]
+    (g_c, g_k), g_xs = scan(bwd, (ct_c, init_k), (cs, xs, ct_y), length=length, reverse=not reverse)
+    res = [None] * len(args)
+    for k, g in zip(dc, g_c):
+        res[k] = g
+    for k, g in zip(dx, g_xs):
+        res[n_carry + k] = g
+    for k, g in zip(dk, g_k):
+        res[n_carry + n_xs + k] = g
+    return tuple(res)
+
+
+def _scan_batch(args, dims, body, length, reverse, n_carry, n_xs):
+    from ..transforms.batching import vmap
+    from .. import numpy as jnp
+    size = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+    carry = [jnp.moveaxis(a, d, 0) if d is not None else jnp.broadcast_to(a, (size,) + a.shape)
+             for a, d in zip(args[:n_carry], dims[:n_carry])]
+    # xs: batch axis after the scanned axis (axis 1), unbatched xs stay as they are.
+    xs = [a if d is None else jnp.moveaxis(a, d, 1) for a, d in zip(args[n_carry:n_carry + n_xs], dims[n_carry:n_carry + n_xs])]
+    xdims = [None if d is None else 0 for d in dims[n_carry:n_carry + n_xs]]
+    caps = list(args[n_carry + n_xs:])
+    kdims = list(dims[n_carry + n_xs:])
+    vstep = vmap(lambda c, x, k: body.call(list(c) + list(x), list(k)), in_axes=(0, xdims, kdims), axis_size=size)
+
+    def f(c, x):
+        outs = vstep(c, x, caps)
+        return list(outs[:n_carry]), list(outs[n_carry:])
+    c_out, ys = scan(f, carry, xs, length=length, reverse=reverse)
+    return list(c_out) + list(ys), [0] * n_carry + [1] * len(ys)
+
+
+def _register_impls():
+    from ..backends.numpy_backend import impl_rules
+    impl_rules.update({cond_p: _cond_impl, while_p: _while_impl, scan_p: _scan_impl})
+
+
+_register_impls()
