@@ -222,7 +222,8 @@ def _select_n(which, *cases):
 
 impl_rules[P.select_n_p] = _select_n
 impl_rules[P.convert_element_type_p] = lambda x, new_dtype, weak_type=False: dtypes.astype_numpy(x, new_dtype)
-impl_rules[P.bitcast_convert_type_p] = lambda x, new_dtype: np.ascontiguousarray(x).view(new_dtype)
+# ascontiguousarray makes 0-d arrays 1-d: reshape back.
+impl_rules[P.bitcast_convert_type_p] = lambda x, new_dtype: np.ascontiguousarray(x).view(new_dtype).reshape(x.shape)
 
 
 def _iota(dtype, shape, dimension):
