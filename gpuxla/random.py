@@ -35,6 +35,7 @@ from .core import primitives as P
 from .core.dtypes import config
 from .core import graph
 from .core.graph import Array, constant
+from .transforms.custom import custom_jvp
 from .tree_util import register_pytree_node
 
 __all__ = ["PRNGKey", "key", "key_data", "wrap_key_data", "key_impl", "clone", "threefry_2x32",
@@ -475,10 +476,29 @@ def _fma64(a, b, c):
     return lax.select(lax.is_finite(th), r, th)
 
 
+def _differentiable(deriv):
+    """Give an exact kernel the derivative of the function it computes (as JAX's primitives have):
+    its bit manipulations have none. deriv(out, *primals, *tangents) -> tangent."""
+    def wrap(fn):
+        f = custom_jvp(fn)
+
+        def jvp(primals, tangents):
+            out = f(*primals)
+            return out, deriv(out, *primals, *tangents)
+        f.defjvp(jvp)
+        return f
+    return wrap
+
+
 def _fma(a, b, c):
     """Correctly rounded a*b + c, as XLA CPU's contracted multiply-add."""
     dt = next(v.dtype for v in (a, b, c) if isinstance(v, Array))
-    a, b, c = (v if isinstance(v, Array) else _c(v, dt) for v in (a, b, c))
+    return _fma_arrays(*(v if isinstance(v, Array) else _c(v, dt) for v in (a, b, c)))
+
+
+@_differentiable(lambda out, a, b, c, ta, tb, tc: lax.add(lax.add(lax.mul(ta, b), lax.mul(a, tb)), tc))
+def _fma_arrays(a, b, c):
+    dt = a.dtype
     if dt == _F32:
         return _fma32(a, b, c)
     if dt == _F64:
@@ -527,6 +547,7 @@ _LOG1P_Q64 = [1.0] + [_f64(b) for b in (0x402E20359E903E37, 0x4054C30B52213498, 
                                         0x407351945DC908A5, 0x406B0DB13E48E066, 0x404E0F304466448E)]
 
 
+@_differentiable(lambda out, x, t: lax.div(t, x))
 def _log(x):
     """log as XLA CPU computes it: its own float32 kernel; float64 from the backend."""
     if x.dtype == _F32:
@@ -536,6 +557,7 @@ def _log(x):
     return lax.log(x)
 
 
+@_differentiable(lambda out, x, t: lax.div(t, lax.add(x, 1.0)))
 def _log1p(x):
     """XLA CPU's log1p: a Cephes rational for |x| < ~sqrt(2)-1, else log(1 + x)."""
     if x.dtype in _LOW:
@@ -577,6 +599,7 @@ _ERFINV64 = tuple([float(c) for c in s.split()] for s in (
     "4.8499064014085844"))
 
 
+@_differentiable(lambda out, x, t: lax.mul(t, lax.mul(lax.exp(lax.mul(out, out)), np.sqrt(np.pi) / 2)))
 def _erf_inv(x):
     """XLA CPU's erf_inv (Giles' approximations, fma Horner); 16-bit floats go through float32."""
     if x.dtype not in (_F32, _F64):
@@ -607,6 +630,7 @@ _ERF_P = [_f32(b) for b in (0x39702D51, 0x3B5F5DA2, 0x3D50B6EB, 0x3E3DA740, 0x3F
 _ERF_Q = [_f32(b) for b in (0xB3FD3906, 0x37C588DF, 0x3A856D28, 0x3C6687D4, 0x3DE34C21, 0x3EFEB44A)] + [np.float32(1.0)]
 
 
+@_differentiable(lambda out, x, t: lax.mul(t, lax.mul(lax.exp(lax.neg(lax.mul(x, x))), 2 / np.sqrt(np.pi))))
 def _erf(x):
     """XLA CPU's float32 erf (a rational approximation, not correctly rounded)."""
     if x.dtype in _LOW:

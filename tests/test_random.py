@@ -188,6 +188,23 @@ def test_fma_is_correctly_rounded(dtype):
     assert (naive[-nhard:] != want[-nhard:]).all()
 
 
+def test_gradients():
+    # The exact kernels are bit manipulations; they carry the derivatives of what they compute.
+    k = random.PRNGKey(5)
+    f = np.asarray(random.uniform(k, (6,)), np.float64)
+    np.testing.assert_allclose(gpuxla.grad(lambda hi: random.uniform(k, (6,), minval=0.5, maxval=hi).sum())(2.0),
+                               f.sum(), rtol=1e-6)
+    np.testing.assert_allclose(gpuxla.grad(lambda lo: random.uniform(k, (6,), minval=lo, maxval=2.0).sum())(0.5),
+                               (1 - f).sum(), rtol=1e-6)
+    x = np.array([-0.9, -0.3, 0.1, 0.6, 0.95], np.float32)
+    for fn, d in [(random._erf_inv, lambda v: np.sqrt(np.pi) / 2 * np.exp(np.asarray(random._erf_inv(jnp.asarray(v)), np.float64) ** 2)),
+                  (random._erf, lambda v: 2 / np.sqrt(np.pi) * np.exp(-np.float64(v) ** 2)),
+                  (random._log1p, lambda v: 1 / (1 + np.float64(v))),
+                  (lambda v: random._log(v + 1.0), lambda v: 1 / (1 + np.float64(v)))]:
+        got = [float(gpuxla.grad(fn)(jnp.float32(v))) for v in x]
+        np.testing.assert_allclose(got, [d(v) for v in x], rtol=2e-6)
+
+
 # --- seeds, the tutorial, identities -----------------------------------------------------------
 TUTORIAL_OLD = "-0.3721109 0.26423115 -0.18252768 -0.7368197 -0.44030377 -0.1521442 -0.67135346 -0.5908641 0.73168886 0.5673026"
 TUTORIAL_NEW = "1.6226422 2.0252647 -0.43359444 -0.07861735 0.1760909 -0.97208923 -0.49529874 0.4943786 0.6643493 -0.9501635"
@@ -260,6 +277,8 @@ def test_samplers_are_sane():
     c = np.asarray(random.choice(k, 6, (6,), replace=False, p=jnp.ones(6) / 6))
     assert sorted(c.tolist()) == list(range(6))
     assert random.normal(k, (0, 3)).shape == (0, 3) and random.choice(k, 5, (0,)).shape == (0,)
+    for draw in (random.uniform(k), random.normal(k), random.bits(k), random.gumbel(k), random.randint(k, (), 0, 3)):
+        assert draw.shape == () and np.asarray(draw).shape == ()
 
 
 # --- errors ------------------------------------------------------------------------------------
