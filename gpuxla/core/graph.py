@@ -15,6 +15,7 @@ import weakref
 import numpy as np
 
 from . import dtypes
+from .. import errors
 from ..errors import ConcretizationTypeError
 
 
@@ -146,14 +147,28 @@ class Array:
         return to_numpy(self._buf)
 
     def __array__(self, dtype=None, copy=None):
+        if self.sym is not None and self._buf is None:
+            raise errors.TracerArrayConversionError(concretization_message(
+                self, f"The numpy.ndarray conversion method __array__() was called on traced array with shape "
+                      f"{self.aval.str_short()}."))
         v = self._value()
         return v if dtype is None else v.astype(dtype)
 
     def _scalar(self, kind, conv):
         if self.sym is not None and self._buf is None:
-            raise ConcretizationTypeError(concretization_message(self, f"The problem arose with the `{kind}` function."))
-        if self.aval.size != 1:
-            raise TypeError(f"only size-1 arrays can be converted to Python scalars; got shape {self.shape}")
+            cls, what = {"bool": (errors.TracerBoolConversionError, "Attempted boolean conversion of"),
+                         "__index__": (errors.TracerIntegerConversionError, "The __index__() method was called on"),
+                         "int": (errors.TracerIntegerConversionError, "The __int__() method was called on")}.get(
+                kind, (ConcretizationTypeError, f"The problem arose with the `{kind}` function applied to"))
+            raise cls(concretization_message(self, f"{what} traced array with shape {self.aval.str_short()}."))
+        # As JAX: float()/int()/complex() need a 0-d array, bool() and .item() any size-1 array.
+        if kind == "bool" and self.aval.size != 1:
+            raise ValueError("The truth value of an array with more than one element is ambiguous. "
+                             "Use a.any() or a.all()")
+        if kind == "item" and self.aval.size != 1:
+            raise ValueError("can only convert an array of size 1 to a Python scalar")
+        if kind not in ("bool", "item") and self.aval.ndim != 0:
+            raise TypeError(f"Only scalar arrays can be converted to Python scalars; got arr.ndim={self.aval.ndim}")
         return conv(self._value().reshape(()))
 
     def __bool__(self):

@@ -220,7 +220,8 @@ transpose_p = Primitive("transpose")
 def _transpose_rule(avals, permutation):
     (a,) = avals
     if sorted(permutation) != list(range(a.ndim)):
-        raise ValueError(f"transpose permutation {tuple(permutation)} is not a permutation of the axes of {a.str_short()}")
+        raise TypeError(f"transpose permutation isn't a permutation of operand dimensions, got permutation "
+                        f"{tuple(permutation)} for operand shape {a.shape}.")
     return Aval(tuple(a.shape[p] for p in permutation), a.dtype, a.weak_type)
 
 

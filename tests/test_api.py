@@ -1,0 +1,246 @@
+"""The public surface around arrays: devices and transfers, reprs and Python conversions, error
+messages, the eager engine (pending-depth bound, structural cache) and make_jaxpr's text.
+Expected reprs, messages and jaxprs were printed by JAX 0.10.2 (CPU, x64 off) for the same code.
+"""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import gpuxla as jax
+import gpuxla.numpy as jnp
+from gpuxla import backends, errors, lax
+from gpuxla.core import dtypes as D
+from gpuxla.core import graph
+
+
+@pytest.fixture(autouse=True)
+def x32():
+    with D.enable_x64(False):
+        yield
+
+
+# --- devices and transfers ------------------------------------------------------------------
+def test_devices():
+    cpu = jax.devices("cpu")
+    assert repr(cpu) == "[CpuDevice(id=0)]" and str(cpu[0]) == "cpu:0"
+    assert jax.device_count("cpu") == 1 and jax.local_devices("cpu") == cpu
+    platform = backends.get_backend().platform
+    assert jax.default_backend() == ("gpu" if platform == "cuda" else "cpu")
+    x = jnp.ones(3)
+    assert x.device == jax.devices()[0] and x.devices() == {x.device}
+
+
+def test_device_put():
+    assert repr(jax.device_put(1.0)) == "Array(1., dtype=float32, weak_type=True)"
+    assert repr(jax.device_put(np.float64(2.5))) == "Array(2.5, dtype=float32)"
+    assert repr(jax.device_put(np.arange(3))) == "Array([0, 1, 2], dtype=int32)"
+    assert repr(jax.device_put([1, (2.0, np.ones(2, np.float16))])) == (
+        "[Array(1, dtype=int32, weak_type=True), (Array(2., dtype=float32, weak_type=True), "
+        "Array([1., 1.], dtype=float16))]")
+    x = jnp.arange(3)
+    assert jax.device_put(x) is x
+
+
+def test_device_get():
+    h = jax.device_get({"a": jnp.float32(1.5), "b": 3, "c": [jnp.arange(3) * 2]})
+    assert repr(h) == "{'a': array(1.5, dtype=float32), 'b': 3, 'c': [array([0, 2, 4], dtype=int32)]}"
+    assert type(jax.device_get(jnp.ones(2))) is np.ndarray
+
+
+def test_block_until_ready():
+    x = jnp.ones(3) * 2
+    assert jax.block_until_ready(x) is x and x.block_until_ready() is x
+    tree = {"a": jnp.ones(2) + 1, "b": [jnp.zeros(1) - 1, "not an array"]}
+    assert jax.block_until_ready(tree) is tree
+    assert all(v.is_concrete for v in (tree["a"], tree["b"][0]))
+
+
+# --- reprs and conversions ------------------------------------------------------------------
+REPRS = [
+    (lambda: jnp.arange(10000.), "Array([0.000e+00, 1.000e+00, 2.000e+00, ..., 9.997e+03, 9.998e+03,\n"
+                                 "       9.999e+03], dtype=float32)"),
+    (lambda: jnp.zeros((2, 3, 2)), "Array([[[0., 0.],\n        [0., 0.],\n        [0., 0.]],\n\n"
+                                   "       [[0., 0.],\n        [0., 0.],\n        [0., 0.]]], dtype=float32)"),
+    (lambda: jnp.array([1.5, np.nan, np.inf], jnp.float32), "Array([1.5, nan, inf], dtype=float32)"),
+    (lambda: jnp.array([1e-8, 1e8]), "Array([1.e-08, 1.e+08], dtype=float32)"),
+    (lambda: jnp.array([[True, False]]), "Array([[ True, False]], dtype=bool)"),
+    (lambda: jnp.ones(3, jnp.bfloat16) / 3, "Array([0.333984, 0.333984, 0.333984], dtype=bfloat16)"),
+    (lambda: jnp.ones(3, jnp.float16) / 3, "Array([0.3333, 0.3333, 0.3333], dtype=float16)"),
+    (lambda: jnp.arange(3, dtype=jnp.uint8), "Array([0, 1, 2], dtype=uint8)"),
+    (lambda: jnp.array([1 + 2j], jnp.complex64), "Array([1.+2.j], dtype=complex64)"),
+    (lambda: jnp.zeros((2, 0)), "Array([], shape=(2, 0), dtype=float32)"),
+    (lambda: jnp.zeros(0, jnp.int32), "Array([], shape=(0,), dtype=int32)"),
+    (lambda: jnp.asarray(1.0), "Array(1., dtype=float32, weak_type=True)"),
+    (lambda: jnp.exp(jnp.array([0., 1.])), "Array([1.       , 2.7182817], dtype=float32)"),
+]
+
+
+@pytest.mark.parametrize("k", range(len(REPRS)))
+def test_repr(k):
+    f, want = REPRS[k]
+    assert repr(f()) == want
+
+
+def test_str_format_and_array():
+    assert str(jnp.float32(2.5)) == "2.5" and f"{jnp.arange(3)}" == "[0 1 2]"
+    assert format(jnp.float32(3.14159), ".2f") == "3.14"
+    a = np.asarray(jnp.arange(3), dtype=np.float64)
+    assert a.dtype == np.float64 and a.tolist() == [0., 1., 2.]
+    assert jnp.arange(4).reshape(2, 2).tolist() == [[0, 1], [2, 3]]
+    assert jnp.ones((2, 3)).nbytes == 24 and jnp.ones(3, jnp.float16).itemsize == 2
+
+
+def test_python_scalar_conversions():
+    assert float(jnp.float32(1.5)) == 1.5 and int(jnp.int32(7)) == 7 and bool(jnp.array(True))
+    assert complex(jnp.float32(2)) == 2 + 0j
+    assert jnp.ones((1,)).item() == 1.0 and isinstance(jnp.int32(3).item(), int)
+    assert bool(jnp.ones((1, 1)))
+    assert [1, 2, 3][jnp.int32(1)] == 2                      # __index__
+    with pytest.raises(TypeError, match=r"Only scalar arrays can be converted to Python scalars; got arr.ndim=2"):
+        float(jnp.ones((2, 2)))
+    with pytest.raises(TypeError, match=r"got arr.ndim=1"):
+        float(jnp.ones((1,)))
+    with pytest.raises(TypeError, match=r"got arr.ndim=2"):
+        int(jnp.ones((1, 1)))
+    with pytest.raises(ValueError, match="truth value of an array with more than one element is ambiguous"):
+        bool(jnp.ones(3))
+    with pytest.raises(ValueError, match="can only convert an array of size 1 to a Python scalar"):
+        jnp.ones(2).item()
+    with pytest.raises(TypeError, match="unhashable type"):
+        hash(jnp.ones(3))
+
+
+# --- error messages name the op and the shapes ------------------------------------------------
+ERRORS = [
+    (lambda: jnp.ones(3) + jnp.ones(4), TypeError, r"add got incompatible shapes for broadcasting: \(3,\), \(4,\)"),
+    (lambda: jnp.ones((2, 3)) @ jnp.ones((2, 3)), TypeError, r"matmul.*\(2, 3\).*\(2, 3\)"),
+    (lambda: jnp.dot(jnp.ones(3), jnp.ones(4)), TypeError, r"dot.*\(3,\).*\(4,\)"),
+    (lambda: jnp.ones((2, 3)).reshape(4, 2), TypeError,
+     r"cannot reshape array of shape \(2, 3\) \(size 6\) into shape \(4, 2\)"),
+    (lambda: jnp.sum(jnp.ones((2, 3)), axis=2), ValueError, "axis 2 is out of bounds for array of dimension 2"),
+    (lambda: jnp.moveaxis(jnp.ones((2, 3)), 3, 0), ValueError, "axis 3 is out of bounds for array of dimension 2"),
+    (lambda: jnp.transpose(jnp.ones((2, 3)), (0, 0)), TypeError,
+     r"transpose permutation isn't a permutation of operand dimensions, got permutation \(0, 0\) for operand shape \(2, 3\)"),
+    (lambda: lax.add(jnp.ones(3, jnp.float32), jnp.ones(3, jnp.int32)), TypeError,
+     r"add requires arguments to have the same dtypes, got f32\[3\], i32\[3\]"),
+    (lambda: lax.add(jnp.ones(3), jnp.ones(4)), TypeError, r"add got incompatible shapes for broadcasting: f32\[3\], f32\[4\]"),
+    (lambda: jnp.concatenate([jnp.ones((2, 3)), jnp.ones((3, 2))]), TypeError,
+     r"Cannot concatenate arrays with shapes that differ in dimensions other than the one being concatenated: "
+     r"concatenating along dimension 0 for shapes \(2, 3\), \(3, 2\)"),
+    (lambda: jnp.squeeze(jnp.ones((3, 4)), 0), ValueError, r"squeeze.*axis 0.*\(3, 4\)"),
+    (lambda: jnp.stack([jnp.ones(2), jnp.ones(3)]), ValueError, r"same shape.*\(2,\).*\(3,\)"),
+    (lambda: jnp.broadcast_to(jnp.ones(3), (4,)), ValueError, r"\(3,\).*\(4,\)"),
+    (lambda: jnp.where(jnp.ones(3, bool), jnp.ones(3), jnp.ones(4)), ValueError, r"\(3,\).*\(4,\)"),
+    (lambda: jnp.einsum("ij,jk->ik", jnp.ones((2, 3)), jnp.ones((2, 3))), ValueError, r"einsum.*'j'"),
+    (lambda: jnp.split(jnp.ones(5), 2), ValueError, r"split.*5.*2"),
+    (lambda: jnp.max(jnp.ones((0,))), ValueError, "zero-size array to reduction operation max which has no identity"),
+    (lambda: jnp.argmax(jnp.ones((0,))), ValueError, "attempt to get argmax of an empty sequence"),
+    (lambda: jnp.sort(jnp.ones(3), kind="stable"), TypeError, "'kind' argument to sort is not supported"),
+    (lambda: jnp.sign(jnp.ones(3, bool)), TypeError, "sign does not accept dtype bool"),
+    (lambda: jnp.round(jnp.ones(3, bool)), ValueError, "bool not inexact"),
+    (lambda: jnp.pad(jnp.ones(3), -1), ValueError, "pad"),
+    (lambda: lax.sin(jnp.ones(3, jnp.int32)), TypeError, r"sin does not accept dtype int32"),
+]
+
+
+@pytest.mark.parametrize("k", range(len(ERRORS)))
+def test_error_messages(k):
+    f, err, match = ERRORS[k]
+    with pytest.raises(err, match=match):
+        f()
+
+
+def test_concretization_errors_name_the_argument():
+    with pytest.raises(errors.ConcretizationTypeError, match="argument 'x'"):
+        jax.make_jaxpr(lambda x: float(x))(jnp.ones(()))
+    with pytest.raises(errors.TracerBoolConversionError, match="boolean conversion of traced array with shape bool\\[\\]"):
+        jax.make_jaxpr(lambda x: 1 if x > 0 else 0)(jnp.ones(()))
+    with pytest.raises(errors.TracerArrayConversionError):
+        jax.make_jaxpr(lambda x: np.asarray(x))(jnp.ones(2))
+    with pytest.raises(errors.TracerIntegerConversionError):
+        jax.make_jaxpr(lambda i: [1, 2][i])(jnp.int32(0))
+    with pytest.raises(errors.ConcretizationTypeError):
+        jax.make_jaxpr(lambda x: repr(jnp.ones(2)) + str(x.item()))(jnp.ones(()))
+
+
+def test_eval_shape():
+    out = jax.eval_shape(lambda x: (x @ x.T, x.sum(0)), jax.ShapeDtypeStruct((3, 4), jnp.float32))
+    assert repr(out) == "(ShapeDtypeStruct(shape=(3, 3), dtype=float32), ShapeDtypeStruct(shape=(4,), dtype=float32))"
+
+
+# --- the eager engine -----------------------------------------------------------------------
+def test_long_eager_loop_stays_shallow_and_frees_memory():
+    # 10_000 pending adds: the depth bound realizes on the way, so neither the graph walk nor the
+    # recursion limit grows with the loop, and realized intermediates drop their inputs.
+    x = jnp.zeros(1000)
+    first = x + 1.0
+    ref = weakref.ref(first)
+    y = first
+    for _ in range(10_000):
+        y = y + 1.0
+    assert y.depth <= graph.MAX_PENDING_DEPTH + 1
+    del first
+    gc.collect()
+    assert ref() is None, "an intermediate of the eager loop is still alive"
+    np.testing.assert_array_equal(np.asarray(y), np.full(1000, 10_001.0, np.float32))
+
+
+def test_eager_cache_hits_in_a_loop():
+    # realization is cached by graph structure, not values: a loop compiles its body once
+    x = jnp.arange(8.0)
+    float((x * 0.5 + 1.0).sum())                     # warm: compiles this structure
+    size = len(backends._eager_cache)
+    for k in range(20):
+        x = jnp.arange(8.0) + k
+        float((x * 0.5 + 1.0).sum())
+    assert len(backends._eager_cache) - size <= 2    # (the `+ k` head is one more structure)
+
+
+# --- make_jaxpr prints what JAX prints --------------------------------------------------------
+c = jnp.arange(3.0)
+JAXPRS = [
+    ('jax.make_jaxpr(lambda x: x + 2.0)(jnp.ones(3))',
+     '{ lambda ; a:f32[3]. let b:f32[3] = add a 2.0:f32[] in (b,) }'),
+    ('jax.make_jaxpr(lambda x: jnp.sin(x) * 2.0 + x)(jnp.ones(3))',
+     '{ lambda ; a:f32[3]. let\n    b:f32[3] = sin a\n    c:f32[3] = mul b 2.0:f32[]\n    d:f32[3] = add c a\n  in (d,) }'),
+    ('jax.make_jaxpr(lambda x: (x + 1, x * x))(1.0)',
+     '{ lambda ; a:f32[]. let b:f32[] = add a 1.0:f32[]; c:f32[] = mul a a in (b, c) }'),
+    ('jax.make_jaxpr(lambda x: x * c + c)(jnp.ones(3))',
+     '{ lambda a:f32[3]; b:f32[3]. let\n    c:f32[3] = mul b a\n    d:f32[3] = add c a\n  in (d,) }'),
+    ('jax.make_jaxpr(lambda x: (x ** 2).astype(jnp.int32) * 3)(jnp.ones((2, 3)))',
+     '{ lambda ; a:f32[2,3]. let\n    b:f32[2,3] = integer_pow[y=2] a\n    c:i32[2,3] = convert_element_type[new_dtype=int32 weak_type=False] b\n    d:i32[2,3] = mul c 3:i32[]\n  in (d,) }'),
+    ('jax.make_jaxpr(lambda i: i + 1)(jnp.int32(3))',
+     '{ lambda ; a:i32[]. let b:i32[] = add a 1:i32[] in (b,) }'),
+    ('jax.make_jaxpr(lambda x: x)(jnp.ones(2))',
+     '{ lambda ; a:f32[2]. let  in (a,) }'),
+    ('jax.make_jaxpr(lambda d: d["a"] * d["b"])({"a": jnp.ones(2), "b": jnp.ones(2)})',
+     '{ lambda ; a:f32[2] b:f32[2]. let c:f32[2] = mul a b in (c,) }'),
+    ('jax.make_jaxpr(lambda *a: a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6])(*[jnp.ones((100, 200))] * 7)',
+     '{ lambda ; a:f32[100,200] b:f32[100,200] c:f32[100,200] d:f32[100,200] e:f32[100,200]\n    f:f32[100,200] g:f32[100,200]. let\n    h:f32[100,200] = add a b\n    i:f32[100,200] = add h c\n    j:f32[100,200] = add i d\n    k:f32[100,200] = add j e\n    l:f32[100,200] = add k f\n    m:f32[100,200] = add l g\n  in (m,) }'),
+    ('jax.make_jaxpr(lambda x: sum(jnp.sin(x + i) for i in range(15)))(jnp.ones(2))',
+     '{ lambda ; a:f32[2]. let\n    b:f32[2] = add a 0.0:f32[]\n    c:f32[2] = sin b\n    d:f32[2] = add 0.0:f32[] c\n    e:f32[2] = add a 1.0:f32[]\n    f:f32[2] = sin e\n    g:f32[2] = add d f\n    h:f32[2] = add a 2.0:f32[]\n    i:f32[2] = sin h\n    j:f32[2] = add g i\n    k:f32[2] = add a 3.0:f32[]\n    l:f32[2] = sin k\n    m:f32[2] = add j l\n    n:f32[2] = add a 4.0:f32[]\n    o:f32[2] = sin n\n    p:f32[2] = add m o\n    q:f32[2] = add a 5.0:f32[]\n    r:f32[2] = sin q\n    s:f32[2] = add p r\n    t:f32[2] = add a 6.0:f32[]\n    u:f32[2] = sin t\n    v:f32[2] = add s u\n    w:f32[2] = add a 7.0:f32[]\n    x:f32[2] = sin w\n    y:f32[2] = add v x\n    z:f32[2] = add a 8.0:f32[]\n    ba:f32[2] = sin z\n    bb:f32[2] = add y ba\n    bc:f32[2] = add a 9.0:f32[]\n    bd:f32[2] = sin bc\n    be:f32[2] = add bb bd\n    bf:f32[2] = add a 10.0:f32[]\n    bg:f32[2] = sin bf\n    bh:f32[2] = add be bg\n    bi:f32[2] = add a 11.0:f32[]\n    bj:f32[2] = sin bi\n    bk:f32[2] = add bh bj\n    bl:f32[2] = add a 12.0:f32[]\n    bm:f32[2] = sin bl\n    bn:f32[2] = add bk bm\n    bo:f32[2] = add a 13.0:f32[]\n    bp:f32[2] = sin bo\n    bq:f32[2] = add bn bp\n    br:f32[2] = add a 14.0:f32[]\n    bs:f32[2] = sin br\n    bt:f32[2] = add bq bs\n  in (bt,) }'),
+    ('jax.make_jaxpr(lambda x, y: x @ y)(jnp.ones((2, 3)), jnp.ones((3, 4)))',
+     '{ lambda ; a:f32[2,3] b:f32[3,4]. let\n    c:f32[2,4] = dot_general[\n      dimension_numbers=(([1], [0]), ([], []))\n      preferred_element_type=float32\n    ] a b\n  in (c,) }'),
+    ('jax.make_jaxpr(lambda x: -x / 3.0)(jnp.ones(2))',
+     '{ lambda ; a:f32[2]. let b:f32[2] = neg a; c:f32[2] = div b 3.0:f32[] in (c,) }'),
+    ('jax.make_jaxpr(lambda x: x * 0.1)(jnp.ones(2))',
+     '{ lambda ; a:f32[2]. let b:f32[2] = mul a 0.10000000149011612:f32[] in (b,) }'),
+    ('jax.make_jaxpr(lambda x, n: x * n, static_argnums=1)(jnp.ones(2), 3)',
+     '{ lambda ; a:f32[2]. let b:f32[2] = mul a 3.0:f32[] in (b,) }'),
+]
+
+
+@pytest.mark.parametrize("k", range(len(JAXPRS)))
+def test_make_jaxpr_text(k):
+    expr, want = JAXPRS[k]
+    assert str(eval(expr)) == want
+
+
+def test_make_jaxpr_structure():
+    j = jax.make_jaxpr(lambda x, y: (x * y, x - y))(jnp.ones(2), jnp.ones(2))
+    assert [str(a) for a in j.in_avals] == ["f32[2]", "f32[2]"] and len(j.out_avals) == 2
+    assert [e.prim.name for e in j.eqns] == ["mul", "sub"]
+    j, shapes = jax.make_jaxpr(lambda x: x.sum(), return_shape=True)(jnp.ones((2, 3)))
+    assert shapes.shape == () and shapes.dtype == np.float32
