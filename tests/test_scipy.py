@@ -88,8 +88,20 @@ def test_special_float64_against_math():
         close(S.logsumexp(np.array([[1000.0, 1000.0], [-1000.0, 0.0]]), axis=1), [1000 + math.log(2), 0.0], 1e-14)
         close(S.logit(S.expit(np.array([-5.0, 0.3, 7.0]))), [-5.0, 0.3, 7.0], 1e-9)
         close(S.polygamma(0, pos), S.digamma(pos), 0)
-        with pytest.raises(NotImplementedError, match="polygamma"):
-            S.polygamma(1, pos)
+        # SciPy's values
+        close(S.zeta(np.array([2., 3., 1.5, 4.0, 20.0, 1.01]), np.array([1., 1., 2.5, 0.3, 1.0, 1.0])),
+              [1.6449340668482266, 1.202056903159594, 1.4037797688568259, 123.85696077584161, 1.0000009539620338,
+               100.5779433384968], 1e-12)
+        close(S.polygamma(np.array([1, 2, 3, 5]), np.array([0.5, 1.0, 3.7, 12.0])),
+              [4.93480220054468, -2.404113806319188, 0.05827921795656364, 0.0001182082905108149], 1e-11)
+        assert np.isinf(float(S.zeta(1.0, 1.0))) and np.isnan(float(S.zeta(0.5, 1.0)))
+        with pytest.raises(NotImplementedError, match="Riemann"):
+            S.zeta(2.0)
+
+
+def test_polygamma_and_zeta_match_jax():
+    close(S.polygamma(jnp.array([0, 1, 2]), 1.5), [0.036490023136138916, 0.934802234172821, -0.828796923160553], 1e-5)
+    close(jax.grad(lambda q: S.zeta(3.0, q))(2.0), -0.24696971476078033, 1e-5)
 
 
 def test_special_second_derivatives():
