@@ -539,8 +539,10 @@ def _log32(y):
                       lax.select(lax.ne(y, y), y, special))
 
 
-_LOG1P_P32 = [np.float32(4.527e-05)] + [_f32(b) for b in (0x3EFF40C5, 0x40D284FA, 0x41EF4B9C, 0x4273CC76, 0x426473AD, 0x41A05101)]
-_LOG1P_Q32 = [np.float32(1.0)] + [_f32(b) for b in (0x417101AD, 0x42A6185B, 0x435DC32D, 0x439A8CA3, 0x43586D8A, 0x42707982)]
+_LOG1P_P32 = [np.float32(4.527e-05)] + [_f32(b) for b in (0x3EFF40C5, 0x40D284FA, 0x41EF4B9C, 0x4273CC76,
+                                                           0x426473AD, 0x41A05101)]
+_LOG1P_Q32 = [np.float32(1.0)] + [_f32(b) for b in (0x417101AD, 0x42A6185B, 0x435DC32D, 0x439A8CA3,
+                                                    0x43586D8A, 0x42707982)]
 _LOG1P_P64 = [_f64(b) for b in (0x3F07BC0962B395CA, 0x3FDFE818A0FE1A83, 0x401A509F46F4FA53, 0x403DE9738B8CB9C9,
                                 0x404E798EB86C3351, 0x404C8E7597479A10, 0x40340A202D99830A)]
 _LOG1P_Q64 = [1.0] + [_f64(b) for b in (0x402E20359E903E37, 0x4054C30B52213498, 0x406BB86590FCFB56,
@@ -661,7 +663,8 @@ def _uniform(words, shape, dtype, minval=0.0, maxval=1.0):
     rbits = 8 if nmant < 8 else nbits
     b = _cvt(_random_bits(words, rbits, shape), _UINT[nbits])
     # The top nmant random bits become the mantissa of a number in [1, 2).
-    m = lax.bitwise_or(lax.shift_right_logical(b, rbits - nmant), _c(np.asarray(1.0, dtype).view(_UINT[nbits]), _UINT[nbits]))
+    one = _c(np.asarray(1.0, dtype).view(_UINT[nbits]), _UINT[nbits])
+    m = lax.bitwise_or(lax.shift_right_logical(b, rbits - nmant), one)
     f = lax.sub(_bitcast(m, dtype), _c(1.0, dtype))
     lo_s, hi_s = _static(minval, dtype), _static(maxval, dtype)
     if lo_s is not None and hi_s is not None:
@@ -799,8 +802,8 @@ def _u64_to_unit_float(b):
     hi, lo = lax.index_in_dim(b, 0, keepdims=False), lax.index_in_dim(b, 1, keepdims=False)
     hiclz, loclz = lax.clz(hi), lax.clz(lo)
     all_lo = lax.eq(hiclz, 32)
-    mant = lax.bitwise_or(lax.shift_left(hi, hiclz),
-                          lax.select(all_lo, lax.shift_left(lo, loclz), lax.shift_right_logical(lo, lax.sub(32, hiclz))))
+    from_lo = lax.select(all_lo, lax.shift_left(lo, loclz), lax.shift_right_logical(lo, lax.sub(32, hiclz)))
+    mant = lax.bitwise_or(lax.shift_left(hi, hiclz), from_lo)
     mant = lax.bitwise_and(lax.shift_right_logical(mant, 8), (1 << 23) - 1)
     exp = lax.shift_left(lax.sub(126, lax.select(all_lo, lax.add(loclz, 32), hiclz)), 23)
     exp = lax.bitwise_and(exp, (1 << 30) - (1 << 22))
@@ -908,8 +911,9 @@ def randint(key, shape, minval, maxval, dtype=None):
     if info.bits < 32:
         # Narrow ints are drawn as int32 to keep the modulo bias small, then wrapped.
         i32 = np.dtype(np.int32)
-        minval = _cvt(lax.clamp(_c(int(info.min), i32), _cvt(_int_operand(minval), i32), _c(int(info.max), i32)), i32)
-        maxval = _cvt(lax.clamp(_c(int(info.min), i32), _cvt(_int_operand(maxval), i32), _c(int(info.max) + 1, i32)), i32)
+        lo, hi = _c(int(info.min), i32), _c(int(info.max), i32)
+        minval = lax.clamp(lo, _cvt(_int_operand(minval), i32), hi)
+        maxval = lax.clamp(lo, _cvt(_int_operand(maxval), i32), lax.add(hi, 1))
         return _cvt(_randint(words, shape, minval, maxval, i32), dtype)
     return _randint(words, shape, minval, maxval, dtype)
 
