@@ -251,7 +251,8 @@ def concretization_message(node, detail=""):
 def constant(value, dtype=None, weak_type=False):
     """A concrete leaf holding `value` (a NumPy array or scalar) on the current backend."""
     from ..backends import from_numpy
-    arr = np.asarray(value, dtype=dtype)
+    # A copy, as JAX makes one: mutating the caller's NumPy array later must not change the Array.
+    arr = np.array(value, dtype=dtype)
     return Array(None, None, (), Aval(arr.shape, arr.dtype, weak_type), buf=from_numpy(arr))
 
 
