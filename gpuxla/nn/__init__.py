@@ -236,7 +236,7 @@ def one_hot(x, num_classes, *, dtype=None, axis=-1):
 def dot_product_attention(query, key, value, bias=None, mask=None, *, scale=None, is_causal=False, **kwargs):
     """softmax(q k^T * scale + bias) v for inputs shaped (B, T, N, H) or (T, N, H), as the
     'xla' implementation of jax.nn.dot_product_attention (grouped key/value heads included)."""
-    unsupported = {k: v for k, v in kwargs.items() if v is not None and k != "implementation"}
+    unsupported = {k: v for k, v in kwargs.items() if v not in (None, False) and k != "implementation"}
     if unsupported or kwargs.get("implementation") not in (None, "xla"):
         raise NotImplementedError(f"dot_product_attention: options {sorted(kwargs)} are not supported by gpuxla")
     q, k, v = (jnp.asarray(a) for a in (query, key, value))

@@ -10,6 +10,7 @@ same weights as JAX.
 (2, 3)
 """
 import math
+import typing
 
 import numpy as np
 
@@ -35,11 +36,10 @@ def _shape(shape):
     return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
 
 
-class Initializer:
-    """The protocol of an initializer: `(key, shape, dtype) -> Array` (for type annotations)."""
+class Initializer(typing.Protocol):
+    """The type of an initializer, `(key, shape, dtype) -> Array` (for annotations, as JAX's)."""
 
-    def __call__(self, key, shape, dtype=None):
-        raise NotImplementedError
+    def __call__(self, key, shape, dtype=None): ...
 
 
 def zeros(key, shape, dtype=None, out_sharding=None):
