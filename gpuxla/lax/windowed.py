@@ -96,6 +96,7 @@ def reduce_window(operand, init_value, computation, window_dimensions, window_st
     """Reduce every window of `operand` with `computation` (lax.add/max/min/mul or any binary
     elementwise function), starting from `init_value`. Pooling:
 
+    >>> import gpuxla.numpy as jnp, gpuxla.lax as lax
     >>> x = jnp.arange(16.0).reshape(1, 1, 4, 4)
     >>> lax.reduce_window(x, 0.0, lax.add, (1, 1, 2, 2), (1, 1, 2, 2), "VALID") / 4  # avg pool
     Array([[[[ 2.5,  4.5],

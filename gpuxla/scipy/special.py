@@ -172,7 +172,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=Non
     stop_gradient on it, so the gradient is the softmax).
 
     >>> logsumexp(jnp.array([1.0, 2.0]), b=jnp.array([1.0, -1.0]), return_sign=True)
-    (Array(0.54132485, dtype=float32), Array(-1., dtype=float32))
+    (Array(1.5413249, dtype=float32), Array(-1., dtype=float32))
     """
     if b is None:
         (a,) = _inexact(a)
