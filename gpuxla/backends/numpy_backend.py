@@ -146,7 +146,8 @@ def _integer_pow(x, y):
 
 
 _unary = {
-    "neg": np.negative, "sign": np.sign, "floor": np.floor, "ceil": np.ceil,
+    # sign keeps the zero's sign (sign(-0.) is -0., as in XLA)
+    "neg": np.negative, "sign": lambda x: np.where(x == 0, x, np.sign(x)), "floor": np.floor, "ceil": np.ceil,
     "exp": np.exp, "exp2": np.exp2, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
     "tanh": np.tanh, "logistic": lambda x: 1.0 / (1.0 + np.exp(-x)),
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,

@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 
 from . import dtypes
+from . import graph
 from .graph import Array, Aval, constant, proj_p, symbolic, toposort, trace_scope
 from ..tree_util import tree_flatten, tree_unflatten
 
@@ -65,10 +66,19 @@ def trace(f, args, kwargs=None, what="jit", fname=None):
     for i, x in enumerate(flat):
         leaves.append(symbolic(aval_of(x), _leaf_name(what, fname, names, args, i, flat)))
     a, k = tree_unflatten(in_tree, leaves)
+    first = leaves[0].id if leaves else next(graph._ids)
     with trace_scope():
         out = f(*a, **k)
     out_flat, out_tree = tree_flatten(out)
-    return Traced(leaves, in_tree, [as_node(o) for o in out_flat], out_tree)
+    outs = [as_node(o) for o in out_flat]
+    # Arrays the function closed over that were still pending when tracing began are values from
+    # outside, as in JAX (constants), not operations of the function: compute them now.
+    inside = [n for n in toposort(outs, stop=lambda n: n.id < first) if n.id >= first]
+    outside = {x.id: x for n in inside for x in n.inputs if x.id < first and x._buf is None and x.sym is None}
+    outside.update((o.id, o) for o in outs if o.id < first and o._buf is None and o.sym is None)
+    if outside:
+        graph.realize(list(outside.values()))
+    return Traced(leaves, in_tree, outs, out_tree)
 
 
 def _leaf_name(what, fname, names, args, i, flat):

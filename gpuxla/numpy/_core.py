@@ -154,18 +154,23 @@ def full_like(a, fill_value, dtype=None, shape=None):
 
 
 def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in [start, stop): `start + step * iota` computed in the result dtype
+    (float32 for 16-bit floats), as JAX does, so values agree with JAX's to the bit."""
     for v in (start, stop, step):
         if isinstance(v, Array) and v.sym is not None and v._buf is None:
             raise _concrete_error("arange", v)
-    if stop is None and step is None:
-        start, stop = 0, start
-    step = 1 if step is None else step
     start, stop, step = (v.item() if isinstance(v, Array) else v for v in (start, stop, step))
-    dtype = _dt(dtype) or dtypes.result_type(*(v for v in (start, stop, step)))
+    dtype = _dt(dtype) or dtypes.result_type(*(v for v in (start, stop, step) if v is not None))
+    if stop is None:
+        start, stop = 0, start
+    if step is None:
+        n = _py_max(int(math.ceil(stop - start)), 0)
+        r = lax.iota(dtype, n)
+        return r if start == 0 else lax.add(r, lax.convert_element_type(asarray(start), dtype))
     n = _py_max(int(math.ceil((stop - start) / step)), 0)
-    if dtypes.is_int(dtype) and step == 1 and start == 0:
-        return lax.iota(dtype, n)
-    return asarray(np.arange(start, stop, step).astype(dtype)[:n] if n else np.zeros(0, dtype))
+    work = np.dtype(np.float32) if dtypes.is_float(dtype) and np.dtype(dtype).itemsize < 4 else dtype
+    c = lambda v: lax.convert_element_type(asarray(v), work)  # noqa: E731
+    return lax.convert_element_type(lax.add(c(start), lax.mul(c(step), lax.iota(work, n))), dtype)
 
 
 def _concrete_error(name, v):
@@ -284,7 +289,8 @@ def _promote(*args, op="op"):
             xs.append(a if a.dtype == dt else lax.convert_element_type(a, dt, weak_type=weak))
         elif isinstance(a, (bool, int, float, complex)) and not isinstance(a, np.generic):
             if type(a) is int and dtypes.is_int(dt):
-                lax._check_int_range(a, dt)
+                # JAX checks a Python int against the default int type, then wraps it into dt
+                lax._check_int_range(a, dtypes.scalar_dtype_for_value(a))
             xs.append(constant(np.asarray(a).astype(dt), weak_type=True))
         else:
             xs.append(asarray(np.asarray(a), dt))
@@ -497,16 +503,24 @@ def floor_divide(x1, x2, /):
     if dtypes.is_int(a.dtype):
         a, b = _full_shape([a, b])
         q = lax.div(a, b)
-        fix_ = lax.bitwise_and(lax.ne(lax.rem(a, b), lax.full_like(a, 0)), lax.ne(lax.lt(a, lax.full_like(a, 0)), lax.lt(b, lax.full_like(b, 0))))
+        if dtypes.is_unsigned(a.dtype):
+            return q
+        fix_ = lax.bitwise_and(lax.ne(lax.rem(a, b), lax.full_like(a, 0)), lax.ne(lax.sign(a), lax.sign(b)))
         return where(fix_, q - 1, q)
     if a.dtype == np.bool_:
         raise TypeError("floor_divide of booleans")
     return lax.floor(lax.div(a, b))
 
 
+def _int_divisor(b):
+    # JAX: an integer remainder by zero is taken as a remainder by one (so it is 0).
+    return where(b == 0, ones_like(b), b) if dtypes.is_int(b.dtype) else b
+
+
 def remainder(x1, x2, /):
     a, b = map(_bool_to_int, _promote(x1, x2, op="remainder"))
     a, b = _full_shape([a, b])
+    b = _int_divisor(b)
     r = lax.rem(a, b)
     zero = lax.full_like(r, 0)
     fix_ = lax.bitwise_and(lax.ne(r, zero), lax.ne(lax.lt(r, zero), lax.lt(b, zero)))
@@ -517,7 +531,8 @@ mod = remainder
 
 
 def fmod(x1, x2, /):
-    return lax.rem(*map(_bool_to_int, _promote(x1, x2, op="fmod")))
+    a, b = _full_shape(list(map(_bool_to_int, _promote(x1, x2, op="fmod"))))
+    return lax.rem(a, _int_divisor(b))
 
 
 def divmod(x1, x2, /):
@@ -967,12 +982,18 @@ def repeat(a, repeats, axis=None, total_repeat_length=None):
     axis = _canon_axis(axis, a.ndim, "repeat")
     if isinstance(repeats, (int, np.integer)):
         r = int(repeats)
+        if total_repeat_length is not None and total_repeat_length != r * a.shape[axis]:
+            return repeat(a, np.full(a.shape[axis], r), axis, total_repeat_length)
         shape = list(a.shape)
         b = lax.broadcast_in_dim(a, shape[:axis + 1] + [r] + shape[axis + 1:], tuple(i if i <= axis else i + 1 for i in range(a.ndim)))
         shape[axis] *= r
         return reshape(b, shape)
     reps = np.asarray(repeats if not isinstance(repeats, Array) else repeats._value())
     idx = np.repeat(np.arange(a.shape[axis]), reps)
+    if total_repeat_length is not None:
+        # JAX fills the output to exactly this length: truncated, or padded with the last value
+        idx = np.concatenate([idx, np.full(_py_max(total_repeat_length - len(idx), 0), idx[-1] if len(idx) else 0)])
+        idx = idx[:total_repeat_length]
     return take(a, asarray(idx.astype(np.int32)), axis=axis)
 
 
@@ -1163,10 +1184,12 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     sq = centered * centered
     if where is not None:
         mask = broadcast_to(asarray(where), a.shape)
-        n = sum(mask, axis=axes, keepdims=keepdims, dtype=dt)
-        return sum(sq, axis=axes, keepdims=keepdims, where=mask) / (n - ddof)
-    n = int(np.prod([a.shape[i] for i in axes]))
-    return sum(sq, axis=axes, keepdims=keepdims) / asarray(n - ddof, dt)
+        n = sum(mask, axis=axes, keepdims=keepdims, dtype=dt) - ddof
+        r = sum(sq, axis=axes, keepdims=keepdims, where=mask) / n
+        return where(n > 0, r, full_like(r, np.nan))
+    n = int(np.prod([a.shape[i] for i in axes])) - ddof
+    r = sum(sq, axis=axes, keepdims=keepdims) / asarray(n, dt)
+    return r if n > 0 else full_like(r, np.nan)
 
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, correction=None):
@@ -1673,7 +1696,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     lo_v = take(s, ravel(lo), axis=axis_)
     hi_v = take(s, ravel(hi), axis=axis_)
     fr = reshape(ravel(frac), (-1,) + (1,) * (s.ndim - axis_ - 1))
-    res = lo_v + (hi_v - lo_v) * fr
+    res = lo_v * (1 - fr) + hi_v * fr
     res = moveaxis(res, axis_, 0)
     res = reshape(res, qs + res.shape[1:])
     any_nan = any(isnan(s), axis=axis_)
@@ -1894,7 +1917,11 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 
 
 def ediff1d(ary, to_end=None, to_begin=None):
-    return diff(ravel(ary), prepend=to_begin, append=to_end)
+    parts = [ravel(asarray(to_begin))] if to_begin is not None else []
+    parts.append(diff(ravel(ary)))
+    if to_end is not None:
+        parts.append(ravel(asarray(to_end)))
+    return concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 def trapezoid(y, x=None, dx=1.0, axis=-1):
@@ -1967,7 +1994,38 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
 
 
 def put_along_axis(arr, indices, values, axis, inplace=False, mode=None):
-    raise NotImplementedError("put_along_axis: use arr.at[...].set(...)")
+    """`arr` with `values` written at `indices` along `axis` (inplace must be False, as in JAX)."""
+    if inplace:
+        raise ValueError("jax.numpy.put_along_axis cannot modify arrays in-place: JAX arrays are immutable; "
+                         "pass inplace=False and use the returned array.")
+    arr, indices = asarray(arr), asarray(indices)
+    if axis is None:
+        arr, axis = ravel(arr), 0
+    axis = _canon_axis(axis, arr.ndim, "put_along_axis")
+    if indices.ndim != arr.ndim:
+        raise ValueError(f"put_along_axis: indices must have the same number of dimensions as arr ({arr.ndim}), "
+                         f"got shape {indices.shape}")
+    shape = tuple(indices.shape[i] if i == axis else _py_max(indices.shape[i], arr.shape[i]) if indices.shape[i] == 1
+                  else indices.shape[i] for i in range(arr.ndim))
+    idx = tuple(broadcast_to(indices, shape) if i == axis else
+                lax.broadcasted_iota(np.int32, shape, i) for i in range(arr.ndim))
+    return arr.at[idx].set(values)
+
+
+def rot90(m, k=1, axes=(0, 1)):
+    """`m` rotated by 90 degrees `k` times in the plane of `axes` (from the first towards the second)."""
+    m = asarray(m)
+    a0, a1 = (_canon_axis(ax, m.ndim, "rot90") for ax in axes)
+    if a0 == a1:
+        raise ValueError("rot90: axes must be different")
+    k %= 4
+    if k == 0:
+        return m
+    if k == 2:
+        return flip(flip(m, a0), a1)
+    perm = list(range(m.ndim))
+    perm[a0], perm[a1] = perm[a1], perm[a0]
+    return transpose(flip(m, a1), perm) if k == 1 else flip(transpose(m, perm), a1)
 
 
 def compress(condition, a, axis=None, size=None, fill_value=0):
