@@ -248,7 +248,7 @@ class CudaRuntime:
             if x.dtype == BF16:
                 return Bf16Array(cp.asarray(x.view(np.uint16)))
             return cp.asarray(x)
-        return cp.ascontiguousarray(x)
+        return cp.asarray(x, order="C")
 
     def empty(self, shape, dtype):
         cp = _cupy()
@@ -286,13 +286,14 @@ class CudaRuntime:
         from . import numpy_backend
         from ..core import primitives as P
         if eqn.prim is P.dot_general_p and not any(isinstance(a, Bf16Array) for a in args):
-            return cp.ascontiguousarray(_dot_general(cp, *args, **eqn.params))
+            # (ascontiguousarray would turn a 0-d result, e.g. a vector dot product, into shape (1,))
+            return cp.asarray(_dot_general(cp, *args, **eqn.params), order="C")
         if not any(isinstance(a, Bf16Array) for a in args) and eqn.aval is not None and not isinstance(eqn.aval, tuple) \
                 and eqn.aval.dtype != BF16:
             try:
                 out = numpy_backend.impl_rules[eqn.prim](*args, **eqn.params)
                 if isinstance(out, cp.ndarray):
-                    return cp.ascontiguousarray(out.astype(eqn.aval.dtype, copy=False))
+                    return cp.asarray(out.astype(eqn.aval.dtype, copy=False), order="C")
             except Exception:  # noqa: BLE001 - CuPy lacks it: compute on the host below
                 pass
         host = [a.get() if hasattr(a, "get") else a for a in args]
