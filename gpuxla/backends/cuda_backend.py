@@ -285,6 +285,10 @@ class CudaRuntime:
         cp = _cupy()
         from . import numpy_backend
         from ..core import primitives as P
+        if eqn.prim.name in ("cond", "while", "scan"):
+            # Control flow runs its compiled bodies on device buffers; only predicates are read
+            # on the host (gpuxla/lax/control_flow.py).
+            return tuple(numpy_backend.impl_rules[eqn.prim](*args, **eqn.params))
         if eqn.prim is P.dot_general_p and not any(isinstance(a, Bf16Array) for a in args):
             # (ascontiguousarray would turn a 0-d result, e.g. a vector dot product, into shape (1,))
             return cp.asarray(_dot_general(cp, *args, **eqn.params), order="C")
