@@ -15,15 +15,23 @@ impl_rules = {}
 _LOW = (np.dtype(np.float16), np.dtype(dtypes.bfloat16))
 
 
+# IEEE operations NumPy already rounds correctly in float32: no float64 detour for them.
+_EXACT = {np.add, np.subtract, np.multiply, np.divide, np.maximum, np.minimum, np.negative,
+          np.abs, np.sign, np.floor, np.ceil, np.sqrt, np.rint, np.fmod, np.nextafter}
+
+
 def _float_op(fn):
     """Wrap a NumPy float function so 16-bit floats compute in float32 and round back, and float32
-    computes in float64 and rounds once: NumPy's float32 exp/sin/... can be an ulp off, while the
-    float64 result rounded is the correctly rounded value XLA gives (exp(1) -> 2.7182817)."""
+    transcendentals compute in float64 and round once: NumPy's float32 exp/sin/... can be an ulp
+    off, while the float64 result rounded is the correctly rounded value XLA gives (exp(1) ->
+    2.7182817)."""
+    widen = fn not in _EXACT
+
     def impl(*xs, **params):
         dt = xs[0].dtype
         if dt in _LOW:
             return np.asarray(fn(*(x.astype(np.float32) for x in xs), **params)).astype(dt)
-        if dt == np.float32:
+        if dt == np.float32 and widen:
             return np.asarray(fn(*(x.astype(np.float64) for x in xs), **params)).astype(dt)
         return np.asarray(fn(*xs, **params), dtype=dt) if dt.kind != "b" else np.asarray(fn(*xs, **params))
     return impl
