@@ -183,13 +183,17 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     dtype = _dt(dtype) or dtypes.default_float_dtype()
     num = operator.index(num)
     start, stop = asarray(start, dtype), asarray(stop, dtype)
+    # Array endpoints: the samples run along a new axis (last while computing, then `axis`).
+    bshape = np.broadcast_shapes(start.shape, stop.shape)
+    start, stop = (expand_dims(broadcast_to(v, bshape), -1) for v in (start, stop))
     div = (num - 1) if endpoint else num
     i = lax.convert_element_type(lax.iota(dtype, num), dtype)
     step = (stop - start) / _py_max(div, 1)
-    out = start + i * step if num > 1 else broadcast_to(start, (num,))
+    out = start + i * step if num > 1 else broadcast_to(start, bshape + (num,))
     if endpoint and num > 1:
         out = where(lax.iota(np.int32, num) == num - 1, stop, out)
-    out = lax.convert_element_type(out, dtype)
+    out = moveaxis(lax.convert_element_type(out, dtype), -1, _canon_axis(axis, len(bshape) + 1, "linspace"))
+    step = reshape(step, bshape)
     return (out, step) if retstep else out
 
 
@@ -387,7 +391,10 @@ def log10(x, /):
 
 def negative(x, /):
     x = asarray(x)
-    return lax.neg(x) if x.dtype != np.bool_ else lax.bitwise_not(x)
+    if x.dtype == np.bool_:
+        raise TypeError("neg does not accept dtype bool. Accepted dtypes are subtypes of integer, floating, "
+                        "complexfloating. (Use ~x or jnp.logical_not for booleans.)")
+    return lax.neg(x)
 
 
 def positive(x, /):
@@ -469,7 +476,7 @@ def reciprocal(x, /):
 def power(x1, x2, /):
     """x1 ** x2; a concrete integer exponent becomes integer_pow (exact, and cheap to differentiate)."""
     if isinstance(x2, (int, np.integer)) and not isinstance(x2, bool):
-        a = asarray(x1) if not isinstance(x1, (int, float)) else _promote(x1, x2)[0]
+        a = _bool_to_int(asarray(x1) if not isinstance(x1, (int, float)) else _promote(x1, x2)[0])
         if dtypes.is_int(a.dtype) and x2 < 0:
             raise ValueError("Integers to negative integer powers are not allowed.")
         return lax.integer_pow(a, int(x2))
@@ -750,8 +757,10 @@ def reshape(a, shape=None, order="C", *, newshape=None):
     a = asarray(a)
     shape = newshape if shape is None else shape
     shape = list(_shape(shape))
-    if order != "C":
-        raise NotImplementedError("reshape: only order='C' is supported")
+    if order == "F":      # column-major: reverse the axes, reshape row-major, reverse back
+        return transpose(reshape(transpose(a), shape[::-1]))
+    if order not in ("C", "A"):
+        raise ValueError(f"reshape: order must be 'C', 'F' or 'A', got {order!r}")
     if shape.count(-1) > 1:
         raise ValueError(f"reshape: can only specify one unknown dimension, got {tuple(shape)}")
     if -1 in shape:
@@ -764,6 +773,10 @@ def reshape(a, shape=None, order="C", *, newshape=None):
 
 def ravel(a, order="C"):
     a = asarray(a)
+    if order == "F":
+        a = transpose(a)
+    elif order not in ("C", "A", "K"):
+        raise ValueError(f"ravel: order must be 'C', 'F', 'A' or 'K', got {order!r}")
     return lax.reshape(a, (a.size,))
 
 
