@@ -264,3 +264,15 @@ def test_describe_and_debug_print(capfd, monkeypatch):
     err = capfd.readouterr().err
     assert "fusion: 1 kernel(s), 0 library call(s)" in err and "reduction/" in err
     assert "reduce_max" in p.fusion.describe()
+
+
+@needs_cxx
+def test_stacked_shifts_are_split_before_kernels_explode():
+    # Each level reads the previous one at two indices: inlined, level k is evaluated 2^k times.
+    def stencil(x):
+        for _ in range(14):
+            x = jnp.pad(x[1:] + x[:-1], (0, 1)) * 0.5
+        return x
+    c = run_interpret(stencil, X[0])
+    assert 1 < len(c.kernels) <= 5
+    assert max(len(k.source.splitlines()) for k in c.kernels) < 5000

@@ -25,7 +25,10 @@ The pass decides which values are *materialised* (written to memory), then group
      summed over the unmaterialised subtree) reaches EXPENSIVE, it is materialised instead and
      the grouping is redone. Within one kernel a shared producer is computed once per index (CSE).
   4. Group size: a kernel never joins with one more than WINDOW groups back, and a loop kernel
-     takes at most MAX_OUTPUTS outputs; bigger graphs simply make more kernels.
+     takes at most MAX_OUTPUTS outputs; bigger graphs simply make more kernels. Index movement
+     stacked on index movement (x[1:] + x[:-1], repeated) evaluates producers at exponentially
+     many indices: when a kernel would evaluate more than kernel_ir.MAX_EVALS values, the
+     outermost producers it evaluates at SPLIT_EVALS or more indices are materialised.
 """
 import numpy as np
 
@@ -36,6 +39,7 @@ from . import kernel_ir as K
 EXPENSIVE = 10
 WINDOW = 8
 MAX_OUTPUTS = 8
+SPLIT_EVALS = 4
 LIBRARY = {P.dot_general_p, P.sort_p, P.argsort_p, P.scatter_p, *P.CUMULATIVE.values()}
 REDUCE = set(P.REDUCE.values()) | set(K.ARG_REDUCE)
 _IDENTITY = {P.wrap_p, P.stop_gradient_p}
@@ -184,8 +188,12 @@ class Fusion:
         for e in info.order:
             if info.cls[e.out] == "library":
                 must.update(s for s in e.ins if info.cls.get(s) == "elem")
-        for _ in range(16):
-            self._assign(must)
+        for _ in range(64):
+            try:
+                self._assign(must)
+            except K.TooLarge as e:
+                must |= self._split(e.evals, must)
+                continue
             extra = self._expensive_shared(must)
             if not extra:
                 break
@@ -228,7 +236,7 @@ class Fusion:
                 owner[s] = trial
             try:
                 low = lower(info, trial, owner)
-            except K.NotLocal:
+            except (K.NotLocal, K.TooLarge):
                 low = None
             ok = low is not None and all(owner[s].index < g.index for s in low.reads if s in owner) \
                 and self._shares(low.touched.get(slot, set()), g.touched)
@@ -271,7 +279,7 @@ class Fusion:
                 owner[s] = trial
             try:
                 low = lower(info, trial, owner)
-            except K.NotLocal:
+            except (K.NotLocal, K.TooLarge):
                 low = None
             if low is not None and all(owner[s].index < g.index for s in low.reads if s in owner) \
                     and self._shares(low.touched.get(slot, set()), g.touched):
@@ -314,6 +322,16 @@ class Fusion:
         for s in found:
             inner |= self._producers(s, must) - {s}
         return found - inner
+
+    def _split(self, evals, must):
+        """A kernel got too large: materialise the outermost producers it evaluates at many indices."""
+        cands = {s for s, n in evals.items() if n >= SPLIT_EVALS and s not in must and self.info.cls.get(s) == "elem"}
+        if not cands:
+            cands = {max((s for s in evals if s not in must and self.info.cls.get(s) == "elem"), key=evals.get)}
+        inner = set()
+        for s in cands:
+            inner |= self._producers(s, must) - {s}
+        return (cands - inner) or cands
 
     def _producers(self, slot, must):
         out, stack = set(), [slot]

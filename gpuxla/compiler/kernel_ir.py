@@ -37,6 +37,19 @@ class NotLocal(Exception):
     """A value of this kernel is needed at an index no thread of it owns: the group cannot fuse."""
 
 
+class TooLarge(Exception):
+    """Inlining evaluates producers at too many distinct indices (stacked shifts, stencils)."""
+
+    def __init__(self, evals):
+        super().__init__(f"kernel would evaluate {sum(evals.values())} values")
+        self.evals = evals
+
+
+# A kernel evaluates at most this many (slot, index) values; past it the fusion pass materialises
+# the producers evaluated at many indices and tries again.
+MAX_EVALS = 3000
+
+
 def supported_dtype(dt):
     dt = np.dtype(dt)
     return dt == BOOL or dt.kind in "iu" or dt in (F32, F64) or dt in LOW
@@ -261,6 +274,11 @@ class Builder:
             return hit
         v = self.ctx.leaf(self, slot, ix)
         if v is None:
+            ev = self.ctx.evals
+            ev[slot] = ev.get(slot, 0) + 1
+            self.ctx.n_evals += 1
+            if self.ctx.n_evals > MAX_EVALS:
+                raise TooLarge(ev)
             eqn = self.ctx.eqn(slot)
             rule = LOWER.get(eqn.prim)
             if rule is None:
@@ -803,6 +821,7 @@ class Context:
         self.inlined = set()
         self.loads = {}           # param name -> set of flat index expressions
         self.vec = ()             # param names loaded as vectors (vectorised loop kernels)
+        self.evals, self.n_evals = {}, 0   # inline evaluations per slot (distinct indices)
 
     def aval(self, slot):
         return self.info.avals[slot]
