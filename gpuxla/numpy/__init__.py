@@ -29,9 +29,18 @@ def _attach_methods():
     for name, f in ops.items():
         setattr(Array, f"__{name}__", binop(f))
         setattr(Array, f"__r{name}__", binop(f, reflected=True))
-    for name, f in {"eq": c.equal, "ne": c.not_equal, "lt": c.less, "le": c.less_equal,
-                    "gt": c.greater, "ge": c.greater_equal}.items():
+    for name, f in {"lt": c.less, "le": c.less_equal, "gt": c.greater, "ge": c.greater_equal}.items():
         setattr(Array, f"__{name}__", binop(f))
+
+    def equality(f, sym):
+        # As JAX: comparing with a list/tuple is an error (other non-arrays fall back to identity).
+        def method(self, other):
+            if isinstance(other, (list, tuple)):
+                raise TypeError(f"unsupported operand type(s) for {sym}: 'Array' and '{type(other).__name__}'")
+            return f(self, other) if _operand_ok(other) else NotImplemented
+        return method
+    Array.__eq__ = equality(c.equal, "==")
+    Array.__ne__ = equality(c.not_equal, "!=")
     Array.__neg__ = lambda self: c.negative(self)
     Array.__pos__ = lambda self: self
     Array.__abs__ = lambda self: c.absolute(self)
@@ -71,7 +80,8 @@ def _attach_methods():
 
 
 def _operand_ok(x):
-    return isinstance(x, (Array, int, float, bool, complex, list, tuple)) or hasattr(x, "__array__") or isinstance(x, _np.generic)
+    # Lists and tuples are not array operands of the operators (JAX raises TypeError for them).
+    return isinstance(x, (Array, int, float, bool, complex)) or hasattr(x, "__array__") or isinstance(x, _np.generic)
 
 
 import numpy as _np  # noqa: E402
