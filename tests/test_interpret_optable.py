@@ -268,3 +268,21 @@ def test_interpret_unavailable_is_explained(monkeypatch):
     prog = program_of(lambda x: lax.exp(x) + 1, [np.ones(3, np.float32)])
     with pytest.raises(interpret.InterpretUnavailable, match="host C\\+\\+ compiler"):
         InterpretBackend().compile(prog)
+
+
+def test_64_bit_types_under_x64():
+    rng = np.random.default_rng(3)
+    cases = [
+        (lambda x: (jnp.exp(x) * 3, jnp.sum(x, 1), jnp.argmax(x, 0), x.astype(jnp.float16), x.astype(jnp.int64) // 3),
+         [rng.standard_normal((40, 70)) * 10]),
+        (lambda x: (x * 7 + 1, jnp.sum(x), x.astype(jnp.float64) / 3, x >> 3, jnp.max(x)),
+         [rng.integers(-2 ** 40, 2 ** 40, (100,))]),
+        (lambda x: (x.astype(jnp.bfloat16), jnp.nextafter(x, jnp.float64(1)), jnp.sum(x * x)), [rng.standard_normal(30000)]),
+        (lambda x: jnp.sum(x * np.uint64(3), dtype=jnp.uint64), [rng.integers(0, 2 ** 62, (1000,), dtype=np.uint64)]),
+    ]
+    with dtypes.enable_x64(True):
+        progs = [program_of(f, args) for f, args in cases]
+        assert {a.dtype.name for p in progs for a in p.in_avals} == {"float64", "int64", "uint64"}
+        exes = InterpretBackend().compile_many(progs)
+        for p, exe, (_, args) in zip(progs, exes, cases):
+            assert_same(exe(args), NumpyBackend().compile(p)(args), 1e-12, 1e-12, str(p.out_avals))

@@ -884,7 +884,7 @@ def lower_loop(info, group, owner, vectorize=True):
     n = int(np.prod(shape, dtype=np.int64))
     roots = group.roots
     ctx = Context(info, group, owner)
-    ixt = index_type([n] + [info.avals[s].size for s in _reachable_mem(info, roots)])
+    ixt = index_type(_sizes(info, roots, [n]))
     b = Builder(ctx, "gx_ix")
     b.push(names=["i"])
     ix = Ix(b, shape, flat="i")
@@ -924,18 +924,20 @@ def lower_loop(info, group, owner, vectorize=True):
     return Lowered(k, ctx, touched)
 
 
-def _reachable_mem(info, roots):
-    """Memory slots a group may read (for the index-width decision)."""
-    seen, out, stack = set(), [], list(roots)
+def _sizes(info, roots, first=()):
+    """Sizes of the arrays a group may index, inline intermediates included (index-width decision)."""
+    seen, out, stack = set(), list(first), list(roots)
     while stack:
         s = stack.pop()
         if s in seen:
             continue
         seen.add(s)
+        a = info.avals[s]
+        if isinstance(a, tuple):
+            continue
+        out.append(a.size)
         e = info.eqns.get(s)
-        if e is None or s in info.mem:
-            out.append(s)
-        else:
+        if e is not None and (info.cls.get(s) == "elem" or s in roots):
             stack.extend(e.ins)
     return out
 
@@ -967,7 +969,7 @@ def lower_reduction(info, group, owner, stored=()):
     stored = [s for s in group.stages if s in stored]
     strategy = choose_strategy(in_shape, axes, len(group.stages), bool(rowmap))
     ctx = Context(info, group, owner)
-    ixt = index_type([n_out * max(n_red, 1)] + [info.avals[s].size for s in _reachable_mem(info, group.roots + group.stages)])
+    ixt = index_type(_sizes(info, group.roots + group.stages, [n_out * max(n_red, 1)]))
     b = Builder(ctx, "gx_ix")
     b.push(names=["o"])
     od = []
