@@ -240,7 +240,77 @@ def test_make_jaxpr_text(k):
 
 def test_make_jaxpr_structure():
     j = jax.make_jaxpr(lambda x, y: (x * y, x - y))(jnp.ones(2), jnp.ones(2))
-    assert [str(a) for a in j.in_avals] == ["f32[2]", "f32[2]"] and len(j.out_avals) == 2
+    assert [str(a) for a in j.in_avals] == ["float32[2]", "float32[2]"] and len(j.out_avals) == 2
+    assert str(jax.make_jaxpr(lambda x: x)(1.0).in_avals[0]) == "~float32[]"
     assert [e.prim.name for e in j.eqns] == ["mul", "sub"]
     j, shapes = jax.make_jaxpr(lambda x: x.sum(), return_shape=True)(jnp.ones((2, 3)))
     assert shapes.shape == () and shapes.dtype == np.float32
+
+
+# --- Python protocols (pickle, copy, NumPy interop, builtins) as JAX 0.10.2 prints them ------------
+PROTOCOLS = [   # name, expression over x = arange(3.), what JAX printed (repr, or "Error: message")
+    ('isinstance_Array', 'isinstance(x, jax.Array)', 'True'),
+    ('isinstance_ndarray', 'isinstance(x, jnp.ndarray)', 'True'),
+    ('np_isinstance', 'isinstance(x, np.ndarray)', 'False'),
+    ('pickle', 'pickle.loads(pickle.dumps(x))', 'Array([0., 1., 2.], dtype=float32)'),
+    ('pickle_weak', 'pickle.loads(pickle.dumps(jnp.asarray(1.0)))', 'Array(1., dtype=float32, weak_type=True)'),
+    ('deepcopy', 'copy.deepcopy(x)', 'Array([0., 1., 2.], dtype=float32)'),
+    ('copy', 'copy.copy(x)', 'Array([0., 1., 2.], dtype=float32)'),
+    ('np_array', 'np.array(x)', 'array([0., 1., 2.], dtype=float32)'),
+    ('np_sum', 'np.sum(x)', 'Array(3., dtype=float32)'),
+    ('np_sin', 'np.sin(x)', 'array([0.       , 0.841471 , 0.9092974], dtype=float32)'),
+    ('list', 'list(jnp.arange(3))', '[Array(0, dtype=int32), Array(1, dtype=int32), Array(2, dtype=int32)]'),
+    ('tolist_scalar', 'jnp.float32(1.5).tolist()', '1.5'),
+    ('int_of_float', 'int(jnp.float32(2.7))', '2'),
+    ('bool_empty', 'bool(jnp.zeros(0))', 'ValueError: The truth value of an empty array is ambiguous. Use `array.size > 0` to check that an array is not empty.'),
+    ('contains', '1.0 in x', 'True'),
+    ('str_2d', 'str(jnp.eye(2))', "'[[1. 0.]\\n [0. 1.]]'"),
+    ('format_arr', '"{}".format(jnp.ones(2))', "'[1. 1.]'"),
+    ('format_spec_arr', '"{:.2f}".format(jnp.ones(2))', 'TypeError: unsupported format string passed to numpy.ndarray.__format__'),
+    ('dtype_attr', 'x.dtype.name', "'float32'"),
+    ('shape_type', 'type(x.shape).__name__', "'tuple'"),
+    ('weak_attr', 'x.weak_type', 'False'),
+    ('aval', 'str(x.aval)', "'float32[3]'"),
+    ('jnp_dtype_eq', 'jnp.float32 == np.float32', 'True'),
+    ('jnp_dtype_call', 'jnp.float32([1, 2])', 'Array([1., 2.], dtype=float32)'),
+    ('jnp_int32_call_float', 'jnp.int32(2.9)', 'Array(2, dtype=int32)'),
+    ('dtype_of_scalar_type', 'jnp.dtype(jnp.bfloat16)', 'dtype(bfloat16)'),
+    ('astype_str', 'x.astype("int16")', 'Array([0, 1, 2], dtype=int16)'),
+    ('astype_pytype', 'x.astype(int)', 'Array([0, 1, 2], dtype=int32)'),
+    ('astype_pyfloat', 'jnp.arange(2).astype(float)', 'Array([0., 1.], dtype=float32)'),
+    ('zeros_pytype', 'jnp.zeros(2, dtype=int)', 'Array([0, 0], dtype=int32)'),
+    ('array_pytype', 'jnp.array([1, 2], dtype=float)', 'Array([1., 2.], dtype=float32)'),
+    ('arange_pyfloat_dtype', 'jnp.arange(3, dtype=float)', 'Array([0., 1., 2.], dtype=float32)'),
+    ('empty', 'jnp.empty((2,))', 'Array([0., 0.], dtype=float32)'),
+    ('hash_dtype', 'hash(jnp.float32) is not None', 'True'),
+    ('numpy_scalar_add', 'np.float64(1.5) + jnp.ones(1)', 'Array([2.5], dtype=float32)'),
+    ('jnp_scalar_repr', 'jnp.int8(5)', 'Array(5, dtype=int8)'),
+    ('iter_0d_err', 'list(jnp.float32(1))', 'TypeError: iteration over a 0-d array'),
+    ('array_function_concat', 'np.concatenate([np.ones(1), jnp.ones(1)])', 'array([1., 1.])'),
+    ('setitem_at_get', 'x.at[1].get()', 'Array(1., dtype=float32)'),
+    ('index_np_int', 'x[np.int64(1)]', 'Array(1., dtype=float32)'),
+    ('index_np_array_int', 'x[np.array(1)]', 'Array(1., dtype=float32)'),
+    ('index_jnp_uint', 'x[jnp.array([2], jnp.uint8)]', 'Array([2.], dtype=float32)'),
+    ('device_put_device', 'jax.device_put(np.ones(2), jax.devices()[0])', 'Array([1., 1.], dtype=float32)'),
+    ('block_until_ready_tree', 'jax.block_until_ready((x, [x]))', '(Array([0., 1., 2.], dtype=float32), [Array([0., 1., 2.], dtype=float32)])'),
+    ('block_until_ready_nonarray', 'jax.block_until_ready(3)', '3'),
+    ('device_get_scalar', 'jax.device_get(3.0)', '3.0'),
+    ('device_get_np', 'jax.device_get(np.ones(1))', 'array([1.])'),
+]
+
+
+@pytest.mark.parametrize("name,expr,want", PROTOCOLS, ids=[p[0] for p in PROTOCOLS])
+def test_python_protocols(name, expr, want):
+    import copy  # noqa: F401
+    import pickle  # noqa: F401
+    x = jnp.arange(3.)  # noqa: F841
+    try:
+        got = repr(eval(expr))
+    except Exception as e:
+        got = type(e).__name__ + ": " + str(e).split("\n")[0][:150]
+    assert got == want
+
+
+def test_round_builtin():
+    r = round(jnp.float32(2.567), 1)
+    assert isinstance(r, jax.Array) and abs(float(r) - 2.6) < 1e-6

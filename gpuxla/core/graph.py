@@ -54,6 +54,9 @@ class Aval:
 
     __repr__ = str_short
 
+    def __str__(self):      # as JAX prints an aval: ~float32[] for a weakly-typed scalar
+        return f"{'~' if self.weak_type else ''}{self.dtype.name}[{','.join(map(str, self.shape))}]"
+
 
 class Primitive:
     """A named operation. Rules for it live in the tables below, keyed by the primitive."""
@@ -172,6 +175,9 @@ class Array:
         return conv(self._value().reshape(()))
 
     def __bool__(self):
+        if self.aval.size == 0:
+            raise ValueError("The truth value of an empty array is ambiguous. Use `array.size > 0` to check "
+                             "that an array is not empty.")
         return self._scalar("bool", bool)
 
     def __float__(self):
@@ -228,6 +234,8 @@ class Array:
     def __format__(self, spec):
         if self.aval.ndim == 0 and (self._buf is not None or self.sym is None):
             return format(self._value().item(), spec)
+        if self._buf is not None or self.sym is None:
+            return format(self._value(), spec)     # NumPy's rules (a spec on an array is a TypeError)
         return format(str(self), spec)
 
     def __reduce__(self):

@@ -44,6 +44,7 @@ def _attach_methods():
     Array.__neg__ = lambda self: c.negative(self)
     Array.__pos__ = lambda self: self
     Array.__abs__ = lambda self: c.absolute(self)
+    Array.__round__ = lambda self, ndigits=None: c.round(self, ndigits or 0)
     Array.__invert__ = lambda self: c.invert(self)
     Array.__getitem__ = lambda self, idx: _getitem(self, idx)
     Array.at = property(lambda self: _AtIndexer(self))
