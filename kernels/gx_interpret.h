@@ -683,11 +683,12 @@ static inline unsigned __byte_perm(unsigned x, unsigned y, unsigned s) {
   return r;
 }
 
-// CUDA's min/max are overloaded for integers and floats in the global namespace.
+// CUDA's min/max are overloaded for integers and floats in the global namespace. The result type
+// is the common type by value (decltype(true ? a : b) would be a reference to a parameter).
 template <class A, class B>
-static inline auto min(A a, B b) -> decltype(true ? a : b) { return b < a ? b : a; }
+static inline auto min(A a, B b) -> decltype(true ? A() : B()) { return b < a ? b : a; }
 template <class A, class B>
-static inline auto max(A a, B b) -> decltype(true ? a : b) { return a < b ? b : a; }
+static inline auto max(A a, B b) -> decltype(true ? A() : B()) { return a < b ? b : a; }
 static inline float min(float a, float b) { return fminf(a, b); }
 static inline float max(float a, float b) { return fmaxf(a, b); }
 static inline double min(double a, double b) { return fmin(a, b); }

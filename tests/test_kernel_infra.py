@@ -1405,3 +1405,14 @@ def test_disk_cache_can_be_disabled(monkeypatch, tmp_path):
 def test_kernels_dir_found():
     d = nvrtc.kernels_dir()
     assert (d / "gx_common.cuh").is_file() and (d / "gx_interpret.h").is_file()
+
+
+@pytest.mark.skipif(interpret.host_compiler() is None, reason="no host C++ compiler")
+def test_interpret_min_max_return_values_not_references():
+    # min/max once returned a reference to a by-value parameter: min(20000, 4000) read 0 at -O1.
+    src = ('#include "gx_common.cuh"\nextern "C" __global__ void mm(int* o, unsigned* u) {\n'
+           '  o[0] = min(20000, 4000); o[1] = max(3, 7); o[2] = min(-5, 2); u[0] = max(2u, 9u); }\n')
+    m = interpret.compile_module(src, [("mm", ["int*", "unsigned*"])])
+    o, u = np.zeros(3, np.int32), np.zeros(1, np.uint32)
+    m.launch("mm", 1, 1, [o, u])
+    assert o.tolist() == [4000, 7, -5] and u.tolist() == [9]
