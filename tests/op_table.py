@@ -300,6 +300,31 @@ def lax_of(xnp):
     return lax
 
 
+def sized(xnp, name, x, size, **kw):
+    """jnp.nonzero/argwhere/unique/flatnonzero with a static `size` (so jit and vmap can run them);
+    on NumPy the unsized result padded with 0 or cut to `size`, which is what `size` means."""
+    if xnp is not np:
+        return getattr(xnp, name)(x, size=size, **kw)
+    r = getattr(np, name)(x)
+    pad = lambda a, ax=0: np.concatenate([a, np.zeros((size - a.shape[0],) + a.shape[1:], a.dtype)])[:size] \
+        if a.shape[0] < size else a[:size]  # noqa: E731
+    return tuple(pad(v) for v in r) if isinstance(r, tuple) else pad(r)
+
+
+def put_along(xnp, x, idx, v, axis):
+    """jnp.put_along_axis(..., inplace=False); NumPy's writes in place, so on a copy."""
+    if xnp is not np:
+        return xnp.put_along_axis(x, idx, v, axis, inplace=False)
+    out = np.array(x, copy=True)
+    np.put_along_axis(out, idx, v, axis)
+    return out
+
+
+def with_nans(xnp, x):
+    """x with NaN wherever x > 1 (both libraries), for the nan* reductions."""
+    return xnp.where(x > 1.0, xnp.nan, x)
+
+
 # --- the table ------------------------------------------------------------------------------
 L = lax_of
 P_, U_, N_ = "positive", "unit", "nonzero"
@@ -588,5 +613,81 @@ OPS = [
     Op("at_max", lambda xnp, x, v: at_update(xnp, x, (np.array([0, 2]), np.array([1, 3])), "max", v), [(3, 4), (2,)], F3264 + I32),
     Op("at_get", lambda xnp, x, i: at_update(xnp, x, i, "get"), [(5,), Idx((3,), 0, 5)], F3264),
     Op("at_set_slice", lambda xnp, x, v: at_update(xnp, x, (slice(None, None, 2), slice(1, 3)), "set", v), [(4, 4), (2, 2)], F3264),
+
+    # more of gpuxla.numpy: composites of the primitives above (statistics, interpolation,
+    # convolution, nan-aware reductions, aliases and array-API spellings, static-size selections)
+    Op("median", lambda xnp, x: xnp.median(x, axis=1), [(3, 5)], F3264, rng="distinct"),
+    Op("median_even", lambda xnp, x: xnp.median(x), [(2, 3)], F3264, rng="distinct"),
+    Op("quantile", lambda xnp, x: xnp.quantile(x, 0.3, axis=0), [(5, 3)], F3264, rng="distinct"),
+    Op("quantile_array_q", lambda xnp, x: xnp.quantile(x, xnp.array([0.1, 0.75])), [(7,)], F3264, rng="distinct",
+       jax_dtype=lambda d: d),     # the data's float type, whatever q's (JAX)
+    Op("quantile_nearest", lambda xnp, x: xnp.quantile(x, 0.4, method="nearest"), [(6,)], F3264, rng="distinct", grad=False),
+    Op("percentile", lambda xnp, x: xnp.percentile(x, 40.0, axis=1, keepdims=True), [(2, 6)], F3264, rng="distinct"),
+    Op("average", lambda xnp, x, w: xnp.average(x, axis=1, weights=w), [(3, 4), Arr((4,), np.float32, "positive")], F3264),
+    Op("interp", lambda xnp, x, fp: xnp.interp(x, xnp.array([-1.0, 0.0, 0.5, 2.0]), fp), [(5,), (4,)], F3264),
+    Op("convolve", lambda xnp, x, k: xnp.convolve(x, k), [(6,), (3,)], F3264),
+    Op("convolve_same", lambda xnp, x, k: xnp.convolve(x, k, mode="same"), [(6,), (3,)], F3264),
+    Op("correlate", lambda xnp, x, k: xnp.correlate(x, k, mode="full"), [(5,), (2,)], F3264),
+    Op("polyval", lambda xnp, p, x: xnp.polyval(p, x), [(4,), (5,)], F3264),
+    Op("trapezoid", lambda xnp, y: xnp.trapezoid(y, dx=0.5, axis=0), [(4, 3)], F3264),
+    Op("vecdot", lambda xnp, x, y: xnp.vecdot(x, y), [(3, 4), (4,)], F3264),
+    Op("ediff1d", lambda xnp, x: xnp.ediff1d(x, to_begin=xnp.array([7.0])), [(2, 3)], F3264),
+    Op("rot90", lambda xnp, x: xnp.rot90(x), [(2, 3)], F3264 + I32),
+    Op("rot90_k3_axes", lambda xnp, x: xnp.rot90(x, 3, axes=(1, 2)), [(2, 3, 4)], F3264),
+    Op("put_along_axis", lambda xnp, x, v: put_along(xnp, x, np.array([[1], [0], [2]]), v, 1), [(3, 4), (3, 1)], F3264),
+    Op("cumulative_sum", lambda xnp, x: xnp.cumulative_sum(x, axis=1), [(3, 4)], F3264 + I32),
+    Op("searchsorted", lambda xnp, a, v: xnp.searchsorted(a, v), [Const(np.array([-1.0, 0.0, 0.5, 2.0])), (6,)], F3264, grad=False,
+       jax_dtype=lambda d: np.dtype(np.int32)),
+    Op("searchsorted_right", lambda xnp, v: xnp.searchsorted(xnp.array([0, 1, 1, 3]), v, side="right"), [(6,)], I32, rng="int", grad=False,
+       jax_dtype=lambda d: np.dtype(np.int32)),
+    Op("digitize", lambda xnp, x: xnp.digitize(x, xnp.array([-0.5, 0.0, 0.5])), [(3, 4)], F3264, grad=False,
+       jax_dtype=lambda d: np.dtype(np.int32)),
+    Op("isclose", lambda xnp, x, y: xnp.isclose(x, x + y * 1e-6), [(3, 4), (4,)], F3264, grad=False),
+    Op("nonzero_sized", lambda xnp, x: sized(xnp, "nonzero", x, 8), [(3, 4)], I32, rng="small_int", grad=False),
+    Op("argwhere_sized", lambda xnp, x: sized(xnp, "argwhere", x, 5), [(3, 3)], I32 + BOOL, rng="small_int", grad=False),
+    Op("unique_sized", lambda xnp, x: sized(xnp, "unique", x, 10), [(8,)], I32, rng="small_int", grad=False),
+    Op("flatnonzero_sized", lambda xnp, x: sized(xnp, "flatnonzero", x, 6), [(2, 4)], I32, rng="small_int", grad=False),
+    Op("bincount", lambda xnp, i: xnp.bincount(i, minlength=6) if xnp is np else xnp.bincount(i, length=6),
+       [Idx((10,), 0, 6)], I32, grad=False),
+    Op("bincount_weights", lambda xnp, i, w: xnp.bincount(i, w, minlength=5) if xnp is np else xnp.bincount(i, w, length=5),
+       [Idx((7,), 0, 5), (7,)], F3264, jax_dtype=lambda d: d),
+    Op("matrix_transpose", lambda xnp, x: xnp.matrix_transpose(x), [(2, 3, 4)], F3264),
+    Op("permute_dims", lambda xnp, x: xnp.permute_dims(x, (2, 0, 1)), [(2, 3, 4)], F3264),
+    Op("rollaxis", lambda xnp, x: xnp.rollaxis(x, 2), [(2, 3, 4)], F3264),
+    Op("flipud", lambda xnp, x: xnp.flipud(x), [(3, 2)], F3264),
+    Op("hsplit", lambda xnp, x: xnp.hsplit(x, 2), [(3, 4)], F3264),
+    Op("vsplit", lambda xnp, x: xnp.vsplit(x, [1]), [(3, 4)], F3264),
+    Op("column_stack", lambda xnp, x, y: xnp.column_stack([x, y]), [(3,), (3, 2)], F3264),
+    Op("dstack", lambda xnp, x, y: xnp.dstack([x, y]), [(2, 3), (2, 3)], F3264),
+    Op("atleast_1d_3d", lambda xnp, x, y: (xnp.atleast_1d(x), xnp.atleast_3d(y)), [(), (4,)], F3264),
+    Op("broadcast_arrays", lambda xnp, x, y: xnp.broadcast_arrays(x, y), [(3, 1), (4,)], F3264),
+    Op("concat", lambda xnp, x, y: xnp.concat([x, y], axis=-1), [(2, 2), (2, 3)], F3264),
+    Op("logspace", lambda xnp: xnp.logspace(0.0, 2.0, 5), [], (F32,), grad=False, tol=1e-5),
+    Op("identity", lambda xnp: xnp.identity(3, dtype=np.int32), [], I32, grad=False),
+    Op("angle_real", lambda xnp, x: xnp.angle(x), [(5,)], F3264, rng=N_, grad=False),
+    Op("isneginf_isposinf", lambda xnp, x: (xnp.isneginf(xnp.log(x)), xnp.isposinf(1 / x)), [(5,)], F3264, rng="small_int", grad=False),
+    Op("nanmax", lambda xnp, x: xnp.nanmax(with_nans(xnp, x), axis=0), [(4, 3)], F3264, rng="distinct"),
+    Op("nanmin", lambda xnp, x: xnp.nanmin(with_nans(xnp, x)), [(4, 3)], F3264, rng="distinct"),
+    Op("nansum", lambda xnp, x: xnp.nansum(with_nans(xnp, x), axis=1), [(3, 4)], F3264),
+    Op("nanprod", lambda xnp, x: xnp.nanprod(with_nans(xnp, x)), [(2, 3)], F3264, rng=U_),
+    Op("nanmean", lambda xnp, x: xnp.nanmean(with_nans(xnp, x), axis=0), [(5, 3)], F3264, rng=U_),
+    Op("nanvar_nanstd", lambda xnp, x: (xnp.nanvar(x, axis=1), xnp.nanstd(with_nans(xnp, x))), [(3, 5)], F3264, rng=U_),
+    Op("nanargmax_nanargmin", lambda xnp, x: (xnp.nanargmax(with_nans(xnp, x)), xnp.nanargmin(with_nans(xnp, x), axis=0)),
+       [(3, 4)], F3264, rng="distinct", grad=False),
+    Op("nancumsum", lambda xnp, x: xnp.nancumsum(with_nans(xnp, x), axis=1), [(3, 4)], F3264),
+    Op("nanmedian", lambda xnp, x: xnp.nanmedian(with_nans(xnp, x), axis=1), [(3, 5)], F3264, rng="distinct"),
+    Op("nanquantile", lambda xnp, x: xnp.nanquantile(with_nans(xnp, x), 0.25), [(7,)], F3264, rng="distinct"),
+    Op("array_api_trig", lambda xnp, x: (xnp.acos(x), xnp.asin(x), xnp.atan(x), xnp.acosh(2 + x * x), xnp.asinh(x),
+                                         xnp.atanh(x), xnp.atan2(x, 0.5)), [(4,)], F3264, rng=U_),
+    Op("aliases_math", lambda xnp, x, y: (xnp.absolute(x), xnp.fabs(x), xnp.around(x, 1), xnp.true_divide(x, y),
+                                          xnp.mod(x, y), xnp.conj(x), xnp.degrees(x), xnp.radians(x), xnp.amin(x, 0)),
+       [(3, 4), (4,)], F3264, rng=N_, grad=False),
+    Op("aliases_bits", lambda xnp, x, y: (xnp.invert(x), xnp.bitwise_not(x), xnp.bitwise_invert(x), xnp.bitwise_and(x, y),
+                                          xnp.bitwise_xor(x, y), xnp.bitwise_left_shift(x, 2), xnp.bitwise_right_shift(x, 1)),
+       [(3, 4), (4,)], I32 + UINTS[:1], grad=False),
+    Op("aliases_compare", lambda xnp, x, y: (xnp.greater(x, y), xnp.less_equal(x, y), xnp.not_equal(x, y)),
+       [(3, 4), (4,)], F3264 + I32, rng="int", grad=False),
+    Op("ravel_unravel_index", lambda xnp, i, j: (xnp.ravel_multi_index((i, j), (3, 4)), xnp.unravel_index(i * 4 + j, (3, 4))),
+       [Idx((5,), 0, 3), Idx((5,), 0, 4)], I32, grad=False, jax_dtype=lambda d: d),
 ]
 from op_table_breadth import OPS_BREADTH as _B; OPS += _B  # noqa: E402,E702  (gpuxla.nn, scipy, linalg, fft, conv rows)

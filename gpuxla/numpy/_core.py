@@ -1930,10 +1930,11 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 
 
 def ediff1d(ary, to_end=None, to_begin=None):
-    parts = [ravel(asarray(to_begin))] if to_begin is not None else []
-    parts.append(diff(ravel(ary)))
+    d = diff(ravel(ary))      # to_begin/to_end take the array's dtype (JAX)
+    parts = [ravel(asarray(to_begin, d.dtype))] if to_begin is not None else []
+    parts.append(d)
     if to_end is not None:
-        parts.append(ravel(asarray(to_end)))
+        parts.append(ravel(asarray(to_end, d.dtype)))
     return concatenate(parts) if len(parts) > 1 else parts[0]
 
 
