@@ -417,6 +417,14 @@ static int launch_impl(dim3 grid, dim3 block, unsigned smem, void (*body)(void*)
         rc = run_block();
       }
   sched.cur = nullptr;
+  // Give the stacks back after every launch: each loaded module has its own scheduler, and its
+  // guard pages cost two memory maps per thread, so keeping them would exhaust the process's map
+  // limit (vm.max_map_count) after a few dozen modules, e.g. eager programs on cuda-interpret.
+  if (sched.stacks) munmap(sched.stacks, sched.stacks_bytes);
+  free(sched.fibers);
+  sched.stacks = nullptr;
+  sched.fibers = nullptr;
+  sched.capacity = 0;
   return rc;
 }
 
