@@ -340,6 +340,15 @@ def _register():
     batching.batch_rules[scan_p] = _scan_batch
 
 
+def _put(base, positions, values):
+    """A copy of `base` with the entries at `positions` replaced by `values` (the differentiated
+    inputs substituted among the others)."""
+    out = list(base)
+    for k, v in zip(positions, values):
+        out[k] = v
+    return out
+
+
 def _is_float(a):
     return dtypes.is_inexact(a.dtype)
 
@@ -377,9 +386,7 @@ def _cond_jvp(primals, tangents, out, branches, n_ops):
             prim, tan = list(v[:len(args)]), v[len(args):]
 
             def h(*d):
-                full = list(prim)
-                for k, x in zip(diff, d):
-                    full[k] = x
+                full = _put(prim, diff, d)
                 outs = fn(full[:n_ops], full[n_ops:])
                 return [outs[k] for k in fo]
             return list(jvp(h, [prim[k] for k in diff], list(tan))[1])
@@ -406,9 +413,7 @@ def _cond_vjp(ct, out, index, *args, branches, n_ops):
             prim, c = list(v[:len(args)]), v[len(args):]
 
             def h(*d):
-                full = list(prim)
-                for k, x in zip(diff, d):
-                    full[k] = x
+                full = _put(prim, diff, d)
                 outs = fn(full[:n_ops], full[n_ops:])
                 return [outs[k] for k in fo]
             _, f_vjp = vjp(h, *[prim[k] for k in diff])
@@ -468,11 +473,7 @@ def _while_jvp(primals, tangents, out, cond_body, body, n_carry):
         cv, tv = state
 
         def h(dc, db):
-            full, caps = list(cv), list(bcaps)
-            for k, x in zip(diff, dc):
-                full[k] = x
-            for k, x in zip(dcap, db):
-                caps[k] = x
+            full, caps = _put(cv, diff, dc), _put(bcaps, dcap, db)
             return [body.call(full, caps)[k] for k in range(n_carry)]
         o, to = jvp(h, ([cv[k] for k in diff], [bcaps[k] for k in dcap]), (list(tv), tb))
         return list(o), [to[k] for k in diff]
@@ -536,13 +537,7 @@ def _scan_jvp(primals, tangents, out, body, length, reverse, n_carry, n_xs):
         x, txv = inp
 
         def h(d_c, d_x, d_k):
-            cc, xx, kk = list(c), list(x), list(caps)
-            for k, v in zip(dc, d_c):
-                cc[k] = v
-            for k, v in zip(dx, d_x):
-                xx[k] = v
-            for k, v in zip(dk, d_k):
-                kk[k] = v
+            cc, xx, kk = _put(c, dc, d_c), _put(x, dx, d_x), _put(caps, dk, d_k)
             outs = body.call(cc + xx, kk)
             return [outs[k] for k in dc], [outs[n_carry + k] for k in fy], outs
         (oc, oy, full), (toc, toy, _) = jvp(lambda a, b_, k: h(a, b_, k), ([c[k] for k in dc], [x[k] for k in dx], [caps[k] for k in dk]),
@@ -580,13 +575,7 @@ def _scan_vjp(ct, out, *args, body, length, reverse, n_carry, n_xs):
         c, x, g_y = inp
 
         def h(d_c, d_x, d_k):
-            cc, xx, kk = list(c), list(x), list(caps)
-            for k, v in zip(dc, d_c):
-                cc[k] = v
-            for k, v in zip(dx, d_x):
-                xx[k] = v
-            for k, v in zip(dk, d_k):
-                kk[k] = v
+            cc, xx, kk = _put(c, dc, d_c), _put(x, dx, d_x), _put(caps, dk, d_k)
             outs = body.call(cc + xx, kk)
             return [outs[k] for k in dc], [outs[n_carry + k] for k in fy]
         _, f_vjp = vjp(h, [c[k] for k in dc], [x[k] for k in dx], [caps[k] for k in dk])
