@@ -308,8 +308,9 @@ shape_rules[proj_p] = lambda avals, index: avals[0][index]
 
 
 # --- graph walking --------------------------------------------------------------------------
-def toposort(outputs, stop=None):
-    """Nodes reachable from `outputs`, inputs before consumers. `stop(node)` ends the walk."""
+def toposort(outputs, stop=None, inputs=None):
+    """Nodes reachable from `outputs`, inputs before consumers. `stop(node)` ends the walk;
+    `inputs(node)` chooses the edges to follow (default: all of node.inputs)."""
     order, seen = [], set()
     stack = [(n, False) for n in reversed(outputs)]
     while stack:
@@ -322,7 +323,7 @@ def toposort(outputs, stop=None):
         seen.add(node.id)
         stack.append((node, True))
         if stop is None or not stop(node):
-            for x in reversed(node.inputs):
+            for x in reversed(node.inputs if inputs is None else inputs(node)):
                 if x.id not in seen:
                     stack.append((x, False))
     return order

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core import dtypes
 from ..core import primitives as P
-from ..core.graph import Array, constant, proj_p, trace_scope
+from ..core.graph import Array, constant, proj_p, toposort, trace_scope
 from ..core.jaxpr import as_node
 from ..tree_util import tree_flatten, tree_structure, tree_unflatten
 from .ad_rules import CUSTOM_CALLS, jvp_rules, vjp_rules
@@ -51,19 +51,8 @@ class Linear:
         leaf_ids = {x.id for x in leaves}
         # Ids grow with creation, so nothing older than the first leaf can depend on it.
         lo = min(leaf_ids) if leaf_ids else 0
-        order, seen = [], set()
-        stack = [(n, False) for n in reversed(outs)]
-        while stack:
-            node, done = stack.pop()
-            if done:
-                order.append(node)
-                continue
-            if node.id in seen:
-                continue
-            seen.add(node.id)
-            stack.append((node, True))
-            if node.id > lo and node.id not in leaf_ids and node.prim is not None:
-                stack.extend((x, False) for x in reversed(_ad_inputs(node)) if x.id not in seen)
+        order = toposort(outs, stop=lambda n: n.id <= lo or n.id in leaf_ids or n.prim is None,
+                         inputs=_ad_inputs)
         dep = set(leaf_ids)
         self.eqns = []
         for n in order:
