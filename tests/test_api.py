@@ -28,6 +28,7 @@ def test_devices():
     assert jax.device_count("cpu") == 1 and jax.local_devices("cpu") == cpu
     platform = backends.get_backend().platform
     assert jax.default_backend() == ("gpu" if platform == "cuda" else "cpu")
+    assert repr(jax.devices()) == ("[CudaDevice(id=0)]" if platform == "cuda" else "[CpuDevice(id=0)]")
     x = jnp.ones(3)
     assert x.device == jax.devices()[0] and x.devices() == {x.device}
 
