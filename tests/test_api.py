@@ -320,3 +320,14 @@ def test_python_protocols(name, expr, want):
 def test_round_builtin():
     r = round(jnp.float32(2.567), 1)
     assert isinstance(r, jax.Array) and abs(float(r) - 2.6) < 1e-6
+
+
+def test_like_constructors_keep_weak_type_as_jax():
+    # JAX 0.10.2: zeros_like/full_like/lax.full_like of a weak array stay weak unless dtype is given.
+    import gpuxla
+    x = jnp.asarray(1.0)
+    assert repr(jnp.zeros_like(x)) == "Array(0., dtype=float32, weak_type=True)"
+    assert repr(jnp.full_like(x, 2)) == "Array(2., dtype=float32, weak_type=True)"
+    assert repr(gpuxla.lax.full_like(x, 3)) == "Array(3., dtype=float32, weak_type=True)"
+    assert repr(jnp.ones_like(x, dtype=jnp.float32)) == "Array(1., dtype=float32)"
+    assert not jnp.zeros_like(jnp.arange(3.0)).weak_type

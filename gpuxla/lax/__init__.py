@@ -369,8 +369,12 @@ def full(shape, fill_value, dtype=None):
 
 
 def full_like(x, fill_value, dtype=None, shape=None):
+    """An array like `x` filled with `fill_value`; it keeps x's weak type when no dtype is given."""
     x = asarray(x)
-    return full(x.shape if shape is None else shape, fill_value, dtype or x.dtype)
+    out = full(x.shape if shape is None else shape, fill_value, dtype or x.dtype)
+    if dtype is None and x.weak_type and not out.weak_type:
+        out = convert_element_type(out, out.dtype, weak_type=True)
+    return out
 
 
 def zeros_like_array(x):

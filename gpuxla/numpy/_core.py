@@ -140,8 +140,7 @@ def empty(shape, dtype=None):
 
 def _like(fill):
     def like(a, dtype=None, shape=None):
-        a = asarray(a)
-        return lax.full(a.shape if shape is None else _shape(shape), fill, _dt(dtype) or a.dtype)
+        return full_like(a, fill, dtype, shape)
     return like
 
 
@@ -150,7 +149,7 @@ zeros_like, ones_like, empty_like = _like(0), _like(1), _like(0)
 
 def full_like(a, fill_value, dtype=None, shape=None):
     a = asarray(a)
-    return lax.full(a.shape if shape is None else _shape(shape), fill_value, _dt(dtype) or a.dtype)
+    return lax.full_like(a, fill_value, _dt(dtype), None if shape is None else _shape(shape))
 
 
 def arange(start, stop=None, step=None, dtype=None):
@@ -491,7 +490,7 @@ def power(x1, x2, /):
 def _int_power(a, b):
     a, b = _full_shape([a, b])
     # Exponentiation by squaring over the bits of b (integer exponents up to the bit width).
-    acc = ones_like(a)
+    acc = ones_like(a, dtype=a.dtype)   # strong, as JAX's result is
     base = a
     bits = a.dtype.itemsize * 8
     for _ in range(bits):
