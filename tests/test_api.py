@@ -331,3 +331,23 @@ def test_like_constructors_keep_weak_type_as_jax():
     assert repr(gpuxla.lax.full_like(x, 3)) == "Array(3., dtype=float32, weak_type=True)"
     assert repr(jnp.ones_like(x, dtype=jnp.float32)) == "Array(1., dtype=float32)"
     assert not jnp.zeros_like(jnp.arange(3.0)).weak_type
+
+
+def test_pending_depth_cut_does_not_recompute_shared_nodes(monkeypatch):
+    # A chain deeper than the pending-depth bound is realized in pieces; a pending node shared by
+    # every piece (exp(x) here) must be computed once, not once per piece.
+    from gpuxla.backends import numpy_backend as nb
+    from gpuxla.core import primitives as P
+    calls = []
+    orig = nb.impl_rules[P.exp_p]
+    monkeypatch.setitem(nb.impl_rules, P.exp_p, lambda v: calls.append(1) or orig(v))
+    x = jnp.ones(3)
+    e = jnp.exp(x)
+    y = x
+    for _ in range(1000):
+        y = y * 1.0001 + e
+    ref = np.ones(3, np.float32)
+    for _ in range(1000):
+        ref = ref * np.float32(1.0001) + np.float32(np.e)
+    np.testing.assert_allclose(np.asarray(y), ref, rtol=1e-5)
+    assert len(calls) == 1

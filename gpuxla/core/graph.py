@@ -295,11 +295,18 @@ def bind(prim, inputs, params):
         for o in outs:
             o.depth = depth + 1
         if depth + 1 > MAX_PENDING_DEPTH and sym is None:
-            realize(outs)
+            _cut(outs)
         return outs
     if depth > MAX_PENDING_DEPTH and sym is None:
-        realize([node])
+        _cut([node])
     return node
+
+
+def _cut(nodes):
+    """Realize `nodes` at the pending-depth bound, keeping the values of every pending node behind
+    them: nodes built later may share those, and would otherwise compute them again at every cut."""
+    order = toposort(nodes, stop=_has_buffer)
+    realize([n for n in order if n._buf is None and n.prim is not None and not isinstance(n.aval, tuple)])
 
 
 # proj_p picks one result of a multiple-results node; its aval is a tuple of Avals.
