@@ -394,7 +394,7 @@ class Backend:
     applies_to_compile = False
 
     def bind(self, spec: Spec):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement bind(spec)")  # abstract
 
     def info(self) -> dict:
         return {}

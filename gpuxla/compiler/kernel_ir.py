@@ -987,6 +987,14 @@ def lower_reduction(info, group, owner, stored=()):
     row_like = rl == live[len(live) - len(rl):]
     col_like = rl == live[:len(rl)]
 
+    def store_row_output(r, fix):
+        """A row-wise (reduction-shaped) output written inside the reduction's loop."""
+        b.touched = set()
+        p = Param(f"out{len(outs)}", r, info.avals[r].dtype, n_out * n_red, "out")
+        outs.append(p)
+        b.emit(("store", p.name, fix.flat, store_expr(b.value(r, fix), p.dtype)))
+        touched[r] = b.touched
+
     def full_ix(define):
         rd = []
         for k, n in enumerate(red):
@@ -1038,11 +1046,7 @@ def lower_reduction(info, group, owner, stored=()):
         touched[s] = b.touched | {s}
         if s == last:
             for r in early:
-                b.touched = set()
-                p = Param(f"out{len(outs)}", r, info.avals[r].dtype, n_out * n_red, "out")
-                outs.append(p)
-                b.emit(("store", p.name, fix.flat, store_expr(b.value(r, fix), p.dtype)))
-                touched[r] = b.touched
+                store_row_output(r, fix)
         b.emit(("for_red", b.pop()))
         b.emit(("group_reduce", st))
         ctx.pending.discard(s)
@@ -1052,11 +1056,7 @@ def lower_reduction(info, group, owner, stored=()):
         b.push(names=["r"])
         fix = full_ix(True)
         for r in rowmap:
-            b.touched = set()
-            p = Param(f"out{len(outs)}", r, info.avals[r].dtype, n_out * n_red, "out")
-            outs.append(p)
-            b.emit(("store", p.name, fix.flat, store_expr(b.value(r, fix), p.dtype)))
-            touched[r] = b.touched
+            store_row_output(r, fix)
         b.emit(("for_red", b.pop()))
     if epilogue or stored:
         b.push()
