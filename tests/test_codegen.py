@@ -18,26 +18,11 @@ from gpuxla.backends import interpret, nvrtc
 from gpuxla.backends.cuda_backend import InterpretBackend, Plan
 from gpuxla.compiler import render
 from gpuxla.core.graph import Aval, symbolic, trace_scope
-from gpuxla.core.jaxpr import trace
 from gpuxla.core.program import Program
 
 GOLDEN = Path(__file__).parent / "golden"
 needs_nvrtc = pytest.mark.skipif(not nvrtc.available(), reason="cuda-bindings / NVRTC not installed")
-needs_cxx = pytest.mark.skipif(interpret.host_compiler() is None,
-                               reason="cuda-interpret needs a host C++ compiler (g++ or clang++); none found")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _session_cache(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GPUXLA_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "gpuxla-cache"))
-    yield
-    mp.undo()
-
-
-def plan_of(f, *args):
-    t = trace(f, args)
-    return Plan(Program.from_graph(t.in_leaves, t.outs))
+from codegen_util import _session_cache, needs_cxx, plan_of  # noqa: E402,F401  (fixture, autouse)
 
 
 def plan_of_avals(f, *avals):

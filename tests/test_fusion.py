@@ -13,27 +13,9 @@ import gpuxla
 import gpuxla.numpy as jnp
 from gpuxla import lax
 from gpuxla.backends import interpret
-from gpuxla.backends.cuda_backend import Plan
 from gpuxla.compiler import fusion
-from gpuxla.core.jaxpr import trace
-from gpuxla.core.program import Program
 
-needs_cxx = pytest.mark.skipif(interpret.host_compiler() is None,
-                               reason="cuda-interpret needs a host C++ compiler (g++ or clang++); none found")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _session_cache(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GPUXLA_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "gpuxla-cache"))
-    yield
-    mp.undo()
-
-
-def plan_of(f, *args):
-    """Fusion and rendering only (no compiler): the plan of f's optimised program."""
-    t = trace(f, args)
-    return Plan(Program.from_graph(t.in_leaves, t.outs))
+from codegen_util import _session_cache, needs_cxx, plan_of  # noqa: E402,F401  (fixture, autouse)
 
 
 def run_interpret(f, *args, expect_loop=None, expect_reduction=None, expect_library=None, max_kernels=None):

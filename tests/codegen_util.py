@@ -1,0 +1,26 @@
+"""Shared by the code-generation tests: the host-compiler skip, a per-module kernel cache and the
+fusion plan of a traced function."""
+import pytest
+
+from gpuxla.backends import interpret
+from gpuxla.backends.cuda_backend import Plan
+from gpuxla.core.jaxpr import trace
+from gpuxla.core.program import Program
+
+needs_cxx = pytest.mark.skipif(interpret.host_compiler() is None,
+                               reason="cuda-interpret needs a host C++ compiler (g++ or clang++); none found")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _session_cache(tmp_path_factory):
+    """Importing this fixture into a test module points the kernel caches at a temporary folder."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GPUXLA_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "gpuxla-cache"))
+    yield
+    mp.undo()
+
+
+def plan_of(f, *args):
+    """Fusion and rendering only (no compiler): the plan of f's traced program."""
+    t = trace(f, args)
+    return Plan(Program.from_graph(t.in_leaves, t.outs))
