@@ -362,3 +362,15 @@ def test_jit(partitionable):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--vectors"]:
         print(json.dumps(check_vectors(sys.argv[2] == "1")))
+
+
+def test_jit_retraces_when_the_layout_flag_flips():
+    # The flag is read while tracing, so jit's cache must key on it.
+    f = gpuxla.jit(lambda k: random.bits(k, (4,)))
+    key = random.key(7)
+    got, want = {}, {}
+    for flag in (True, False, True):
+        with _layout(flag):
+            got[flag], want[flag] = np.asarray(f(key)), np.asarray(random.bits(key, (4,)))
+            np.testing.assert_array_equal(got[flag], want[flag])
+    assert not np.array_equal(want[True], want[False])

@@ -390,3 +390,11 @@ def test_jit_and_vmap_compose():
     close(jit(jax.vmap(f))(xs), want)
     close(jax.vmap(jit(f))(xs), want)
     close(jit(jax.vmap(jax.grad(lambda v: jnp.sum(f(v)))))(xs), jax.vmap(jax.grad(lambda v: jnp.sum(f(v))))(xs))
+
+
+def test_jitted_collective_of_a_constant_under_vmaps_of_two_sizes():
+    # psum(1, 'i') is the axis size: a jitted function must neither fold it as a constant nor
+    # reuse a trace made under an axis of another size.
+    f = jax.jit(lambda v: v / lax.psum(1, "i") + lax.axis_index("i"))
+    close(jax.vmap(f, axis_name="i")(jnp.ones(3)), [1 / 3, 4 / 3, 7 / 3])
+    close(jax.vmap(f, axis_name="i")(jnp.ones(5)), [0.2, 1.2, 2.2, 3.2, 4.2])

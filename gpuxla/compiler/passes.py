@@ -17,8 +17,9 @@ import numpy as np
 
 from ..core import dtypes
 from ..core import primitives as P
-from ..core.graph import Array, constant, proj_p, shape_rules, toposort
+from ..core.graph import Array, constant, lineage, proj_p, shape_rules, toposort
 from ..core.program import params_key
+from ..transforms import batching
 
 # Constant folding never materialises more than this many elements out of fewer (a broadcast
 # scalar is cheaper to keep as a broadcast than as a dense buffer).
@@ -63,14 +64,7 @@ def make_node(prim, params, inputs, aval=None):
     if aval is None:
         aval = shape_rules[prim]([x.aval for x in inputs], **(params or {}))
     node = Array(prim, params, tuple(inputs), aval)
-    sym, depth = None, 0
-    for x in inputs:
-        if x._buf is None:
-            if sym is None and x.sym is not None:
-                sym = x.sym
-            if x.depth >= depth:
-                depth = x.depth + 1
-    node.sym, node.depth = sym, depth
+    node.sym, node.depth = lineage(prim, params, inputs)
     return node
 
 
@@ -125,8 +119,9 @@ def fold_constants(outs, in_leaves, start=None):
     from ..backends.numpy_backend import impl_rules
 
     def visit(n, ins):
+        # (a collective over a named axis has no value of its own: psum(1, 'i') is the axis size)
         if n.prim.multiple_results or n.prim is proj_p or n.prim not in impl_rules \
-                or not all(is_const(x) for x in ins):
+                or n.prim in batching.COLLECTIVES or not all(is_const(x) for x in ins):
             return rebuild(n, ins)
         size = n.aval.size
         if size > FOLD_MAX and (not ins or size > max(x.aval.size for x in ins)):

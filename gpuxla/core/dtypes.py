@@ -47,9 +47,10 @@ class Config:
         if name not in self._values:
             raise AttributeError(f"Unrecognized config option: {name}")
         self._values[name] = value
+        global _X64, TRACE_FLAGS
         if name == "jax_enable_x64":
-            global _X64
             _X64 = bool(value)
+        TRACE_FLAGS = _trace_flags(self._values)
 
     def read(self, name):
         if name not in self._values:
@@ -71,8 +72,18 @@ class Config:
         raise AttributeError("use config.update(name, value)")
 
 
+# The flags a trace depends on: jit keys its cache on their values, so flipping one retraces.
+_TRACED = ("jax_enable_x64", "jax_threefry_partitionable", "jax_default_matmul_precision",
+           "jax_numpy_rank_promotion", "jax_debug_nans")
+
+
+def _trace_flags(values):
+    return tuple(values[n] for n in _TRACED)
+
+
 config = Config()
 _X64 = config._values["jax_enable_x64"]
+TRACE_FLAGS = _trace_flags(config._values)
 
 
 def x64_enabled() -> bool:

@@ -64,6 +64,10 @@ class Primitive:
     def __init__(self, name, multiple_results=False):
         self.name = name
         self.multiple_results = multiple_results
+        # params -> description, for a primitive whose value exists only inside a transformation
+        # (the collectives): its nodes count as symbolic wherever they are built, jit's inlining
+        # and graph rewrites included, so nothing tries to compute them eagerly.
+        self.symbolic_value = None
         PRIMITIVES[name] = self
 
     def bind(self, *inputs, **params):
@@ -273,21 +277,29 @@ def symbolic(aval, name):
     return Array(None, None, (), aval, sym=name)
 
 
+def lineage(prim, params, inputs):
+    """(sym, depth) of a new node: the first symbolic leaf it depends on (None when it can be
+    computed now), and its pending depth."""
+    sym = None
+    depth = 0
+    for x in inputs:
+        if x._buf is None:
+            if sym is None and x.sym is not None:
+                sym = x.sym
+            if x.depth >= depth:
+                depth = x.depth + 1
+    if sym is None and prim.symbolic_value is not None:
+        sym = prim.symbolic_value(params or {})
+    return sym, depth
+
+
 def bind(prim, inputs, params):
     for x in inputs:
         if not isinstance(x, Array):
             raise TypeError(f"{prim.name}: inputs must be gpuxla Arrays at this level, got {type(x).__name__}")
     aval = shape_rules[prim]([x.aval for x in inputs], **params)
     node = Array(prim, params, tuple(inputs), aval)
-    sym = None
-    depth = 0
-    for x in inputs:
-        if sym is None and x.sym is not None and x._buf is None:
-            sym = x.sym
-        if x._buf is None and x.depth >= depth:
-            depth = x.depth + 1
-    node.sym = sym
-    node.depth = depth
+    node.sym, node.depth = sym, depth = lineage(prim, params, inputs)
     if prim.multiple_results:
         # Realize the projections together, never the tuple node itself: a computed tuple is not
         # a buffer a Program can take as an input.

@@ -49,6 +49,10 @@ def _no_value(p):
 
 for _p in _ALL:
     impl_rules[_p] = _no_value(_p)
+    # The value depends on the other examples of the axis, so it is never concrete inside the
+    # trace (and vmap's rewrite must visit it even when its operand is a constant).
+    _p.symbolic_value = (lambda p: lambda params: f"the collective '{p.name}' over the vmapped axis "
+                         f"{params['axis_name'][0]!r}")(_p)
 batching.COLLECTIVES.update(_ALL)
 
 
@@ -64,12 +68,7 @@ def _bind(prim, *args, **params):
     # A deep pending constant operand would make bind realize the collective itself (which has
     # no value): realize the operand first.
     realize([a for a in args if a.sym is None])
-    node = prim.bind(*args, **params)
-    # The value depends on the other examples of the axis, so it is never concrete inside the
-    # trace (and vmap's rewrite must visit it even when its operand is a constant).
-    if node.sym is None:
-        node.sym = f"the collective '{prim.name}' over the vmapped axis {params['axis_name'][0]!r}"
-    return node
+    return prim.bind(*args, **params)
 
 
 def _check(axis_name, what, axis_index_groups=None):

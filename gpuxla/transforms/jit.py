@@ -8,7 +8,7 @@
     Array([0., 0.], dtype=float32)
 
 A call flattens its arguments, keys the cache by (pytree structure, avals incl. weak types, static
-arguments, x64), and on a hit runs the executable on the argument buffers: no Python tracing. On a
+arguments, the trace-affecting config flags and the vmap axis names bound here), and on a hit runs the executable on the argument buffers: no Python tracing. On a
 miss the function runs once on symbolic leaves (`core.graph.symbolic`), the graph goes through the
 compiler passes (`compiler.passes.OPTIMIZE`), and the backend compiles it on first execution.
 
@@ -32,6 +32,7 @@ import numpy as np
 from ..backends import from_numpy, get_backend
 from ..compiler import passes as _passes
 from ..core import dtypes
+from . import batching
 from ..core.graph import Array, Aval, from_buffer, realize, state, symbolic, toposort, trace_scope
 from ..core.jaxpr import arg_names, as_node, aval_of, pp_graph
 from ..core.program import Program
@@ -112,7 +113,7 @@ class JitFunction:
             statics, tree_in = (), args
         leaves = []
         node = _flat(tree_in, leaves)
-        key = [node, statics, dtypes._X64]
+        key = [node, statics, dtypes.TRACE_FLAGS, batching.axis_env_key()]
         ready = True
         level = state.trace_level
         for x in leaves:
@@ -243,7 +244,7 @@ class JitFunction:
             statics, tree_in = (), args
         leaves = []
         node = _flat(tree_in, leaves)
-        key = [node, statics, dtypes._X64]      # built as __call__ builds it: the entries are shared
+        key = [node, statics, dtypes.TRACE_FLAGS, batching.axis_env_key()]      # built as __call__ builds it: the entries are shared
         for x in leaves:
             a = x.aval if type(x) is Array else self._aval(x)
             key += (a.shape, a.dtype, a.weak_type)
