@@ -8,7 +8,7 @@ from .core.graph import Array
 from .core.jaxpr import make_jaxpr
 from . import errors, tree_util, lax, numpy
 from ._api import (devices, local_devices, device_count, local_device_count, default_backend,
-                   device_put, device_get, block_until_ready, ShapeDtypeStruct, eval_shape)
+                   device_put, device_get, block_until_ready, ShapeDtypeStruct, eval_shape, default_matmul_precision)
 from .transforms.ad import grad, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev, jacobian, hessian, custom_jvp, custom_vjp, checkpoint, remat  # noqa: E501
 from .transforms.batching import vmap
 from .transforms.jit import jit

@@ -1,4 +1,6 @@
-"""Devices and transfers: devices(), device_put, device_get, block_until_ready."""
+"""Devices and transfers: devices(), device_put, device_get, block_until_ready; config scopes."""
+import contextlib
+
 import numpy as np
 
 from .backends import get_backend
@@ -73,3 +75,16 @@ def eval_shape(fun, *args, **kwargs):
                     if isinstance(a, ShapeDtypeStruct) else a, args)
     t = trace(fun, args, kwargs, what="eval_shape")
     return tree_unflatten(t.out_tree, [ShapeDtypeStruct(o.shape, o.dtype, o.weak_type) for o in t.outs])
+
+
+@contextlib.contextmanager
+def default_matmul_precision(precision):
+    """Set `jax_default_matmul_precision` for a block, e.g. ``with default_matmul_precision("tensorfloat32"):``
+    (TF32 matmuls on the cuda platform). jit retraces for the new value."""
+    from .core.dtypes import config
+    old = config.read("jax_default_matmul_precision")
+    config.update("jax_default_matmul_precision", precision)
+    try:
+        yield
+    finally:
+        config.update("jax_default_matmul_precision", old)

@@ -100,7 +100,8 @@ class Executable:
             if kind == "library":
                 env[outs[0]] = rt.library(what, [env[s] for s in ins])
             else:
-                bufs = [rt.empty(info.avals[s].shape, info.avals[s].dtype) for s in outs]
+                bufs = [rt.empty(info.avals[s].shape, info.avals[s].dtype, f"an output of kernel '{what.name}'")
+                        for s in outs]
                 env.update(zip(outs, bufs))
                 if what.size:
                     rt.launch(what, [env[s] for s in ins] + bufs + self.scratch[what.name])
@@ -128,10 +129,10 @@ class InterpretRuntime:
             a = a.astype(aval.dtype)
         return a
 
-    def empty(self, shape, dtype):
+    def empty(self, shape, dtype, what=None):
         return np.empty(shape, dtype)
 
-    def zeros(self, n, dtype):
+    def zeros(self, n, dtype, what=None):
         return np.zeros(n, dtype)
 
     def prepare(self, kernels, jobs=1):
@@ -233,9 +234,25 @@ class CudaRuntime:
         self.nvrtc = nvrtc
         self.arch = arch
         self.functions = {}
+        # GPUXLA_CUDA_SYNC=1 waits for every kernel, so a fault is reported by the kernel that made it
+        # (launches are asynchronous: otherwise it surfaces at the next copy to the host).
+        self.sync_each = os.environ.get("GPUXLA_CUDA_SYNC", "0") not in ("", "0")
 
     def host_scalar(self, buf):
         return buf.get() if hasattr(buf, "get") else np.asarray(buf)
+
+    # --- device memory: CuPy's default pool; running out is a RuntimeError the process survives ---
+    def _alloc(self, make, nbytes, what):
+        cp = _cupy()
+        try:
+            return make()
+        except cp.cuda.memory.OutOfMemoryError:
+            # Blocks cached by the pool but not in use go back to the device: try once more.
+            cp.get_default_memory_pool().free_all_blocks()
+            try:
+                return make()
+            except cp.cuda.memory.OutOfMemoryError as e:
+                raise out_of_memory(cp, nbytes, what, e) from None
 
     def asbuf(self, x, aval=None):
         cp = _cupy()
@@ -245,19 +262,23 @@ class CudaRuntime:
             x = np.asarray(x, order="C")
             if aval is not None and x.dtype != aval.dtype:
                 x = x.astype(aval.dtype)
+            what = f"a host-to-device copy of {_shape_str(x.shape, x.dtype)}"
             if x.dtype == BF16:
-                return Bf16Array(cp.asarray(x.view(np.uint16)))
-            return cp.asarray(x)
+                return Bf16Array(self._alloc(lambda: cp.asarray(x.view(np.uint16)), x.nbytes, what))
+            return self._alloc(lambda: cp.asarray(x), x.nbytes, what)
         return cp.asarray(x, order="C")
 
-    def empty(self, shape, dtype):
+    def empty(self, shape, dtype, what="a buffer"):
         cp = _cupy()
-        if np.dtype(dtype) == BF16:
-            return Bf16Array(cp.empty(shape, np.uint16))
-        return cp.empty(shape, dtype)
+        dtype = np.dtype(dtype)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if dtype == BF16:
+            return Bf16Array(self._alloc(lambda: cp.empty(shape, np.uint16), nbytes, what))
+        return self._alloc(lambda: cp.empty(shape, dtype), nbytes, what)
 
-    def zeros(self, n, dtype):
-        return _cupy().zeros(n, dtype)
+    def zeros(self, n, dtype, what="kernel scratch memory"):
+        cp = _cupy()
+        return self._alloc(lambda: cp.zeros(n, dtype), n * np.dtype(dtype).itemsize, what)
 
     def prepare(self, kernels):
         # NVRTC needs no GPU: every kernel becomes a CUBIN now; loading waits for the first launch.
@@ -279,25 +300,52 @@ class CudaRuntime:
     def launch(self, k, args):
         grid, block = k.launch
         args = [a.bits if isinstance(a, Bf16Array) else a for a in args]
-        self._function(k)(grid, block, tuple(args), shared_mem=k.shared_mem)
+        try:
+            self._function(k)(grid, block, tuple(args), shared_mem=k.shared_mem)
+            if self.sync_each:
+                _cupy().cuda.get_current_stream().synchronize()
+        except Exception as e:  # noqa: BLE001 - CuPy's CUDA errors, reported with the kernel's name
+            shapes = ", ".join(_shape_str(a.shape, a.dtype) for a in args)
+            raise RuntimeError(
+                f"gpuxla: CUDA kernel '{k.name}' failed (grid {tuple(grid)}, block {tuple(block)}, "
+                f"{k.shared_mem} bytes of shared memory; arguments {shapes}): {type(e).__name__}: {e}\n"
+                "Its CUDA C: GPUXLA_DEBUG=3 prints every kernel's source; `jit(f).lower(...).compile()"
+                ".cuda_source()` returns it.") from e
 
     def library(self, eqn, args):
         cp = _cupy()
+        try:
+            return self._library(cp, eqn, args)
+        except cp.cuda.memory.OutOfMemoryError as e:
+            cp.get_default_memory_pool().free_all_blocks()
+            raise out_of_memory(cp, None, f"the library call '{eqn.prim.name}'", e) from None
+
+    def _library(self, cp, eqn, args):
         from . import numpy_backend
         from ..core import primitives as P
         if eqn.prim.name in ("cond", "while", "scan"):
             # Control flow runs its compiled bodies on device buffers; only predicates are read
             # on the host (gpuxla/lax/control_flow.py).
             return tuple(numpy_backend.impl_rules[eqn.prim](*args, **eqn.params))
-        if eqn.prim is P.dot_general_p and not any(isinstance(a, Bf16Array) for a in args):
-            # (ascontiguousarray would turn a 0-d result, e.g. a vector dot product, into shape (1,))
-            return cp.asarray(_dot_general(cp, *args, **eqn.params), order="C")
-        if not any(isinstance(a, Bf16Array) for a in args) and eqn.aval is not None and not isinstance(eqn.aval, tuple) \
-                and eqn.aval.dtype != BF16:
+        if eqn.prim is P.dot_general_p:
+            return _dot_general(cp, *args, **eqn.params)
+        bf16 = any(isinstance(a, Bf16Array) for a in args)
+        rule = library_rules.get(eqn.prim)
+        if rule is not None and not bf16:
+            # cuSOLVER / cuFFT through CuPy (gpuxla/numpy/linalg.py, gpuxla/lax/fft.py)
+            out = rule(*args, **eqn.params)
+            if isinstance(out, (tuple, list)):
+                return tuple(cp.asarray(o.astype(a.dtype, copy=False), order="C") for o, a in zip(out, eqn.aval))
+            return cp.asarray(out.astype(eqn.aval.dtype, copy=False), order="C")
+        if not bf16 and eqn.aval is not None and not isinstance(eqn.aval, (tuple, list)) and eqn.aval.dtype != BF16:
+            # The NumPy reference on device arrays: NumPy hands calls on CuPy arrays to CuPy
+            # (__array_function__), which covers sort, cumsum, gathers, ...
             try:
                 out = numpy_backend.impl_rules[eqn.prim](*args, **eqn.params)
                 if isinstance(out, cp.ndarray):
                     return cp.asarray(out.astype(eqn.aval.dtype, copy=False), order="C")
+            except cp.cuda.memory.OutOfMemoryError:
+                raise
             except Exception:  # noqa: BLE001 - CuPy lacks it: compute on the host below
                 pass
         host = [a.get() if hasattr(a, "get") else a for a in args]
@@ -308,22 +356,103 @@ class CudaRuntime:
         return self.asbuf(np.asarray(out, dtype=eqn.aval.dtype, order="C"))
 
 
+# Library implementations on CuPy, by primitive: cuSOLVER and cuFFT calls that the linalg and fft
+# modules register (a primitive not here runs its NumPy rule on CuPy arrays, else on the host).
+library_rules = {}
+
+
+def _shape_str(shape, dtype):
+    from ..core.dtypes import dtype_short_name
+    return f"{dtype_short_name(np.dtype(dtype))}[{','.join(map(str, shape))}]"
+
+
+def out_of_memory(cp, nbytes, what, err):
+    """The RuntimeError for an allocation the device cannot hold (JAX says RESOURCE_EXHAUSTED)."""
+    pool = cp.get_default_memory_pool()
+    try:
+        free, total = cp.cuda.Device().mem_info
+        device = f"; the device has {free:,} of {total:,} bytes free"
+    except Exception:  # noqa: BLE001 - the report must not fail on a broken context
+        device = ""
+    limit = pool.get_limit()
+    size = f"{nbytes:,} bytes" if nbytes is not None else "memory"
+    return RuntimeError(
+        f"RESOURCE_EXHAUSTED: Out of memory while trying to allocate {size} for {what}. Live gpuxla buffers "
+        f"hold {pool.used_bytes():,} bytes (memory pool total {pool.total_bytes():,} bytes"
+        f"{f', limit {limit:,} bytes' if limit else ''}){device}. CuPy said: {err}\n"
+        "Delete arrays you no longer need (`del x`), use smaller batches, or raise the pool's limit "
+        "(CUPY_GPU_MEMORY_LIMIT).")
+
+
+def _tf32(precision):
+    """Whether a float32 dot_general runs on TF32 tensor cores: its own precision if it names one,
+    else `jax_default_matmul_precision` (gpuxla's default is full float32)."""
+    from ..core.dtypes import config
+    p = precision if precision not in (None, "DEFAULT") else config.read("jax_default_matmul_precision")
+    return p is not None and str(p).upper() in ("HIGH", "TENSORFLOAT32", "BFLOAT16", "FASTEST")
+
+
+def _matmul(xp, a, b, tf32):
+    """xp.matmul with cuBLAS's compute type set for float32: TF32 or full precision, whatever the
+    process-wide CuPy setting (CUPY_TF32) is; it is put back afterwards."""
+    if a.dtype not in (np.float32, np.complex64) or xp is np:
+        return xp.matmul(a, b)
+    lin = xp._core._routines_linalg
+    want = lin.COMPUTE_TYPE_TF32 if tf32 else lin.COMPUTE_TYPE_DEFAULT
+    old = lin.get_compute_type(a.dtype)
+    if old == want:
+        return xp.matmul(a, b)
+    lin.set_compute_type(a.dtype, want)
+    try:
+        return xp.matmul(a, b)
+    finally:
+        lin.set_compute_type(a.dtype, old)
+
+
+def _bf16_to_f32(xp, bits):
+    """bfloat16 bits (uint16) -> float32, exactly: the bits are the float32's upper half."""
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+def _f32_to_bf16(xp, x):
+    """float32 -> bfloat16 bits, rounding to nearest even; NaNs stay (quiet) NaNs."""
+    u = x.view(np.uint32)
+    r = ((u + np.uint32(0x7FFF) + ((u >> 16) & np.uint32(1))) >> 16).astype(np.uint16)
+    return xp.where(xp.isnan(x), np.uint16(0x7FC0), r)
+
+
 def _dot_general(xp, lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
-    """dot_general as one batched matmul (cuBLAS through CuPy)."""
+    """dot_general as one batched matmul (cuBLAS through CuPy). Half-precision inputs accumulate in
+    float32; bfloat16 arrives as Bf16Array (its bits) and leaves as one."""
+    bf16 = isinstance(lhs, Bf16Array) or isinstance(rhs, Bf16Array)
+    if bf16:
+        lhs, rhs = (_bf16_to_f32(xp, a.bits) if isinstance(a, Bf16Array) else a for a in (lhs, rhs))
+        in_dtype = BF16
+    else:
+        in_dtype = np.dtype(lhs.dtype)
+    out_dtype = np.dtype(preferred_element_type or in_dtype)
     (lc, rc), (lb, rb) = dimension_numbers
-    out_dtype = np.dtype(preferred_element_type or lhs.dtype)
     lf = [i for i in range(lhs.ndim) if i not in lc and i not in lb]
     rf = [i for i in range(rhs.ndim) if i not in rc and i not in rb]
     m = int(np.prod([lhs.shape[i] for i in lf], dtype=np.int64))
     k = int(np.prod([lhs.shape[i] for i in lc], dtype=np.int64))
     n = int(np.prod([rhs.shape[i] for i in rf], dtype=np.int64))
     bshape = [lhs.shape[i] for i in lb]
-    compute = out_dtype if out_dtype.kind == "f" and lhs.dtype.kind == "f" else np.dtype(
-        np.float32 if lhs.dtype == np.float16 else out_dtype)
+    if in_dtype in (np.float16, BF16):
+        compute = np.dtype(np.float64 if out_dtype == np.float64 else np.float32)
+    elif out_dtype.kind in "fc" and in_dtype.kind in "fc":
+        compute = out_dtype
+    else:
+        compute = out_dtype if out_dtype != BF16 else np.dtype(np.float32)
     L = xp.transpose(lhs, list(lb) + lf + list(lc)).reshape(bshape + [m, k]).astype(compute, copy=False)
     R_ = xp.transpose(rhs, list(rb) + list(rc) + rf).reshape(bshape + [k, n]).astype(compute, copy=False)
-    out = xp.matmul(L, R_) if k else xp.zeros(bshape + [m, n], compute)
-    return out.reshape(bshape + [lhs.shape[i] for i in lf] + [rhs.shape[i] for i in rf]).astype(out_dtype, copy=False)
+    out = _matmul(xp, L, R_, _tf32(precision)) if k else xp.zeros(bshape + [m, n], compute)
+    out = out.reshape(bshape + [lhs.shape[i] for i in lf] + [rhs.shape[i] for i in rf])
+    if out_dtype == BF16:
+        bits = _f32_to_bf16(xp, xp.asarray(out.astype(np.float32, copy=False), order="C"))
+        return Bf16Array(xp.asarray(bits, order="C")) if xp is not np else bits.view(BF16)
+    # (ascontiguousarray would turn a 0-d result, e.g. a vector dot product, into shape (1,))
+    return xp.asarray(out.astype(out_dtype, copy=False), order="C")
 
 
 class CudaBackend:

@@ -27,6 +27,12 @@ def _env_flag(*names):
     return any(os.environ.get(n, "") in ("1", "true", "True", "TRUE", "yes") for n in names)
 
 
+# JAX's names. On the cuda platform 'tensorfloat32'/'high' (and 'bfloat16'/'fastest', run as TF32)
+# make float32 matmuls use TF32 tensor cores; the others, and None, keep full float32. The CPU
+# platforms always compute in full precision, as XLA:CPU does.
+MATMUL_PRECISIONS = {"default", "high", "highest", "bfloat16", "tensorfloat32", "float32", "fastest"}
+
+
 class Config:
     _DEFAULTS = {
         "jax_enable_x64": False,
@@ -46,6 +52,10 @@ class Config:
     def update(self, name, value):
         if name not in self._values:
             raise AttributeError(f"Unrecognized config option: {name}")
+        if name == "jax_default_matmul_precision" and value is not None \
+                and str(value).lower() not in MATMUL_PRECISIONS:
+            raise ValueError(f"jax_default_matmul_precision: {value!r} is not a matmul precision; choose one of "
+                             f"{sorted(MATMUL_PRECISIONS)} or None")
         self._values[name] = value
         global _X64, TRACE_FLAGS
         if name == "jax_enable_x64":

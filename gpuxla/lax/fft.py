@@ -19,6 +19,7 @@ import numpy as np
 from ..core import dtypes
 from ..core.graph import Aval, Primitive, shape_rules
 from ..backends.numpy_backend import impl_rules
+from ..backends.cuda_backend import library_rules
 
 # `complex` is not star-exported: gpuxla/lax/__init__.py uses the builtin of that name.
 __all__ = ["FftType", "fft", "real", "imag", "conj"]
@@ -119,12 +120,12 @@ def _cupy_fft(x, fft_type, fft_lengths):
     return fn(x, axes=axes) if fn else cupy.fft.irfftn(x, s=fft_lengths, axes=axes)
 
 
-# The CUDA backend calls these as library calls (cuFFT through CuPy).
-cuda_impl = {fft_p: _cupy_fft,
-             real_p: lambda z: __import__("cupy").ascontiguousarray(z.real),
-             imag_p: lambda z: __import__("cupy").ascontiguousarray(z.imag),
-             conj_p: lambda z: z.conj(),
-             complex_p: lambda x, y: x + 1j * y}
+# The cuda platform calls these as library calls (cuFFT through CuPy).
+library_rules.update({fft_p: _cupy_fft,
+                      real_p: lambda z: __import__("cupy").ascontiguousarray(z.real),
+                      imag_p: lambda z: __import__("cupy").ascontiguousarray(z.imag),
+                      conj_p: lambda z: z.conj(),
+                      complex_p: lambda x, y: x + 1j * y})
 
 
 # --- lax functions ---------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ Primitives (all act on the last two axes and batch over the leading ones):
   svd(a) -> (u, s, vh) or (s,)
   qr(a) -> (q, r)
 Each has a shape rule, a NumPy implementation (`impl_rules`), JVP and VJP rules and a batching
-rule, registered here at import; `cuda_impl` maps them to CuPy (cuSOLVER) for the CUDA backend.
+rule, registered here at import, and a CuPy (cuSOLVER) implementation for the cuda platform's
+`library_rules`.
 Everything else (inv, det, slogdet, pinv, norm, matrix_power, ...) is a composite.
 Derivative rules follow the standard matrix-calculus identities (Murray 2016 for Cholesky,
 Giles 2008 for the rest); VJPs without a short closed form are the transpose of the JVP, taken by
@@ -28,6 +29,7 @@ from .. import lax
 from ..core import dtypes
 from ..core.graph import Aval, Primitive, shape_rules
 from ..backends.numpy_backend import impl_rules
+from ..backends.cuda_backend import library_rules
 from ..transforms.ad_rules import jvp_rules, vjp_rules
 from . import _core as jnp
 
@@ -304,10 +306,10 @@ def _cupy_qr(a, full_matrices):
     return tuple(cupy.linalg.qr(a, mode="complete" if full_matrices else "reduced"))
 
 
-# The CUDA backend calls these for the linalg primitives (library calls, like dot_general).
-cuda_impl = {cholesky_p: _cupy_cholesky, solve_p: _cupy_solve, eigh_p: _cupy_eigh, svd_p: _cupy_svd,
-             qr_p: _cupy_qr, triangular_solve_p: _cupy_fallback(_triangular_solve_np),
-             lu_p: _cupy_fallback(_lu_np)}
+# The cuda platform calls these for the linalg primitives (library calls, like dot_general).
+library_rules.update({cholesky_p: _cupy_cholesky, solve_p: _cupy_solve, eigh_p: _cupy_eigh, svd_p: _cupy_svd,
+                      qr_p: _cupy_qr, triangular_solve_p: _cupy_fallback(_triangular_solve_np),
+                      lu_p: _cupy_fallback(_lu_np)})
 
 
 # --- lax-level wrappers (gpuxla.lax.linalg) --------------------------------------------------------
