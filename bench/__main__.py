@@ -132,6 +132,9 @@ def main(argv=None) -> int:
                  "compile = first call minus median")
     print()
     print(harness.render_table(results, title=title, notes=notes))
+    bandwidth = harness.render_bandwidth(results)
+    if bandwidth:
+        print(bandwidth)
     if args.markdown:
         print(harness.render_table(results, title=title, notes=notes, markdown=True))
     if not args.no_save:
@@ -154,6 +157,7 @@ def report(args, harness) -> int:
              f"platform {', '.join(platforms) or '?'} ({', '.join(devices) or '?'}), "
              f"{'quick' if meta.get('quick') else 'full'} run {meta.get('timestamp')}")
     print(harness.render_table(results, title=title, markdown=args.markdown))
+    print(harness.render_bandwidth(results), end="")
     if not args.no_save:
         png = harness.write_chart(results, os.path.splitext(args.report)[0] + ".png", title=title)
         if png:

@@ -341,6 +341,60 @@ def render_table(results: Sequence[Result], *, title: str = "", notes: Sequence[
     return "\n".join(out) + "\n"
 
 
+# ----------------------------------------------------------------------------------------------
+# Memory bandwidth: achieved GB/s of the memory-bound rows against a plain copy on the same kind of
+# device (the `copy` workload: CuPy's for GPU rows, NumPy's for CPU rows).
+# ----------------------------------------------------------------------------------------------
+
+YARDSTICK = "copy"
+BANDWIDTH_COLUMNS = ("workload", "size", "impl", "GB/s", "of copy")
+
+
+def _on_gpu(r: Result) -> bool:
+    return str(r.info.get("platform", "")).lower() in ("cuda", "gpu")
+
+
+def copy_bandwidth(results: Sequence[Result]) -> dict[bool, tuple[float, Result]]:
+    """{on_gpu: (GB/s, row)}: per kind of device, the copy of the largest size (a small one runs
+    from cache, or pays the launch overhead)."""
+    best: dict[bool, tuple[float, Result]] = {}
+    for r in results:
+        if r.name == YARDSTICK and r.stats and r.info.get("bytes"):
+            old = best.get(_on_gpu(r))
+            if old is None or r.info["bytes"] > old[1].info["bytes"]:
+                best[_on_gpu(r)] = (r.info["bytes"] / r.stats.median_s / 1e9, r)
+    return best
+
+
+def bandwidth_rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
+    copies = copy_bandwidth(results)
+    rows = []
+    for r in results:
+        if r.name == YARDSTICK or not r.stats or not r.info.get("bytes"):
+            continue
+        gbps = r.info["bytes"] / r.stats.median_s / 1e9
+        ref = copies.get(_on_gpu(r))
+        rows.append((r.name, r.size, r.impl, f"{gbps:,.0f}" if gbps >= 10 else f"{gbps:.2f}",
+                     f"{100 * gbps / ref[0]:.0f}%" if ref else "-"))
+    return rows
+
+
+def render_bandwidth(results: Sequence[Result]) -> str:
+    rows = bandwidth_rows(results)
+    if not rows:
+        return ""
+    widths = [max(len(h), *(len(row[j]) for row in rows)) for j, h in enumerate(BANDWIDTH_COLUMNS)]
+
+    def line(cells):
+        return "  ".join(c.rjust(widths[j]) if j >= 3 else c.ljust(widths[j]) for j, c in enumerate(cells)).rstrip()
+    out = ["memory bandwidth: bytes a perfect implementation moves / median time", line(BANDWIDTH_COLUMNS),
+           "  ".join("-" * w for w in widths)] + [line(row) for row in rows]
+    for on_gpu, (gbps, r) in sorted(copy_bandwidth(results).items()):
+        out.append(f"copy yardstick ({'GPU' if on_gpu else 'CPU'}): {r.impl} {r.name} {r.size}, {gbps:,.0f} GB/s "
+                   f"on {r.info.get('device', '?')}")
+    return "\n".join(out) + "\n"
+
+
 def _render_markdown(results: Sequence[Result], *, title: str, notes: Sequence[str]) -> str:
     """One row per (workload, size), one column per implementation: "median (speed-up)"."""
     impls: list[str] = []
@@ -433,7 +487,7 @@ def load_jsonl(path: str, run_id: str | None = None) -> tuple[list[Result], dict
                           r.get("max_s", r["p75"]), r.get("repeats", 0), r.get("number", 1),
                           float("nan") if first is None else first)
         results.append(Result(r["name"], r["impl"], r["size"], stats=stats, error=r.get("error"),
-                              info={k: r.get(k) for k in ("device", "platform")},
+                              info={k: r.get(k) for k in ("device", "platform", "bytes")},
                               speedup_vs_numpy=r.get("speedup_vs_numpy"), check=r.get("check")))
     meta = {k: recs[0].get(k) for k in ("timestamp", "run_id", "host", "quick",
                                          "gpuxla_version", "numpy_version")}

@@ -52,13 +52,15 @@ class Spec:
     run, or `(function, args)` when the inputs must be made by that library (a PRNG key).
     `mode="compile"` times building a *fresh* jitted function and calling it once.
     `check`: "allclose" (norm-wise relative error ≤ tol against NumPy), "normal" (mean/std of a
-    standard normal sample) or None."""
+    standard normal sample) or None. `bytes`: see below; set for the memory-bound workloads."""
     args: tuple
     jax: Callable | None
     xp: Callable | None
     mode: str = "call"
     check: str | None = "allclose"
     tol: float = 1e-3
+    bytes: int | None = None     # memory traffic a perfect implementation needs (inputs read once,
+    #                              outputs written once): the bandwidth table's numerator
     _reference: Any = dataclasses.field(default=None, repr=False)
 
     def reference(self):
@@ -133,7 +135,15 @@ def selu(m, x, alpha=1.67, lmbda=1.05):
 def _selu(n):
     x = _rng().standard_normal(n, dtype=np.float32)
     return Spec((x,), jax=lambda jax, jnp: functools.partial(selu, jnp),
-                xp=lambda xp: functools.partial(selu, xp))
+                xp=lambda xp: functools.partial(selu, xp), bytes=2 * x.nbytes)
+
+
+@workload("copy", sizes=[10**6, 10**7], quick_sizes=[10**5, 10**6], label=_sci, impls={"numpy", "cupy"},
+          doc="x.copy() of float32: the memory-bandwidth yardstick of the elementwise rows "
+              "(device to device on a GPU)")
+def _copy(n):
+    x = _rng().standard_normal(n, dtype=np.float32)
+    return Spec((x,), jax=None, xp=lambda xp: xp.copy, bytes=2 * x.nbytes)
 
 
 # ---- grad ----------------------------------------------------------------------------------
@@ -152,7 +162,7 @@ def sum_logistic_grad_by_hand(xp, x):
 def _grad_logistic(n):
     x = _rng().standard_normal(n, dtype=np.float32)
     return Spec((x,), jax=lambda jax, jnp: jax.grad(functools.partial(sum_logistic, jnp)),
-                xp=lambda xp: functools.partial(sum_logistic_grad_by_hand, xp))
+                xp=lambda xp: functools.partial(sum_logistic_grad_by_hand, xp), bytes=2 * x.nbytes)
 
 
 # ---- vmap: batched matrix-vector products --------------------------------------------------
@@ -325,12 +335,12 @@ def layernorm(m, x, gamma, beta, eps=1e-5):
     return (x - mu) / m.sqrt(var + eps) * gamma + beta
 
 
-@workload("softmax", sizes=[(4096, 1024)], quick_sizes=[(1024, 1024)], label=_shape,
+@workload("softmax", sizes=[(4096, 1024), (4096, 4096)], quick_sizes=[(1024, 1024)], label=_shape,
           doc="softmax over the last axis")
 def _softmax(shape):
     x = _rng().standard_normal(shape, dtype=np.float32)
     return Spec((x,), jax=lambda jax, jnp: functools.partial(softmax, jnp),
-                xp=lambda xp: functools.partial(softmax, xp))
+                xp=lambda xp: functools.partial(softmax, xp), bytes=2 * x.nbytes)
 
 
 @workload("layernorm", sizes=[(4096, 1024)], quick_sizes=[(1024, 1024)], label=_shape,
@@ -341,7 +351,7 @@ def _layernorm(shape):
     g = r.standard_normal(shape[-1], dtype=np.float32)
     b = r.standard_normal(shape[-1], dtype=np.float32)
     return Spec((x, g, b), jax=lambda jax, jnp: functools.partial(layernorm, jnp),
-                xp=lambda xp: functools.partial(layernorm, xp))
+                xp=lambda xp: functools.partial(layernorm, xp), bytes=2 * x.nbytes + g.nbytes + b.nbytes)
 
 
 # ---- random ---------------------------------------------------------------------------------
@@ -357,7 +367,7 @@ def _random_normal(n):
             g = np.random.default_rng(0)
             return (lambda: g.standard_normal(n, dtype=np.float32)), ()
         return (lambda: xp.random.standard_normal(n, dtype=xp.float32)), ()
-    return Spec((), jax=jax_fn, xp=xp_fn, check="normal")
+    return Spec((), jax=jax_fn, xp=xp_fn, check="normal", bytes=4 * n)
 
 
 # ---- dispatch overhead ----------------------------------------------------------------------
@@ -651,7 +661,8 @@ def _case(w: Workload, size, b: Backend, spec_of) -> Case:
 
     def info():
         try:
-            return b.info()
+            out = b.info()
         except Exception:  # noqa: BLE001
-            return {}
+            out = {}
+        return {**out, "bytes": spec_of().bytes}
     return Case(w.name, w.label(size), b.name, build, info=info)

@@ -263,3 +263,49 @@ def test_cli_list(capsys):
     from bench.__main__ import main
     assert main(["--list"]) == 0
     assert "grad_sum_logistic" in capsys.readouterr().out
+
+
+def test_bandwidth_table_compares_with_the_largest_copy_on_the_same_kind_of_device():
+    def row(name, size, impl, seconds, nbytes, platform):
+        return H.Result(name, impl, size, stats=H.summarize([seconds] * 3),
+                        info={"bytes": nbytes, "platform": platform, "device": "dev-" + platform})
+    results = [
+        row("copy", "1e5", "numpy", 1e-5, 8e5, "numpy"),      # 80 GB/s from cache: not the yardstick
+        row("copy", "1e6", "numpy", 1e-3, 8e6, "numpy"),      # 8 GB/s
+        row("copy", "1e6", "cupy", 8e-6, 8e6, "cuda"),        # 1000 GB/s
+        row("selu", "1e6", "gpuxla", 2e-3, 8e6, "numpy"),     # 4 GB/s
+        row("selu", "1e6", "gpuxla-jit", 1e-5, 8e6, "cuda"),  # 800 GB/s
+        row("selu", "1e6", "jax-jit", 2e-5, 8e6, "gpu"),      # 400 GB/s
+        row("matmul", "8x8", "numpy", 1e-3, None, "numpy"),   # not memory-bound: no row
+    ]
+    assert H.bandwidth_rows(results) == [
+        ("selu", "1e6", "gpuxla", "4.00", "50%"),
+        ("selu", "1e6", "gpuxla-jit", "800", "80%"),
+        ("selu", "1e6", "jax-jit", "400", "40%"),
+    ]
+    text = H.render_bandwidth(results)
+    assert "copy yardstick (CPU): numpy copy 1e6, 8 GB/s on dev-numpy" in text
+    assert "copy yardstick (GPU): cupy copy 1e6, 1,000 GB/s on dev-cuda" in text
+    assert H.render_bandwidth(results[-1:]) == ""
+
+
+def test_memory_bound_workloads_count_their_bytes():
+    for name, size, nbytes in [("selu", 10, 80), ("copy", 10, 80), ("grad_sum_logistic", 10, 80),
+                               ("softmax", (4, 8), 256), ("layernorm", (4, 8), 256 + 64),
+                               ("random_normal", 10, 40)]:
+        (w,) = [w for w in W.WORKLOADS if w.name == name]
+        assert w.make(size).bytes == nbytes, name
+
+
+def test_cli_prints_and_saves_the_bandwidth_table(tmp_path, capsys):
+    from bench.__main__ import main
+    assert main(["--quick", "--only", "copy,selu", "--no-jax", "--no-cupy", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "memory bandwidth" in out and "copy yardstick (CPU): numpy copy 1e6" in out
+    (jsonl,) = tmp_path.glob("*.jsonl")
+    recs = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert {(r["name"], r["size"], r["bytes"]) for r in recs} == {
+        ("copy", "1e5", 800_000), ("copy", "1e6", 8_000_000), ("selu", "1e5", 800_000), ("selu", "1e6", 8_000_000)}
+    assert main(["--report", str(jsonl), "--no-save"]) == 0
+    again = capsys.readouterr().out
+    assert "memory bandwidth" in again and "copy yardstick (CPU): numpy copy 1e6" in again

@@ -455,13 +455,37 @@ def _dot_general(xp, lhs, rhs, dimension_numbers, precision=None, preferred_elem
     return xp.asarray(out.astype(out_dtype, copy=False), order="C")
 
 
+def _device_name():
+    """The GPU's name, as JAX's `device_kind` gives it ("NVIDIA H100 80GB HBM3"); "gpu" if unknown."""
+    try:
+        cp = _cupy()
+        name = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)["name"]
+        return name.decode() if isinstance(name, bytes) else str(name)
+    except Exception:  # noqa: BLE001 - a name is only for display
+        return "gpu"
+
+
+def _reporting_faults(wait):
+    """Run `wait` (a copy to the host, a synchronisation); a CUDA error there comes from a kernel
+    launched earlier, since launches are asynchronous: say so, and how to find which one."""
+    cp = _cupy()
+    errors = tuple(e for e in (getattr(cp.cuda.runtime, "CUDARuntimeError", None),
+                               getattr(cp.cuda.driver, "CUDADriverError", None)) if e is not None)
+    try:
+        return wait()
+    except errors as e:
+        raise RuntimeError(f"gpuxla: waiting for the GPU failed: {type(e).__name__}: {e}\nA kernel launched "
+                           "earlier faulted (launches are asynchronous); run with GPUXLA_CUDA_SYNC=1 to have "
+                           "the failing kernel named.") from e
+
+
 class CudaBackend:
     """GPUXLA_PLATFORM=cuda: generated kernels on an NVIDIA GPU through NVRTC and CuPy."""
     platform = "cuda"
 
     def __init__(self, arch=None):
         self.arch = arch
-        self.device = Device("cuda", 0, "gpu")
+        self.device = Device("cuda", 0, _device_name())
 
     def from_numpy(self, arr):
         return CudaRuntime.asbuf(None, arr)
@@ -469,10 +493,10 @@ class CudaBackend:
     def to_numpy(self, buf):
         if isinstance(buf, np.ndarray):
             return buf
-        return buf.get()
+        return _reporting_faults(buf.get)
 
     def synchronize(self, buf):
-        _cupy().cuda.get_current_stream().synchronize()
+        _reporting_faults(_cupy().cuda.get_current_stream().synchronize)
 
     def compile(self, program):
         return Executable(program, CudaRuntime(self.arch))
