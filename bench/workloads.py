@@ -115,13 +115,26 @@ def _rng(seed=0):
 
 # ---- dense linear algebra --------------------------------------------------------------------
 
-@workload("matmul", sizes=[3000], quick_sizes=[1000], label=lambda n: f"{n}x{n}",
-          doc="x @ x.T for an n×n float32 matrix (cuBLAS on GPU)")
-def _matmul(n):
+def _matmul_spec(n, precision, tol):
     x = _rng().standard_normal((n, n), dtype=np.float32)
-    body = lambda m: (lambda x: m.matmul(x, x.T))  # noqa: E731
-    # TF32 (JAX's GPU default) and blocked summation differ from NumPy by ~1e-3 relative.
-    return Spec((x,), jax=lambda jax, jnp: body(jnp), xp=body, tol=1e-2)
+    # The JAX-like rows name the precision: JAX's GPU default is TF32, gpuxla's full float32.
+    return Spec((x,), jax=lambda jax, jnp: (lambda x: jnp.matmul(x, x.T, precision=precision)),
+                xp=lambda m: (lambda x: m.matmul(x, x.T)), tol=tol)
+
+
+@workload("matmul", sizes=[3000], quick_sizes=[1000], label=lambda n: f"{n}x{n}",
+          doc="x @ x.T for an n×n float32 matrix, full float32 (precision='highest'; cuBLAS on GPU)")
+def _matmul(n):
+    return _matmul_spec(n, "highest", 1e-3)
+
+
+@workload("matmul_tf32", sizes=[3000], quick_sizes=[1000], label=lambda n: f"{n}x{n}",
+          impls={"numpy", "gpuxla-jit", "jax-jit"},
+          doc="x @ x.T with precision='tensorfloat32': TF32 tensor cores on a GPU (JAX's GPU default); "
+              "the CPU platforms compute in full float32 whatever the precision")
+def _matmul_tf32(n):
+    # TF32 keeps 10 mantissa bits: ~1e-3 relative error against NumPy's float32.
+    return _matmul_spec(n, "tensorfloat32", 1e-2)
 
 
 # ---- elementwise ---------------------------------------------------------------------------

@@ -135,3 +135,90 @@ def test_elementwise_beyond_2_to_31_elements():
     y = jax.jit(lambda v: v + jnp.uint8(3))(x)
     assert int(y[0]) == 3 and int(y[n - 1]) == 3 and int(y[2 ** 31 + 3]) == 3
     assert int(jnp.min(y)) == 3 and int(jnp.max(y)) == 3
+
+
+# --- runtime: memory, failures, precision, library calls ---------------------------------------
+def test_out_of_memory_is_a_runtime_error_and_the_process_survives():
+    import cupy
+    pool = cupy.get_default_memory_pool()
+    old = pool.get_limit()
+    pool.set_limit(size=pool.used_bytes() + 64 * 2 ** 20)
+    try:
+        with pytest.raises(RuntimeError, match=r"RESOURCE_EXHAUSTED: Out of memory while trying to allocate "
+                                               r"400,000,000 bytes .*Live gpuxla buffers hold"):
+            jax.block_until_ready(jax.jit(lambda v: jnp.broadcast_to(v, (100_000_000,)) * 2)(jnp.float32(1)))
+    finally:
+        pool.set_limit(size=old)
+    np.testing.assert_allclose(np.asarray(jnp.arange(5.0) * 2), [0, 2, 4, 6, 8])
+
+
+def test_a_failing_launch_names_the_kernel():
+    from gpuxla.backends import get_backend
+    x = jnp.ones(1000)
+    program = jax.jit(lambda v: jnp.sin(v) + 1).lower(x)._entry.program()
+    exe = get_backend().compile(program)
+    (k,) = exe.kernels
+    k.launch = ((1, 1, 1), (4096, 1, 1))         # more threads per block than any GPU allows
+    with pytest.raises(RuntimeError, match=f"CUDA kernel '{k.name}' failed .*block \\(4096, 1, 1\\)"):
+        exe([x._buf])
+    np.testing.assert_allclose(np.asarray(jnp.sin(x) + 1), np.sin(1.0) + 1, rtol=1e-6)
+
+
+def test_tf32_only_when_asked():
+    # TF32 keeps 10 mantissa bits: 1.0001 becomes 1.0 and the sum is exactly 1024.
+    x, y = jnp.full((64, 1024), 1.0001, jnp.float32), jnp.ones((1024, 64), jnp.float32)
+    full = float(np.float32(1.0001)) * 1024
+    assert abs(float((x @ y)[0, 0]) - full) < 1e-3
+    with jax.default_matmul_precision("tensorfloat32"):
+        assert float(jax.jit(jnp.matmul)(x, y)[0, 0]) == 1024.0
+        assert abs(float(jnp.matmul(x, y, precision="highest")[0, 0]) - full) < 1e-3
+    assert float(jnp.matmul(x, y, precision="tensorfloat32")[0, 0]) == 1024.0
+
+
+def test_half_precision_matmuls_accumulate_in_float32():
+    import ml_dtypes
+    rng = np.random.default_rng(6)
+    a, b = rng.standard_normal((64, 4096)), rng.standard_normal((4096, 32))
+    exact = a.astype(ml_dtypes.bfloat16).astype(np.float64) @ b.astype(ml_dtypes.bfloat16).astype(np.float64)
+    got = jnp.asarray(a, jnp.bfloat16) @ jnp.asarray(b, jnp.bfloat16)
+    assert got.dtype == jnp.bfloat16
+    np.testing.assert_allclose(np.asarray(got, np.float64), exact, rtol=1e-2, atol=1e-1)
+    got16 = jnp.asarray(a, jnp.float16) @ jnp.asarray(b, jnp.float16)
+    exact16 = a.astype(np.float16).astype(np.float64) @ b.astype(np.float16).astype(np.float64)
+    np.testing.assert_allclose(np.asarray(got16, np.float64), exact16, rtol=5e-3, atol=5e-2)
+
+
+def test_linalg_and_fft_run_on_the_device():
+    rng = np.random.default_rng(7)
+    m = rng.standard_normal((6, 6))
+    spd = (m @ m.T + 6 * np.eye(6)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(jnp.linalg.cholesky(spd)), np.linalg.cholesky(spd), rtol=1e-4, atol=1e-5)
+    w, v = jnp.linalg.eigh(spd)
+    np.testing.assert_allclose(np.asarray(w), np.linalg.eigvalsh(spd), rtol=1e-4)
+    np.testing.assert_allclose(np.abs(np.asarray(v).T @ spd @ np.asarray(v)), np.diag(np.linalg.eigvalsh(spd)),
+                               atol=1e-3)
+    np.testing.assert_allclose(np.asarray(jnp.linalg.svd(spd, compute_uv=False)), np.linalg.svd(spd, compute_uv=False),
+                               rtol=1e-4)
+    b = rng.standard_normal(6).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(jnp.linalg.solve(spd, b)), np.linalg.solve(spd, b), rtol=1e-4, atol=1e-5)
+    z = rng.standard_normal(64).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(jnp.fft.rfft(z)), np.fft.rfft(z), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(jnp.fft.irfft(jnp.fft.rfft(z))), z, rtol=1e-4, atol=1e-5)
+
+
+def test_intermediates_do_not_accumulate_in_device_memory():
+    import cupy
+    pool = cupy.get_default_memory_pool()
+    x = jnp.asarray(np.random.default_rng(8).standard_normal(4_000_000).astype(np.float32))
+
+    def chain(v):
+        for i in range(16):
+            v = jnp.sort(-v * 0.5 + i)
+        return v
+    f = jax.jit(chain)
+    jax.block_until_ready(f(x))
+    base = pool.used_bytes()
+    out = jax.block_until_ready(f(x))
+    # 32 intermediates of 16 MB are made; only the output stays (plus the previous call's).
+    assert pool.used_bytes() - base <= 2 * x.nbytes, (pool.used_bytes() - base) / x.nbytes
+    assert out.shape == x.shape

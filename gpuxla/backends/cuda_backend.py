@@ -219,6 +219,13 @@ class Bf16Array:
     def get(self):
         return self.bits.get().view(BF16)
 
+    def __getitem__(self, index):        # lax.scan slices its xs
+        return Bf16Array(self.bits[index])
+
+    @staticmethod
+    def stack(items):                    # ... and stacks its ys
+        return Bf16Array(_cupy().stack([a.bits for a in items]))
+
 
 def _cupy():
     try:
@@ -323,6 +330,9 @@ class CudaRuntime:
     def _library(self, cp, eqn, args):
         from . import numpy_backend
         from ..core import primitives as P
+        from ..core.graph import proj_p
+        if eqn.prim is proj_p:       # one result of a multiple-result call, whatever its dtype
+            return args[0][eqn.params["index"]]
         if eqn.prim.name in ("cond", "while", "scan"):
             # Control flow runs its compiled bodies on device buffers; only predicates are read
             # on the host (gpuxla/lax/control_flow.py).
@@ -332,7 +342,9 @@ class CudaRuntime:
         bf16 = any(isinstance(a, Bf16Array) for a in args)
         rule = library_rules.get(eqn.prim)
         if rule is not None and not bf16:
-            # cuSOLVER / cuFFT through CuPy (gpuxla/numpy/linalg.py, gpuxla/lax/fft.py)
+            # cuSOLVER / cuFFT through CuPy (gpuxla/numpy/linalg.py, gpuxla/lax/fft.py). CuPy's linalg
+            # refuses float16: compute in float32, as the NumPy rules do; results are cast back below.
+            args = [a.astype(np.float32) if a.dtype == np.float16 else a for a in args]
             out = rule(*args, **eqn.params)
             if isinstance(out, (tuple, list)):
                 return tuple(cp.asarray(o.astype(a.dtype, copy=False), order="C") for o, a in zip(out, eqn.aval))
@@ -486,9 +498,12 @@ class CudaBackend:
     def __init__(self, arch=None):
         self.arch = arch
         self.device = Device("cuda", 0, _device_name())
+        self._runtime = None     # for host-to-device copies outside executables
 
     def from_numpy(self, arr):
-        return CudaRuntime.asbuf(None, arr)
+        if self._runtime is None:
+            self._runtime = CudaRuntime(self.arch)
+        return self._runtime.asbuf(arr)
 
     def to_numpy(self, buf):
         if isinstance(buf, np.ndarray):

@@ -29,11 +29,14 @@ def _float_op(fn):
 
     def impl(*xs, **params):
         dt = xs[0].dtype
+        # (results are cast with .astype, never np.asarray: the cuda platform runs these rules on
+        # CuPy arrays, which refuse implicit host copies)
         if dt in _LOW:
-            return np.asarray(fn(*(x.astype(np.float32) for x in xs), **params)).astype(dt)
+            return fn(*(x.astype(np.float32) for x in xs), **params).astype(dt)
         if dt == np.float32 and widen:
-            return np.asarray(fn(*(x.astype(np.float64) for x in xs), **params)).astype(dt)
-        return np.asarray(fn(*xs, **params), dtype=dt) if dt.kind != "b" else np.asarray(fn(*xs, **params))
+            return fn(*(x.astype(np.float64) for x in xs), **params).astype(dt)
+        r = fn(*xs, **params)
+        return r.astype(dt, copy=False) if dt.kind != "b" else r
     return impl
 
 
@@ -280,7 +283,7 @@ impl_rules[P.dynamic_slice_p] = lambda x, *idx, slice_sizes: x[tuple(
 
 
 def _dynamic_update_slice(x, u, *idx):
-    out = np.array(x, copy=True)
+    out = x.copy()
     starts = _clamp_starts(x.shape, u.shape, idx)
     out[tuple(slice(s, s + n) for s, n in zip(starts, u.shape))] = u
     return out
@@ -293,15 +296,14 @@ def _gather(x, indices, axes, mode, fill_value=None):
     k = len(axes)
     idx = indices.reshape(-1, k).astype(np.int64)
     moved = np.moveaxis(x, axes, range(k))
-    dims = np.array(moved.shape[:k], dtype=np.int64)
-    inb = np.all((idx >= 0) & (idx < dims), axis=1)
-    clipped = np.clip(idx, 0, np.maximum(dims - 1, 0))
+    # Column by column against Python ints: no host array meets the (possibly CuPy) indices.
+    inb = _in_bounds(idx, moved.shape[:k])
     if moved.size == 0 and idx.shape[0]:
-        out = np.zeros((idx.shape[0],) + moved.shape[k:], x.dtype)
+        out = np.zeros_like(x, shape=(idx.shape[0],) + moved.shape[k:])
     else:
-        out = moved[tuple(clipped[:, j] for j in range(k))]
+        out = moved[tuple(np.clip(idx[:, j], 0, max(d - 1, 0)) for j, d in enumerate(moved.shape[:k]))]
     if mode == "fill":
-        out = np.where(inb.reshape((-1,) + (1,) * (out.ndim - 1)), out, np.asarray(fill_value, x.dtype))
+        out = np.where(inb.reshape((-1,) + (1,) * (out.ndim - 1)), out, x.dtype.type(fill_value))
     return out.reshape(indices.shape[:-1] + moved.shape[k:])
 
 
@@ -310,13 +312,20 @@ impl_rules[P.gather_p] = _gather
 _scatter_ufunc = {"add": np.add, "mul": np.multiply, "min": np.minimum, "max": np.maximum}
 
 
+def _in_bounds(idx, dims):
+    ok = idx[:, 0] >= 0 if dims else np.ones_like(idx, dtype=bool, shape=(idx.shape[0],))
+    for j, d in enumerate(dims):
+        ok = ok & (idx[:, j] >= 0) & (idx[:, j] < d)
+    return ok
+
+
 def _scatter(x, indices, updates, axes, mode):
     k = len(axes)
-    out = np.array(x, copy=True)
+    out = x.copy()
     moved = np.moveaxis(out, axes, range(k))      # a view: writes land in `out`
     idx = indices.reshape(-1, k).astype(np.int64)
     upd = updates.reshape((idx.shape[0],) + moved.shape[k:])
-    keep = np.all((idx >= 0) & (idx < np.array(moved.shape[:k], dtype=np.int64)), axis=1)
+    keep = _in_bounds(idx, moved.shape[:k])
     sel = tuple(idx[keep, j] for j in range(k))
     if mode == "set":
         moved[sel] = upd[keep]

@@ -370,7 +370,8 @@ def result_type(*items) -> np.dtype:
 # complex->real keeps the real part; anything->bool is `!= 0`; int->int wraps.
 
 def astype_numpy(x, dtype) -> np.ndarray:
-    x = np.asarray(x)
+    if not hasattr(x, "dtype"):       # (CuPy arrays stay on the device: the cuda platform runs this too)
+        x = np.asarray(x)
     to = _to_dtype(dtype)
     frm = x.dtype
     if frm == to:

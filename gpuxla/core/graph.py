@@ -10,7 +10,6 @@ Every array is a node `(prim, params, inputs, aval)`. A node holds a buffer once
 import itertools
 import os
 import threading
-import weakref
 
 import numpy as np
 

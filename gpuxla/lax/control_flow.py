@@ -13,7 +13,7 @@ from ..core import dtypes
 from ..core import graph as G
 from ..core.graph import Array, Aval, Primitive, shape_rules, symbolic, trace_scope
 from ..core.program import Program
-from ..tree_util import tree_flatten, tree_unflatten, tree_map
+from ..tree_util import tree_flatten, tree_unflatten
 from . import asarray, convert_element_type, select_n
 
 _nid = G._ids
@@ -231,7 +231,9 @@ def _scan_impl(*args, body, length, reverse, n_carry, n_xs):
         ys.reverse()
     stacked = []
     for k, a in enumerate(body.out_avals[n_carry:]):
-        if ys:
+        if ys and hasattr(ys[0][k], "stack"):      # the cuda platform's bfloat16 arrays stack themselves
+            stacked.append(ys[0][k].stack([y[k] for y in ys]))
+        elif ys:
             xp = _xp(ys[0][k])
             stacked.append(xp.ascontiguousarray(xp.stack([xp.asarray(y[k]) for y in ys])))
         else:
@@ -555,7 +557,6 @@ def _scan_jvp(primals, tangents, out, body, length, reverse, n_carry, n_xs):
 
 def _scan_vjp(ct, out, *args, body, length, reverse, n_carry, n_xs):
     from ..transforms.ad import vjp
-    from .. import numpy as jnp
     carry, xs, caps = list(args[:n_carry]), list(args[n_carry:n_carry + n_xs]), list(args[n_carry + n_xs:])
     n_y = len(body.out_avals) - n_carry
     dc = [k for k, x in enumerate(carry) if _is_float(x.aval)]

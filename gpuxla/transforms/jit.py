@@ -351,7 +351,7 @@ class _Entry:
         self._order = None
         self._lowered = None
         self._program = None
-        self.fn = None
+        self.fn = self.fn_backend = None
 
     def inline(self, args):
         """The optimised graph copied onto `args` (nodes)."""
@@ -380,13 +380,14 @@ class _Entry:
         if target is active:
             exe = get_backend(platform).compile(self.program())
             if platform is None:
-                self.fn = exe
+                self.fn, self.fn_backend = exe, target
             return exe
         return _CrossPlatform(self.program(), target, active)
 
     def run(self, leaves):
         """Execute on the arguments' buffers; outputs are new concrete Arrays."""
-        fn = self.fn if self.fn is not None else self.compile()
+        # (the executable belongs to the platform it was built for: another one compiles anew)
+        fn = self.fn if self.fn is not None and self.fn_backend is get_backend() else self.compile()
         bufs = [x._buf if type(x) is Array else _to_buffer(x, a) for x, a in zip(leaves, self.in_leaves)]
         return [from_buffer(b, a) for b, a in zip(fn(bufs), self.out_avals)]
 

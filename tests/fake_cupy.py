@@ -1,0 +1,580 @@
+"""A NumPy-backed stand-in for the parts of CuPy that gpuxla's `cuda` platform uses.
+
+It lets CI (no GPU) run the Python glue of gpuxla/backends/cuda_backend.py -- CudaRuntime,
+CudaBackend, Executable, _dot_general -- and the CuPy rules of gpuxla/numpy/linalg.py and
+gpuxla/lax/fft.py on the CPU:
+
+    with fake_cupy.installed() as backend:      # gpuxla's current backend is now a CudaBackend
+        y = jnp.tanh(jnp.asarray(x)) @ w        # runs through CudaRuntime on fake device arrays
+
+What it keeps from CuPy, because that is what the glue has to get right:
+  * `ndarray` is NOT a NumPy array. NumPy functions and ufuncs called on one run NumPy on the
+    wrapped data and return fake arrays (`__array_function__` / `__array_ufunc__`, which is how
+    `np.sum(cupy_array)` gives a CuPy array). `np.asarray(x)` raises TypeError like CuPy's
+    `__array__`, so a silent device-to-host copy is an error; `.get()` is the explicit copy.
+    Mixing a fake array with a NumPy array (not 0-d) in an operation raises TypeError, as CuPy
+    does. There is no bfloat16, as in CuPy.
+  * memory: every array that owns memory counts its bytes in the default pool while it is alive;
+    `get_default_memory_pool().set_limit(size=n)` makes an allocation past n live bytes raise
+    `cuda.memory.OutOfMemoryError` (CuPy's message).
+  * kernels: `cuda.function.Module().load(cubin).get_function(name)` gives a kernel callable as
+    `fn(grid, block, args, shared_mem=0)`. A CUBIN cannot run here, so the kernel's CUDA C runs on
+    gpuxla's cuda-interpret platform instead (kernel objects are `register_kernels`-ed first),
+    on the buffers of the fake arrays, in place. `fail_next_launch(exc)` makes the next launch
+    raise (a driver error by default); `fail_next_sync(exc)` the next synchronize/`.get()`.
+  * cuBLAS compute types (`_core._routines_linalg`): `matmul` rounds float32 operands to TF32
+    when that compute type is in effect, and logs `(dtype name, compute type)` per call in
+    `matmul_log`.
+  * cuSOLVER's cholesky does not raise on a matrix that is not positive definite; it returns
+    garbage (NaN here).
+
+Where this differs from CuPy: every NumPy function "exists" (CuPy lacks some, and gpuxla then
+computes on the host); launches are synchronous; the pool caches no freed blocks.
+"""
+import contextlib
+import sys
+import types
+import weakref
+
+import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+nan = np.nan
+_SUPPORTED_KINDS = "?biufc"     # no bfloat16 (numpy kind 'V'), objects or strings on a GPU
+
+stats = {"launches": 0, "h2d": 0, "d2h": 0}     # host-to-device / device-to-host copies
+matmul_log = []                                 # (dtype name, compute type) of every matmul
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors (cupy.cuda.memory / driver / runtime)
+# ---------------------------------------------------------------------------------------------
+class OutOfMemoryError(MemoryError):
+    def __init__(self, size, total, limit=0):
+        self.size, self.total, self.limit = size, total, limit
+        extra = f", limit set to: {limit:,} bytes" if limit else ""
+        super().__init__(f"Out of memory allocating {size:,} bytes (allocated so far: {total:,} bytes{extra}).")
+
+
+class CUDADriverError(RuntimeError):
+    pass
+
+
+class CUDARuntimeError(RuntimeError):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory pool: the live bytes of arrays that own memory
+# ---------------------------------------------------------------------------------------------
+DEVICE_BYTES = 16 << 30
+
+
+class MemoryPool:
+    def __init__(self):
+        self._used = 0
+        self._limit = 0
+        self.frees = 0      # free_all_blocks calls (gpuxla frees the pool's cache before a retry)
+
+    def used_bytes(self):
+        return self._used
+
+    def total_bytes(self):
+        return self._used   # no cached blocks: freed memory goes straight back
+
+    def free_all_blocks(self, stream=None):
+        self.frees += 1
+
+    def set_limit(self, size=None, fraction=None):
+        self._limit = int(size or 0)
+
+    def get_limit(self):
+        return self._limit
+
+    def _check(self, nbytes):
+        if self._limit and self._used + nbytes > self._limit:
+            raise OutOfMemoryError(nbytes, self._used, self._limit)
+
+    def _reserve(self, nbytes):
+        self._check(nbytes)
+        self._used += nbytes
+
+    def _release(self, nbytes):
+        self._used -= nbytes
+
+
+_pool = MemoryPool()
+
+
+def get_default_memory_pool():
+    return _pool
+
+
+# ---------------------------------------------------------------------------------------------
+# ndarray
+# ---------------------------------------------------------------------------------------------
+def _check_dtype(dtype):
+    dtype = np.dtype(dtype)
+    if dtype.kind not in _SUPPORTED_KINDS:
+        raise TypeError(f"Unsupported type {dtype}")   # CuPy's words; bfloat16 lands here
+    return dtype
+
+
+def _wrap(a, base=None):
+    """A fake array around NumPy array `a`. With `base` (the fake array whose memory `a` views),
+    nothing is allocated and the view keeps its base alive; else `a` is new device memory."""
+    _check_dtype(a.dtype)
+    x = ndarray.__new__(ndarray)
+    x._a, x._base = a, base
+    if base is None:
+        _pool._reserve(a.nbytes)
+        weakref.finalize(x, _pool._release, a.nbytes)
+    return x
+
+
+def _unwrap(x, where="argument"):
+    """The NumPy data behind fake arrays, in (nested) lists, tuples and dicts. Host arrays other
+    than 0-d ones are refused: CuPy does not copy them to the device implicitly."""
+    if isinstance(x, ndarray):
+        return x._a
+    if isinstance(x, np.ndarray) and x.ndim > 0:
+        raise TypeError(f"Unsupported type {type(x)} ({where}: a host array mixed with device arrays)")
+    if isinstance(x, (list, tuple)):
+        return type(x)(_unwrap(v, where) for v in x)
+    if isinstance(x, dict):
+        return {k: _unwrap(v, where) for k, v in x.items()}
+    return x
+
+
+def _fakes(x, acc):
+    if isinstance(x, ndarray):
+        acc.append(x)
+    elif isinstance(x, (list, tuple)):
+        for v in x:
+            _fakes(v, acc)
+    elif isinstance(x, dict):
+        for v in x.values():
+            _fakes(v, acc)
+    return acc
+
+
+def _result(r, inputs=()):
+    """Wrap NumPy results: arrays sharing memory with an input fake array are views of it;
+    NumPy scalars become 0-d arrays (CuPy's reductions return 0-d arrays)."""
+    if isinstance(r, tuple):        # includes the namedtuples of np.linalg
+        return tuple(_result(v, inputs) for v in r)
+    if isinstance(r, list):
+        return [_result(v, inputs) for v in r]
+    if isinstance(r, np.generic):
+        return _wrap(np.asarray(r))
+    if not isinstance(r, np.ndarray):
+        return r
+    for x in inputs:
+        if r is x._a:
+            return x
+        if np.may_share_memory(r, x._a):
+            return _wrap(r, base=x)
+    return _wrap(r)
+
+
+def _call(fn, args, kwargs):
+    inputs = _fakes((args, kwargs), [])
+    return _result(fn(*_unwrap(args), **_unwrap(kwargs)), inputs)
+
+
+# ndarray methods forwarded to NumPy's (CuPy has all of them).
+_METHODS = frozenset("""
+    all any argmax argmin argsort astype clip conj conjugate copy cumprod cumsum diagonal dot fill
+    flatten max mean min nonzero prod ravel repeat reshape round sort squeeze std sum swapaxes
+    take trace transpose var view
+""".split())
+
+
+class ndarray(NDArrayOperatorsMixin):
+    """A device array: NumPy data that NumPy may not convert implicitly. Made by the functions
+    of this module, never directly."""
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("make fake arrays with asarray / empty / zeros")
+
+    shape = property(lambda self: self._a.shape)
+    dtype = property(lambda self: self._a.dtype)
+    ndim = property(lambda self: self._a.ndim)
+    size = property(lambda self: self._a.size)
+    nbytes = property(lambda self: self._a.nbytes)
+    itemsize = property(lambda self: self._a.itemsize)
+    strides = property(lambda self: self._a.strides)
+    flags = property(lambda self: self._a.flags)
+    T = property(lambda self: _result(self._a.T, [self]))
+    real = property(lambda self: _result(self._a.real, [self]))
+    imag = property(lambda self: _result(self._a.imag, [self]))
+
+    def __getattr__(self, name):
+        if name in _METHODS:
+            method = getattr(self._a, name)
+
+            def call(*args, **kwargs):   # a result sharing self's memory is a view of self
+                return _result(method(*_unwrap(args), **_unwrap(kwargs)), [self] + _fakes((args, kwargs), []))
+            return call
+        raise AttributeError(f"'fake_cupy.ndarray' object has no attribute {name!r}")
+
+    # --- explicit and implicit copies to the host ---
+    def get(self, stream=None, order="C", out=None):
+        _maybe_fail_sync()
+        stats["d2h"] += 1
+        return np.array(self._a, order=order, copy=True)
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed. "
+                        "Please use `.get()` to construct a NumPy array explicitly.")
+
+    def item(self):
+        return self.get().item()
+
+    def __bool__(self):         # CuPy allows these for one element (they synchronize and copy)
+        return bool(self.get())
+
+    def __int__(self):
+        return int(self.get())
+
+    def __float__(self):
+        return float(self.get())
+
+    def __complex__(self):
+        return complex(self.get())
+
+    # --- NumPy protocols: compute with NumPy on the unwrapped data ---
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        out = kwargs.get("out")
+        r = _call(getattr(ufunc, method), inputs, kwargs)
+        if out is not None:     # written in place: hand back the fake arrays given as `out`
+            return out[0] if len(out) == 1 else out
+        return r
+
+    def __array_function__(self, func, types_, args, kwargs):
+        return _call(func, args, kwargs)
+
+    # --- indexing, iteration ---
+    def __getitem__(self, key):
+        return _result(self._a[_unwrap_index(key)], [self])
+
+    def __setitem__(self, key, value):
+        self._a[_unwrap_index(key)] = _unwrap(value)
+
+    def __len__(self):
+        return len(self._a)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self):
+        return f"fake_cupy.{np.array_repr(self._a)}"
+
+
+def _unwrap_index(key):
+    # Index arrays may be fake or host arrays (CuPy copies host index arrays to the device).
+    if isinstance(key, tuple):
+        return tuple(_unwrap_index(k) for k in key)
+    return key._a if isinstance(key, ndarray) else key
+
+
+# ---------------------------------------------------------------------------------------------
+# Module functions (only what gpuxla calls)
+# ---------------------------------------------------------------------------------------------
+def asarray(a, dtype=None, order=None, blocking=False):
+    if isinstance(a, ndarray):
+        r = a._a
+        if dtype is not None and np.dtype(dtype) != r.dtype:
+            r = r.astype(dtype, order=order or "K")
+        if order in ("C", "c") and not r.flags.c_contiguous:
+            r = np.ascontiguousarray(r)     # (keeps 0-d arrays 0-d: they are contiguous)
+        return _result(r, [a])
+    # A host-to-device copy (np.array keeps 0-d arrays 0-d).
+    h = np.array(a, dtype=dtype, order=order or "K", copy=True)
+    stats["h2d"] += 1
+    return _wrap(h)
+
+
+def ascontiguousarray(a, dtype=None):
+    return _call(np.ascontiguousarray, (a,), {"dtype": dtype})
+
+
+def asnumpy(a, stream=None, order="C", out=None, blocking=True):
+    return a.get(order=order) if isinstance(a, ndarray) else np.asarray(a, order=order)
+
+
+def get_array_module(*args):
+    return sys.modules[__name__] if any(isinstance(a, ndarray) for a in args) else np
+
+
+def empty(shape, dtype=float, order="C"):
+    dtype = _check_dtype(dtype)
+    _pool._check(int(np.prod(shape, dtype=np.int64)) * dtype.itemsize)  # fail before allocating
+    return _wrap(np.empty(shape, dtype, order))
+
+
+def zeros(shape, dtype=float, order="C"):
+    e = empty(shape, dtype, order)
+    e._a[...] = 0
+    return e
+
+
+def _delegate(name):
+    fn = getattr(np, name)
+
+    def f(*args, **kwargs):
+        return _call(fn, args, kwargs)
+    f.__name__ = name
+    return f
+
+
+for _name in ["all", "any", "diagonal", "isfinite", "isnan", "stack", "swapaxes", "transpose", "tri",
+              "tril", "where"]:
+    globals()[_name] = _delegate(_name)
+
+
+# cuBLAS compute types (cupy/_core/_routines_linalg.pyx): one setting per precision class.
+COMPUTE_TYPE_TBD, COMPUTE_TYPE_DEFAULT, COMPUTE_TYPE_PEDANTIC, COMPUTE_TYPE_FP16 = 0, 1, 2, 3
+COMPUTE_TYPE_FP32, COMPUTE_TYPE_FP64, COMPUTE_TYPE_BF16, COMPUTE_TYPE_TF32 = 4, 5, 6, 7
+_compute_types = {0: COMPUTE_TYPE_DEFAULT, 1: COMPUTE_TYPE_DEFAULT, 2: COMPUTE_TYPE_DEFAULT}
+
+
+def _compute_type_index(dtype):
+    char = np.dtype(dtype).char
+    for i, chars in enumerate(("e", "fF", "dD")):
+        if char in chars:
+            return i
+    raise TypeError(f"dtype is not supported: {np.dtype(dtype)}")
+
+
+def get_compute_type(dtype):
+    return _compute_types[_compute_type_index(dtype)]
+
+
+def set_compute_type(dtype, compute_type):
+    _compute_types[_compute_type_index(dtype)] = compute_type
+
+
+def tf32_round(x):
+    """float32 (or complex64) values rounded to TF32: 10 explicit mantissa bits, to nearest even.
+    Infinities and NaNs stay as they are."""
+    x = np.asarray(x)
+    if x.dtype == np.complex64:
+        return (tf32_round(x.real) + 1j * tf32_round(x.imag)).astype(np.complex64)
+    u = x.astype(np.float32).view(np.uint32)
+    r = (u + np.uint32(0xFFF) + ((u >> 13) & np.uint32(1))) & np.uint32(0xFFFFE000)
+    return np.where(np.isfinite(x), r.view(np.float32), x).astype(np.float32)
+
+
+def matmul(a, b, out=None):
+    A, B = _unwrap((a, b))
+    dt = np.result_type(A, B)
+    ct = get_compute_type(dt) if dt.char in "efdFD" else None
+    matmul_log.append((dt.name, ct))
+    if ct == COMPUTE_TYPE_TF32 and dt in (np.float32, np.complex64):
+        A, B = tf32_round(A), tf32_round(B)
+    return _result(np.matmul(A, B))
+
+
+# ---------------------------------------------------------------------------------------------
+# cupy.linalg (cuSOLVER) and cupy.fft (cuFFT)
+# ---------------------------------------------------------------------------------------------
+def _cholesky(a):
+    A = _unwrap(a)
+    try:
+        return _result(np.linalg.cholesky(A))
+    except np.linalg.LinAlgError:
+        # cuSOLVER does not raise (unless asked to): a failed factor is garbage, NaN here.
+        out = np.empty_like(A)
+        for i in np.ndindex(A.shape[:-2]):
+            try:
+                out[i] = np.linalg.cholesky(A[i])
+            except np.linalg.LinAlgError:
+                out[i] = np.nan
+        return _wrap(out)
+
+
+def _linalg(name):
+    return lambda *args, **kwargs: _call(getattr(np.linalg, name), args, kwargs)
+
+
+linalg = types.SimpleNamespace(cholesky=_cholesky, solve=_linalg("solve"), eigh=_linalg("eigh"),
+                               svd=_linalg("svd"), qr=_linalg("qr"))
+
+
+def _fft(name):
+    fn = getattr(np.fft, name)
+
+    def f(a, s=None, axes=None, norm=None):
+        A = _unwrap(a)
+        r = fn(A, s=s, axes=axes, norm=norm)
+        if A.dtype in (np.float32, np.complex64):   # cuFFT keeps single precision
+            r = r.astype(np.float32 if r.dtype.kind == "f" else np.complex64)
+        return _wrap(r)
+    return f
+
+
+fft = types.SimpleNamespace(fftn=_fft("fftn"), ifftn=_fft("ifftn"), rfftn=_fft("rfftn"), irfftn=_fft("irfftn"))
+
+_core = types.SimpleNamespace(_routines_linalg=types.SimpleNamespace(
+    COMPUTE_TYPE_DEFAULT=COMPUTE_TYPE_DEFAULT, COMPUTE_TYPE_TF32=COMPUTE_TYPE_TF32,
+    get_compute_type=get_compute_type, set_compute_type=set_compute_type))
+
+
+# ---------------------------------------------------------------------------------------------
+# cupy.cuda: device, stream, kernels
+# ---------------------------------------------------------------------------------------------
+_fail = {"launch": None, "sync": None}
+
+
+def fail_next_launch(exc=None):
+    """The next kernel launch raises `exc` (default: an illegal-address driver error)."""
+    _fail["launch"] = exc or CUDADriverError(
+        "CUDA_ERROR_ILLEGAL_ADDRESS: an illegal memory access was encountered")
+
+
+def fail_next_sync(exc=None):
+    """The next synchronize or `.get()` raises `exc`: how an asynchronous kernel fault surfaces."""
+    _fail["sync"] = exc or CUDADriverError(
+        "CUDA_ERROR_ILLEGAL_ADDRESS: an illegal memory access was encountered")
+
+
+def _maybe_fail(what):
+    exc, _fail[what] = _fail[what], None
+    if exc is not None:
+        raise exc
+
+
+def _maybe_fail_sync():
+    _maybe_fail("sync")
+
+
+class _Stream:
+    def synchronize(self):
+        _maybe_fail_sync()
+
+
+class Device:
+    def __init__(self, device=None):
+        self.id = 0
+        self.compute_capability = "90"      # what nvrtc.default_arch falls back to anyway
+
+    @property
+    def mem_info(self):
+        total = _pool.get_limit() or DEVICE_BYTES
+        return max(total - _pool.used_bytes(), 0), total
+
+
+# kernel name -> gpuxla.backends.interpret.Module holding it
+_modules = {}
+
+
+def register_kernels(kernels, jobs=1, options=("-O0",)):
+    """Compile gpuxla kernel objects (`.name`, `.source`, `.signature`) for the cuda-interpret
+    platform, which runs them in place of their CUBINs. `jobs` > 1 builds large batches as
+    several host modules in parallel; -O0 because tests run tiny arrays."""
+    from gpuxla.backends.cuda_backend import InterpretRuntime
+    InterpretRuntime(_modules, options).prepare(kernels, jobs=jobs)   # fills _modules in place
+
+
+class _Function:
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, grid, block, args, shared_mem=0, stream=None):
+        _maybe_fail("launch")
+        if not isinstance(args, tuple):
+            raise TypeError(f"kernel arguments must be a tuple, got {type(args).__name__}")
+        bufs = []
+        for i, a in enumerate(args):
+            if isinstance(a, ndarray):
+                bufs.append(a._a)    # the buffer itself: the kernel writes its outputs into it
+            elif isinstance(a, np.generic):
+                bufs.append(a)
+            else:                    # a host array would be a host pointer on a GPU
+                raise TypeError(f"Unsupported type {type(a)} (kernel {self.name}, argument {i})")
+        stats["launches"] += 1
+        _modules[self.name].launch(self.name, grid, block, bufs, shared_mem=shared_mem)
+
+
+class Module:
+    def load(self, cubin):
+        if not isinstance(cubin, bytes):
+            raise TypeError(f"Module.load takes bytes, got {type(cubin).__name__}")
+        self.cubin = cubin
+        return self
+
+    def get_function(self, name):
+        if name not in _modules:
+            raise CUDADriverError(f"CUDA_ERROR_NOT_FOUND: named symbol not found ({name!r} was not "
+                                  "given to fake_cupy.register_kernels)")
+        return _Function(name)
+
+
+def _device_count():
+    return 1
+
+
+def _device_properties(device):
+    return {"name": b"Fake CUDA device (NumPy)"}
+
+
+cuda = types.SimpleNamespace(
+    memory=types.SimpleNamespace(OutOfMemoryError=OutOfMemoryError),
+    driver=types.SimpleNamespace(CUDADriverError=CUDADriverError),
+    runtime=types.SimpleNamespace(CUDARuntimeError=CUDARuntimeError, getDeviceCount=_device_count,
+                                  getDeviceProperties=_device_properties),
+    function=types.SimpleNamespace(Module=Module),
+    Device=Device,
+    get_current_stream=lambda: _Stream(),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Installing it for gpuxla
+# ---------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def installed(nvrtc=None, jobs=1):
+    """Run gpuxla's `cuda` platform on this fake for the duration; yields the CudaBackend.
+
+    `import cupy` gives this module and cuda_backend._cupy() returns it; CudaRuntime.prepare
+    still makes the CUBINs (NVRTC, when installed and `nvrtc` is not False; else the kernels get
+    an empty CUBIN) and then registers the kernels here; gpuxla's current backend is a new
+    CudaBackend, with an empty eager cache so executables of another platform are not reused.
+    Everything is put back afterwards, and the pool limit, failure hooks and compute types reset.
+    """
+    import pytest
+    import gpuxla.backends as B
+    from gpuxla.backends import cuda_backend as C, nvrtc as N
+
+    use_nvrtc = N.available() if nvrtc is None else (nvrtc and N.available())
+    real_prepare = C.CudaRuntime.prepare
+
+    def prepare(self, kernels):
+        if not use_nvrtc:
+            for k in kernels:
+                if getattr(k, "cubin", None) is None:
+                    k.cubin = b""
+        real_prepare(self, kernels)
+        register_kernels(kernels, jobs=jobs)
+
+    def reset():
+        _pool.set_limit(None)
+        _fail.update(launch=None, sync=None)
+        _compute_types.update({0: COMPUTE_TYPE_DEFAULT, 1: COMPUTE_TYPE_DEFAULT, 2: COMPUTE_TYPE_DEFAULT})
+
+    reset()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(sys.modules, "cupy", sys.modules[__name__])
+        mp.setattr(C, "_cupy", lambda: sys.modules[__name__])
+        mp.setattr(C.CudaRuntime, "prepare", prepare)
+        mp.setattr(N, "_default_arch", N._default_arch)   # default_arch() asks cupy; it caches
+        eager = {}
+        mp.setattr(B, "_eager_cache", eager)
+        backend = C.CudaBackend()
+        mp.setattr(B, "_backend", backend)
+        try:
+            yield backend
+        finally:
+            eager.clear()
+            reset()
