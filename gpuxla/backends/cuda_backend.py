@@ -410,7 +410,8 @@ def _matmul(xp, a, b, tf32):
     if a.dtype not in (np.float32, np.complex64) or xp is np:
         return xp.matmul(a, b)
     lin = xp._core._routines_linalg
-    want = lin.COMPUTE_TYPE_TF32 if tf32 else lin.COMPUTE_TYPE_DEFAULT
+    # (CuPy's enum values, in case a build does not export the names: DEFAULT 1, TF32 7)
+    want = getattr(lin, "COMPUTE_TYPE_TF32", 7) if tf32 else getattr(lin, "COMPUTE_TYPE_DEFAULT", 1)
     old = lin.get_compute_type(a.dtype)
     if old == want:
         return xp.matmul(a, b)
