@@ -100,8 +100,7 @@ class Executable:
             if kind == "library":
                 env[outs[0]] = rt.library(what, [env[s] for s in ins])
             else:
-                bufs = [rt.empty(info.avals[s].shape, info.avals[s].dtype, f"an output of kernel '{what.name}'")
-                        for s in outs]
+                bufs = [rt.empty(info.avals[s].shape, info.avals[s].dtype, what) for s in outs]
                 env.update(zip(outs, bufs))
                 if what.size:
                     rt.launch(what, [env[s] for s in ins] + bufs + self.scratch[what.name])
@@ -132,7 +131,7 @@ class InterpretRuntime:
     def empty(self, shape, dtype, what=None):
         return np.empty(shape, dtype)
 
-    def zeros(self, n, dtype, what=None):
+    def zeros(self, n, dtype):
         return np.zeros(n, dtype)
 
     def prepare(self, kernels, jobs=1):
@@ -249,7 +248,9 @@ class CudaRuntime:
         return buf.get() if hasattr(buf, "get") else np.asarray(buf)
 
     # --- device memory: CuPy's default pool; running out is a RuntimeError the process survives ---
-    def _alloc(self, make, nbytes, what):
+    def _alloc(self, make, describe):
+        """`make()`, retried once after the pool frees its cached blocks; `describe()` gives
+        (bytes, what for) for the error, and runs only then (this is every call's hot path)."""
         cp = _cupy()
         try:
             return make()
@@ -259,7 +260,7 @@ class CudaRuntime:
             try:
                 return make()
             except cp.cuda.memory.OutOfMemoryError as e:
-                raise out_of_memory(cp, nbytes, what, e) from None
+                raise out_of_memory(cp, *describe(), e) from None
 
     def asbuf(self, x, aval=None):
         cp = _cupy()
@@ -269,23 +270,26 @@ class CudaRuntime:
             x = np.asarray(x, order="C")
             if aval is not None and x.dtype != aval.dtype:
                 x = x.astype(aval.dtype)
-            what = f"a host-to-device copy of {_shape_str(x.shape, x.dtype)}"
+            describe = lambda: (x.nbytes, f"a host-to-device copy of {_shape_str(x.shape, x.dtype)}")  # noqa: E731
             if x.dtype == BF16:
-                return Bf16Array(self._alloc(lambda: cp.asarray(x.view(np.uint16)), x.nbytes, what))
-            return self._alloc(lambda: cp.asarray(x), x.nbytes, what)
+                return Bf16Array(self._alloc(lambda: cp.asarray(x.view(np.uint16)), describe))
+            return self._alloc(lambda: cp.asarray(x), describe)
         return cp.asarray(x, order="C")
 
     def empty(self, shape, dtype, what="a buffer"):
+        """An uninitialised device array; `what`: a description, or the kernel it is an output of."""
         cp = _cupy()
-        dtype = np.dtype(dtype)
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if dtype == BF16:
-            return Bf16Array(self._alloc(lambda: cp.empty(shape, np.uint16), nbytes, what))
-        return self._alloc(lambda: cp.empty(shape, dtype), nbytes, what)
 
-    def zeros(self, n, dtype, what="kernel scratch memory"):
+        def describe():
+            nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+            return nbytes, what if isinstance(what, str) else f"an output of kernel '{what.name}'"
+        if dtype == BF16:
+            return Bf16Array(self._alloc(lambda: cp.empty(shape, np.uint16), describe))
+        return self._alloc(lambda: cp.empty(shape, dtype), describe)
+
+    def zeros(self, n, dtype):
         cp = _cupy()
-        return self._alloc(lambda: cp.zeros(n, dtype), n * np.dtype(dtype).itemsize, what)
+        return self._alloc(lambda: cp.zeros(n, dtype), lambda: (n * np.dtype(dtype).itemsize, "kernel scratch memory"))
 
     def prepare(self, kernels):
         # NVRTC needs no GPU: every kernel becomes a CUBIN now; loading waits for the first launch.
