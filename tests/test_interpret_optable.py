@@ -25,17 +25,11 @@ from gpuxla.tree_util import tree_leaves
 
 from op_table import OPS, make_args, tolerance
 
-pytestmark = pytest.mark.skipif(interpret.host_compiler() is None,
-                                reason="cuda-interpret needs a host C++ compiler (g++ or clang++); none found")
+# (_session_cache points the kernel caches at a temporary folder)
+from codegen_util import _session_cache, needs_cxx  # noqa: E402,F401
+
+pytestmark = needs_cxx
 BF16 = np.dtype(dtypes.bfloat16)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _session_cache(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GPUXLA_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "gpuxla-cache"))
-    yield
-    mp.undo()
 
 
 def program_of(f, args):

@@ -4,15 +4,15 @@ and library calls holds two or three intermediates at a time, not all of them.""
 import weakref
 
 import numpy as np
-import pytest
 
 import gpuxla as jax
 import gpuxla.numpy as jnp
-from gpuxla.backends import interpret
 from gpuxla.backends.cuda_backend import Executable, InterpretRuntime
 
-pytestmark = pytest.mark.skipif(interpret.host_compiler() is None,
-                                reason="cuda-interpret needs a host C++ compiler (g++ or clang++); none found")
+# (_session_cache points the kernel caches at a temporary folder)
+from codegen_util import _session_cache, needs_cxx  # noqa: E402,F401
+
+pytestmark = needs_cxx
 
 
 class CountingRuntime(InterpretRuntime):
