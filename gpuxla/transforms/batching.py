@@ -62,7 +62,10 @@ def axis_frame(name, what="psum"):
 def axis_env_key():
     """The named axes bound here, as a hashable key: a function traced once (jit) bakes in the
     sizes its collectives saw, so its cache must tell these environments apart."""
-    return tuple((fr.name, fr.size) for fr in _env.frames if fr.name is not None)
+    frames = _env.frames
+    if not frames:          # outside any vmap: every jit call asks, so this stays cheap
+        return ()
+    return tuple((fr.name, fr.size) for fr in frames if fr.name is not None)
 
 
 def rewriting_frame():
