@@ -5,7 +5,7 @@
 #   docker build -t gpuxla-bench .
 #   docker run --rm --gpus all -v "$PWD/bench/results:/opt/gpuxla/bench/results" gpuxla-bench
 #
-# The CUDA major version of the base image matches CuPy's wheel in setup.cfg (cupy-cuda13x):
+# The CUDA major version of the base image matches CuPy's wheel in pyproject.toml (cupy-cuda13x):
 # CUDA 13 needs a host driver of the R580 series or newer. Everything is installed at build
 # time; running the image needs no network (NVRTC compiles gpuxla's kernels locally and the
 # kernel cache lives in the container).

@@ -7,7 +7,7 @@
 Rows for JAX and CuPy are skipped when those libraries are not installed (GPUXLA_BENCH_NO_JAX=1
 skips JAX even when it is). A gpuxla failure is a test failure, except while the gpuxla package
 itself is not importable, when its rows are skipped. `python -m pytest` from the repository root
-does not collect this folder (setup.cfg: testpaths = tests).
+does not collect this folder (pyproject.toml: testpaths = tests).
 """
 import os
 

@@ -1,12 +1,16 @@
 """The Dockerfile, checked without a Docker engine: its base image matches CuPy's CUDA major
-version, its install line uses the extras the README documents and setup.cfg defines, and its
+version, its install line uses the extras the README documents and pyproject.toml defines, and its
 default command is the benchmark (needing no network at run time)."""
-import configparser
 import json
 import os
 import re
 
 import pytest
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -48,10 +52,8 @@ def docker():
 
 
 @pytest.fixture(scope="module")
-def setup_cfg():
-    cfg = configparser.ConfigParser()
-    cfg.read_string(read("setup.cfg"))
-    return cfg
+def project():
+    return tomllib.loads(read("pyproject.toml"))["project"]
 
 
 def readme_docker_section():
@@ -64,23 +66,23 @@ def readme_docker_section():
     return m.group(1)
 
 
-def defined_extras(setup_cfg):
-    return set(setup_cfg["options.extras_require"])
+def defined_extras(project):
+    return set(project["optional-dependencies"])
 
 
-def test_base_image_matches_cupy_cuda_major(docker, setup_cfg):
+def test_base_image_matches_cupy_cuda_major(docker, project):
     froms = [args for ins, args in docker if ins == "FROM"]
     assert len(froms) == 1, froms
     m = re.fullmatch(r"nvidia/cuda:(\d+)\.(\d+)\.(\d+)-runtime-ubuntu(\d\d\.\d\d)", froms[0])
     assert m, f"expected an nvidia/cuda:X.Y.Z-runtime-ubuntuNN.NN base, got {froms[0]}"
-    cuda = setup_cfg["options.extras_require"]["cuda"]
+    cuda = " ".join(project["optional-dependencies"]["cuda13"])
     cupy = re.search(r"cupy-cuda(\d+)x", cuda)
-    assert cupy, f"setup.cfg's cuda extra names no cupy-cudaNNx wheel: {cuda!r}"
+    assert cupy, f"pyproject.toml's cuda extra names no cupy-cudaNNx wheel: {cuda!r}"
     assert m.group(1) == cupy.group(1), (
         f"base image CUDA {m.group(1)} but CuPy wheel cupy-cuda{cupy.group(1)}x")
 
 
-def test_install_line_uses_the_documented_extras(docker, setup_cfg):
+def test_install_line_uses_the_documented_extras(docker, project):
     installs = [extras_of(args) for ins, args in docker if ins == "RUN" and extras_of(args)]
     assert len(installs) == 1, f"expected one `pip install .[extras]` line, got {installs}"
     image_extras = installs[0]
@@ -88,8 +90,8 @@ def test_install_line_uses_the_documented_extras(docker, setup_cfg):
     assert documented, "README's Docker subsection shows no `pip install \".[...]\"` line"
     assert image_extras == documented, (image_extras, documented)
     assert {"cuda", "bench"} <= image_extras
-    assert image_extras <= defined_extras(setup_cfg), (
-        f"extras {image_extras - defined_extras(setup_cfg)} are not in setup.cfg")
+    assert image_extras <= defined_extras(project), (
+        f"extras {image_extras - defined_extras(project)} are not in pyproject.toml")
 
 
 def test_default_command_is_the_benchmark(docker):
@@ -107,10 +109,10 @@ def test_nothing_is_fetched_at_run_time(docker):
     assert "PIP_NO_INDEX=1" in env
 
 
-def test_python_in_image_satisfies_python_requires(docker, setup_cfg):
+def test_python_in_image_satisfies_python_requires(docker, project):
     ubuntu = re.search(r"ubuntu(\d\d)\.(\d\d)", [a for i, a in docker if i == "FROM"][0])
     system_python = {"22": (3, 10), "24": (3, 12)}[ubuntu.group(1)]
-    need = re.search(r">=\s*(\d+)\.(\d+)", setup_cfg["options"]["python_requires"])
+    need = re.search(r">=\s*(\d+)\.(\d+)", project["requires-python"])
     assert system_python >= (int(need.group(1)), int(need.group(2)))
 
 

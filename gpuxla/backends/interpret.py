@@ -13,7 +13,7 @@
     >>> y.tolist()
     [0.0, 2.0, 4.0, 6.0, 8.0]
 
-The kernel text is compiled with `-include gx_interpret.h` (kernels/), which runs the threads of a
+The kernel text is compiled with `-include gx_interpret.h` (gpuxla/kernels/), which runs the threads of a
 block as cooperative fibers so `__syncthreads`, shared memory and warp shuffles behave as on a GPU.
 For each kernel, given its C parameter types (`KernelSig = (name, params)`; nothing here parses
 C), a launcher `gx_launch_<name>(grid, block, shared_mem, void** args)` is appended that unpacks

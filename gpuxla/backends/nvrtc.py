@@ -13,8 +13,7 @@ compile (and CI checks that every kernel compiles).
 Headers: the files of the kernels folder (`gx_common.cuh`, ...) are handed to NVRTC through its
 `headers`/`includeNames` arguments, so `#include "gx_common.cuh"` works without any `-I` path and
 whatever the install layout.  The folder is found by `kernels_dir()`: `$GPUXLA_KERNELS_DIR`, else
-`gpuxla/kernels/` (package data in an installed wheel), else `<repo>/kernels/` (source checkout,
-editable install).
+`gpuxla/kernels/` (package data: the same folder in a checkout and in an installed wheel).
 
 Cache: memory, then `$GPUXLA_CACHE_DIR/nvrtc/` (default `~/.cache/gpuxla/nvrtc/`).  The key hashes
 the source, the kernels-folder headers, the architecture, the options, the name expressions and the
@@ -61,7 +60,7 @@ def kernels_dir() -> Path:
     env = os.environ.get("GPUXLA_KERNELS_DIR")
     if env:
         candidates.append(Path(env))
-    candidates += [here.parent / "kernels", here.parent.parent / "kernels"]
+    candidates.append(here.parent / "kernels")
     for c in candidates:
         if (c / "gx_common.cuh").is_file():
             return c

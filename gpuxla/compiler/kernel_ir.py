@@ -136,6 +136,8 @@ def convert_expr(x, src, dst):
     if dst in LOW:
         if src == F32 or src in LOW:
             return round_low(x, dst)
+        if dst == BF16:   # through float32, as XLA (and the NumPy backend) convert to bfloat16
+            return round_low(f"gx_convert<float, {ctype(src)}>({x})", dst)
         return f"gx_{_lo(dst)}_to_f32(gx_f64_to_{_lo(dst)}((double){x}))"
     return f"gx_convert<{ctype(dst)}, {ctype(src)}>({x})"
 

@@ -2,7 +2,7 @@
 
 One `extern "C" __global__` function per kernel, named `gx_<kind>_<hash of its text>`, with shapes
 baked in as constants and grid-stride loops. The same text compiles under NVRTC for the GPU and
-under the host C++ compiler for the cuda-interpret platform (kernels/gx_interpret.h).
+under the host C++ compiler for the cuda-interpret platform (gpuxla/kernels/gx_interpret.h).
 
 Reduction strategies (kernel_ir.choose_strategy), all deterministic -- the order in which values
 are combined depends only on the shapes, never on timing:

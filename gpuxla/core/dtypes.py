@@ -383,6 +383,10 @@ def astype_numpy(x, dtype) -> np.ndarray:
         frm = x.dtype
     if to == b1:
         return x != 0
+    if to == bf and frm != f4:
+        # XLA converts to bfloat16 through float32 (two roundings: float64 1.0039062509313226 ->
+        # 1.00390625 -> 1.0). ml_dtypes rounds once since 0.7, so never hand it another source.
+        x, frm = x.astype(np.float32), f4
     with np.errstate(all="ignore"):
         if is_float(frm) and is_int(to):
             t = np.trunc(x.astype(np.float64) if frm.itemsize < 4 or frm in _CUSTOM_FLOATS else x)
