@@ -8,6 +8,7 @@ installed; print a table; write JSON lines and a speed-up chart to bench/results
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
@@ -108,12 +109,17 @@ def main(argv=None) -> int:
         notes.append(f"the host was busy when the run started (load average {load:.1f} on "
                      f"{cores} cores): expect noisy CPU timings")
 
+    platform, warning = platform_report()
+    if warning:
+        notes.insert(0, warning)
+        print(warning, file=sys.stderr)
+
     cases = W.make_cases(chosen, usable, quick=args.quick, impls=args.impl)
     cfg = harness.TimingConfig.quick() if args.quick else harness.TimingConfig()
     timeout = args.timeout if args.timeout is not None else (10.0 if args.quick else 300.0)
     print(f"gpuxla benchmark: {len(cases)} measurements "
-          f"({'quick' if args.quick else 'full'}; GPUXLA_PLATFORM="
-          f"{os.environ.get('GPUXLA_PLATFORM', 'default')}; gpuxla {gx_version or 'not importable'})",
+          f"({'quick' if args.quick else 'full'}; gpuxla platform {platform or '?'}, GPUXLA_PLATFORM="
+          f"{os.environ.get('GPUXLA_PLATFORM', 'unset')}; gpuxla {gx_version or 'not importable'})",
           file=sys.stderr)
     results = harness.run_cases(cases, cfg, timeout_s=timeout, verbose_errors=args.verbose)
 
@@ -145,6 +151,25 @@ def main(argv=None) -> int:
         if png:
             print(f"chart:   {os.path.relpath(png)}")
     return 0
+
+
+def platform_report():
+    """(the platform gpuxla runs on, a warning or None). The warning is for a run that expected a
+    GPU and silently got the CPU: CuPy installed (the `cuda` extra) or GPUXLA_EXPECT_GPU=1 (the
+    Docker image sets it), yet no CUDA device visible, e.g. `docker run` without `--gpus all`.
+    An explicit GPUXLA_PLATFORM / --platform is the user's choice and gets no warning."""
+    try:
+        from gpuxla.backends import get_backend
+        platform = get_backend().platform
+    except Exception as e:           # the gpuxla rows will show the error themselves
+        return None, f"WARNING: gpuxla could not choose a platform: {type(e).__name__}: {e}"
+    expect_gpu = (os.environ.get("GPUXLA_EXPECT_GPU", "") not in ("", "0")
+                  or importlib.util.find_spec("cupy") is not None)
+    if platform != "cuda" and expect_gpu and not os.environ.get("GPUXLA_PLATFORM"):
+        return platform, (f"WARNING: no CUDA GPU is visible, so gpuxla runs on its '{platform}' CPU platform "
+                          "and these are CPU numbers. In Docker, run the image with `--gpus all`; "
+                          "set GPUXLA_PLATFORM to choose a platform on purpose.")
+    return platform, None
 
 
 def report(args, harness) -> int:

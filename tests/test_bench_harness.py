@@ -309,3 +309,20 @@ def test_cli_prints_and_saves_the_bandwidth_table(tmp_path, capsys):
     assert main(["--report", str(jsonl), "--no-save"]) == 0
     again = capsys.readouterr().out
     assert "memory bandwidth" in again and "copy yardstick (CPU): numpy copy 1e6" in again
+
+
+def test_cli_warns_when_a_gpu_was_expected_but_the_cpu_runs(tmp_path, capsys, monkeypatch):
+    """The Docker image sets GPUXLA_EXPECT_GPU=1: started without `--gpus all` it must say that
+    it measures the CPU, in the header and in the table's notes, not pass CPU numbers off quietly."""
+    from bench.__main__ import main, platform_report
+    monkeypatch.delenv("GPUXLA_PLATFORM", raising=False)
+    monkeypatch.setenv("GPUXLA_EXPECT_GPU", "1")
+    platform, warning = platform_report()
+    assert platform in ("numpy", "cuda-interpret") and "no CUDA GPU is visible" in warning
+    assert "--gpus all" in warning
+    assert main(["--quick", "--only", "dispatch", "--no-jax", "--no-cupy", "--no-save"]) == 0
+    captured = capsys.readouterr()
+    assert f"gpuxla platform {platform}" in captured.err and "no CUDA GPU is visible" in captured.err
+    assert "no CUDA GPU is visible" in captured.out
+    monkeypatch.setenv("GPUXLA_PLATFORM", "numpy")       # chosen on purpose: no warning
+    assert platform_report() == ("numpy", None)

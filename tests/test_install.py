@@ -183,3 +183,18 @@ def test_metadata_has_one_home():
     assert any(r.startswith("cupy-cuda12x") for r in extras["cuda12"])
     for python in ("3.10", "3.11", "3.12", "3.13"):
         assert f"Programming Language :: Python :: {python}" in project["classifiers"]
+
+
+def test_readme_links_resolve_inside_the_repository():
+    import re
+    text = (ROOT / "README.md").read_text()
+    anchors = {re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
+               for h in re.findall(r"^#+ (.*)$", text, flags=re.M)}
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith(("http://", "https://")):
+            continue
+        if target.startswith("#"):
+            assert target[1:] in anchors, f"README links to a missing section {target}"
+            continue
+        path = (ROOT / target.split("#")[0]).resolve()
+        assert path.is_relative_to(ROOT) and path.exists(), f"README link {target} does not resolve in the repository"
