@@ -4,18 +4,35 @@
 >>> jnp.sum(jnp.arange(4.0) ** 2)
 Array(14., dtype=float32)
 """
-from ._core import *  # noqa: F401,F403
-from ._core import (sum, max, min, abs, round, any, all, pow, _promote, _ScalarMeta)  # noqa: F401
-from . import _core
+import sys as _sys
+
+# The star imports also re-export the modules these files import (np, lax, dtypes, math, ...), as the
+# single _core.py they were split from did; __all__ leaves those out. builtins and string were among
+# them and are kept so that dir(gpuxla.numpy) is unchanged.
+import builtins, string  # noqa: E401,F401
+from ._lax_numpy import *  # noqa: F401,F403
+from ._ufuncs import *  # noqa: F401,F403
+from ._reductions import *  # noqa: F401,F403
+from ._creation import *  # noqa: F401,F403
+from ._linalg_basic import *  # noqa: F401,F403
+from ._sorting import *  # noqa: F401,F403
+from ._statistics import *  # noqa: F401,F403
+from ._misc import *  # noqa: F401,F403
+from ._reductions import sum, max, min, any, all  # noqa: F401
+from ._ufuncs import abs, round, pow, _promote  # noqa: F401
+from ._lax_numpy import _dt, _ScalarMeta  # noqa: F401
+from . import _lax_numpy, _ufuncs, _reductions, _creation, _linalg_basic, _sorting, _statistics, _misc
 from ._indexing import getitem as _getitem, _AtIndexer
 from ..core.graph import Array
 from ..core import dtypes as _dtypes
 
-__all__ = [n for n in dir(_core) if not n.startswith("_") and n not in ("builtins", "math", "operator", "string", "np", "lax", "dtypes", "constant")]
+__all__ = sorted({n for m in (_lax_numpy, _ufuncs, _reductions, _creation, _linalg_basic, _sorting, _statistics, _misc)
+                  for n in dir(m) if not n.startswith("_")}
+                 - {"builtins", "math", "operator", "string", "np", "lax", "dtypes", "constant"})
 
 
 def _attach_methods():
-    c = _core
+    c = _sys.modules[__name__]    # this package: each method is the public function of the same name
 
     def binop(f, reflected=False):
         if reflected:
@@ -67,7 +84,7 @@ def _attach_methods():
 
     def astype(self, dtype, copy=False):
         from .. import lax
-        return lax.convert_element_type(self, c._dt(dtype))
+        return lax.convert_element_type(self, _dt(dtype))
 
     Array.reshape = reshape
     Array.transpose = transpose

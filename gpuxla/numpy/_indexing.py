@@ -13,7 +13,8 @@ import numpy as np
 from .. import lax
 from ..core import dtypes
 from ..core.graph import Array
-from . import _core as jnp
+from . import _lax_numpy as jnp
+from . import _ufuncs, _sorting
 
 
 def _is_int_scalar(i):
@@ -177,7 +178,7 @@ def getitem(x, idx, mode="clip", fill_value=None):
     for t, a in zip(advs, arrays):
         n = x.shape[t[1]]
         a = a.astype(itype) if a.dtype != itype else a
-        idxs.append(jnp.where(a < 0, a + n, a))
+        idxs.append(_ufuncs.where(a < 0, a + n, a))
     stacked = jnp.stack(idxs, -1) if idxs else None
     g = lax.gather_points(x, stacked, tuple(t[1] for t in advs), mode, fill_value)
     # g: B + remaining dims (those of 'dim' entries in order). Place B and the new axes.
@@ -224,7 +225,7 @@ class _IndexUpdateRef:
 
     def get(self, *, mode=None, fill_value=None, indices_are_sorted=False, unique_indices=False):
         return getitem(self.array, self.index, "fill" if mode == "fill" else "clip",
-                       jnp._fill_value(self.array.dtype, fill_value) if mode == "fill" else None)
+                       _sorting._fill_value(self.array.dtype, fill_value) if mode == "fill" else None)
 
     def _scatter(self, values, mode):
         x = self.array
@@ -247,7 +248,7 @@ class _IndexUpdateRef:
         return self._scatter(values, "add")
 
     def subtract(self, values, **kw):
-        return self._scatter(jnp.negative(jnp.asarray(values)), "add")
+        return self._scatter(_ufuncs.negative(jnp.asarray(values)), "add")
 
     def multiply(self, values, **kw):
         return self._scatter(values, "mul")
@@ -255,10 +256,10 @@ class _IndexUpdateRef:
     mul = multiply
 
     def divide(self, values, **kw):
-        return self._scatter(jnp.reciprocal(jnp.asarray(values, self.array.dtype)), "mul")
+        return self._scatter(_ufuncs.reciprocal(jnp.asarray(values, self.array.dtype)), "mul")
 
     def power(self, values, **kw):
-        return self.set(jnp.power(getitem(self.array, self.index), values))
+        return self.set(_ufuncs.power(getitem(self.array, self.index), values))
 
     def min(self, values, **kw):
         return self._scatter(values, "min")

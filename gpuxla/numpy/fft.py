@@ -19,7 +19,8 @@ from ..core import dtypes
 from ..lax.fft import FftType, complex_p, conj_p, fft_p, imag_p, real_p
 from ..lax.fft import complex as _complex, conj as _conj, imag as _imag, real as _real
 from ..transforms.ad_rules import jvp_rules, vjp_rules
-from . import _core as jnp
+from . import _lax_numpy as jnp
+from . import _util, _ufuncs, _reductions, _creation
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn", "rfftn", "irfftn",
            "hfft", "ihfft", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
@@ -89,7 +90,7 @@ def _fftn_core(a, s, axes, norm, kind, name):
     a = jnp.asarray(a)
     if axes is None:
         axes = tuple(range(a.ndim)) if s is None else tuple(range(a.ndim - len(s), a.ndim))
-    axes = tuple(jnp._canon_axis(ax, a.ndim, name) for ax in axes)
+    axes = tuple(_util._canon_axis(ax, a.ndim, name) for ax in axes)
     if len(set(axes)) != len(axes):
         raise ValueError(f"jax.numpy.fft.{name} does not support repeated axes. Got axes {axes}.")
     if len(axes) > 3:
@@ -182,7 +183,7 @@ def fftfreq(n, d=1.0, *, dtype=None, device=None):
 
 def rfftfreq(n, d=1.0, *, dtype=None, device=None):
     dt = dtype or dtypes.default_float_dtype()
-    return jnp.arange(0, n // 2 + 1, dtype=dt) / jnp.asarray(d * n, dt)
+    return _creation.arange(0, n // 2 + 1, dtype=dt) / jnp.asarray(d * n, dt)
 
 
 def fftshift(x, axes=None):
@@ -203,11 +204,11 @@ def complex_abs(z):
     re, im = _real(z), _imag(z)
     r2 = re * re + im * im
     nz = r2 > 0
-    return jnp.where(nz, lax.sqrt(jnp.where(nz, r2, jnp.ones_like(r2))), jnp.zeros_like(r2))
+    return _ufuncs.where(nz, lax.sqrt(_ufuncs.where(nz, r2, jnp.ones_like(r2))), jnp.zeros_like(r2))
 
 
 def angle(z, deg=False):
     z = jnp.asarray(z)
     a = lax.atan2(_imag(z), _real(z)) if dtypes.is_complex(z.dtype) else lax.atan2(
-        jnp.zeros_like(jnp.asarray(z, jnp._float_dtype(z.dtype))), jnp.asarray(z, jnp._float_dtype(z.dtype)))
+        jnp.zeros_like(jnp.asarray(z, _reductions._float_dtype(z.dtype))), jnp.asarray(z, _reductions._float_dtype(z.dtype)))
     return a * (180 / np.pi) if deg else a

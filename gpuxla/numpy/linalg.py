@@ -31,7 +31,8 @@ from ..core.graph import Aval, Primitive, shape_rules
 from ..backends.numpy_backend import impl_rules
 from ..backends.cuda_backend import library_rules
 from ..transforms.ad_rules import jvp_rules, vjp_rules
-from . import _core as jnp
+from . import _lax_numpy as jnp
+from . import _util, _ufuncs, _reductions, _creation, _linalg_basic, _sorting
 
 __all__ = ["cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq", "matmul",
            "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot", "norm", "outer",
@@ -387,12 +388,12 @@ def _T(x):
 
 
 def _mm(a, b):
-    return jnp.matmul(a, b)
+    return _linalg_basic.matmul(a, b)
 
 
 def _eye_like(x, n=None):
     n = x.shape[-1] if n is None else n
-    return jnp.eye(n, dtype=x.dtype)
+    return _creation.eye(n, dtype=x.dtype)
 
 
 def _zeros(x):
@@ -404,7 +405,7 @@ def _or_zeros(t, x):
 
 
 def _diag_embed(v):
-    return v[..., :, None] * jnp.eye(v.shape[-1], dtype=v.dtype)
+    return v[..., :, None] * _creation.eye(v.shape[-1], dtype=v.dtype)
 
 
 def _transpose_jvp(jvp_fn, primals, cts, outs):
@@ -420,7 +421,7 @@ def _transpose_jvp(jvp_fn, primals, cts, outs):
 # --- derivative rules ------------------------------------------------------------------------------
 def _phi(x):
     # lower triangle with the diagonal halved: the map taking L^-1 dA L^-T to L^-1 dL
-    return jnp.tril(x) / (1 + _eye_like(x))
+    return _creation.tril(x) / (1 + _eye_like(x))
 
 
 def _cholesky_jvp(primals, tangents, L):
@@ -436,7 +437,7 @@ def _cholesky_vjp(ct, L, a):
 
 
 def _tri_mask(a, lower, unit_diagonal):
-    m = jnp.tril(a, -1 if unit_diagonal else 0) if lower else jnp.triu(a, 1 if unit_diagonal else 0)
+    m = _creation.tril(a, -1 if unit_diagonal else 0) if lower else _creation.triu(a, 1 if unit_diagonal else 0)
     return m
 
 
@@ -477,8 +478,8 @@ def _solve_vjp(ct, x, a, b, transpose_a=False):
 def _lu_parts(lu_):
     m, n = lu_.shape[-2:]
     k = _pymin(m, n)
-    l = jnp.tril(lu_[..., :, :k], -1) + jnp.eye(m, k, dtype=lu_.dtype)
-    u = jnp.triu(lu_[..., :k, :])
+    l = _creation.tril(lu_[..., :, :k], -1) + _creation.eye(m, k, dtype=lu_.dtype)
+    u = _creation.triu(lu_[..., :k, :])
     return l, u
 
 
@@ -490,10 +491,10 @@ def _lu_jvp_fn(outs):
                                   f"(got {lu_.aval.str_short()})")
 
     def jvp(ts):
-        pa = jnp.take_along_axis(ts[0], jnp.broadcast_to(perm[..., None], perm.shape + (lu_.shape[-1],)), axis=-2)
+        pa = _sorting.take_along_axis(ts[0], jnp.broadcast_to(perm[..., None], perm.shape + (lu_.shape[-1],)), axis=-2)
         x = triangular_solve(l, pa, left_side=True, lower=True, unit_diagonal=True)
         x = triangular_solve(u, x, left_side=False, lower=False)
-        return [_mm(l, jnp.tril(x, -1)) + _mm(jnp.triu(x), u), None, None]
+        return [_mm(l, _creation.tril(x, -1)) + _mm(_creation.triu(x), u), None, None]
     return jvp
 
 
@@ -520,7 +521,7 @@ def _eigh_F(w):
 def _eigh_jvp(primals, tangents, out, lower=True, sort_eigenvalues=True):
     v, w = _proj_outs(out)
     vt_a_v = _mm(_T(v), _mm(tangents[0], v))
-    return [_mm(v, _eigh_F(w) * vt_a_v), jnp.diagonal(vt_a_v, axis1=-2, axis2=-1)]
+    return [_mm(v, _eigh_F(w) * vt_a_v), _creation.diagonal(vt_a_v, axis1=-2, axis2=-1)]
 
 
 def _eigh_vjp(ct, out, a, lower=True, sort_eigenvalues=True):
@@ -545,7 +546,7 @@ def _svd_jvp_fn(a, outs, full_matrices, compute_uv):
         da = ts[0]
         v = _T(vh)
         ds_mat = _mm(_T(u), _mm(da, v))
-        ds = jnp.diagonal(ds_mat, axis1=-2, axis2=-1)
+        ds = _creation.diagonal(ds_mat, axis1=-2, axis2=-1)
         if not compute_uv:
             return [ds]
         sr, sc = s[..., None, :], s[..., :, None]
@@ -585,7 +586,7 @@ def _qr_jvp_fn(a, outs, full_matrices):
     def jvp(ts):
         dx_rinv = triangular_solve(r, ts[0], left_side=False, lower=False)
         qt = _mm(_T(q), dx_rinv)
-        low = jnp.tril(qt, -1)
+        low = _creation.tril(qt, -1)
         do = low - _T(low)
         return [_mm(q, do - qt) + dx_rinv, _mm(qt - do, r)]
     return jvp
@@ -646,22 +647,22 @@ def inv(a):
 
 def _lu_det_parts(a):
     lu_, piv, _ = lax_lu(a)
-    d = jnp.diagonal(lu_, axis1=-2, axis2=-1)
-    swaps = jnp.sum((piv != jnp.arange(piv.shape[-1], dtype=piv.dtype)).astype(np.int32), axis=-1)
-    parity = jnp.where(swaps % 2 == 1, -1.0, 1.0).astype(a.dtype)
+    d = _creation.diagonal(lu_, axis1=-2, axis2=-1)
+    swaps = _reductions.sum((piv != _creation.arange(piv.shape[-1], dtype=piv.dtype)).astype(np.int32), axis=-1)
+    parity = _ufuncs.where(swaps % 2 == 1, -1.0, 1.0).astype(a.dtype)
     return d, parity
 
 
 def _slogdet_impl(a):
     d, parity = _lu_det_parts(a)
-    sign = parity * jnp.prod(jnp.sign(d), axis=-1)
-    logabs = jnp.sum(jnp.log(jnp.abs(d)), axis=-1)
+    sign = parity * _reductions.prod(_ufuncs.sign(d), axis=-1)
+    logabs = _reductions.sum(_ufuncs.log(_ufuncs.abs(d)), axis=-1)
     # a zero pivot: sign 0, log|det| = -inf (as NumPy and JAX)
-    return sign, jnp.where(sign == 0, -jnp.inf, logabs)
+    return sign, _ufuncs.where(sign == 0, -jnp.inf, logabs)
 
 
 def _trace_solve(a, t):
-    return jnp.trace(solve(a, t), axis1=-2, axis2=-1)
+    return _creation.trace(solve(a, t), axis1=-2, axis2=-1)
 
 
 def _adjugate(a, d):
@@ -669,22 +670,22 @@ def _adjugate(a, d):
     the SVD, adj(U S V^T) = det(U) det(V) V diag(prod_{j != i} s_j) U^T. The SVD branch is
     first-order only (stop_gradient): its own derivative is singular where singular values repeat."""
     adj_inv = d[..., None, None] * inv(a)
-    ok = jnp.all(jnp.isfinite(adj_inv), axis=(-2, -1), keepdims=True)
+    ok = _reductions.all(_ufuncs.isfinite(adj_inv), axis=(-2, -1), keepdims=True)
     u, sv, vh = lax_svd(a, full_matrices=False)
     n = sv.shape[-1]
-    left = jnp.concatenate([jnp.ones_like(sv[..., :1]), jnp.cumprod(sv[..., :-1], axis=-1)], axis=-1)
-    right = jnp.concatenate([jnp.flip(jnp.cumprod(jnp.flip(sv[..., 1:], -1), axis=-1), -1),
+    left = jnp.concatenate([jnp.ones_like(sv[..., :1]), _reductions.cumprod(sv[..., :-1], axis=-1)], axis=-1)
+    right = jnp.concatenate([jnp.flip(_reductions.cumprod(jnp.flip(sv[..., 1:], -1), axis=-1), -1),
                              jnp.ones_like(sv[..., :1])], axis=-1) if n > 1 else jnp.ones_like(sv)
     others = left * right
     sign = _lu_det_sign(u) * _lu_det_sign(vh)
     adj_svd = sign[..., None, None] * _mm(_T(vh) * others[..., None, :], _T(u))
-    return jnp.where(ok, adj_inv, lax.stop_gradient(adj_svd))
+    return _ufuncs.where(ok, adj_inv, lax.stop_gradient(adj_svd))
 
 
 def _lu_det_sign(q):
     # det of an orthogonal matrix (+-1) through its LU factorisation
     d, parity = _lu_det_parts(q)
-    return parity * jnp.prod(jnp.sign(d), axis=-1)
+    return parity * _reductions.prod(_ufuncs.sign(d), axis=-1)
 
 
 def _make_det_fns():
@@ -693,10 +694,10 @@ def _make_det_fns():
     @custom_jvp
     def det_(a):
         d, parity = _lu_det_parts(a)
-        return parity * jnp.prod(d, axis=-1)
+        return parity * _reductions.prod(d, axis=-1)
 
     # d det = tr(adj(a) da), finite for singular a too (JAX uses a cofactor solve)
-    det_.defjvps(lambda t, ans, a: jnp.sum(_T(_adjugate(a, ans)) * t, axis=(-2, -1)))
+    det_.defjvps(lambda t, ans, a: _reductions.sum(_T(_adjugate(a, ans)) * t, axis=(-2, -1)))
 
     @custom_jvp
     def slogdet_(a):
@@ -796,8 +797,8 @@ def _default_rtol(a):
 
 def _pinv_impl(a, rtol):
     u, s, vh = lax_svd(a, full_matrices=False)
-    cutoff = jnp.asarray(rtol, s.dtype)[..., None] * jnp.max(s, axis=-1, keepdims=True)
-    sinv = jnp.where(s > cutoff, 1 / jnp.where(s > cutoff, s, 1), 0).astype(s.dtype)
+    cutoff = jnp.asarray(rtol, s.dtype)[..., None] * _reductions.max(s, axis=-1, keepdims=True)
+    sinv = _ufuncs.where(s > cutoff, 1 / _ufuncs.where(s > cutoff, s, 1), 0).astype(s.dtype)
     return _mm(_T(vh) * sinv[..., None, :], _T(u))
 
 
@@ -837,7 +838,7 @@ def matrix_power(a, n):
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"matrix_power: expected square matrices (..., n, n), got shape {a.shape}")
     if n == 0:
-        return jnp.broadcast_to(jnp.eye(a.shape[-1], dtype=a.dtype), a.shape)
+        return jnp.broadcast_to(_creation.eye(a.shape[-1], dtype=a.dtype), a.shape)
     if n < 0:
         a, n = inv(a), -n
     result, base = None, a
@@ -861,21 +862,21 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
         r = vector_norm(jnp.ravel(x), axis=0, ord=ord)
         return jnp.reshape(r, (1,) * x.ndim) if keepdims else r
     ax = axis
-    a = jnp.abs(x)
+    a = _ufuncs.abs(x)
     if ord is None or ord == 2:
-        return jnp.sqrt(jnp.sum(x * x, axis=ax, keepdims=keepdims))
+        return _ufuncs.sqrt(_reductions.sum(x * x, axis=ax, keepdims=keepdims))
     if ord == np.inf:
-        return jnp.max(a, axis=ax, keepdims=keepdims)
+        return _reductions.max(a, axis=ax, keepdims=keepdims)
     if ord == -np.inf:
-        return jnp.min(a, axis=ax, keepdims=keepdims)
+        return _reductions.min(a, axis=ax, keepdims=keepdims)
     if ord == 0:
-        return jnp.sum((x != 0).astype(x.dtype), axis=ax, keepdims=keepdims)
+        return _reductions.sum((x != 0).astype(x.dtype), axis=ax, keepdims=keepdims)
     if ord == 1:
-        return jnp.sum(a, axis=ax, keepdims=keepdims)
+        return _reductions.sum(a, axis=ax, keepdims=keepdims)
     if isinstance(ord, str):
         raise ValueError(f"Invalid order '{ord}' for vector norm.")
     p = jnp.asarray(ord, x.dtype)
-    return jnp.sum(a ** p, axis=ax, keepdims=keepdims) ** (1 / p)
+    return _reductions.sum(a ** p, axis=ax, keepdims=keepdims) ** (1 / p)
 
 
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
@@ -887,30 +888,30 @@ def norm(x, ord=None, axis=None, keepdims=False):
     x = _as_float(x)
     if axis is None:
         if ord is None:
-            r = jnp.sqrt(jnp.sum(x * x))
+            r = _ufuncs.sqrt(_reductions.sum(x * x))
             return jnp.reshape(r, (1,) * x.ndim) if keepdims else r
         if x.ndim not in (1, 2):
             raise ValueError("Improper number of dimensions to norm.")
         axis = tuple(range(x.ndim))
     axis = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    axis = tuple(jnp._canon_axis(a, x.ndim, "norm") for a in axis)
+    axis = tuple(_util._canon_axis(a, x.ndim, "norm") for a in axis)
     if len(axis) == 1:
         return vector_norm(x, axis=axis[0], keepdims=keepdims, ord=ord)
     if len(axis) != 2:
         raise ValueError(f"Improper number of axes for norm: axis={axis}")
     r, c = axis
     if ord is None or ord == "fro":
-        return jnp.sqrt(jnp.sum(x * x, axis=axis, keepdims=keepdims))
+        return _ufuncs.sqrt(_reductions.sum(x * x, axis=axis, keepdims=keepdims))
     if ord in (1, -1):
-        red = jnp.max if ord == 1 else jnp.min
-        out = red(jnp.sum(jnp.abs(x), axis=r, keepdims=True), axis=c, keepdims=True)
+        red = _reductions.max if ord == 1 else _reductions.min
+        out = red(_reductions.sum(_ufuncs.abs(x), axis=r, keepdims=True), axis=c, keepdims=True)
     elif ord in (np.inf, -np.inf):
-        red = jnp.max if ord == np.inf else jnp.min
-        out = red(jnp.sum(jnp.abs(x), axis=c, keepdims=True), axis=r, keepdims=True)
+        red = _reductions.max if ord == np.inf else _reductions.min
+        out = red(_reductions.sum(_ufuncs.abs(x), axis=c, keepdims=True), axis=r, keepdims=True)
     elif ord in (2, -2, "nuc"):
         y = jnp.moveaxis(x, (r, c), (-2, -1))
         s = svd(y, compute_uv=False)
-        out = jnp.max(s, axis=-1) if ord == 2 else jnp.min(s, axis=-1) if ord == -2 else jnp.sum(s, axis=-1)
+        out = _reductions.max(s, axis=-1) if ord == 2 else _reductions.min(s, axis=-1) if ord == -2 else _reductions.sum(s, axis=-1)
         if keepdims:
             out = jnp.expand_dims(out, tuple(sorted(axis)))
         return out
@@ -924,10 +925,10 @@ def matrix_rank(M, rtol=None, *, tol=None):
     s = svd(M, compute_uv=False)
     if tol is None:
         rtol = _default_rtol(M) if rtol is None else rtol
-        tol = jnp.max(s, axis=-1, keepdims=True) * jnp.asarray(rtol, s.dtype)
+        tol = _reductions.max(s, axis=-1, keepdims=True) * jnp.asarray(rtol, s.dtype)
     else:
         tol = jnp.asarray(tol, s.dtype)[..., None]
-    return jnp.sum((s > tol).astype(np.int32), axis=-1)
+    return _reductions.sum((s > tol).astype(np.int32), axis=-1)
 
 
 def cond(x, p=None):
@@ -950,7 +951,7 @@ def lstsq(a, b, rcond=None, *, numpy_resid=False):
     rtol = (max(m, n) * np.finfo(np.float32 if a.dtype in _LOW else a.dtype).eps) if rcond is None else rcond
     x = _mm(pinv(a, rtol), b2)
     rank = matrix_rank(a, rtol)
-    resid = jnp.sum((b2 - _mm(a, x)) ** 2, axis=0)
+    resid = _reductions.sum((b2 - _mm(a, x)) ** 2, axis=0)
     if numpy_resid and (int(rank) < n or m <= n):
         resid = jnp.asarray([], a.dtype)
     return (x[:, 0] if vec else x), (resid[0:1] if vec and resid.size else resid), rank, s
@@ -962,7 +963,7 @@ def multi_dot(arrays, *, precision=None):
         raise ValueError("multi_dot: expecting at least two arrays")
     out = arrays[0]
     for x in arrays[1:]:
-        out = jnp.matmul(out, x, precision=precision)
+        out = _linalg_basic.matmul(out, x, precision=precision)
     return out
 
 
@@ -986,12 +987,12 @@ def lu(a, permute_l=False):
     lu_, _, perm = lax_lu(a)
     l, u = _lu_parts(lu_)
     m = lu_.shape[-2]
-    p = jnp.swapaxes(jnp.eye(m, dtype=lu_.dtype)[perm], -1, -2)
+    p = jnp.swapaxes(_creation.eye(m, dtype=lu_.dtype)[perm], -1, -2)
     return (_mm(p, l), u) if permute_l else (p, l, u)
 
 
 def matmul(x1, x2, /, *, precision=None, preferred_element_type=None):
-    return jnp.matmul(x1, x2, precision=precision, preferred_element_type=preferred_element_type)
+    return _linalg_basic.matmul(x1, x2, precision=precision, preferred_element_type=preferred_element_type)
 
 
 def matrix_transpose(x, /):
@@ -1002,27 +1003,27 @@ def outer(x1, x2, /):
     x1, x2 = jnp.asarray(x1), jnp.asarray(x2)
     if x1.ndim != 1 or x2.ndim != 1:
         raise ValueError(f"linalg.outer takes 1-dimensional arrays, got shapes {x1.shape} and {x2.shape}")
-    return jnp.outer(x1, x2)
+    return _linalg_basic.outer(x1, x2)
 
 
 def cross(x1, x2, /, *, axis=-1):
-    return jnp.cross(x1, x2, axis=axis)
+    return _linalg_basic.cross(x1, x2, axis=axis)
 
 
 def trace(x, /, *, offset=0, dtype=None):
-    return jnp.trace(x, offset, axis1=-2, axis2=-1, dtype=dtype)
+    return _creation.trace(x, offset, axis1=-2, axis2=-1, dtype=dtype)
 
 
 def diagonal(x, /, *, offset=0):
-    return jnp.diagonal(x, offset, axis1=-2, axis2=-1)
+    return _creation.diagonal(x, offset, axis1=-2, axis2=-1)
 
 
 def vecdot(x1, x2, /, *, axis=-1, precision=None, preferred_element_type=None):
-    return jnp.vecdot(x1, x2, axis=axis)
+    return _linalg_basic.vecdot(x1, x2, axis=axis)
 
 
 def tensordot(x1, x2, /, *, axes=2, precision=None, preferred_element_type=None):
-    return jnp.tensordot(x1, x2, axes=axes)
+    return _linalg_basic.tensordot(x1, x2, axes=axes)
 
 
 def lu_pivots_to_permutation(pivots, permutation_size):
@@ -1030,13 +1031,13 @@ def lu_pivots_to_permutation(pivots, permutation_size):
     describe, as lax.linalg.lu_pivots_to_permutation."""
     piv = jnp.asarray(pivots)
     k = piv.shape[-1]
-    idx = jnp.arange(permutation_size, dtype=piv.dtype)
+    idx = _creation.arange(permutation_size, dtype=piv.dtype)
     perm = jnp.broadcast_to(idx, piv.shape[:-1] + (permutation_size,))
     for j in range(k):
         p = piv[..., j:j + 1]
         a = perm[..., j:j + 1]
-        b = jnp.take_along_axis(perm, p, axis=-1)
-        perm = jnp.where(idx == j, b, jnp.where(idx == p, a, perm))
+        b = _sorting.take_along_axis(perm, p, axis=-1)
+        perm = _ufuncs.where(idx == j, b, _ufuncs.where(idx == p, a, perm))
     return perm
 
 

@@ -12,7 +12,8 @@ import numpy as np
 from .. import lax
 from .. import numpy as jnp
 from ..core import dtypes
-from ..numpy._core import _full_shape, _promote
+from ..numpy._ufuncs import _promote
+from ..numpy._util import _full_shape
 from ..transforms.ad import custom_jvp
 
 __all__ = ["betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit", "gamma", "gammaln", "gammasgn",
