@@ -3,7 +3,7 @@
     import gpuxla as jax
     import gpuxla.numpy as jnp
 """
-from .core.dtypes import config
+from . import config
 from .core.graph import Array
 from .core.jaxpr import make_jaxpr
 from . import errors, tree_util, lax, numpy

@@ -81,7 +81,7 @@ def eval_shape(fun, *args, **kwargs):
 def default_matmul_precision(precision):
     """Set `jax_default_matmul_precision` for a block, e.g. ``with default_matmul_precision("tensorfloat32"):``
     (TF32 matmuls on the cuda platform). jit retraces for the new value."""
-    from .core.dtypes import config
+    from . import config
     old = config.read("jax_default_matmul_precision")
     config.update("jax_default_matmul_precision", precision)
     try:

@@ -32,7 +32,7 @@ from . import lax
 from . import numpy as jnp
 from .core import dtypes
 from .core import primitives as P
-from .core.dtypes import config
+from . import config
 from .core import graph
 from .core.graph import Array, constant
 from .transforms.custom import custom_jvp

@@ -1,6 +1,7 @@
 """Dtypes, the x64 switch and JAX's type-promotion lattice.
 
-Pure NumPy/ml_dtypes: everything else in gpuxla imports from here, never the reverse.
+NumPy/ml_dtypes and gpuxla.config only: everything else in gpuxla imports from here, never the
+reverse.
 
 >>> promote_types(np.int8, np.uint8)
 dtype('int16')
@@ -13,97 +14,25 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 
 import ml_dtypes
 import numpy as np
 
+from .. import config
+
 # ---------------------------------------------------------------------------------------------
-# config: a tiny flag store. x64 is read on every canonicalisation, so it is mirrored into a plain
-# module global that the caches key on.
-
-
-def _env_flag(*names):
-    return any(os.environ.get(n, "") in ("1", "true", "True", "TRUE", "yes") for n in names)
-
-
-# JAX's names. On the cuda platform 'tensorfloat32'/'high' (and 'bfloat16'/'fastest', run as TF32)
-# make float32 matmuls use TF32 tensor cores; the others, and None, keep full float32. The CPU
-# platforms always compute in full precision, as XLA:CPU does.
-MATMUL_PRECISIONS = {"default", "high", "highest", "bfloat16", "tensorfloat32", "float32", "fastest"}
-
-
-class Config:
-    _DEFAULTS = {
-        "jax_enable_x64": False,
-        "jax_threefry_partitionable": True,
-        "jax_default_matmul_precision": None,
-        "jax_numpy_rank_promotion": "allow",
-        "jax_debug_nans": False,
-        "jax_disable_jit": False,
-        "jax_platform_name": None,
-        "jax_platforms": None,
-    }
-
-    def __init__(self):
-        object.__setattr__(self, "_values", dict(self._DEFAULTS))
-        self._values["jax_enable_x64"] = _env_flag("JAX_ENABLE_X64", "GPUXLA_ENABLE_X64")
-
-    def update(self, name, value):
-        if name not in self._values:
-            raise AttributeError(f"Unrecognized config option: {name}")
-        if name == "jax_default_matmul_precision" and value is not None \
-                and str(value).lower() not in MATMUL_PRECISIONS:
-            raise ValueError(f"jax_default_matmul_precision: {value!r} is not a matmul precision; choose one of "
-                             f"{sorted(MATMUL_PRECISIONS)} or None")
-        self._values[name] = value
-        global _X64, TRACE_FLAGS
-        if name == "jax_enable_x64":
-            _X64 = bool(value)
-        TRACE_FLAGS = _trace_flags(self._values)
-
-    def read(self, name):
-        if name not in self._values:
-            raise AttributeError(f"Unrecognized config option: {name}")
-        return self._values[name]
-
-    def __getattr__(self, name):
-        # JAX also exposes flags without the jax_ prefix (config.enable_x64 / x64_enabled)
-        vals = object.__getattribute__(self, "_values")
-        if name in vals:
-            return vals[name]
-        if "jax_" + name in vals:
-            return vals["jax_" + name]
-        if name == "x64_enabled":
-            return vals["jax_enable_x64"]
-        raise AttributeError(f"Unrecognized config option: {name}")
-
-    def __setattr__(self, name, value):
-        raise AttributeError("use config.update(name, value)")
-
-
-# The flags a trace depends on: jit keys its cache on their values, so flipping one retraces.
-_TRACED = ("jax_enable_x64", "jax_threefry_partitionable", "jax_default_matmul_precision",
-           "jax_numpy_rank_promotion", "jax_debug_nans")
-
-
-def _trace_flags(values):
-    return tuple(values[n] for n in _TRACED)
-
-
-config = Config()
-_X64 = config._values["jax_enable_x64"]
-TRACE_FLAGS = _trace_flags(config._values)
+# x64: the options live in gpuxla.config; x64 is read on every canonicalisation, from its plain
+# module global.
 
 
 def x64_enabled() -> bool:
-    return _X64
+    return config.x64
 
 
 @contextlib.contextmanager
 def enable_x64(flag: bool = True):
     """Temporarily set jax_enable_x64 (process-global: not thread-safe, meant for tests)."""
-    old = _X64
+    old = config.x64
     config.update("jax_enable_x64", flag)
     try:
         yield
@@ -160,13 +89,13 @@ def _canon(d: np.dtype, x64: bool) -> np.dtype:
 
 def canonicalize_dtype(dtype) -> np.dtype:
     """Map 64-bit types to their 32-bit counterparts unless x64 is on."""
-    return _canon(_to_dtype(dtype), _X64)
+    return _canon(_to_dtype(dtype), config.x64)
 
 
-def default_float_dtype(): return f8 if _X64 else f4
-def default_int_dtype(): return i8 if _X64 else i4
-def default_uint_dtype(): return u8 if _X64 else u4
-def default_complex_dtype(): return c8 if _X64 else c4
+def default_float_dtype(): return f8 if config.x64 else f4
+def default_int_dtype(): return i8 if config.x64 else i4
+def default_uint_dtype(): return u8 if config.x64 else u4
+def default_complex_dtype(): return c8 if config.x64 else c4
 
 
 def scalar_dtype_for_value(x) -> np.dtype:
@@ -289,7 +218,7 @@ def promote_types(a, b) -> np.dtype:
 
     Not canonicalised: promote_types(int64, int32) is int64 even without x64.
     """
-    return np.dtype(_join(frozenset((_node(a), _node(b))), _X64))
+    return np.dtype(_join(frozenset((_node(a), _node(b))), config.x64))
 
 
 def _weak_node(d: np.dtype):
@@ -306,12 +235,12 @@ def _dtype_and_weak(x):
     gpuxla arrays (anything with .weak_type) keep their dtype: an x64 value stays x64."""
     t = type(x)
     if t in _PY_TYPES:
-        return _canon(np.dtype(t), _X64), True
+        return _canon(np.dtype(t), config.x64), True
     if t is bool:
         return b1, False
     if t is type:
         if x in _PY_TYPES:
-            return _canon(np.dtype(x), _X64), True
+            return _canon(np.dtype(x), config.x64), True
     elif t is not np.dtype:
         wt = getattr(x, "weak_type", None)
         if wt is not None:
@@ -320,8 +249,8 @@ def _dtype_and_weak(x):
             return default_float_dtype(), False
         d = getattr(x, "dtype", None)
         if isinstance(d, np.dtype):
-            return _canon(d, _X64), False
-    return _canon(_to_dtype(x), _X64), False
+            return _canon(d, config.x64), False
+    return _canon(_to_dtype(x), config.x64), False
 
 
 @functools.lru_cache(maxsize=4096)
@@ -349,7 +278,7 @@ def result_type_and_weak(*items):
     """
     if not items:
         raise ValueError("at least one array or dtype is required")
-    return _lattice_result(tuple(_dtype_and_weak(x) for x in items), _X64)
+    return _lattice_result(tuple(_dtype_and_weak(x) for x in items), config.x64)
 
 
 lattice_result_type = result_type_and_weak

@@ -8,13 +8,12 @@ Every array is a node `(prim, params, inputs, aval)`. A node holds a buffer once
     subgraph, which the active backend compiles (cached by structure) and runs.
 """
 import itertools
-import os
 import threading
 
 import numpy as np
 
 from . import dtypes
-from .. import errors
+from .. import config, errors
 from ..errors import ConcretizationTypeError
 
 
@@ -91,7 +90,7 @@ class _State(threading.local):
 
 
 state = _State()
-MAX_PENDING_DEPTH = int(os.environ.get("GPUXLA_MAX_PENDING_DEPTH", "200"))
+MAX_PENDING_DEPTH = config.MAX_PENDING_DEPTH.get()
 _ids = itertools.count()
 
 

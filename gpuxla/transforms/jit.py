@@ -31,7 +31,7 @@ import numpy as np
 
 from ..backends import from_numpy, get_backend
 from ..compiler import passes as _passes
-from ..core import dtypes
+from .. import config
 from . import batching
 from ..core.graph import Array, Aval, from_buffer, realize, state, symbolic, toposort, trace_scope
 from ..core.jaxpr import arg_names, as_node, aval_of, pp_graph
@@ -104,7 +104,7 @@ class JitFunction:
 
     # --- the call ---------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if dtypes.config._values["jax_disable_jit"]:
+        if config.read("jax_disable_jit"):
             return self._fun(*args, **kwargs)
         if self._has_static or kwargs:
             args, kwargs, statics = self._split(args, kwargs)
@@ -113,7 +113,7 @@ class JitFunction:
             statics, tree_in = (), args
         leaves = []
         node = _flat(tree_in, leaves)
-        key = [node, statics, dtypes.TRACE_FLAGS, batching.axis_env_key()]
+        key = [node, statics, config.TRACE_FLAGS, batching.axis_env_key()]
         ready = True
         level = state.trace_level
         for x in leaves:
@@ -244,7 +244,7 @@ class JitFunction:
             statics, tree_in = (), args
         leaves = []
         node = _flat(tree_in, leaves)
-        key = [node, statics, dtypes.TRACE_FLAGS, batching.axis_env_key()]      # built as __call__ builds it: the entries are shared
+        key = [node, statics, config.TRACE_FLAGS, batching.axis_env_key()]      # built as __call__ builds it: the entries are shared
         for x in leaves:
             a = x.aval if type(x) is Array else self._aval(x)
             key += (a.shape, a.dtype, a.weak_type)
@@ -425,8 +425,8 @@ class _Dump:
     """GPUXLA_DEBUG / GPUXLA_DUMP output for one trace."""
 
     def __init__(self, fname, in_leaves, start):
-        self.debug = os.environ.get("GPUXLA_DEBUG", "") not in ("", "0")
-        self.dir = os.environ.get("GPUXLA_DUMP") or None
+        self.debug = config.DEBUG.get() > 0
+        self.dir = config.DUMP.get()
         self.fname, self.in_leaves, self.start = fname, in_leaves, start
         self.stage = 0
         self.id = next(_dump_ids) if self.dir else None
