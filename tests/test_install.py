@@ -85,6 +85,13 @@ def wheel(clean_tree, tmp_path_factory):
     return _build(clean_tree, "wheel", tmp_path_factory.mktemp("wheel"))
 
 
+def _clean_env(**extra):
+    """The environment without PYTHONPATH and friends (they would show the fresh environment this
+    source tree) and without gpuxla's own settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "GPUXLA_", "PIP_"))}
+    return {**env, **extra}
+
+
 def _requirement_names(requires):
     return {r.split(";")[0].split("[")[0].split(">")[0].split("<")[0].split("=")[0].strip().lower().replace("_", "-")
             for r in requires}
@@ -118,7 +125,7 @@ def fresh_env(wheel, tmp_path_factory):
                 (deps / p.name).symlink_to(p)
     (site / "_gpuxla_test_deps.pth").write_text(str(deps) + "\n")
     r = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index",
-                        "--disable-pip-version-check", str(wheel)], capture_output=True, text=True)
+                        "--disable-pip-version-check", str(wheel)], capture_output=True, text=True, env=_clean_env())
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     return py, site
 
@@ -141,8 +148,7 @@ def test_installed_wheel_runs_outside_the_source_tree(fresh_env, tmp_path, platf
     if platform == "cuda-interpret" and not any(shutil.which(c) for c in (os.environ.get("CXX") or "g++", "clang++")):
         pytest.skip("cuda-interpret needs a host C++ compiler")
     py, site = fresh_env
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "GPUXLA_"))}
-    env.update(GPUXLA_PLATFORM=platform, GPUXLA_CACHE_DIR=str(tmp_path / "cache"))
+    env = _clean_env(GPUXLA_PLATFORM=platform, GPUXLA_CACHE_DIR=str(tmp_path / "cache"))
     r = subprocess.run([py, "-c", PROGRAM], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout)
