@@ -32,6 +32,14 @@ class Device:
         return hash((self.platform, self.id))
 
 
+def debug_level():
+    """GPUXLA_DEBUG as a number (0 when unset or not a number)."""
+    try:
+        return int(os.environ.get("GPUXLA_DEBUG", "0"))
+    except ValueError:
+        return 0
+
+
 def _gpu_usable():
     try:
         import cupy
@@ -57,10 +65,10 @@ def _make(name):
         from .numpy_backend import NumpyBackend
         return NumpyBackend()
     if name == "cuda-interpret":
-        from .cuda_backend import InterpretBackend
+        from .cuda import InterpretBackend
         return InterpretBackend()
     if name == "cuda":
-        from .cuda_backend import CudaBackend
+        from .cuda import CudaBackend
         return CudaBackend()
     raise ValueError(f"Unknown platform {name!r} (GPUXLA_PLATFORM); choose one of {PLATFORMS}")
 
