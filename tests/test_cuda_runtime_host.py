@@ -4,6 +4,7 @@ behind a device-array type that NumPy may not convert implicitly), and the gener
 on the cuda-interpret platform in place of their CUBINs. Everything is compared with NumPy
 references, never with gpuxla itself. tests/test_gpu.py runs the same on a real GPU.
 """
+import collections
 import contextlib
 import os
 
@@ -16,6 +17,7 @@ import op_table as T
 import gpuxla as jax
 import gpuxla.numpy as jnp
 from gpuxla import backends, lax
+from gpuxla.backends.cuda import library
 from gpuxla.backends.cuda.library import dot_general
 from gpuxla.backends.cuda.plan import Plan
 from gpuxla.backends.cuda.runtime import Bf16Array
@@ -547,6 +549,18 @@ def test_library_calls_stay_on_device(cuda, name, f, ref):
     close(host(out), ref(X))
     assert fc.stats["d2h"] == before + 1, f"{name} copied a device array to the host"   # + the read above
 
+
+def test_host_fallbacks_are_counted_and_reported(cuda, monkeypatch, capsys):
+    # CuPy has no bfloat16, so a bfloat16 sort runs on the host; a float32 sort stays on the device.
+    monkeypatch.setenv("GPUXLA_DEBUG", "1")
+    monkeypatch.setattr(library, "host_fallbacks", collections.Counter())
+    close(host(jnp.sort(jnp.asarray(X), axis=0)), np.sort(X, axis=0))
+    assert library.host_fallbacks == {}
+    v = X.astype(BF16)
+    for _ in range(2):
+        close(host(jnp.sort(jnp.asarray(v), axis=0)), np.sort(v, axis=0))
+    assert library.host_fallbacks == {"sort": 2}
+    assert capsys.readouterr().err.count("'sort' has no device implementation") == 1   # once per primitive
 
 
 def test_jit_constants(cuda):

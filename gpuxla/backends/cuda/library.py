@@ -8,16 +8,25 @@ sort, linalg, fft, control flow, ...), run on device arrays through CuPy.
     and gpuxla/lax/fft.py;
   * the NumPy reference rule on the CuPy arrays: NumPy hands calls on them to CuPy
     (__array_function__), which covers sort, cumsum, gathers, ...;
-  * the host: operands copied to the host, the NumPy rule, the result copied back.
+  * the host: operands copied to the host, the NumPy rule, the result copied back. That costs two
+    transfers and a synchronisation, so it is counted per primitive in `host_fallbacks`, and
+    GPUXLA_DEBUG>=1 names each primitive on stderr the first time it happens.
 """
+import sys
+from collections import Counter
+
 import numpy as np
 
+from .. import debug_level
 from ...compiler.kernel_ir import BF16
 from .runtime import Bf16Array
 
 # Library implementations on CuPy, by primitive: cuSOLVER and cuFFT calls that the linalg and fft
 # modules register (a primitive not here runs its NumPy rule on CuPy arrays, else on the host).
 library_rules = {}
+
+# primitive name -> library calls that ran on the host, since the process started
+host_fallbacks = Counter()
 
 
 def call(rt, cp, eqn, args):
@@ -56,6 +65,11 @@ def call(rt, cp, eqn, args):
 
 
 def _on_host(rt, eqn, args, impl_rules):
+    name = eqn.prim.name
+    host_fallbacks[name] += 1
+    if host_fallbacks[name] == 1 and debug_level() >= 1:
+        print(f"[gpuxla] cuda: '{name}' has no device implementation for these operands; it runs on the host "
+              "(operands copied to the host, the result back)", file=sys.stderr)
     host = [a.get() if hasattr(a, "get") else a for a in args]
     with np.errstate(all="ignore"):
         out = impl_rules[eqn.prim](*host, **eqn.params)
