@@ -402,23 +402,29 @@ impl_rules[P.argsort_p] = lambda x, dimension, index_dtype: np.argsort(
     x.astype(np.float32) if x.dtype in _LOW else x, axis=dimension, kind="stable").astype(index_dtype)
 
 
-def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+def batched_matmul(xp, lhs, rhs, dimension_numbers, compute, matmul=None):
+    """dot_general as one batched matmul in dtype `compute`, on array module `xp`: batch dimensions
+    first, then lhs's free ones, then rhs's (dot_general's output order). The result stays in
+    `compute`; the callers choose it and the output dtype (this rule, and the cuda platform's
+    library.dot_general). `matmul` defaults to xp.matmul."""
     (lc, rc), (lb, rb) = dimension_numbers
-    out_dtype = np.dtype(preferred_element_type or lhs.dtype)
     lf = [i for i in range(lhs.ndim) if i not in lc and i not in lb]
     rf = [i for i in range(rhs.ndim) if i not in rc and i not in rb]
-    L = np.transpose(lhs, list(lb) + lf + list(lc))
-    R = np.transpose(rhs, list(rb) + list(rc) + rf)
     bshape = [lhs.shape[i] for i in lb]
     m = int(np.prod([lhs.shape[i] for i in lf], dtype=np.int64))
     k = int(np.prod([lhs.shape[i] for i in lc], dtype=np.int64))
     n = int(np.prod([rhs.shape[i] for i in rf], dtype=np.int64))
+    L = xp.transpose(lhs, list(lb) + lf + list(lc)).reshape(bshape + [m, k]).astype(compute, copy=False)
+    R = xp.transpose(rhs, list(rb) + list(rc) + rf).reshape(bshape + [k, n]).astype(compute, copy=False)
+    out = (matmul or xp.matmul)(L, R) if k else xp.zeros(bshape + [m, n], compute)
+    return out.reshape(bshape + [lhs.shape[i] for i in lf] + [rhs.shape[i] for i in rf])
+
+
+def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+    out_dtype = np.dtype(preferred_element_type or lhs.dtype)
     compute = np.float32 if lhs.dtype in _LOW or out_dtype in _LOW else (
         out_dtype if out_dtype.kind in "fc" or lhs.dtype.kind in "iu" else lhs.dtype)
-    L = L.reshape(bshape + [m, k]).astype(compute, copy=False)
-    R = R.reshape(bshape + [k, n]).astype(compute, copy=False)
-    out = np.matmul(L, R) if k else np.zeros(bshape + [m, n], compute)
-    return out.reshape(bshape + [lhs.shape[i] for i in lf] + [rhs.shape[i] for i in rf]).astype(out_dtype, copy=False)
+    return batched_matmul(np, lhs, rhs, dimension_numbers, compute).astype(out_dtype, copy=False)
 
 
 impl_rules[P.dot_general_p] = dot_general

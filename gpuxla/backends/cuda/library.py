@@ -18,7 +18,10 @@ from collections import Counter
 import numpy as np
 
 from .. import debug_level
+from ..numpy_backend import batched_matmul, impl_rules
 from ...compiler.kernel_ir import BF16
+from ...core import primitives as P
+from ...core.graph import proj_p
 from .runtime import Bf16Array
 
 # Library implementations on CuPy, by primitive: cuSOLVER and cuFFT calls that the linalg and fft
@@ -31,9 +34,6 @@ host_fallbacks = Counter()
 
 def call(rt, cp, eqn, args):
     """Run the library equation `eqn` on device arrays `args`; `rt` is the CudaRuntime."""
-    from ..numpy_backend import impl_rules
-    from ...core import primitives as P
-    from ...core.graph import proj_p
     if eqn.prim is proj_p:       # one result of a multiple-result call, whatever its dtype
         return args[0][eqn.params["index"]]
     if eqn.prim.name in ("cond", "while", "scan"):
@@ -61,10 +61,10 @@ def call(rt, cp, eqn, args):
             raise
         except Exception:  # noqa: BLE001 - CuPy lacks it: compute on the host below
             pass
-    return _on_host(rt, eqn, args, impl_rules)
+    return _on_host(rt, eqn, args)
 
 
-def _on_host(rt, eqn, args, impl_rules):
+def _on_host(rt, eqn, args):
     name = eqn.prim.name
     host_fallbacks[name] += 1
     if host_fallbacks[name] == 1 and debug_level() >= 1:
@@ -121,7 +121,14 @@ def _f32_to_bf16(xp, x):
 
 def dot_general(xp, lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
     """dot_general as one batched matmul (cuBLAS through CuPy). Half-precision inputs accumulate in
-    float32; bfloat16 arrives as Bf16Array (its bits) and leaves as one."""
+    float32; bfloat16 arrives as Bf16Array (its bits) and leaves as one.
+
+    The dimension bookkeeping is the NumPy reference's (`batched_matmul`); what differs is why this
+    wrapper exists: CuPy has no bfloat16, so it is converted from and to bits here; cuBLAS's compute
+    type follows the precision (TF32); and the compute dtype is the one cuBLAS gets, which is not
+    the reference's in three corners (float16 operands with a float64 result accumulate in float64
+    here, float32 ones with a float16 result in float16, float operands with an integer result in
+    the integer type). Unifying those would change one platform's results."""
     bf16 = isinstance(lhs, Bf16Array) or isinstance(rhs, Bf16Array)
     if bf16:
         lhs, rhs = (_bf16_to_f32(xp, a.bits) if isinstance(a, Bf16Array) else a for a in (lhs, rhs))
@@ -129,23 +136,14 @@ def dot_general(xp, lhs, rhs, dimension_numbers, precision=None, preferred_eleme
     else:
         in_dtype = np.dtype(lhs.dtype)
     out_dtype = np.dtype(preferred_element_type or in_dtype)
-    (lc, rc), (lb, rb) = dimension_numbers
-    lf = [i for i in range(lhs.ndim) if i not in lc and i not in lb]
-    rf = [i for i in range(rhs.ndim) if i not in rc and i not in rb]
-    m = int(np.prod([lhs.shape[i] for i in lf], dtype=np.int64))
-    k = int(np.prod([lhs.shape[i] for i in lc], dtype=np.int64))
-    n = int(np.prod([rhs.shape[i] for i in rf], dtype=np.int64))
-    bshape = [lhs.shape[i] for i in lb]
     if in_dtype in (np.float16, BF16):
         compute = np.dtype(np.float64 if out_dtype == np.float64 else np.float32)
     elif out_dtype.kind in "fc" and in_dtype.kind in "fc":
         compute = out_dtype
     else:
         compute = out_dtype if out_dtype != BF16 else np.dtype(np.float32)
-    L = xp.transpose(lhs, list(lb) + lf + list(lc)).reshape(bshape + [m, k]).astype(compute, copy=False)
-    R_ = xp.transpose(rhs, list(rb) + list(rc) + rf).reshape(bshape + [k, n]).astype(compute, copy=False)
-    out = _matmul(xp, L, R_, uses_tf32(precision)) if k else xp.zeros(bshape + [m, n], compute)
-    out = out.reshape(bshape + [lhs.shape[i] for i in lf] + [rhs.shape[i] for i in rf])
+    out = batched_matmul(xp, lhs, rhs, dimension_numbers, compute,
+                         lambda a, b: _matmul(xp, a, b, uses_tf32(precision)))
     if out_dtype == BF16:
         bits = _f32_to_bf16(xp, xp.asarray(out.astype(np.float32, copy=False), order="C"))
         return Bf16Array(xp.asarray(bits, order="C")) if xp is not np else bits.view(BF16)
