@@ -21,7 +21,7 @@ from gpuxla.backends.cuda import library
 from gpuxla.backends.cuda.library import dot_general
 from gpuxla.backends.cuda.plan import Plan
 from gpuxla.backends.cuda.runtime import Bf16Array
-from gpuxla.backends.numpy_backend import NumpyBackend
+from gpuxla.backends.numpy import NumpyBackend
 from gpuxla.core import dtypes
 from gpuxla.tree_util import tree_leaves
 

@@ -62,7 +62,7 @@ def get_backend(platform=None):
 
 def _make(name):
     if name == "numpy" or name == "cpu":
-        from .numpy_backend import NumpyBackend
+        from .numpy import NumpyBackend
         return NumpyBackend()
     if name == "cuda-interpret":
         from .cuda import InterpretBackend

@@ -18,7 +18,7 @@ from collections import Counter
 import numpy as np
 
 from .. import debug_level
-from ..numpy_backend import batched_matmul, impl_rules
+from ..numpy.reference import batched_matmul, impl_rules
 from ...compiler.kernel_ir import BF16
 from ...core import primitives as P
 from ...core.graph import proj_p
