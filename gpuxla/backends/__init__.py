@@ -1,12 +1,11 @@
 """Backend selection and the few calls the core makes into a backend.
 
-A backend turns a `Program` into a callable on buffers. `numpy` is the reference; `cuda` runs
-generated CUDA C on a GPU; `cuda-interpret` runs the same CUDA C on the CPU. The platform is
+A backend turns a `Program` into a callable on buffers. `numpy` (backends/numpy/) is the reference;
+`cuda` (backends/cuda/) runs generated CUDA C on a GPU; `cuda-interpret` (also backends/cuda/) runs
+the same CUDA C on the CPU; backends/cache.py holds the kernel caches the last two share. The platform is
 chosen by `GPUXLA_PLATFORM`, else `cuda` when a usable GPU is present, else `numpy`.
 """
 import os
-
-import numpy as np
 
 _backend = None
 PLATFORMS = ("numpy", "cuda", "cuda-interpret")
