@@ -2,8 +2,8 @@
 fusion plan of a traced function."""
 import pytest
 
-from gpuxla.backends import interpret
-from gpuxla.backends.cuda_backend import Plan
+from gpuxla.backends.cuda import interpret
+from gpuxla.backends.cuda.plan import Plan
 from gpuxla.core.jaxpr import trace
 from gpuxla.core.program import Program
 

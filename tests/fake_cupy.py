@@ -1,7 +1,7 @@
 """A NumPy-backed stand-in for the parts of CuPy that gpuxla's `cuda` platform uses.
 
-It lets CI (no GPU) run the Python glue of gpuxla/backends/cuda_backend.py -- CudaRuntime,
-CudaBackend, Executable, _dot_general -- and the CuPy rules of gpuxla/numpy/linalg.py and
+It lets CI (no GPU) run the Python glue of gpuxla/backends/cuda/ -- CudaRuntime, CudaBackend,
+Executable, the library calls -- and the CuPy rules of gpuxla/numpy/linalg.py and
 gpuxla/lax/fft.py on the CPU:
 
     with fake_cupy.installed() as backend:      # gpuxla's current backend is now a CudaBackend
@@ -465,7 +465,7 @@ class Device:
         return max(total - _pool.used_bytes(), 0), total
 
 
-# kernel name -> gpuxla.backends.interpret.Module holding it
+# kernel name -> gpuxla.backends.cuda.interpret.Module holding it
 _modules = {}
 
 
@@ -473,7 +473,7 @@ def register_kernels(kernels, jobs=1, options=("-O0",)):
     """Compile gpuxla kernel objects (`.name`, `.source`, `.signature`) for the cuda-interpret
     platform, which runs them in place of their CUBINs. `jobs` > 1 builds large batches as
     several host modules in parallel; -O0 because tests run tiny arrays."""
-    from gpuxla.backends.cuda_backend import InterpretRuntime
+    from gpuxla.backends.cuda.interpret import InterpretRuntime
     InterpretRuntime(_modules, options).prepare(kernels, jobs=jobs)   # fills _modules in place
 
 
@@ -537,7 +537,7 @@ cuda = types.SimpleNamespace(
 def installed(nvrtc=None, jobs=1):
     """Run gpuxla's `cuda` platform on this fake for the duration; yields the CudaBackend.
 
-    `import cupy` gives this module and cuda_backend._cupy() returns it; CudaRuntime.prepare
+    `import cupy` gives this module, so the runtime's `cupy()` returns it; CudaRuntime.prepare
     still makes the CUBINs (NVRTC, when installed and `nvrtc` is not False; else the kernels get
     an empty CUBIN) and then registers the kernels here; gpuxla's current backend is a new
     CudaBackend, with an empty eager cache so executables of another platform are not reused.
@@ -545,7 +545,8 @@ def installed(nvrtc=None, jobs=1):
     """
     import pytest
     import gpuxla.backends as B
-    from gpuxla.backends import cuda_backend as C, nvrtc as N
+    from gpuxla.backends import cuda as C
+    from gpuxla.backends.cuda import nvrtc as N
 
     use_nvrtc = N.available() if nvrtc is None else (nvrtc and N.available())
     real_prepare = C.CudaRuntime.prepare
@@ -566,7 +567,6 @@ def installed(nvrtc=None, jobs=1):
     reset()
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(sys.modules, "cupy", sys.modules[__name__])
-        mp.setattr(C, "_cupy", lambda: sys.modules[__name__])
         mp.setattr(C.CudaRuntime, "prepare", prepare)
         mp.setattr(N, "_default_arch", N._default_arch)   # default_arch() asks cupy; it caches
         eager = {}

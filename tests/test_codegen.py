@@ -14,8 +14,8 @@ import pytest
 
 import gpuxla
 import gpuxla.numpy as jnp
-from gpuxla.backends import interpret, nvrtc
-from gpuxla.backends.cuda_backend import InterpretBackend, Plan
+from gpuxla.backends.cuda import InterpretBackend, interpret, nvrtc
+from gpuxla.backends.cuda.plan import Plan
 from gpuxla.compiler import render
 from gpuxla.core.graph import Aval, symbolic, trace_scope
 from gpuxla.core.program import Program

@@ -1,9 +1,10 @@
-"""The `cuda` platform's runtime glue (CudaRuntime, CudaBackend, Executable, _dot_general in
-gpuxla/backends/cuda_backend.py) run on the CPU: CuPy is replaced by tests/fake_cupy.py (NumPy
+"""The `cuda` platform's runtime glue (CudaRuntime, CudaBackend, Executable, dot_general in
+gpuxla/backends/cuda/) run on the CPU: CuPy is replaced by tests/fake_cupy.py (NumPy
 behind a device-array type that NumPy may not convert implicitly), and the generated kernels run
 on the cuda-interpret platform in place of their CUBINs. Everything is compared with NumPy
 references, never with gpuxla itself. tests/test_gpu.py runs the same on a real GPU.
 """
+import collections
 import contextlib
 import os
 
@@ -16,8 +17,11 @@ import op_table as T
 import gpuxla as jax
 import gpuxla.numpy as jnp
 from gpuxla import backends, lax
-from gpuxla.backends.cuda_backend import Bf16Array, Plan, _dot_general
-from gpuxla.backends.numpy_backend import NumpyBackend
+from gpuxla.backends.cuda import library
+from gpuxla.backends.cuda.library import dot_general
+from gpuxla.backends.cuda.plan import Plan
+from gpuxla.backends.cuda.runtime import Bf16Array
+from gpuxla.backends.numpy import NumpyBackend
 from gpuxla.core import dtypes
 from gpuxla.tree_util import tree_leaves
 
@@ -118,7 +122,7 @@ def test_eager_ops_keep_device_arrays(cuda):
 
 
 def test_jit_compiles_cubins_and_launches_them(cuda):
-    from gpuxla.backends import nvrtc
+    from gpuxla.backends.cuda import nvrtc
     x = np.random.default_rng(0).standard_normal((5, 7)).astype(np.float32)
     f = jax.jit(lambda v: jnp.tanh(v) * 2 + jnp.max(v, axis=0))
     exe = f.lower(x).compile()
@@ -222,7 +226,7 @@ def test_op_table_jit(op_table_kernels, op, dt):
 
 
 # ---------------------------------------------------------------------------------------------
-# _dot_general on fake device arrays, against einsum
+# dot_general on fake device arrays, against einsum
 # ---------------------------------------------------------------------------------------------
 DOT_CASES = {
     "matmul": ((3, 4), (4, 5), (((1,), (0,)), ((), ()))),
@@ -273,7 +277,7 @@ def test_dot_general_against_einsum(case, dtype, preferred, out_dtype, tol):
     if dtype == np.int8:
         a, b = (np.abs(a) * 12).astype(np.int8), (np.abs(b) * 12).astype(np.int8)   # up to 108
     want = einsum_ref(a, b, dn)
-    got = _dot_general(fc, fc.asarray(a), fc.asarray(b), dn, preferred_element_type=preferred)
+    got = dot_general(fc, fc.asarray(a), fc.asarray(b), dn, preferred_element_type=preferred)
     assert isinstance(got, fc.ndarray)
     assert got.shape == want.shape and got.dtype == out_dtype, (got.shape, got.dtype)   # 0-d stays 0-d
     assert got.flags.c_contiguous
@@ -290,11 +294,11 @@ def test_dot_general_bfloat16(case):
     a, b = a.astype(BF16), b.astype(BF16)
     want = einsum_ref(a.astype(np.float32), b.astype(np.float32), dn)
     bits = [Bf16Array(fc.asarray(v.view(np.uint16))) for v in (a, b)]
-    got = _dot_general(fc, *bits, dn)
+    got = dot_general(fc, *bits, dn)
     assert isinstance(got, Bf16Array) and isinstance(got.bits, fc.ndarray)
     # One rounding to bfloat16 at the end of a float32 accumulation.
     np.testing.assert_array_equal(got.get(), want.astype(np.float32).astype(BF16))
-    f32 = _dot_general(fc, *bits, dn, preferred_element_type=np.float32)
+    f32 = dot_general(fc, *bits, dn, preferred_element_type=np.float32)
     assert isinstance(f32, fc.ndarray) and f32.dtype == np.float32 and f32.shape == want.shape
     np.testing.assert_allclose(f32.get(), want, rtol=1e-5, atol=1e-5)
 
@@ -303,7 +307,7 @@ def test_dot_general_float16_accumulates_in_float32():
     # 4096 products of 1 + 2^-10 (exact in float16): a float16 accumulator would stall at 2048.
     a = fc.asarray(np.full((1, 4096), 1 + 2 ** -10, np.float16))
     b = fc.asarray(np.ones((4096, 1), np.float16))
-    got = _dot_general(fc, a, b, (((1,), (0,)), ((), ())))
+    got = dot_general(fc, a, b, (((1,), (0,)), ((), ())))
     assert got.dtype == np.float16 and got.get()[0, 0] == np.float16(4096 * (1 + 2 ** -10))
 
 
@@ -316,7 +320,7 @@ DN = (((1,), (0,)), ((), ()))
                                             ("TENSORFLOAT32", True)])
 def test_dot_general_compute_type(precision, tf32):
     del fc.matmul_log[:]
-    got = _dot_general(fc, fc.asarray(TF32_A), fc.asarray(TF32_B), DN, precision=precision).get()
+    got = dot_general(fc, fc.asarray(TF32_A), fc.asarray(TF32_B), DN, precision=precision).get()
     assert fc.matmul_log == [("float32", fc.COMPUTE_TYPE_TF32 if tf32 else fc.COMPUTE_TYPE_DEFAULT)]
     if tf32:
         np.testing.assert_array_equal(got, 1024)
@@ -331,7 +335,7 @@ def test_dot_general_full_precision_despite_process_wide_tf32():
     fc.set_compute_type(np.float32, fc.COMPUTE_TYPE_TF32)
     try:
         del fc.matmul_log[:]
-        got = _dot_general(fc, fc.asarray(TF32_A), fc.asarray(TF32_B), DN).get()
+        got = dot_general(fc, fc.asarray(TF32_A), fc.asarray(TF32_B), DN).get()
         assert fc.matmul_log == [("float32", fc.COMPUTE_TYPE_DEFAULT)]
         np.testing.assert_allclose(got, 1024.1024, rtol=1e-6)
         assert fc.get_compute_type(np.float32) == fc.COMPUTE_TYPE_TF32
@@ -544,6 +548,19 @@ def test_library_calls_stay_on_device(cuda, name, f, ref):
     out = g(x)
     close(host(out), ref(X))
     assert fc.stats["d2h"] == before + 1, f"{name} copied a device array to the host"   # + the read above
+
+
+def test_host_fallbacks_are_counted_and_reported(cuda, monkeypatch, capsys):
+    # CuPy has no bfloat16, so a bfloat16 sort runs on the host; a float32 sort stays on the device.
+    monkeypatch.setenv("GPUXLA_DEBUG", "1")
+    monkeypatch.setattr(library, "host_fallbacks", collections.Counter())
+    close(host(jnp.sort(jnp.asarray(X), axis=0)), np.sort(X, axis=0))
+    assert library.host_fallbacks == {}
+    v = X.astype(BF16)
+    for _ in range(2):
+        close(host(jnp.sort(jnp.asarray(v), axis=0)), np.sort(v, axis=0))
+    assert library.host_fallbacks == {"sort": 2}
+    assert capsys.readouterr().err.count("'sort' has no device implementation") == 1   # once per primitive
 
 
 def test_jit_constants(cuda):

@@ -15,9 +15,8 @@ import pytest
 import gpuxla
 import gpuxla.numpy as jnp
 from gpuxla import backends, lax
-from gpuxla.backends import interpret
-from gpuxla.backends.cuda_backend import InterpretBackend
-from gpuxla.backends.numpy_backend import NumpyBackend
+from gpuxla.backends.cuda import InterpretBackend, interpret
+from gpuxla.backends.numpy import NumpyBackend
 from gpuxla.core import dtypes
 from gpuxla.core.jaxpr import trace
 from gpuxla.core.program import Program

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpuxla.backends import interpret, nvrtc
+from gpuxla.backends import cache
+from gpuxla.backends.cuda import interpret, nvrtc
 
 try:
     import ml_dtypes
@@ -1373,7 +1374,7 @@ def test_interpret_cache_hit_corruption_and_dir(monkeypatch, tmp_path):
     data = sos[0].read_bytes()
     # Truncate the entry (as a new file: this process has the old one mapped, and rewriting a
     # mapped shared object in place would crash it, whatever the cache does).
-    nvrtc.atomic_write(sos[0], data[: len(data) // 3])
+    cache.atomic_write(sos[0], data[: len(data) // 3])
     interpret.clear_memory_cache()
     before = interpret.compile_stats["disk_rebuilt"]
     interpret.compile_module(SMALL, sig)
@@ -1382,12 +1383,12 @@ def test_interpret_cache_hit_corruption_and_dir(monkeypatch, tmp_path):
     assert not [p for p in (tmp_path / "interpret").iterdir() if p.name.startswith("gx_build_")]
     # A fresh process loads the rebuilt entry from disk without compiling.
     check = (
-        "import numpy as np; from gpuxla.backends import interpret as I\n"
+        "import numpy as np; from gpuxla.backends.cuda import interpret as I\n"
         f"m = I.compile_module({SMALL!r}, {sig!r})\n"
         "y = np.zeros(2, np.float32); m.launch('small_k', 1, 2, [y])\n"
         "assert I.compile_stats['disk_hits'] == 1 and I.compile_stats['compiled'] == 0, I.compile_stats\n"
         "assert abs(y[0] - np.e) < 1e-5\n")
-    env = dict(os.environ, PYTHONPATH=str(Path(interpret.__file__).parents[2]))
+    env = dict(os.environ, PYTHONPATH=str(Path(interpret.__file__).parents[3]))
     r = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
 
@@ -1395,7 +1396,7 @@ def test_interpret_cache_hit_corruption_and_dir(monkeypatch, tmp_path):
 def test_disk_cache_can_be_disabled(monkeypatch, tmp_path):
     monkeypatch.setenv("GPUXLA_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("GPUXLA_DISK_CACHE", "0")
-    assert nvrtc.cache_root() is None
+    assert cache.cache_root() is None
     if nvrtc.available():
         nvrtc.clear_memory_cache()
         nvrtc.compile_cubin(SMALL + "// no disk\n", arch="sm_90")
@@ -1403,7 +1404,7 @@ def test_disk_cache_can_be_disabled(monkeypatch, tmp_path):
 
 
 def test_kernels_dir_found():
-    d = nvrtc.kernels_dir()
+    d = cache.kernels_dir()
     assert (d / "gx_common.cuh").is_file() and (d / "gx_interpret.h").is_file()
 
 

@@ -8,8 +8,9 @@ import pytest
 import gpuxla as jax
 import gpuxla.numpy as jnp
 from gpuxla import lax
-from gpuxla.backends import cuda_backend as C
-from gpuxla.backends.cuda_backend import Bf16Array, _dot_general, _tf32
+from gpuxla.backends.cuda import library as C
+from gpuxla.backends.cuda.library import dot_general, uses_tf32
+from gpuxla.backends.cuda.runtime import Bf16Array
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 
@@ -24,7 +25,7 @@ BF16 = np.dtype(ml_dtypes.bfloat16)
 ])
 def test_which_matmuls_use_tf32(op_precision, config, tf32):
     with jax.default_matmul_precision(config):
-        assert _tf32(op_precision) is tf32
+        assert uses_tf32(op_precision) is tf32
 
 
 def test_precision_config_is_checked_and_restored():
@@ -69,11 +70,11 @@ def test_bfloat16_dot_general_accumulates_in_float32(ls, rs, dn):
     out = "".join([la[i] for i in lb] + [c for i, c in enumerate(la) if i not in lc and i not in lb]
                   + [c for j, c in enumerate(ra) if j not in rc and j not in rb])
     exact = np.einsum(f"{''.join(la)},{''.join(ra)}->{out}", a.astype(np.float64), b.astype(np.float64))
-    got = _dot_general(np, Bf16Array(a.view(np.uint16)), Bf16Array(b.view(np.uint16)), dn)
+    got = dot_general(np, Bf16Array(a.view(np.uint16)), Bf16Array(b.view(np.uint16)), dn)
     assert got.dtype == BF16 and got.shape == exact.shape
     # One rounding to bfloat16 at the end (float32 accumulation): within half a bfloat16 ulp.
     np.testing.assert_array_equal(got, exact.astype(np.float32).astype(BF16))
-    f32 = _dot_general(np, Bf16Array(a.view(np.uint16)), Bf16Array(b.view(np.uint16)), dn,
+    f32 = dot_general(np, Bf16Array(a.view(np.uint16)), Bf16Array(b.view(np.uint16)), dn,
                        preferred_element_type=np.float32)
     assert f32.dtype == np.float32
     np.testing.assert_allclose(f32, exact, rtol=1e-5, atol=1e-5)
@@ -83,7 +84,7 @@ def test_float16_dot_general_accumulates_in_float32():
     # 4096 products of 1 + 2^-10 (exact in float16): a float16 accumulator would stall at 2048.
     a = np.full((1, 4096), 1 + 2 ** -10, np.float16)
     b = np.ones((4096, 1), np.float16)
-    got = _dot_general(np, a, b, (((1,), (0,)), ((), ())))
+    got = dot_general(np, a, b, (((1,), (0,)), ((), ())))
     assert got.dtype == np.float16
     assert got[0, 0] == np.float16(4096 * (1 + 2 ** -10))
 

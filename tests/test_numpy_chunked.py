@@ -1,12 +1,13 @@
 """The NumPy platform runs long chains of elementwise equations over large arrays chunk by chunk
-(numpy_backend._Chunked). Every element must come out with the same bits as equation-by-equation
+(backends/numpy/executor.py, _Chunked). Every element must come out with the same bits as equation-by-equation
 evaluation, whatever the chunk boundaries, dtypes, scalar operands or layouts."""
 import numpy as np
 import pytest
 
 import gpuxla as jax
 import gpuxla.numpy as jnp
-from gpuxla.backends import numpy_backend as NB
+from gpuxla.backends.numpy import executor as NB
+from gpuxla.backends.numpy.reference import impl_rules
 from gpuxla.core.jaxpr import trace
 from gpuxla.core.program import Program
 
@@ -21,7 +22,7 @@ def _both(f, *args):
     program = _program(f, *args)
     exe = NB.NumpyExecutable(program)
     plain = NB.NumpyExecutable(program)
-    plain.steps = [(NB.impl_rules[e.prim], e.params or {}, e.ins, e.out, ()) for e in program.eqns]
+    plain.steps = [(impl_rules[e.prim], e.params or {}, e.ins, e.out, ()) for e in program.eqns]
     bufs = [np.asarray(a) for a in args]
     return exe, exe(bufs), plain(bufs)
 

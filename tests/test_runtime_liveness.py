@@ -7,7 +7,8 @@ import numpy as np
 
 import gpuxla as jax
 import gpuxla.numpy as jnp
-from gpuxla.backends.cuda_backend import Executable, InterpretRuntime
+from gpuxla.backends.cuda.interpret import InterpretRuntime
+from gpuxla.backends.cuda.plan import Executable
 
 # (_session_cache points the kernel caches at a temporary folder)
 from codegen_util import _session_cache, needs_cxx  # noqa: E402,F401

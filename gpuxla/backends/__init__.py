@@ -1,12 +1,11 @@
 """Backend selection and the few calls the core makes into a backend.
 
-A backend turns a `Program` into a callable on buffers. `numpy` is the reference; `cuda` runs
-generated CUDA C on a GPU; `cuda-interpret` runs the same CUDA C on the CPU. The platform is
+A backend turns a `Program` into a callable on buffers. `numpy` (backends/numpy/) is the reference;
+`cuda` (backends/cuda/) runs generated CUDA C on a GPU; `cuda-interpret` (also backends/cuda/) runs
+the same CUDA C on the CPU; backends/cache.py holds the kernel caches the last two share. The platform is
 chosen by `GPUXLA_PLATFORM`, else `cuda` when a usable GPU is present, else `numpy`.
 """
 import os
-
-import numpy as np
 
 _backend = None
 PLATFORMS = ("numpy", "cuda", "cuda-interpret")
@@ -32,6 +31,14 @@ class Device:
         return hash((self.platform, self.id))
 
 
+def debug_level():
+    """GPUXLA_DEBUG as a number (0 when unset or not a number)."""
+    try:
+        return int(os.environ.get("GPUXLA_DEBUG", "0"))
+    except ValueError:
+        return 0
+
+
 def _gpu_usable():
     try:
         import cupy
@@ -54,13 +61,13 @@ def get_backend(platform=None):
 
 def _make(name):
     if name == "numpy" or name == "cpu":
-        from .numpy_backend import NumpyBackend
+        from .numpy import NumpyBackend
         return NumpyBackend()
     if name == "cuda-interpret":
-        from .cuda_backend import InterpretBackend
+        from .cuda import InterpretBackend
         return InterpretBackend()
     if name == "cuda":
-        from .cuda_backend import CudaBackend
+        from .cuda import CudaBackend
         return CudaBackend()
     raise ValueError(f"Unknown platform {name!r} (GPUXLA_PLATFORM); choose one of {PLATFORMS}")
 

@@ -116,7 +116,7 @@ def fold_constants(outs, in_leaves, start=None):
     """Compute nodes whose inputs are all constants, with the NumPy reference implementations.
     Small results only: folding `broadcast_in_dim(1.0, (1000, 1000))` would trade an index
     computation for a megabyte of constant memory."""
-    from ..backends.numpy_backend import impl_rules
+    from ..backends.numpy.reference import impl_rules
 
     def visit(n, ins):
         # (a collective over a named axis has no value of its own: psum(1, 'i') is the axis size)

@@ -77,7 +77,7 @@ class Primitive:
 
 PRIMITIVES = {}
 # Rule tables. shape_rules: (avals, **params) -> Aval (or a list of Avals for multiple results).
-# The NumPy implementations live in backends/numpy_backend.py, the derivative rules in
+# The NumPy implementations live in backends/numpy/reference.py, the derivative rules in
 # transforms/ad.py, the batching rules in transforms/batching.py, CUDA lowerings in compiler/.
 shape_rules = {}
 

@@ -9,7 +9,7 @@ named axis only exists once vmap has rewritten it away.
 import numpy as np
 
 from ..core.graph import Aval, Primitive, shape_rules
-from ..backends.numpy_backend import impl_rules
+from ..backends.numpy.reference import impl_rules
 from ..transforms import batching
 from ..transforms.ad_rules import jvp_rules, vjp_rules
 from ..tree_util import tree_map

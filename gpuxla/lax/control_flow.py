@@ -615,7 +615,7 @@ def _scan_batch(args, dims, body, length, reverse, n_carry, n_xs):
 
 
 def _register_impls():
-    from ..backends.numpy_backend import impl_rules
+    from ..backends.numpy.reference import impl_rules
     impl_rules.update({cond_p: _cond_impl, while_p: _while_impl, scan_p: _scan_impl})
 
 

@@ -18,8 +18,8 @@ import numpy as np
 
 from ..core import dtypes
 from ..core.graph import Aval, Primitive, shape_rules
-from ..backends.numpy_backend import impl_rules
-from ..backends.cuda_backend import library_rules
+from ..backends.numpy.reference import impl_rules
+from ..backends.cuda.library import library_rules
 
 # `complex` is not star-exported: gpuxla/lax/__init__.py uses the builtin of that name.
 __all__ = ["FftType", "fft", "real", "imag", "conj"]

@@ -28,8 +28,8 @@ import numpy as np
 from .. import lax
 from ..core import dtypes
 from ..core.graph import Aval, Primitive, shape_rules
-from ..backends.numpy_backend import impl_rules
-from ..backends.cuda_backend import library_rules
+from ..backends.numpy.reference import impl_rules
+from ..backends.cuda.library import library_rules
 from ..transforms.ad_rules import jvp_rules, vjp_rules
 from . import _lax_numpy as jnp
 from . import _util, _ufuncs, _reductions, _creation, _linalg_basic, _sorting

@@ -1,6 +1,6 @@
 """CUDA C -> CUBIN through NVRTC (NVIDIA's `cuda-bindings`), with an in-memory and on-disk cache.
 
-    >>> from gpuxla.backends import nvrtc
+    >>> from gpuxla.backends.cuda import nvrtc
     >>> src = '#include "gx_common.cuh"\\n'
     >>> src += 'extern "C" __global__ void k(float* y) { y[threadIdx.x] = gx_exp(1.0f); }'
     >>> cubin = nvrtc.compile_cubin(src, arch="sm_90")    # doctest: +SKIP
@@ -12,7 +12,7 @@ compile (and CI checks that every kernel compiles).
 
 Headers: the files of the kernels folder (`gx_common.cuh`, ...) are handed to NVRTC through its
 `headers`/`includeNames` arguments, so `#include "gx_common.cuh"` works without any `-I` path and
-whatever the install layout.  The folder is found by `kernels_dir()`: `$GPUXLA_KERNELS_DIR`, else
+whatever the install layout.  The folder is found by `cache.kernels_dir()`: `$GPUXLA_KERNELS_DIR`, else
 `gpuxla/kernels/` (package data: the same folder in a checkout and in an installed wheel).
 
 Cache: memory, then `$GPUXLA_CACHE_DIR/nvrtc/` (default `~/.cache/gpuxla/nvrtc/`).  The key hashes
@@ -21,8 +21,8 @@ NVRTC version.  Entries are written atomically (temporary file + `os.replace`) a
 a SHA-256 of their payload; an entry that fails the check is deleted and rebuilt, never trusted.
 Set `GPUXLA_DISK_CACHE=0` to keep the cache in memory only.
 
-This module also holds the small helpers the interpret platform shares (`kernels_dir`,
-`cache_root`, `numbered_source`, `atomic_write`); it imports `cuda.bindings` only when it compiles.
+The cache folder, the headers and atomic writes are backends/cache.py's, shared with the
+interpret platform; this module imports `cuda.bindings` only when it compiles.
 """
 from __future__ import annotations
 
@@ -33,14 +33,15 @@ import os
 import re
 import struct
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
+from ..cache import atomic_write, cache_root, headers_state, numbered_source
+
 __all__ = [
     "CompileError", "compile_cubin", "nvrtc_version", "available", "default_arch", "compile_stats",
-    "clear_memory_cache", "kernels_dir", "cache_root", "Cubin",
+    "clear_memory_cache", "Cubin",
 ]
 
 log = logging.getLogger("gpuxla.nvrtc")
@@ -48,86 +49,6 @@ log = logging.getLogger("gpuxla.nvrtc")
 
 class CompileError(RuntimeError):
     """NVRTC rejected a program; the message holds NVRTC's log and the numbered source."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Helpers shared with the interpret platform
-# ---------------------------------------------------------------------------------------------
-def kernels_dir() -> Path:
-    """The folder holding gx_common.cuh and gx_interpret.h."""
-    here = Path(__file__).resolve().parent  # gpuxla/backends
-    candidates = []
-    env = os.environ.get("GPUXLA_KERNELS_DIR")
-    if env:
-        candidates.append(Path(env))
-    candidates.append(here.parent / "kernels")
-    for c in candidates:
-        if (c / "gx_common.cuh").is_file():
-            return c
-    raise FileNotFoundError(
-        "gpuxla kernel headers (gx_common.cuh) not found; looked in "
-        + ", ".join(str(c) for c in candidates) + " (set GPUXLA_KERNELS_DIR)")
-
-
-def cache_root() -> Path | None:
-    """Root of the on-disk caches, or None when disabled (GPUXLA_DISK_CACHE=0)."""
-    if os.environ.get("GPUXLA_DISK_CACHE", "1").lower() in ("0", "false", "no", "off"):
-        return None
-    env = os.environ.get("GPUXLA_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "gpuxla"
-
-
-def numbered_source(source: str) -> str:
-    width = len(str(source.count("\n") + 1))
-    return "\n".join(f"{i:>{width}} | {line}" for i, line in enumerate(source.splitlines(), 1))
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that readers see the old file, the new file, or none."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-_header_cache: dict = {}
-
-
-def _headers_state():
-    """(headers dict, digest), re-read only when a file of the kernels folder changes."""
-    d = kernels_dir()
-    sig = tuple((p.name, st.st_mtime_ns, st.st_size) for p in sorted(d.iterdir())
-                if p.suffix in (".cuh", ".h") and p.is_file() for st in (p.stat(),))
-    hit = _header_cache.get((str(d), sig))
-    if hit is None:
-        texts = {name: (d / name).read_text() for name, _, _ in sig}
-        h = hashlib.sha256()
-        for name in sorted(texts):
-            h.update(name.encode() + b"\0" + texts[name].encode() + b"\0\2")
-        hit = (texts, h.hexdigest())
-        _header_cache[(str(d), sig)] = hit
-    return hit
-
-
-def kernel_headers() -> dict[str, str]:
-    """{include name: text} for the headers of the kernels folder (re-read when they change)."""
-    return _headers_state()[0]
-
-
-def headers_digest() -> str:
-    """SHA-256 over the kernels-folder headers: part of every cache key."""
-    return _headers_state()[1]
 
 
 def _debug_level() -> int:
@@ -342,7 +263,7 @@ def compile_cubin(source: str, name_expressions=(), arch: str | None = None, opt
     arch = normalize_arch(arch) if arch is not None else default_arch()
     options = tuple(str(o) for o in options)
     name_expressions = tuple(str(n) for n in name_expressions)
-    headers, digest = _headers_state()
+    headers, digest = headers_state()
     key = _key(source, arch, options, name_expressions, digest)
     label = _kernel_label(source)
     with _lock:

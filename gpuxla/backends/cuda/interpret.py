@@ -1,7 +1,7 @@
 """The `cuda-interpret` platform: the same CUDA C text, compiled by the host C++ compiler, run on the CPU.
 
     >>> import numpy as np
-    >>> from gpuxla.backends import interpret
+    >>> from gpuxla.backends.cuda import interpret
     >>> src = '''#include "gx_common.cuh"
     ... extern "C" __global__ void twice(const float* x, float* y, int n) {
     ...   int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -25,7 +25,9 @@ Shared objects are cached in memory and under `$GPUXLA_CACHE_DIR/interpret/` (de
 `~/.cache/gpuxla/interpret/`), keyed by source, signatures, options, the kernels-folder headers and
 the compiler's version; each `.so` has a SHA-256 sidecar checked before it is loaded.
 
-This module imports nothing from gpuxla.core: tests use it with hand-written kernels.
+`compile_module` and `Module` need nothing from gpuxla.core: tests use them with hand-written
+kernels. `InterpretRuntime`, at the end, is what `plan.Executable` runs on for this platform: the
+kernels of a program compiled as host modules, library calls on the NumPy reference.
 """
 from __future__ import annotations
 
@@ -43,10 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .nvrtc import atomic_write, cache_root, headers_digest, kernels_dir, numbered_source
+from ..cache import atomic_write, cache_root, headers_digest, kernels_dir, numbered_source
 
 __all__ = ["KernelSig", "InterpretUnavailable", "InterpretCompileError", "KernelLaunchError",
-           "host_compiler", "compile_module", "Module", "Kernel", "compile_stats", "clear_memory_cache"]
+           "host_compiler", "compile_module", "Module", "Kernel", "compile_stats", "clear_memory_cache",
+           "InterpretRuntime"]
 
 KernelSig = tuple  # (name: str, params: list[str]), e.g. ("k", ["const float*", "float*", "int"])
 
@@ -388,3 +391,67 @@ def compile_module(source: str, kernels, options=()) -> Module:
         compile_stats["compile_seconds"] += dt
         compile_stats["modules"][key[:12]] = {"kernels": [n for n, _ in kernels], "seconds": dt}
         return mod
+
+
+# ---------------------------------------------------------------------------------------------
+# The runtime plan.Executable runs on
+# ---------------------------------------------------------------------------------------------
+class InterpretRuntime:
+    def __init__(self, modules=None, options=()):
+        self.modules = modules if modules is not None else {}   # kernel name -> Module
+        self.options = tuple(options)
+
+    def host_scalar(self, buf):
+        return np.asarray(buf)
+
+    def asbuf(self, x, aval=None):
+        if hasattr(x, "get") and not isinstance(x, np.ndarray):
+            x = x.get()
+        a = np.asarray(x, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
+        if aval is not None and a.dtype != aval.dtype:
+            a = a.astype(aval.dtype)
+        return a
+
+    def empty(self, shape, dtype, what=None):
+        return np.empty(shape, dtype)
+
+    def zeros(self, n, dtype):
+        return np.zeros(n, dtype)
+
+    def prepare(self, kernels, jobs=1):
+        """Compile the kernels not loaded yet: one host module, or `jobs` modules built in parallel."""
+        from ...compiler.render import module_source
+        todo = list({k.name: k for k in kernels if k.name not in self.modules}.values())
+        if not todo:
+            return
+        n = max(1, min(jobs, len(todo) // 64))
+        chunks = [todo[i::n] for i in range(n)]
+        args = [(module_source(c), [(k.name, k.signature) for k in c], self.options) for c in chunks]
+        if n > 1 and cache_root() is not None and host_compiler() is not None:
+            # The compile lock is per process: build the modules in worker processes, which leave
+            # them in the disk cache, then load them here.
+            import multiprocessing
+            with multiprocessing.get_context("fork").Pool(n) as pool:
+                pool.starmap(_compile_quietly, args)
+        for (src, sigs, opts), c in zip(args, chunks):
+            mod = compile_module(src, sigs, options=opts)
+            self.modules.update((k.name, mod) for k in c)
+
+    def launch(self, k, args):
+        grid, block = k.launch
+        self.modules[k.name].launch(k.name, grid, block, args, shared_mem=k.shared_mem)
+
+    def library(self, eqn, args):
+        from ..numpy.reference import impl_rules
+        with np.errstate(all="ignore"):
+            out = impl_rules[eqn.prim](*args, **eqn.params)
+        if isinstance(out, tuple):
+            return out
+        return np.asarray(out, dtype=eqn.aval.dtype, order="C")
+
+
+def _compile_quietly(source, sigs, options):
+    try:
+        compile_module(source, sigs, options=options)
+    except Exception:  # noqa: BLE001 - the parent compiles again and reports the error
+        pass

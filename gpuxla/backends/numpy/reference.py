@@ -1,15 +1,21 @@
-"""The NumPy backend: the reference semantics of every primitive (JAX's lax_reference role).
+"""The reference semantics of every primitive (JAX's lax_reference role).
 
 `impl_rules[prim](*operands, **params)` computes one primitive on NumPy arrays. float16 and
 bfloat16 compute in float32 and round the result, as the CUDA kernels do.
+
+The rules also run on CuPy arrays: the cuda platform calls them for library equations it has no
+CuPy or cuBLAS call for (backends/cuda/library.py), and NumPy hands each NumPy function called on a
+CuPy array to CuPy (__array_function__). So a rule converts with `.astype`, never with
+`np.asarray` or `np.array`: CuPy refuses those implicit device-to-host copies. (tests/fake_cupy.py
+refuses them too, so tests/test_cuda_runtime_host.py catches a rule that breaks this.)
 """
 import math
 
 import numpy as np
 
-from ..core import dtypes
-from ..core import primitives as P
-from ..core.graph import proj_p
+from ...core import dtypes
+from ...core import primitives as P
+from ...core.graph import proj_p
 
 impl_rules = {}
 _LOW = (np.dtype(np.float16), np.dtype(dtypes.bfloat16))
@@ -29,8 +35,6 @@ def _float_op(fn):
 
     def impl(*xs, **params):
         dt = xs[0].dtype
-        # (results are cast with .astype, never np.asarray: the cuda platform runs these rules on
-        # CuPy arrays, which refuse implicit host copies)
         if dt in _LOW:
             return fn(*(x.astype(np.float32) for x in xs), **params).astype(dt)
         if dt == np.float32 and widen:
@@ -402,155 +406,32 @@ impl_rules[P.argsort_p] = lambda x, dimension, index_dtype: np.argsort(
     x.astype(np.float32) if x.dtype in _LOW else x, axis=dimension, kind="stable").astype(index_dtype)
 
 
-def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+def batched_matmul(xp, lhs, rhs, dimension_numbers, compute, matmul=None):
+    """dot_general as one batched matmul in dtype `compute`, on array module `xp`: batch dimensions
+    first, then lhs's free ones, then rhs's (dot_general's output order). The result stays in
+    `compute`; the callers choose it and the output dtype (this rule, and the cuda platform's
+    library.dot_general). `matmul` defaults to xp.matmul."""
     (lc, rc), (lb, rb) = dimension_numbers
-    out_dtype = np.dtype(preferred_element_type or lhs.dtype)
     lf = [i for i in range(lhs.ndim) if i not in lc and i not in lb]
     rf = [i for i in range(rhs.ndim) if i not in rc and i not in rb]
-    L = np.transpose(lhs, list(lb) + lf + list(lc))
-    R = np.transpose(rhs, list(rb) + list(rc) + rf)
     bshape = [lhs.shape[i] for i in lb]
     m = int(np.prod([lhs.shape[i] for i in lf], dtype=np.int64))
     k = int(np.prod([lhs.shape[i] for i in lc], dtype=np.int64))
     n = int(np.prod([rhs.shape[i] for i in rf], dtype=np.int64))
+    L = xp.transpose(lhs, list(lb) + lf + list(lc)).reshape(bshape + [m, k]).astype(compute, copy=False)
+    R = xp.transpose(rhs, list(rb) + list(rc) + rf).reshape(bshape + [k, n]).astype(compute, copy=False)
+    out = (matmul or xp.matmul)(L, R) if k else xp.zeros(bshape + [m, n], compute)
+    return out.reshape(bshape + [lhs.shape[i] for i in lf] + [rhs.shape[i] for i in rf])
+
+
+def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+    out_dtype = np.dtype(preferred_element_type or lhs.dtype)
     compute = np.float32 if lhs.dtype in _LOW or out_dtype in _LOW else (
         out_dtype if out_dtype.kind in "fc" or lhs.dtype.kind in "iu" else lhs.dtype)
-    L = L.reshape(bshape + [m, k]).astype(compute, copy=False)
-    R = R.reshape(bshape + [k, n]).astype(compute, copy=False)
-    out = np.matmul(L, R) if k else np.zeros(bshape + [m, n], compute)
-    return out.reshape(bshape + [lhs.shape[i] for i in lf] + [rhs.shape[i] for i in rf]).astype(out_dtype, copy=False)
+    return batched_matmul(np, lhs, rhs, dimension_numbers, compute).astype(out_dtype, copy=False)
 
 
 impl_rules[P.dot_general_p] = dot_general
 impl_rules[P.custom_jvp_call_p] = lambda *xs, num_outs, **_: tuple(xs[len(xs) - num_outs:])
 impl_rules[P.custom_vjp_call_p] = impl_rules[P.custom_jvp_call_p]
 impl_rules[proj_p] = lambda t, index: t[index]
-
-
-class NumpyBackend:
-    platform = "numpy"
-
-    def __init__(self):
-        from . import Device
-        self.device = Device("cpu", 0)
-
-    def from_numpy(self, arr):
-        return arr
-
-    def to_numpy(self, buf):
-        return buf
-
-    def synchronize(self, buf):
-        pass
-
-    def compile(self, program):
-        return NumpyExecutable(program)
-
-
-class NumpyExecutable:
-    """Runs a Program equation by equation, freeing each slot after its last use. A long chain of
-    elementwise equations over one large shape runs as one step, chunk by chunk (`_Chunked`)."""
-
-    def __init__(self, program):
-        self.program = program
-        lu = program.last_use()
-        aval = dict(enumerate(program.in_avals))
-        aval.update((slot, a) for slot, _, a in program.consts)
-        eqns = program.eqns
-        for e in eqns:
-            aval[e.out] = e.aval
-        self.steps = []
-        k = 0
-        while k < len(eqns):
-            j = k
-            while j < len(eqns) and _chunkable(eqns[j], aval) and eqns[j].aval.shape == eqns[k].aval.shape:
-                j += 1
-            if j - k >= CHUNK_MIN_RUN:
-                run = eqns[k:j]
-                made = {e.out for e in run}
-                ext = tuple(dict.fromkeys(s for e in run for s in e.ins if s not in made))
-                outs = tuple(e.out for e in run if lu.get(e.out, -1) >= j)
-                self.steps.append((_Chunked(run, ext, outs), {}, ext, outs, tuple(s for s in ext if lu[s] < j)))
-                k = j
-                continue
-            e = eqns[k]
-            self.steps.append((impl_rules[e.prim], e.params or {}, e.ins, e.out,
-                               tuple(s for s in set(e.ins) if lu.get(s) == k)))
-            k += 1
-        self.n_in = len(program.in_avals)
-
-    def __call__(self, args):
-        env = [None] * self.program.n_slots
-        env[:self.n_in] = args
-        for s, buf, _ in self.program.consts:
-            env[s] = buf
-        with np.errstate(all="ignore"):
-            for impl, params, ins, out, dead in self.steps:
-                r = impl(*[env[i] for i in ins], **params)
-                if type(out) is tuple:          # a chunked run: several outputs
-                    for s, v in zip(out, r):
-                        env[s] = v
-                else:
-                    # NumPy reductions of 0-d results give scalars; buffers are always ndarrays.
-                    env[out] = r if isinstance(r, (np.ndarray, tuple)) else np.asarray(r)
-                for s in dead:
-                    env[s] = None
-        return [env[s] for s in self.program.outs]
-
-
-# Elementwise primitives: an output element depends only on the operands' elements at the same
-# index, so a chain of them can run on slices. Running a long chain over a large array slice by
-# slice keeps the intermediates in the CPU cache instead of streaming each through memory (the
-# bit-exact random.normal is ~900 such equations).
-# (bitcast_convert_type qualifies between types of one width, the only case that keeps the shape)
-ELEMENTWISE = set(P.UNARY.values()) | set(P.BINARY.values()) | set(P.COMPARE.values()) | {
-    P.select_n_p, P.convert_element_type_p, P.bitcast_convert_type_p}
-CHUNK = 16384            # elements per slice: a float32 slice is 64 KB
-CHUNK_MIN_SIZE = 1 << 18  # smaller arrays (1 MB of float32) stay in the cache anyway
-CHUNK_MIN_RUN = 3        # shorter chains gain less than the slicing costs
-
-
-def _chunkable(e, aval):
-    a = e.aval
-    return (e.prim in ELEMENTWISE and not isinstance(a, (tuple, list)) and a.size >= CHUNK_MIN_SIZE
-            and all(aval[s].shape in ((), a.shape) for s in e.ins))
-
-
-class _Chunked:
-    """A run of elementwise equations of one shape, evaluated CHUNK elements at a time. Operands
-    are the run's external slots (full arrays of the run's shape, or 0-d); results are the slots
-    read after the run. Every element goes through the same rules as unchunked, so the bits are
-    the same."""
-
-    def __init__(self, run, ext, outs):
-        local = {s: i for i, s in enumerate(ext)}
-        for e in run:
-            local[e.out] = len(local)
-        self.n_local = len(local)
-        # A slice is dropped after its last use in the run, so the allocator hands the same few
-        # blocks around and they stay in the cache.
-        last = {local[s]: k for k, e in enumerate(run) for s in e.ins}
-        keep = {local[s] for s in outs}
-        self.code = [(impl_rules[e.prim], e.params or {}, [local[s] for s in e.ins], local[e.out],
-                      [local[s] for s in set(e.ins) if last[local[s]] == k and local[s] not in keep])
-                     for k, e in enumerate(run)]
-        dtype = {e.out: e.aval.dtype for e in run}
-        self.outs = [(local[s], dtype[s]) for s in outs]
-        self.shape = run[0].aval.shape
-        self.size = run[0].aval.size
-
-    def __call__(self, *xs):
-        flat = [x.reshape(-1) if x.ndim else x for x in xs]     # (a non-contiguous operand is copied once)
-        res = [np.empty(self.size, dt) for _, dt in self.outs]
-        env = [None] * self.n_local
-        for a in range(0, self.size, CHUNK):
-            b = a + CHUNK
-            for i, f in enumerate(flat):
-                env[i] = f[a:b] if f.ndim else f
-            for impl, params, ins, out, dead in self.code:
-                env[out] = impl(*[env[i] for i in ins], **params)
-                for i in dead:
-                    env[i] = None
-            for r, (i, _) in zip(res, self.outs):
-                r[a:b] = env[i]
-        return tuple(r.reshape(self.shape) for r in res)

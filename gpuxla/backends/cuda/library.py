@@ -1,0 +1,151 @@
+"""Library calls on the `cuda` platform: the equations fusion leaves out of kernels (dot_general,
+sort, linalg, fft, control flow, ...), run on device arrays through CuPy.
+
+`call(runtime, cupy, eqn, args)` takes the first of these that applies:
+  * dot_general: one batched matmul in cuBLAS (cupy.matmul), in TF32 or full float32 as its
+    precision asks;
+  * `library_rules[prim]`: cuSOLVER and cuFFT through CuPy, rows registered by gpuxla/numpy/linalg.py
+    and gpuxla/lax/fft.py;
+  * the NumPy reference rule on the CuPy arrays: NumPy hands calls on them to CuPy
+    (__array_function__), which covers sort, cumsum, gathers, ...;
+  * the host: operands copied to the host, the NumPy rule, the result copied back. That costs two
+    transfers and a synchronisation, so it is counted per primitive in `host_fallbacks`, and
+    GPUXLA_DEBUG>=1 names each primitive on stderr the first time it happens.
+"""
+import sys
+from collections import Counter
+
+import numpy as np
+
+from .. import debug_level
+from ..numpy.reference import batched_matmul, impl_rules
+from ...compiler.kernel_ir import BF16
+from ...core import primitives as P
+from ...core.graph import proj_p
+from .runtime import Bf16Array
+
+# Library implementations on CuPy, by primitive: cuSOLVER and cuFFT calls that the linalg and fft
+# modules register (a primitive not here runs its NumPy rule on CuPy arrays, else on the host).
+library_rules = {}
+
+# primitive name -> library calls that ran on the host, since the process started
+host_fallbacks = Counter()
+
+
+def call(rt, cp, eqn, args):
+    """Run the library equation `eqn` on device arrays `args`; `rt` is the CudaRuntime."""
+    if eqn.prim is proj_p:       # one result of a multiple-result call, whatever its dtype
+        return args[0][eqn.params["index"]]
+    if eqn.prim.name in ("cond", "while", "scan"):
+        # Control flow runs its compiled bodies on device buffers; only predicates are read
+        # on the host (gpuxla/lax/control_flow.py).
+        return tuple(impl_rules[eqn.prim](*args, **eqn.params))
+    if eqn.prim is P.dot_general_p:
+        return dot_general(cp, *args, **eqn.params)
+    bf16 = any(isinstance(a, Bf16Array) for a in args)
+    rule = library_rules.get(eqn.prim)
+    if rule is not None and not bf16:
+        # CuPy's linalg refuses float16: compute in float32, as the NumPy rules do; results are
+        # cast back below.
+        args = [a.astype(np.float32) if a.dtype == np.float16 else a for a in args]
+        out = rule(*args, **eqn.params)
+        if isinstance(out, (tuple, list)):
+            return tuple(cp.asarray(o.astype(a.dtype, copy=False), order="C") for o, a in zip(out, eqn.aval))
+        return cp.asarray(out.astype(eqn.aval.dtype, copy=False), order="C")
+    if not bf16 and eqn.aval is not None and not isinstance(eqn.aval, (tuple, list)) and eqn.aval.dtype != BF16:
+        try:
+            out = impl_rules[eqn.prim](*args, **eqn.params)
+            if isinstance(out, cp.ndarray):
+                return cp.asarray(out.astype(eqn.aval.dtype, copy=False), order="C")
+        except cp.cuda.memory.OutOfMemoryError:
+            raise
+        except Exception:  # noqa: BLE001 - CuPy lacks it: compute on the host below
+            pass
+    return _on_host(rt, eqn, args)
+
+
+def _on_host(rt, eqn, args):
+    name = eqn.prim.name
+    host_fallbacks[name] += 1
+    if host_fallbacks[name] == 1 and debug_level() >= 1:
+        print(f"[gpuxla] cuda: '{name}' has no device implementation for these operands; it runs on the host "
+              "(operands copied to the host, the result back)", file=sys.stderr)
+    host = [a.get() if hasattr(a, "get") else a for a in args]
+    with np.errstate(all="ignore"):
+        out = impl_rules[eqn.prim](*host, **eqn.params)
+    if isinstance(out, tuple):
+        return tuple(rt.asbuf(o) for o in out)
+    return rt.asbuf(np.asarray(out, dtype=eqn.aval.dtype, order="C"))
+
+
+# ---------------------------------------------------------------------------------------------
+# dot_general: cuBLAS through cupy.matmul
+# ---------------------------------------------------------------------------------------------
+def uses_tf32(precision):
+    """Whether a float32 dot_general runs on TF32 tensor cores: its own precision if it names one,
+    else `jax_default_matmul_precision` (gpuxla's default is full float32)."""
+    from ...core.dtypes import config
+    p = precision if precision not in (None, "DEFAULT") else config.read("jax_default_matmul_precision")
+    return p is not None and str(p).upper() in ("HIGH", "TENSORFLOAT32", "BFLOAT16", "FASTEST")
+
+
+def _matmul(xp, a, b, tf32):
+    """xp.matmul with cuBLAS's compute type set for float32: TF32 or full precision, whatever the
+    process-wide CuPy setting (CUPY_TF32) is; it is put back afterwards."""
+    if a.dtype not in (np.float32, np.complex64) or xp is np:
+        return xp.matmul(a, b)
+    lin = xp._core._routines_linalg
+    # (CuPy's enum values, in case a build does not export the names: DEFAULT 1, TF32 7)
+    want = getattr(lin, "COMPUTE_TYPE_TF32", 7) if tf32 else getattr(lin, "COMPUTE_TYPE_DEFAULT", 1)
+    old = lin.get_compute_type(a.dtype)
+    if old == want:
+        return xp.matmul(a, b)
+    lin.set_compute_type(a.dtype, want)
+    try:
+        return xp.matmul(a, b)
+    finally:
+        lin.set_compute_type(a.dtype, old)
+
+
+def _bf16_to_f32(xp, bits):
+    """bfloat16 bits (uint16) -> float32, exactly: the bits are the float32's upper half."""
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+def _f32_to_bf16(xp, x):
+    """float32 -> bfloat16 bits, rounding to nearest even; NaNs stay (quiet) NaNs."""
+    u = x.view(np.uint32)
+    r = ((u + np.uint32(0x7FFF) + ((u >> 16) & np.uint32(1))) >> 16).astype(np.uint16)
+    return xp.where(xp.isnan(x), np.uint16(0x7FC0), r)
+
+
+def dot_general(xp, lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+    """dot_general as one batched matmul (cuBLAS through CuPy). Half-precision inputs accumulate in
+    float32; bfloat16 arrives as Bf16Array (its bits) and leaves as one.
+
+    The dimension bookkeeping is the NumPy reference's (`batched_matmul`); what differs is why this
+    wrapper exists: CuPy has no bfloat16, so it is converted from and to bits here; cuBLAS's compute
+    type follows the precision (TF32); and the compute dtype is the one cuBLAS gets, which is not
+    the reference's in three corners (float16 operands with a float64 result accumulate in float64
+    here, float32 ones with a float16 result in float16, float operands with an integer result in
+    the integer type). Unifying those would change one platform's results."""
+    bf16 = isinstance(lhs, Bf16Array) or isinstance(rhs, Bf16Array)
+    if bf16:
+        lhs, rhs = (_bf16_to_f32(xp, a.bits) if isinstance(a, Bf16Array) else a for a in (lhs, rhs))
+        in_dtype = BF16
+    else:
+        in_dtype = np.dtype(lhs.dtype)
+    out_dtype = np.dtype(preferred_element_type or in_dtype)
+    if in_dtype in (np.float16, BF16):
+        compute = np.dtype(np.float64 if out_dtype == np.float64 else np.float32)
+    elif out_dtype.kind in "fc" and in_dtype.kind in "fc":
+        compute = out_dtype
+    else:
+        compute = out_dtype if out_dtype != BF16 else np.dtype(np.float32)
+    out = batched_matmul(xp, lhs, rhs, dimension_numbers, compute,
+                         lambda a, b: _matmul(xp, a, b, uses_tf32(precision)))
+    if out_dtype == BF16:
+        bits = _f32_to_bf16(xp, xp.asarray(out.astype(np.float32, copy=False), order="C"))
+        return Bf16Array(xp.asarray(bits, order="C")) if xp is not np else bits.view(BF16)
+    # (ascontiguousarray would turn a 0-d result, e.g. a vector dot product, into shape (1,))
+    return xp.asarray(out.astype(out_dtype, copy=False), order="C")

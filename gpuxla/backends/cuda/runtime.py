@@ -1,0 +1,190 @@
+"""The `cuda` platform's runtime: device memory, kernel launches and the reports when they fail.
+
+Each kernel is compiled to a CUBIN by NVRTC (nvrtc.py) when the program is compiled -- no GPU is
+needed for that, which is what `jit(f).lower(...).compile(platform="cuda")` inspects -- and loaded
+and launched through CuPy on first call. Library calls go to library.py. Running out of device
+memory is a RuntimeError the process survives (JAX's RESOURCE_EXHAUSTED); a kernel fault names the
+kernel, or says how to find it, since launches are asynchronous. CuPy has no bfloat16, so bfloat16
+arrays live on the device as their bits (`Bf16Array`).
+"""
+import os
+import time
+
+import numpy as np
+
+from . import nvrtc
+from ...compiler.kernel_ir import BF16
+
+
+def cupy():
+    """The cupy module, imported on first use: the rest of gpuxla runs without it."""
+    try:
+        import cupy
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise RuntimeError("the cuda platform needs CuPy (pip install 'gpuxla[cuda]')") from e
+    return cupy
+
+
+class Bf16Array:
+    """A bfloat16 device array: CuPy has no bfloat16, so the bits live in a uint16 CuPy array."""
+
+    def __init__(self, bits):
+        self.bits = bits
+
+    shape = property(lambda self: self.bits.shape)
+    size = property(lambda self: self.bits.size)
+    dtype = property(lambda self: BF16)
+
+    def get(self):
+        return self.bits.get().view(BF16)
+
+    def __getitem__(self, index):        # lax.scan slices its xs
+        return Bf16Array(self.bits[index])
+
+    @staticmethod
+    def stack(items):                    # ... and stacks its ys
+        return Bf16Array(cupy().stack([a.bits for a in items]))
+
+
+class CudaRuntime:
+    def __init__(self, arch=None):
+        self.arch = arch
+        self.functions = {}
+        # GPUXLA_CUDA_SYNC=1 waits for every kernel, so a fault is reported by the kernel that made it
+        # (launches are asynchronous: otherwise it surfaces at the next copy to the host).
+        self.sync_each = os.environ.get("GPUXLA_CUDA_SYNC", "0") not in ("", "0")
+
+    def host_scalar(self, buf):
+        return buf.get() if hasattr(buf, "get") else np.asarray(buf)
+
+    # --- device memory: CuPy's default pool; running out is a RuntimeError the process survives ---
+    def _alloc(self, make, describe):
+        """`make()`, retried once after the pool frees its cached blocks; `describe()` gives
+        (bytes, what for) for the error, and runs only then (this is every call's hot path)."""
+        cp = cupy()
+        try:
+            return make()
+        except cp.cuda.memory.OutOfMemoryError:
+            # Blocks cached by the pool but not in use go back to the device: try once more.
+            cp.get_default_memory_pool().free_all_blocks()
+            try:
+                return make()
+            except cp.cuda.memory.OutOfMemoryError as e:
+                raise out_of_memory(cp, *describe(), e) from None
+
+    def asbuf(self, x, aval=None):
+        cp = cupy()
+        if isinstance(x, Bf16Array):
+            return x
+        if not isinstance(x, cp.ndarray):
+            x = np.asarray(x, order="C")
+            if aval is not None and x.dtype != aval.dtype:
+                x = x.astype(aval.dtype)
+            describe = lambda: (x.nbytes, f"a host-to-device copy of {_shape_str(x.shape, x.dtype)}")  # noqa: E731
+            if x.dtype == BF16:
+                return Bf16Array(self._alloc(lambda: cp.asarray(x.view(np.uint16)), describe))
+            return self._alloc(lambda: cp.asarray(x), describe)
+        return cp.asarray(x, order="C")
+
+    def empty(self, shape, dtype, what="a buffer"):
+        """An uninitialised device array; `what`: a description, or the kernel it is an output of."""
+        cp = cupy()
+
+        def describe():
+            nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+            return nbytes, what if isinstance(what, str) else f"an output of kernel '{what.name}'"
+        if dtype == BF16:
+            return Bf16Array(self._alloc(lambda: cp.empty(shape, np.uint16), describe))
+        return self._alloc(lambda: cp.empty(shape, dtype), describe)
+
+    def zeros(self, n, dtype):
+        cp = cupy()
+        return self._alloc(lambda: cp.zeros(n, dtype), lambda: (n * np.dtype(dtype).itemsize, "kernel scratch memory"))
+
+    def prepare(self, kernels):
+        # NVRTC needs no GPU: every kernel becomes a CUBIN now; loading waits for the first launch.
+        for k in kernels:
+            if getattr(k, "cubin", None) is None:
+                t0 = time.perf_counter()
+                k.cubin = nvrtc.compile_cubin(k.source, arch=self.arch)
+                k.compile_seconds = time.perf_counter() - t0
+
+    def _function(self, k):
+        fn = self.functions.get(k.name)
+        if fn is None:
+            cp = cupy()
+            mod = cp.cuda.function.Module()
+            mod.load(bytes(k.cubin))
+            fn = self.functions[k.name] = (mod, mod.get_function(k.name))
+        return fn[1]
+
+    def launch(self, k, args):
+        grid, block = k.launch
+        args = [a.bits if isinstance(a, Bf16Array) else a for a in args]
+        try:
+            self._function(k)(grid, block, tuple(args), shared_mem=k.shared_mem)
+            if self.sync_each:
+                cupy().cuda.get_current_stream().synchronize()
+        except Exception as e:  # noqa: BLE001 - CuPy's CUDA errors, reported with the kernel's name
+            shapes = ", ".join(_shape_str(a.shape, a.dtype) for a in args)
+            raise RuntimeError(
+                f"gpuxla: CUDA kernel '{k.name}' failed (grid {tuple(grid)}, block {tuple(block)}, "
+                f"{k.shared_mem} bytes of shared memory; arguments {shapes}): {type(e).__name__}: {e}\n"
+                "Its CUDA C: GPUXLA_DEBUG=3 prints every kernel's source; `jit(f).lower(...).compile()"
+                ".cuda_source()` returns it.") from e
+
+    def library(self, eqn, args):
+        from . import library    # (library.py imports this module)
+        cp = cupy()
+        try:
+            return library.call(self, cp, eqn, args)
+        except cp.cuda.memory.OutOfMemoryError as e:
+            cp.get_default_memory_pool().free_all_blocks()
+            raise out_of_memory(cp, None, f"the library call '{eqn.prim.name}'", e) from None
+
+
+def _shape_str(shape, dtype):
+    from ...core.dtypes import dtype_short_name
+    return f"{dtype_short_name(np.dtype(dtype))}[{','.join(map(str, shape))}]"
+
+
+def out_of_memory(cp, nbytes, what, err):
+    """The RuntimeError for an allocation the device cannot hold (JAX says RESOURCE_EXHAUSTED)."""
+    pool = cp.get_default_memory_pool()
+    try:
+        free, total = cp.cuda.Device().mem_info
+        device = f"; the device has {free:,} of {total:,} bytes free"
+    except Exception:  # noqa: BLE001 - the report must not fail on a broken context
+        device = ""
+    limit = pool.get_limit()
+    size = f"{nbytes:,} bytes" if nbytes is not None else "memory"
+    return RuntimeError(
+        f"RESOURCE_EXHAUSTED: Out of memory while trying to allocate {size} for {what}. Live gpuxla buffers "
+        f"hold {pool.used_bytes():,} bytes (memory pool total {pool.total_bytes():,} bytes"
+        f"{f', limit {limit:,} bytes' if limit else ''}){device}. CuPy said: {err}\n"
+        "Delete arrays you no longer need (`del x`), use smaller batches, or raise the pool's limit "
+        "(CUPY_GPU_MEMORY_LIMIT).")
+
+
+def reporting_faults(wait):
+    """Run `wait` (a copy to the host, a synchronisation); a CUDA error there comes from a kernel
+    launched earlier, since launches are asynchronous: say so, and how to find which one."""
+    cp = cupy()
+    errors = tuple(e for e in (getattr(cp.cuda.runtime, "CUDARuntimeError", None),
+                               getattr(cp.cuda.driver, "CUDADriverError", None)) if e is not None)
+    try:
+        return wait()
+    except errors as e:
+        raise RuntimeError(f"gpuxla: waiting for the GPU failed: {type(e).__name__}: {e}\nA kernel launched "
+                           "earlier faulted (launches are asynchronous); run with GPUXLA_CUDA_SYNC=1 to have "
+                           "the failing kernel named.") from e
+
+
+def device_name():
+    """The GPU's name, as JAX's `device_kind` gives it ("NVIDIA H100 80GB HBM3"); "gpu" if unknown."""
+    try:
+        cp = cupy()
+        name = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)["name"]
+        return name.decode() if isinstance(name, bytes) else str(name)
+    except Exception:  # noqa: BLE001 - a name is only for display
+        return "gpu"
