@@ -29,7 +29,7 @@ PROGRAM = textwrap.dedent("""
     import numpy as np
     import gpuxla as jax
     import gpuxla.core, gpuxla.numpy as jnp
-    from gpuxla.backends import nvrtc
+    from gpuxla.backends import cache
 
     def sum_logistic(x):
         return jnp.sum(1.0 / (1.0 + jnp.exp(-x)))
@@ -37,7 +37,7 @@ PROGRAM = textwrap.dedent("""
     x = jnp.arange(4.0)
     out = {
         "file": gpuxla.__file__,
-        "kernels": str(nvrtc.kernels_dir()),
+        "kernels": str(cache.kernels_dir()),
         "version": jax.__version__,
         "platform": jax.default_backend(),
         "grad": np.asarray(jax.jit(jax.grad(sum_logistic))(x)).tolist(),

@@ -5,7 +5,7 @@ A backend turns a `Program` into a callable on buffers. `numpy` (backends/numpy/
 the same CUDA C on the CPU; backends/cache.py holds the kernel caches the last two share. The platform is
 chosen by `GPUXLA_PLATFORM`, else `cuda` when a usable GPU is present, else `numpy`.
 """
-import os
+from .. import config
 
 _backend = None
 PLATFORMS = ("numpy", "cuda", "cuda-interpret")
@@ -31,14 +31,6 @@ class Device:
         return hash((self.platform, self.id))
 
 
-def debug_level():
-    """GPUXLA_DEBUG as a number (0 when unset or not a number)."""
-    try:
-        return int(os.environ.get("GPUXLA_DEBUG", "0"))
-    except ValueError:
-        return 0
-
-
 def _gpu_usable():
     try:
         import cupy
@@ -51,7 +43,7 @@ def get_backend(platform=None):
     global _backend
     if platform is None:
         if _backend is None:
-            name = os.environ.get("GPUXLA_PLATFORM") or ("cuda" if _gpu_usable() else "numpy")
+            name = config.PLATFORM.get() or ("cuda" if _gpu_usable() else "numpy")
             _backend = _make(name)
         return _backend
     if _backend is not None and _backend.platform == platform:

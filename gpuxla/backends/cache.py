@@ -13,12 +13,14 @@ import os
 import tempfile
 from pathlib import Path
 
+from .. import config
+
 
 def kernels_dir() -> Path:
     """The folder holding gx_common.cuh and gx_interpret.h."""
     here = Path(__file__).resolve().parent  # gpuxla/backends
     candidates = []
-    env = os.environ.get("GPUXLA_KERNELS_DIR")
+    env = config.KERNELS_DIR.get()
     if env:
         candidates.append(Path(env))
     candidates.append(here.parent / "kernels")
@@ -32,9 +34,9 @@ def kernels_dir() -> Path:
 
 def cache_root() -> Path | None:
     """Root of the on-disk caches, or None when disabled (GPUXLA_DISK_CACHE=0)."""
-    if os.environ.get("GPUXLA_DISK_CACHE", "1").lower() in ("0", "false", "no", "off"):
+    if not config.DISK_CACHE.get():
         return None
-    env = os.environ.get("GPUXLA_CACHE_DIR")
+    env = config.CACHE_DIR.get()
     if env:
         return Path(env).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")

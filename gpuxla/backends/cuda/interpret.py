@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ... import config
 from ..cache import atomic_write, cache_root, headers_digest, kernels_dir, numbered_source
 
 __all__ = ["KernelSig", "InterpretUnavailable", "InterpretCompileError", "KernelLaunchError",
@@ -75,7 +76,7 @@ class KernelLaunchError(RuntimeError):
 # ---------------------------------------------------------------------------------------------
 def host_compiler() -> str | None:
     """$CXX if it resolves, else g++, else clang++, else None."""
-    for cand in (os.environ.get("CXX"), "g++", "clang++"):
+    for cand in (config.CXX.get(), "g++", "clang++"):
         if not cand:
             continue
         argv = shlex.split(cand)

@@ -17,7 +17,7 @@ from collections import Counter
 
 import numpy as np
 
-from .. import debug_level
+from ... import config
 from ..numpy.reference import batched_matmul, impl_rules
 from ...compiler.kernel_ir import BF16
 from ...core import primitives as P
@@ -67,7 +67,7 @@ def call(rt, cp, eqn, args):
 def _on_host(rt, eqn, args):
     name = eqn.prim.name
     host_fallbacks[name] += 1
-    if host_fallbacks[name] == 1 and debug_level() >= 1:
+    if host_fallbacks[name] == 1 and config.DEBUG.get() >= 1:
         print(f"[gpuxla] cuda: '{name}' has no device implementation for these operands; it runs on the host "
               "(operands copied to the host, the result back)", file=sys.stderr)
     host = [a.get() if hasattr(a, "get") else a for a in args]

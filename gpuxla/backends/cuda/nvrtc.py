@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import struct
 import sys
@@ -37,6 +36,7 @@ import threading
 import time
 from pathlib import Path
 
+from ... import config
 from ..cache import atomic_write, cache_root, headers_state, numbered_source
 
 __all__ = [
@@ -49,13 +49,6 @@ log = logging.getLogger("gpuxla.nvrtc")
 
 class CompileError(RuntimeError):
     """NVRTC rejected a program; the message holds NVRTC's log and the numbered source."""
-
-
-def _debug_level() -> int:
-    try:
-        return int(os.environ.get("GPUXLA_DEBUG", "0"))
-    except ValueError:
-        return 0
 
 
 def _kernel_label(source: str) -> str:
@@ -129,7 +122,7 @@ _default_arch = None
 def default_arch() -> str:
     """The current GPU's architecture, else $GPUXLA_CUDA_ARCH, else sm_90."""
     global _default_arch
-    env = os.environ.get("GPUXLA_CUDA_ARCH")
+    env = config.CUDA_ARCH.get()
     if env:
         return normalize_arch(env)
     if _default_arch is None:
@@ -307,6 +300,6 @@ def compile_cubin(source: str, name_expressions=(), arch: str | None = None, opt
         compile_stats["nvrtc"] += 1
         compile_stats["nvrtc_seconds"] += dt
         entry.update(cold_s=dt, last="nvrtc")
-    if _debug_level() >= 4 and text:
+    if config.DEBUG.get() >= 4 and text:
         print(f"[gpuxla] NVRTC log for {label} ({arch}):\n{text}", file=sys.stderr)
     return out

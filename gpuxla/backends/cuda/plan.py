@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from .. import debug_level
+from ... import config
 from ...compiler import render as R
 from ...compiler.fusion import Fusion
 
@@ -49,7 +49,7 @@ class Plan:
         keep = set(self.outputs)
         self.steps = [(kind, what, ins, outs, tuple(s for s in set(ins) if last.get(s) == n and s not in keep))
                       for n, (kind, what, ins, outs) in enumerate(steps)]
-        d = debug_level()
+        d = config.DEBUG.get()
         if d >= 2:
             print(f"[gpuxla] fusion: {len(self.kernels)} kernel(s), "
                   f"{sum(g.kind == 'library' for g in self.groups)} library call(s)\n{self.fusion.describe()}",

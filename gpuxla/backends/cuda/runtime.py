@@ -7,11 +7,11 @@ memory is a RuntimeError the process survives (JAX's RESOURCE_EXHAUSTED); a kern
 kernel, or says how to find it, since launches are asynchronous. CuPy has no bfloat16, so bfloat16
 arrays live on the device as their bits (`Bf16Array`).
 """
-import os
 import time
 
 import numpy as np
 
+from ... import config
 from . import nvrtc
 from ...compiler.kernel_ir import BF16
 
@@ -52,7 +52,7 @@ class CudaRuntime:
         self.functions = {}
         # GPUXLA_CUDA_SYNC=1 waits for every kernel, so a fault is reported by the kernel that made it
         # (launches are asynchronous: otherwise it surfaces at the next copy to the host).
-        self.sync_each = os.environ.get("GPUXLA_CUDA_SYNC", "0") not in ("", "0")
+        self.sync_each = config.CUDA_SYNC.get()
 
     def host_scalar(self, buf):
         return buf.get() if hasattr(buf, "get") else np.asarray(buf)
