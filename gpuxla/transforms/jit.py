@@ -106,6 +106,18 @@ class JitFunction:
     def __call__(self, *args, **kwargs):
         if config.read("jax_disable_jit"):
             return self._fun(*args, **kwargs)
+        entry, args, kwargs, leaves, ready = self._lookup(args, kwargs)
+        level = state.trace_level
+        if not ready or (level and entry.closure):
+            if not self._realize_pending(leaves, level) or (level and entry.closure):
+                return _unflatten(entry.out_node, iter(entry.inline([as_node(x) for x in leaves])))
+        return _unflatten(entry.out_node, iter(entry.run(leaves)))
+
+    def _lookup(self, args, kwargs):
+        """The cached entry for these arguments (traced on a miss), the arguments without their
+        static parts, the array leaves, and whether every leaf is already computed. The key: pytree
+        structure, static values, the trace-affecting config options, the bound vmap axes, and each
+        leaf's shape, dtype and weak type."""
         if self._has_static or kwargs:
             args, kwargs, statics = self._split(args, kwargs)
             tree_in = (args, kwargs)
@@ -131,10 +143,7 @@ class JitFunction:
             entry = self._cache.get(tuple(key))
         if entry is None:
             entry = self._trace(args, kwargs, statics, leaves, tuple(key))
-        if not ready or (level and entry.closure):
-            if not self._realize_pending(leaves, level) or (level and entry.closure):
-                return _unflatten(entry.out_node, iter(entry.inline([as_node(x) for x in leaves])))
-        return _unflatten(entry.out_node, iter(entry.run(leaves)))
+        return entry, args, kwargs, leaves, ready
 
     def _aval(self, x):
         try:
@@ -237,25 +246,7 @@ class JitFunction:
 
     # --- inspection -------------------------------------------------------------------------
     def _entry(self, args, kwargs):
-        if self._has_static or kwargs:
-            args, kwargs, statics = self._split(args, kwargs)
-            tree_in = (args, kwargs)
-        else:
-            statics, tree_in = (), args
-        leaves = []
-        node = _flat(tree_in, leaves)
-        key = [node, statics, config.TRACE_FLAGS, batching.axis_env_key()]      # built as __call__ builds it: the entries are shared
-        for x in leaves:
-            a = x.aval if type(x) is Array else self._aval(x)
-            key += (a.shape, a.dtype, a.weak_type)
-        try:
-            hash(tuple(key))
-        except TypeError:
-            key[0] = PyTreeDef(node)
-        key = tuple(key)
-        entry = self._cache.get(key)
-        if entry is None:
-            entry = self._trace(args, kwargs, statics, leaves, key)
+        entry, args, kwargs, _, _ = self._lookup(args, kwargs)
         return entry, tree_flatten((args, kwargs))[1]
 
     def lower(self, *args, **kwargs):
