@@ -22,7 +22,7 @@ import numpy as np
 from . import Device
 from ..compiler import render as R
 from ..compiler.fusion import Fusion
-from ..compiler.kernel_ir import BF16
+from ..compiler.cexpr import BF16
 
 def _debug():
     try:

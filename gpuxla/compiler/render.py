@@ -4,7 +4,7 @@ One `extern "C" __global__` function per kernel, named `gx_<kind>_<hash of its t
 baked in as constants and grid-stride loops. The same text compiles under NVRTC for the GPU and
 under the host C++ compiler for the cuda-interpret platform (gpuxla/kernels/gx_interpret.h).
 
-Reduction strategies (kernel_ir.choose_strategy), all deterministic -- the order in which values
+Reduction strategies (lower.choose_strategy), all deterministic -- the order in which values
 are combined depends only on the shapes, never on timing:
   thread  one thread per output row, a sequential loop over the row (column reductions);
   warp    one warp per row: lanes stride the row, then a shuffle tree to lane 0 and a broadcast;
@@ -17,7 +17,8 @@ import hashlib
 
 import numpy as np
 
-from . import kernel_ir as K
+from .cexpr import literal, stype
+from .lower import ARG_REDUCE, reduce_combine
 
 BLOCK = 256
 MAX_GRID = 8192
@@ -90,7 +91,7 @@ def _stmts(stmts, ctx, ind):
             out.append(f"{pad}}}")
         elif op == "argstep":
             s = st[1]
-            out.append(f"{pad}gx_arg{K.ARG_REDUCE[s.prim]}_step({s.acc}, {s.idx}, {st[2]}, {st[3]});")
+            out.append(f"{pad}gx_arg{ARG_REDUCE[s.prim]}_step({s.acc}, {s.idx}, {st[2]}, {st[3]});")
         else:
             out += ctx.skeleton(st, ind)
     return out
@@ -150,8 +151,8 @@ class _Ctx:
     # --- reductions ---------------------------------------------------------------------------
     def _combine(self, st, a, b, ai=None, bi=None):
         if st.arg:
-            return f"gx_arg{K.ARG_REDUCE[st.prim]}_step({a}, {ai}, {b}, {bi});"
-        return f"{a} = {K.reduce_combine(st.prim, st.in_dtype, a, b)};"
+            return f"gx_arg{ARG_REDUCE[st.prim]}_step({a}, {ai}, {b}, {bi});"
+        return f"{a} = {reduce_combine(st.prim, st.in_dtype, a, b)};"
 
     def _warp_tree(self, st):
         self.helpers.add("shfl")
@@ -181,7 +182,7 @@ class _Ctx:
         out += ["__syncthreads();",
                 f"{st.acc} = gx_lane < {nw} ? {sm}[gx_lane] : {st.identity};"]
         if st.arg:
-            out.append(f"{st.idx} = gx_lane < {nw} ? {si}[gx_lane] : {K.literal(np.iinfo(st.eqn.aval.dtype).max, st.eqn.aval.dtype)};")
+            out.append(f"{st.idx} = gx_lane < {nw} ? {si}[gx_lane] : {literal(np.iinfo(st.eqn.aval.dtype).max, st.eqn.aval.dtype)};")
         return out + self._warp_tree(st) + self._bcast(st) + ["__syncthreads();"]
 
     def group_reduce(self, st):
@@ -194,7 +195,7 @@ class _Ctx:
             return self._block_tree(st)
         c = self.k.info["chunks"]
         ws, wi = "ws0", "ws1"
-        idx_max = K.literal(np.iinfo(st.eqn.aval.dtype).max, st.eqn.aval.dtype) if st.arg else None
+        idx_max = literal(np.iinfo(st.eqn.aval.dtype).max, st.eqn.aval.dtype) if st.arg else None
         out = self._block_tree(st)
         out += ["if (threadIdx.x == 0) {",
                 f"  {ws}[o * {c} + blockIdx.x] = {st.acc};"]
@@ -228,10 +229,10 @@ class _Ctx:
                    f"gx_v += (gx_ix)gridDim.x * blockDim.x) {{")
         for p in direct:
             t = vt[4 * p.dtype.itemsize]
-            out.append(f"{p2}__align__(16) {K.stype(p.dtype)} {p.name}_v[4];")
+            out.append(f"{p2}__align__(16) {stype(p.dtype)} {p.name}_v[4];")
             out.append(f"{p2}*reinterpret_cast<{t}*>({p.name}_v) = reinterpret_cast<const {t}*>({p.name})[gx_v];")
         for p in outs:
-            out.append(f"{p2}__align__(16) {K.stype(p.dtype)} {p.name}_v[4];")
+            out.append(f"{p2}__align__(16) {stype(p.dtype)} {p.name}_v[4];")
         out.append(f"{p2}#pragma unroll")
         out.append(f"{p2}for (int gx_k = 0; gx_k < 4; ++gx_k) {{")
         out.append(f"{p3}const gx_ix i = gx_v * 4 + gx_k;")
@@ -275,7 +276,7 @@ def launch_config(k):
 
 def _describe(k):
     if k.kind == "loop":
-        outs = ", ".join(f"{K.stype(p.dtype)}[{p.size}]" for p in k.params if p.role == "out")
+        outs = ", ".join(f"{stype(p.dtype)}[{p.size}]" for p in k.params if p.role == "out")
         return f"// gpuxla loop kernel: {len(k.outputs)} output(s) of shape {k.info['shape']}: {outs}"
     i = k.info
     ops = ", ".join(s.prim.name for s in i["stages"])
