@@ -14,6 +14,7 @@ import pytest
 
 import gpuxla
 import gpuxla.numpy as jnp
+from gpuxla.backends import cache
 from gpuxla.backends.cuda import InterpretBackend, interpret, nvrtc
 from gpuxla.backends.cuda.plan import Plan
 from gpuxla.compiler import render
@@ -70,6 +71,37 @@ def test_golden(name):
     assert path.exists(), f"missing {path}; run with GPUXLA_REGEN_GOLDEN=1 to create it"
     assert src == path.read_text(), (f"generated CUDA for {name} changed; if intended, regenerate with "
                                      "GPUXLA_REGEN_GOLDEN=1 and review the diff")
+
+
+REDUCE_HEADER_KERNEL = """#include "gx_reduce.cuh"
+extern "C" __global__ void uses_reduce_header(const float* x, int* i, float* y) {
+  float v = x[0]; int k = 0;
+  for (int j = 1; j < 4; ++j) gx_argmax_step(v, k, x[j], j);
+  i[0] = k; y[0] = gx_nextafter_bf16(1.0f, 2.0f);
+}
+"""
+
+
+def test_reduction_helpers_come_from_the_kernels_header():
+    # Kernels carry copies of the header's sections (the goldens pin that text); the header itself
+    # is one of the kernels-folder files both compilers are handed, and it works as an #include.
+    assert set(render._HELPERS) == {"shfl", "arg", "nextafter16"}
+    headers = cache.headers_state()[0]
+    assert "gx_reduce.cuh" in headers
+    assert all(sec in headers["gx_reduce.cuh"] for sec in render._HELPERS.values())
+
+
+@needs_cxx
+def test_reduction_header_includes_on_the_interpret_platform():
+    m = interpret.compile_module(REDUCE_HEADER_KERNEL, [("uses_reduce_header", ["const float*", "int*", "float*"])])
+    x, i, y = np.array([1, 3, 3, 2], np.float32), np.zeros(1, np.int32), np.zeros(1, np.float32)
+    m.launch("uses_reduce_header", 1, 1, [x, i, y])
+    assert i[0] == 1 and y[0] == 1 + 2 ** -7   # ties keep the lower index; one bfloat16 step above 1
+
+
+@needs_nvrtc
+def test_reduction_header_includes_under_nvrtc():
+    assert nvrtc.compile_cubin(REDUCE_HEADER_KERNEL, arch="sm_90")
 
 
 def test_generated_text_is_stable_and_named_by_its_hash():

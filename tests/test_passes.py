@@ -191,7 +191,7 @@ def test_strip_identities_only_when_lowering():
     xs, outs = build(lambda x: x * lax.stop_gradient(x), (3,))
     opt = P.run_passes(P.OPTIMIZE, outs, xs)
     assert "stop_gradient" in prims_of(xs, opt)             # derivatives still need it
-    low = P.run_passes(P.LOWER, opt, xs)
+    low = P.run_passes(P.FINAL, opt, xs)
     assert prims_of(xs, low) == ["mul"]
     check_same(xs, outs, low, [np.arange(3.0)])
 
@@ -220,7 +220,7 @@ def test_optimized_graph_matches_on_a_larger_function():
         h = jnp.tanh(x @ y.T.T) * 1.0 + 0.0
         return jnp.sum(h * h, axis=1) / 2.0, lax.neg(lax.neg(h)).T
     xs, outs = build(f, (4, 5), (5, 3))
-    new = P.run_passes(P.LOWER, P.run_passes(P.OPTIMIZE, outs, xs), xs)
+    new = P.run_passes(P.FINAL, P.run_passes(P.OPTIMIZE, outs, xs), xs)
     assert P.count_nodes(new, xs) < P.count_nodes(outs, xs)
     rng = np.random.default_rng(0)
     check_same(xs, outs, new, [rng.standard_normal((4, 5)), rng.standard_normal((5, 3))])
@@ -261,6 +261,6 @@ def _random_graph(rng, x):
 def test_random_graphs_keep_their_values(seed):
     rng = np.random.default_rng(seed)
     xs, outs = build(lambda x: _random_graph(rng, x), (2, 3))
-    new = P.run_passes(P.LOWER, P.run_passes(P.OPTIMIZE, outs, xs), xs)
+    new = P.run_passes(P.FINAL, P.run_passes(P.OPTIMIZE, outs, xs), xs)
     assert P.count_nodes(new, xs) <= P.count_nodes(outs, xs)
     check_same(xs, outs, new, [np.random.default_rng(100 + seed).standard_normal((2, 3))])

@@ -21,27 +21,29 @@ The pass decides which values are *materialised* (written to memory), then group
          shape (mean's divide); otherwise it starts a new kernel.
   3. A producer that is not materialised is recomputed inside every kernel that reads it. That is
      right while it is cheap; when the kernels re-evaluating it are several and its inline cost
-     (`kernel_ir.op_cost`: transcendental 10, div/rem/gather 4, arithmetic 1, index-only 0,
+     (`lower_rules.op_cost`: transcendental 10, div/rem/gather 4, arithmetic 1, index-only 0,
      summed over the unmaterialised subtree) reaches EXPENSIVE, it is materialised instead and
      the grouping is redone. Within one kernel a shared producer is computed once per index (CSE).
   4. Group size: a kernel never joins with one more than WINDOW groups back, and a loop kernel
      takes at most MAX_OUTPUTS outputs; bigger graphs simply make more kernels. Index movement
      stacked on index movement (x[1:] + x[:-1], repeated) evaluates producers at exponentially
-     many indices: when a kernel would evaluate more than kernel_ir.MAX_EVALS values, the
+     many indices: when a kernel would evaluate more than lower.MAX_EVALS values, the
      outermost producers it evaluates at SPLIT_EVALS or more indices are materialised.
 """
 import numpy as np
 
 from ..core import primitives as P
 from ..core.graph import proj_p
-from . import kernel_ir as K
+from .cexpr import literal, supported_dtype
+from .lower import ARG_REDUCE, NotLocal, TooLarge, lower_loop, lower_reduction
+from .lower_rules import LOWER, op_cost
 
 EXPENSIVE = 10
 WINDOW = 8
 MAX_OUTPUTS = 8
 SPLIT_EVALS = 4
 LIBRARY = {P.dot_general_p, P.sort_p, P.argsort_p, P.scatter_p, *P.CUMULATIVE.values()}
-REDUCE = set(P.REDUCE.values()) | set(K.ARG_REDUCE)
+REDUCE = set(P.REDUCE.values()) | set(ARG_REDUCE)
 _IDENTITY = {P.wrap_p, P.stop_gradient_p}
 
 
@@ -65,8 +67,8 @@ class Info:
             self.avals[slot] = aval
             self.mem.add(slot)
             v = const_values.get(slot)
-            if v is not None and aval.size == 1 and K.supported_dtype(aval.dtype):
-                self.literals[slot] = K.literal(np.asarray(v).reshape(()), aval.dtype)
+            if v is not None and aval.size == 1 and supported_dtype(aval.dtype):
+                self.literals[slot] = literal(np.asarray(v).reshape(()), aval.dtype)
         self.alias = {}
         self.eqns, self.order, self.cls = {}, [], {}
         by_out = {e.out: e for e in program.eqns}
@@ -76,7 +78,7 @@ class Info:
             params = e.params or {}
             src = by_out.get(e.ins[0]) if e.ins else None
             if e.prim in _IDENTITY or (e.prim is P.convert_element_type_p and params["new_dtype"] == self.avals[ins[0]].dtype) \
-                    or (e.prim in REDUCE and e.prim not in K.ARG_REDUCE and not params["axes"]):
+                    or (e.prim in REDUCE and e.prim not in ARG_REDUCE and not params["axes"]):
                 self.alias[e.out] = ins[0]
                 continue
             if e.prim is proj_p and src is not None and src.prim in (P.custom_jvp_call_p, P.custom_vjp_call_p):
@@ -138,11 +140,11 @@ class Info:
         if isinstance(e.aval, tuple) or e.prim in LIBRARY or any(isinstance(self.avals[s], tuple) for s in e.ins):
             return "library"
         dts = [e.aval.dtype] + [self.avals[s].dtype for s in e.ins]
-        if not all(K.supported_dtype(d) for d in dts):
+        if not all(supported_dtype(d) for d in dts):
             return "library"
         if e.prim in REDUCE:
             return "reduce"
-        return "elem" if e.prim in K.LOWER else "library"
+        return "elem" if e.prim in LOWER else "library"
 
 
 class Group:
@@ -175,8 +177,8 @@ class Group:
 
 def lower(info, g, owner, stored=()):
     if g.kind == "loop":
-        return K.lower_loop(info, g, owner)
-    return K.lower_reduction(info, g, owner, stored)
+        return lower_loop(info, g, owner)
+    return lower_reduction(info, g, owner, stored)
 
 
 class Fusion:
@@ -191,7 +193,7 @@ class Fusion:
         for _ in range(64):
             try:
                 self._assign(must)
-            except K.TooLarge as e:
+            except TooLarge as e:
                 must |= self._split(e.evals, must)
                 continue
             extra = self._expensive_shared(must)
@@ -236,7 +238,7 @@ class Fusion:
                 owner[s] = trial
             try:
                 low = lower(info, trial, owner)
-            except (K.NotLocal, K.TooLarge):
+            except (NotLocal, TooLarge):
                 low = None
             ok = low is not None and all(owner[s].index < g.index for s in low.reads if s in owner) \
                 and self._shares(low.touched.get(slot, set()), g.touched)
@@ -279,7 +281,7 @@ class Fusion:
                 owner[s] = trial
             try:
                 low = lower(info, trial, owner)
-            except (K.NotLocal, K.TooLarge):
+            except (NotLocal, TooLarge):
                 low = None
             if low is not None and all(owner[s].index < g.index for s in low.reads if s in owner) \
                     and self._shares(low.touched.get(slot, set()), g.touched):
@@ -350,7 +352,7 @@ class Fusion:
             return 0
         seen.add(slot)
         e = self.info.eqns[slot]
-        return K.op_cost(e.prim) + sum(self.cost(s, must, seen) for s in e.ins)
+        return op_cost(e.prim) + sum(self.cost(s, must, seen) for s in e.ins)
 
     # --- results ------------------------------------------------------------------------------
     @property

@@ -9,7 +9,7 @@ still has to walk through them, so they are read, never replaced.
 Two lists:
   OPTIMIZE  semantics-preserving for values AND derivatives; jit inlines this graph under outer
             grad/vmap, so stop_gradient and custom-derivative calls stay.
-  LOWER     what only execution needs: identities that matter for derivatives are dropped.
+  FINAL     what only execution needs: identities that matter for derivatives are dropped.
 
 >>> run_passes(OPTIMIZE, outs, in_leaves)        # doctest: +SKIP
 """
@@ -317,7 +317,7 @@ def strip_identities(outs, in_leaves, start=None):
 
 
 OPTIMIZE = [("fold_constants", fold_constants), ("simplify", simplify), ("cse", cse), ("dce", dce)]
-LOWER = [("strip_identities", strip_identities), ("simplify", simplify), ("cse", cse), ("dce", dce)]
+FINAL = [("strip_identities", strip_identities), ("simplify", simplify), ("cse", cse), ("dce", dce)]
 
 
 def run_passes(passes, outs, in_leaves, start=None, max_rounds=4, on_pass=None):

@@ -1,10 +1,12 @@
-"""Kernel IR -> CUDA C.
+"""A lowered `Kernel` (compiler/lower.py) -> CUDA C.
 
 One `extern "C" __global__` function per kernel, named `gx_<kind>_<hash of its text>`, with shapes
 baked in as constants and grid-stride loops. The same text compiles under NVRTC for the GPU and
 under the host C++ compiler for the cuda-interpret platform (gpuxla/kernels/gx_interpret.h).
+The C that only some kernels need (warp shuffles, the argmax/argmin step, nextafter in 16 bits)
+lives in gpuxla/kernels/gx_reduce.cuh; each kernel's text carries the sections of it that it uses.
 
-Reduction strategies (kernel_ir.choose_strategy), all deterministic -- the order in which values
+Reduction strategies (lower.choose_strategy), all deterministic -- the order in which values
 are combined depends only on the shapes, never on timing:
   thread  one thread per output row, a sequential loop over the row (column reductions);
   warp    one warp per row: lanes stride the row, then a shuffle tree to lane 0 and a broadcast;
@@ -14,57 +16,27 @@ are combined depends only on the shapes, never on timing:
           (atomic counter) reduces the partials in chunk order and runs the epilogue.
 """
 import hashlib
+import re
+from pathlib import Path
 
 import numpy as np
 
-from . import kernel_ir as K
+from .cexpr import literal, stype
+from .lower import ARG_REDUCE, reduce_combine
 
 BLOCK = 256
 MAX_GRID = 8192
 
-_HELPERS = {
-    "shfl": r"""#ifndef GX_FUSED_SHFL
-#define GX_FUSED_SHFL
-// Warp shuffles for every value type (CUDA has no 8/16-bit or bool shuffles).
-template <class T> GX_FUNC T gx_shfl_down(T v, int d) { return __shfl_down_sync(0xffffffffu, v, d); }
-template <class T> GX_FUNC T gx_shfl0(T v) { return __shfl_sync(0xffffffffu, v, 0); }
-#define GX_SHFL_VIA_INT(T) \
-  GX_FUNC T gx_shfl_down(T v, int d) { return (T)__shfl_down_sync(0xffffffffu, (int)v, d); } \
-  GX_FUNC T gx_shfl0(T v) { return (T)__shfl_sync(0xffffffffu, (int)v, 0); }
-GX_SHFL_VIA_INT(bool)
-GX_SHFL_VIA_INT(gx_i8)
-GX_SHFL_VIA_INT(gx_u8)
-GX_SHFL_VIA_INT(gx_i16)
-GX_SHFL_VIA_INT(gx_u16)
-#undef GX_SHFL_VIA_INT
-#endif""",
-    "arg": r"""#ifndef GX_FUSED_ARG
-#define GX_FUSED_ARG
-// argmax/argmin step: NaN is the extreme value (the first NaN wins), ties keep the lower index.
-template <class T, class I> GX_FUNC void gx_argmax_step(T& av, I& ai, T bv, I bi) {
-  bool an = av != av, bn = bv != bv;
-  if (bn ? (!an || bi < ai) : (!an && (bv > av || (bv == av && bi < ai)))) { av = bv; ai = bi; }
-}
-template <class T, class I> GX_FUNC void gx_argmin_step(T& av, I& ai, T bv, I bi) {
-  bool an = av != av, bn = bv != bv;
-  if (bn ? (!an || bi < ai) : (!an && (bv < av || (bv == av && bi < ai)))) { av = bv; ai = bi; }
-}
-#endif""",
-    "nextafter16": r"""#ifndef GX_FUSED_NEXTAFTER16
-#define GX_FUSED_NEXTAFTER16
-// nextafter in a 16-bit float format: one step of its bit pattern (inputs hold 16-bit values).
-GX_FUNC float gx_nextafter16_(float x, float y, bool bf) {
-  if (x != x || y != y) return x + y;
-  if (x == y) return y;
-  gx_u16 b = bf ? gx_f32_to_bf16(x) : gx_f32_to_f16(x);
-  if ((b & 0x7fffu) == 0) b = (gx_u16)(y > x ? 1u : 0x8001u);
-  else b = (gx_u16)(((y > x) == ((b & 0x8000u) == 0)) ? b + 1u : b - 1u);
-  return bf ? gx_bf16_to_f32(b) : gx_f16_to_f32(b);
-}
-GX_FUNC float gx_nextafter_f16(float x, float y) { return gx_nextafter16_(x, y, false); }
-GX_FUNC float gx_nextafter_bf16(float x, float y) { return gx_nextafter16_(x, y, true); }
-#endif""",
-}
+
+def _helper_sections():
+    """{name: C text} of the guarded sections of kernels/gx_reduce.cuh (GX_FUSED_SHFL -> "shfl")."""
+    text = (Path(__file__).resolve().parent.parent / "kernels" / "gx_reduce.cuh").read_text()
+    return {m.group(1).lower(): m.group(0)
+            for m in re.finditer(r"^#ifndef GX_FUSED_(\w+)\n.*?^#endif$", text, re.M | re.S)}
+
+
+# Copied into the kernels that use them (see the header's comment for why not #included).
+_HELPERS = _helper_sections()
 
 
 def _stmts(stmts, ctx, ind):
@@ -90,7 +62,7 @@ def _stmts(stmts, ctx, ind):
             out.append(f"{pad}}}")
         elif op == "argstep":
             s = st[1]
-            out.append(f"{pad}gx_arg{K.ARG_REDUCE[s.prim]}_step({s.acc}, {s.idx}, {st[2]}, {st[3]});")
+            out.append(f"{pad}gx_arg{ARG_REDUCE[s.prim]}_step({s.acc}, {s.idx}, {st[2]}, {st[3]});")
         else:
             out += ctx.skeleton(st, ind)
     return out
@@ -150,8 +122,8 @@ class _Ctx:
     # --- reductions ---------------------------------------------------------------------------
     def _combine(self, st, a, b, ai=None, bi=None):
         if st.arg:
-            return f"gx_arg{K.ARG_REDUCE[st.prim]}_step({a}, {ai}, {b}, {bi});"
-        return f"{a} = {K.reduce_combine(st.prim, st.in_dtype, a, b)};"
+            return f"gx_arg{ARG_REDUCE[st.prim]}_step({a}, {ai}, {b}, {bi});"
+        return f"{a} = {reduce_combine(st.prim, st.in_dtype, a, b)};"
 
     def _warp_tree(self, st):
         self.helpers.add("shfl")
@@ -181,7 +153,7 @@ class _Ctx:
         out += ["__syncthreads();",
                 f"{st.acc} = gx_lane < {nw} ? {sm}[gx_lane] : {st.identity};"]
         if st.arg:
-            out.append(f"{st.idx} = gx_lane < {nw} ? {si}[gx_lane] : {K.literal(np.iinfo(st.eqn.aval.dtype).max, st.eqn.aval.dtype)};")
+            out.append(f"{st.idx} = gx_lane < {nw} ? {si}[gx_lane] : {literal(np.iinfo(st.eqn.aval.dtype).max, st.eqn.aval.dtype)};")
         return out + self._warp_tree(st) + self._bcast(st) + ["__syncthreads();"]
 
     def group_reduce(self, st):
@@ -194,7 +166,7 @@ class _Ctx:
             return self._block_tree(st)
         c = self.k.info["chunks"]
         ws, wi = "ws0", "ws1"
-        idx_max = K.literal(np.iinfo(st.eqn.aval.dtype).max, st.eqn.aval.dtype) if st.arg else None
+        idx_max = literal(np.iinfo(st.eqn.aval.dtype).max, st.eqn.aval.dtype) if st.arg else None
         out = self._block_tree(st)
         out += ["if (threadIdx.x == 0) {",
                 f"  {ws}[o * {c} + blockIdx.x] = {st.acc};"]
@@ -228,10 +200,10 @@ class _Ctx:
                    f"gx_v += (gx_ix)gridDim.x * blockDim.x) {{")
         for p in direct:
             t = vt[4 * p.dtype.itemsize]
-            out.append(f"{p2}__align__(16) {K.stype(p.dtype)} {p.name}_v[4];")
+            out.append(f"{p2}__align__(16) {stype(p.dtype)} {p.name}_v[4];")
             out.append(f"{p2}*reinterpret_cast<{t}*>({p.name}_v) = reinterpret_cast<const {t}*>({p.name})[gx_v];")
         for p in outs:
-            out.append(f"{p2}__align__(16) {K.stype(p.dtype)} {p.name}_v[4];")
+            out.append(f"{p2}__align__(16) {stype(p.dtype)} {p.name}_v[4];")
         out.append(f"{p2}#pragma unroll")
         out.append(f"{p2}for (int gx_k = 0; gx_k < 4; ++gx_k) {{")
         out.append(f"{p3}const gx_ix i = gx_v * 4 + gx_k;")
@@ -275,7 +247,7 @@ def launch_config(k):
 
 def _describe(k):
     if k.kind == "loop":
-        outs = ", ".join(f"{K.stype(p.dtype)}[{p.size}]" for p in k.params if p.role == "out")
+        outs = ", ".join(f"{stype(p.dtype)}[{p.size}]" for p in k.params if p.role == "out")
         return f"// gpuxla loop kernel: {len(k.outputs)} output(s) of shape {k.info['shape']}: {outs}"
     i = k.info
     ops = ", ".join(s.prim.name for s in i["stages"])

@@ -355,7 +355,7 @@ class _Entry:
 
     def lowered(self):
         if self._lowered is None:
-            self._lowered = _passes.run_passes(_passes.LOWER, self.outs, self.in_leaves, start=self.start,
+            self._lowered = _passes.run_passes(_passes.FINAL, self.outs, self.in_leaves, start=self.start,
                                                on_pass=self._dump)
             self._dump("lowered", self._lowered)
         return self._lowered

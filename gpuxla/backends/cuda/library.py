@@ -19,7 +19,7 @@ import numpy as np
 
 from ... import config
 from ..numpy.reference import batched_matmul, impl_rules
-from ...compiler.kernel_ir import BF16
+from ...compiler.cexpr import BF16
 from ...core import primitives as P
 from ...core.graph import proj_p
 from .runtime import Bf16Array

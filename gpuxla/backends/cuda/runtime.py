@@ -13,7 +13,7 @@ import numpy as np
 
 from ... import config
 from . import nvrtc
-from ...compiler.kernel_ir import BF16
+from ...compiler.cexpr import BF16
 
 
 def cupy():

@@ -1,0 +1,490 @@
+"""Lowering a fusion group to a `Kernel`: its buffers (`Param`s) and a statement tree over C.
+
+A fusion group (compiler/fusion.py) becomes one kernel. A loop kernel computes its roots at every
+output index; a reduction kernel accumulates its stages (`Stage`) over each output row, and writes
+row-wise outputs inside the row's loop and reduced-shape outputs (the epilogue) after it. Which
+values are loaded, inlined or taken from the kernel's own reductions is the `Context`'s leaf policy;
+a value needed at an index no thread owns raises `NotLocal`, which is how fusion learns that a
+group cannot fuse. compiler/render.py prints the result.
+"""
+import numpy as np
+
+from ..core import primitives as P
+from .builder import Builder, Ix, prune, strides
+from .cexpr import BOOL, F32, F64, LOW, ctype, literal, load_expr, round_low, store_expr, stype
+from .lower_rules import LOWER
+
+# Arrays at least this large get 64-bit index arithmetic (the margin covers grid-stride overshoot).
+INDEX64_THRESHOLD = 2 ** 31 - 2 ** 26
+
+
+class NotLocal(Exception):
+    """A value of this kernel is needed at an index no thread of it owns: the group cannot fuse."""
+
+
+class TooLarge(Exception):
+    """Inlining evaluates producers at too many distinct indices (stacked shifts, stencils)."""
+
+    def __init__(self, evals):
+        super().__init__(f"kernel would evaluate {sum(evals.values())} values")
+        self.evals = evals
+
+
+# A kernel evaluates at most this many (slot, index) values; past it the fusion pass materialises
+# the producers evaluated at many indices and tries again.
+MAX_EVALS = 3000
+
+
+# --------------------------------------------------------------------------------------------
+# Reduction algebra
+# --------------------------------------------------------------------------------------------
+ARG_REDUCE = {P.argmax_p: "max", P.argmin_p: "min"}
+
+
+def reduce_identity(prim, dt):
+    """The C value a reduction's accumulator starts from (16-bit floats accumulate in float32)."""
+    dt = np.dtype(dt)
+    name = prim.name
+    if prim in ARG_REDUCE:
+        name = "reduce_" + ARG_REDUCE[prim]
+    if name == "reduce_sum":
+        return literal(0, dt if dt not in LOW else F32)
+    if name == "reduce_prod":
+        return literal(1, dt if dt not in LOW else F32)
+    if name in ("reduce_max", "reduce_min"):
+        hi = name == "reduce_min"
+        if dt == BOOL:
+            return "true" if hi else "false"
+        if dt.kind in "iu":
+            info = np.iinfo(dt)
+            return literal(info.max if hi else info.min, dt)
+        return "gx_inf_f64()" if dt == F64 and hi else "(-gx_inf_f64())" if dt == F64 else (
+            "gx_inf_f32()" if hi else "(-gx_inf_f32())")
+    if name == "reduce_and":
+        return "true" if dt == BOOL else f"(({ctype(dt)})~({ctype(dt)})0)"
+    if name == "reduce_or":
+        return "false" if dt == BOOL else f"(({ctype(dt)})0)"
+    raise NotImplementedError(name)
+
+
+def reduce_combine(prim, dt, a, b):
+    """One step of a reduction: the C expression combining accumulator `a` with value `b`."""
+    dt = np.dtype(dt)
+    name = prim.name
+    if name == "reduce_sum":
+        return f"gx_add({a}, {b})"
+    if name == "reduce_prod":
+        return f"gx_mul({a}, {b})"
+    if name == "reduce_max":
+        return f"gx_max({a}, {b})"
+    if name == "reduce_min":
+        return f"gx_min({a}, {b})"
+    if name in ("reduce_and", "reduce_or"):
+        if dt == BOOL:
+            return f"({a} {'&&' if name == 'reduce_and' else '||'} {b})"
+        return f"(({ctype(dt)})({a} {'&' if name == 'reduce_and' else '|'} {b}))"
+    raise NotImplementedError(name)
+
+
+class Stage:
+    """One reduction of a reduction kernel: `acc` (and `idx` for argmax/argmin) per output row."""
+
+    def __init__(self, slot, eqn, in_dtype, k):
+        self.slot, self.eqn, self.prim = slot, eqn, eqn.prim
+        self.in_dtype = np.dtype(in_dtype)
+        self.k = k
+        self.acc = f"acc{k}"
+        self.arg = eqn.prim in ARG_REDUCE
+        self.idx = f"arg{k}" if self.arg else None
+        self.acc_type = ctype(self.in_dtype)
+        self.idx_type = ctype(eqn.aval.dtype) if self.arg else None
+        self.identity = reduce_identity(eqn.prim, self.in_dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# Kernels
+# --------------------------------------------------------------------------------------------
+class Param:
+    """A kernel argument: an input or output buffer of a program slot, or scratch space."""
+    __slots__ = ("name", "slot", "dtype", "size", "role")
+
+    def __init__(self, name, slot, dtype, size, role):
+        self.name, self.slot, self.dtype, self.size, self.role = name, slot, np.dtype(dtype), size, role
+
+    @property
+    def ctype(self):
+        t = "unsigned" if self.role == "counter" else stype(self.dtype) if self.role != "scratch" else ctype(self.dtype)
+        return f"const {t}*" if self.role == "in" else f"{t}*"
+
+
+class Kernel:
+    """One generated kernel: what render.py prints and the backends launch.
+
+    name     gx_<kind>_<hash of the source>          kind     "loop" | "reduction"
+    source   the CUDA C text (one translation unit)  launch   (grid, block): 3-tuples
+    params   [Param]: inputs, outputs, then scratch  strategy how threads map to work
+    """
+
+    def __init__(self, kind, strategy, params, body, size, ix_type, info):
+        self.kind, self.strategy, self.params, self.body = kind, strategy, params, body
+        self.size, self.ix_type, self.info = size, ix_type, info
+        self.name = self.source = None
+        self.launch = None
+        self.shared_mem = 0
+        self.helpers = set()
+
+    @property
+    def inputs(self):
+        return [p.slot for p in self.params if p.role == "in"]
+
+    @property
+    def outputs(self):
+        return [p.slot for p in self.params if p.role == "out"]
+
+    @property
+    def signature(self):
+        return [p.ctype for p in self.params]
+
+    def __repr__(self):
+        g, b = self.launch
+        return f"<Kernel {self.name} {self.kind}/{self.strategy} grid={g} block={b}>"
+
+
+# --------------------------------------------------------------------------------------------
+# Lowering a fusion group to a Kernel
+# --------------------------------------------------------------------------------------------
+class Context:
+    """Which slots a kernel loads, inlines, or takes from its own reductions (the leaf policy)."""
+
+    def __init__(self, info, group, owner):
+        self.info, self.group, self.owner = info, group, owner
+        self.inputs = {}          # slot -> Param, in order of first load
+        self.stage_vals = {}      # slot -> (C variable, index it is valid at)
+        self.pending = set(group.stages)
+        self.canon = {}           # own root -> the index it is computed at
+        self.inlined = set()
+        self.loads = {}           # param name -> set of flat index expressions
+        self.vec = ()             # param names loaded as vectors (vectorised loop kernels)
+        self.evals, self.n_evals = {}, 0   # inline evaluations per slot (distinct indices)
+
+    def aval(self, slot):
+        return self.info.avals[slot]
+
+    def eqn(self, slot):
+        """The equation of `slot`, to be inlined at one more index (counted against MAX_EVALS)."""
+        self.evals[slot] = self.evals.get(slot, 0) + 1
+        self.n_evals += 1
+        if self.n_evals > MAX_EVALS:
+            raise TooLarge(self.evals)
+        self.inlined.add(slot)
+        return self.info.eqns[slot]
+
+    def param(self, slot):
+        p = self.inputs.get(slot)
+        if p is None:
+            a = self.aval(slot)
+            p = self.inputs[slot] = Param(f"in{len(self.inputs)}", slot, a.dtype, a.size, "in")
+        return p
+
+    def leaf(self, b, slot, ix):
+        lit = self.info.literals.get(slot)
+        if lit is not None:
+            return lit
+        if slot in self.stage_vals:
+            var, at = self.stage_vals[slot]
+            if not ix.same(at):
+                raise NotLocal(slot)
+            return var
+        if slot in self.pending:
+            raise NotLocal(slot)
+        if slot in self.canon:
+            if not ix.same(self.canon[slot]):
+                raise NotLocal(slot)
+            return None
+        own = self.owner.get(slot)
+        if slot in self.info.mem or (own is not None and own is not self.group):
+            p = self.param(slot)
+            self.loads.setdefault(p.name, set()).add(ix.flat)
+            if p.name in self.vec and ix.flat == "i":
+                return b.let(load_expr(f"{p.name}_v[gx_k]", p.dtype), ctype(p.dtype), key=("ldv", p.name))
+            return b.load(p.name, p.dtype, ix)
+        if self.info.cls[slot] != "elem":
+            raise NotLocal(slot)
+        return None
+
+
+def index_type(sizes):
+    return "long long" if max(sizes, default=0) >= INDEX64_THRESHOLD else "int"
+
+
+class Lowered:
+    """A group lowered to a Kernel, with what the fusion pass needs to judge it."""
+
+    def __init__(self, kernel, ctx, touched):
+        self.kernel, self.ctx, self.touched = kernel, ctx, touched
+
+    @property
+    def reads(self):
+        return set(self.ctx.inputs)
+
+
+def lower_loop(info, group, owner, vectorize=True):
+    """A loop kernel: the group's roots at every index of its shape (4 per thread when aligned)."""
+    shape = group.shape
+    n = int(np.prod(shape, dtype=np.int64))
+    roots = group.roots
+    ctx = Context(info, group, owner)
+    ixt = index_type(_sizes(info, roots, [n]))
+    b = Builder(ctx, "gx_ix", LOWER)
+    b.push(names=["i"])
+    ix = Ix(b, shape, flat="i")
+    for r in roots:
+        ctx.canon[r] = ix
+    outs = [Param(f"out{k}", r, info.avals[r].dtype, n, "out") for k, r in enumerate(roots)]
+    touched = {}
+    for r, p in zip(roots, outs):
+        b.touched = set()
+        v = b.value(r, ix)
+        b.emit(("store", p.name, "i", store_expr(v, p.dtype)))
+        touched[r] = b.touched
+    body = b.pop()
+    stmts = b.scopes[0].stmts + [("for_out", body)]
+    strategy = "loop"
+    direct = [p for p in ctx.inputs.values() if ctx.loads.get(p.name) == {"i"} and p.size == n]
+    if vectorize and n % 4 == 0 and n >= 1024 and all(p.dtype.itemsize <= 4 for p in direct + outs):
+        # Vectorised twin: each thread handles 4 consecutive elements with one wide load/store per
+        # buffer read or written at the output index; the scalar loop stays for unaligned buffers.
+        vctx = Context(info, group, owner)
+        vctx.inputs = dict(ctx.inputs)
+        vctx.vec = {p.name for p in direct}
+        vb = Builder(vctx, "gx_ix", LOWER)
+        vb.ids = b.ids
+        vb.push(names=["i", "gx_k"])
+        vix = Ix(vb, shape, flat="i")
+        for r in roots:
+            vctx.canon[r] = vix
+        for r, p in zip(roots, outs):
+            v = vb.value(r, vix)
+            vb.emit(("store", f"{p.name}_v", "gx_k", store_expr(v, p.dtype)))
+        vbody = vb.pop()
+        stmts = [("vec", direct, outs, vb.scopes[0].stmts, vbody, stmts)]
+        strategy = "loop-vec4"
+    params = list(ctx.inputs.values()) + outs
+    k = Kernel("loop", strategy, params, prune(stmts), n, ixt, {"shape": tuple(shape)})
+    return Lowered(k, ctx, touched)
+
+
+def _sizes(info, roots, first=()):
+    """Sizes of the arrays a group may index, inline intermediates included (index-width decision)."""
+    seen, out, stack = set(), list(first), list(roots)
+    while stack:
+        s = stack.pop()
+        if s in seen:
+            continue
+        seen.add(s)
+        a = info.avals[s]
+        if isinstance(a, tuple):
+            continue
+        out.append(a.size)
+        e = info.eqns.get(s)
+        if e is not None and (info.cls.get(s) == "elem" or s in roots):
+            stack.extend(e.ins)
+    return out
+
+
+def choose_strategy(in_shape, axes, n_stages, rowmap):
+    """How threads map to a reduction: thread, warp or block per output row, or split rows."""
+    n_out = int(np.prod([d for k, d in enumerate(in_shape) if k not in axes], dtype=np.int64))
+    n_red = int(np.prod([in_shape[a] for a in axes], dtype=np.int64))
+    live = [k for k, d in enumerate(in_shape) if d != 1]
+    red = [k for k in live if k in axes]
+    row_like = red == live[len(live) - len(red):]
+    single = n_stages == 1 and not rowmap
+    if single and n_out <= 256 and n_red >= 16384:
+        return "split"
+    if row_like:
+        return "block" if n_red >= 1024 else "warp" if n_red >= 16 else "thread"
+    if n_out < 512 and n_red >= 2048:
+        return "block"
+    return "thread"
+
+
+def lower_reduction(info, group, owner, stored=()):
+    """A reduction kernel: the group's stages over each row, then its row-wise and epilogue outputs.
+
+    `stored`: stages whose own value is a program output (written by the leader after the row).
+    """
+    red = _Reduction(info, group, owner)
+    b, ctx = red.b, red.ctx
+    rowmap = [r for r in group.roots if info.avals[r].shape == red.in_shape]
+    epilogue = [r for r in group.roots if r not in rowmap]
+    stored = [s for s in group.stages if s in stored]
+    strategy = choose_strategy(red.in_shape, red.axes, len(group.stages), bool(rowmap))
+    ixt = index_type(_sizes(info, group.roots + group.stages, [red.n_out * max(red.n_red, 1)]))
+    for r in epilogue:
+        ctx.canon[r] = red.outer_ix
+    canon_full = red.full_ix(define=False)
+    for r in rowmap:
+        ctx.canon[r] = canon_full
+    # Row-wise outputs that do not need the last stage are written in that stage's pass over the row.
+    last = group.stages[-1]
+    early = [r for r in rowmap if not _depends(info, owner, group, r, last)]
+    stages = [red.stage(k, s, early if s == last else ()) for k, s in enumerate(group.stages)]
+    red.rowwise([r for r in rowmap if r not in early])
+    red.epilogue(epilogue, stored)
+    body = b.pop()
+    stmts = b.scopes[0].stmts + [("for_out", body)]
+    scratch, chunks = _split_scratch(stages[0], red.n_out, red.n_red) if strategy == "split" else ([], None)
+    params = list(ctx.inputs.values()) + red.outs + scratch
+    k = Kernel("reduction", strategy, params, prune(stmts), red.n_out, ixt,
+               {"in_shape": red.in_shape, "axes": red.axes, "n_out": red.n_out, "n_red": red.n_red,
+                "stages": stages, "row_like": red.row_like})
+    if strategy == "split":
+        k.info["chunks"] = chunks
+    return Lowered(k, ctx, red.touched)
+
+
+class _Reduction:
+    """One reduction group being lowered: its index space (outer `o`, reduced `r`), builder and outputs."""
+
+    def __init__(self, info, group, owner):
+        self.info = info
+        self.in_shape, self.axes = tuple(group.in_shape), tuple(sorted(group.axes))
+        self.outer = [d for k, d in enumerate(self.in_shape) if k not in self.axes]
+        self.red_shape = [self.in_shape[a] for a in self.axes]
+        self.n_out = int(np.prod(self.outer, dtype=np.int64))
+        self.n_red = int(np.prod(self.red_shape, dtype=np.int64))
+        live = [k for k, d in enumerate(self.in_shape) if d != 1]
+        rl = [k for k in live if k in self.axes]
+        self.row_like = rl == live[len(live) - len(rl):]
+        self.col_like = rl == live[:len(rl)]
+        self.ctx = Context(info, group, owner)
+        self.b = Builder(self.ctx, "gx_ix", LOWER)
+        self.b.push(names=["o"])
+        self.od = _dim_lets(self.b, "o", self.outer, "od", define=True)
+        self.outer_ix = Ix(self.b, self.outer, flat="o", dims=self.od)
+        self.outs, self.touched = [], {}
+
+    def full_ix(self, define):
+        """The index into the reduced operand at (o, r); `define` binds r's dimensions in this scope."""
+        rd = _dim_lets(self.b, "r", self.red_shape, "rd", define=define)
+        it_o, it_r = iter(self.od), iter(rd)
+        dims = [next(it_r) if k in self.axes else next(it_o) for k in range(len(self.in_shape))]
+        n_out, n_red = self.n_out, self.n_red
+        flat = (f"o * {n_red} + r" if n_red != 1 else "o") if self.row_like else (
+            f"r * {n_out} + o" if n_out != 1 else "r") if self.col_like else None
+        return Ix(self.b, self.in_shape, flat=flat, dims=dims)
+
+    def stage(self, k, s, rows):
+        """Reduction `s` over the row (writing row-wise outputs `rows` in the same pass), combined
+        across the threads of the row, its value then bound at the outer index."""
+        b, ctx, info = self.b, self.ctx, self.info
+        eqn = info.eqns[s]
+        ctx.inlined.add(s)
+        st = Stage(s, eqn, info.avals[eqn.ins[0]].dtype, k)
+        b.emit(("init", st.acc_type, st.acc, st.identity))
+        b.level[st.acc] = 1
+        if st.arg:
+            b.emit(("init", st.idx_type, st.idx, literal(np.iinfo(eqn.aval.dtype).max, eqn.aval.dtype)))
+            b.level[st.idx] = 1
+        b.touched = set()
+        b.push(names=["r"])
+        fix = self.full_ix(define=True)
+        v = b.value(eqn.ins[0], fix)
+        if st.arg:
+            b.emit(("argstep", st, v, f"({st.idx_type})r"))
+        else:
+            b.emit(("set", st.acc, reduce_combine(st.prim, st.in_dtype, st.acc, v)))
+        self.touched[s] = b.touched | {s}
+        for r in rows:
+            self._store_row(r, fix)
+        b.emit(("for_red", b.pop()))
+        b.emit(("group_reduce", st))
+        ctx.pending.discard(s)
+        val = st.idx if st.arg else round_low(st.acc, eqn.aval.dtype)
+        ctx.stage_vals[s] = (b.let(val, ctype(eqn.aval.dtype)), self.outer_ix)
+        return st
+
+    def rowwise(self, rows):
+        """Row-wise outputs that need the last stage: one more pass over the row."""
+        if rows:
+            b = self.b
+            b.push(names=["r"])
+            fix = self.full_ix(define=True)
+            for r in rows:
+                self._store_row(r, fix)
+            b.emit(("for_red", b.pop()))
+
+    def epilogue(self, roots, stored):
+        """Reduced-shape outputs and stored stage values, written once per row by its leader thread."""
+        if not (roots or stored):
+            return
+        b, ctx = self.b, self.ctx
+        b.push()
+        for r in roots:
+            b.touched = set()
+            p = self._out(r, self.n_out)
+            b.emit(("store", p.name, "o", store_expr(b.value(r, self.outer_ix), p.dtype)))
+            self.touched[r] = b.touched
+        for s in stored:
+            p = self._out(s, self.n_out)
+            b.emit(("store", p.name, "o", store_expr(ctx.stage_vals[s][0], p.dtype)))
+        b.emit(("leader", b.pop()))
+
+    def _store_row(self, r, fix):
+        """A row-wise (reduced-operand-shaped) output, written inside a pass over the row."""
+        b = self.b
+        b.touched = set()
+        p = self._out(r, self.n_out * self.n_red)
+        b.emit(("store", p.name, fix.flat, store_expr(b.value(r, fix), p.dtype)))
+        self.touched[r] = b.touched
+
+    def _out(self, slot, size):
+        p = Param(f"out{len(self.outs)}", slot, self.info.avals[slot].dtype, size, "out")
+        self.outs.append(p)
+        return p
+
+
+def _split_scratch(st, n_out, n_red):
+    """The split strategy's per-chunk partials (and argmax/argmin indices) and per-row counters."""
+    chunks = int(min(1024, max(2, -(-n_red // (256 * 16)))))
+    acc_dtype = F32 if st.acc_type == "float" else F64 if st.acc_type == "double" else st.in_dtype
+    scratch = [Param("ws0", None, acc_dtype, n_out * chunks, "scratch")]
+    if st.arg:
+        scratch.append(Param("ws1", None, st.eqn.aval.dtype, n_out * chunks, "scratch"))
+    scratch.append(Param("cnt", None, np.uint32, n_out, "counter"))
+    return scratch, chunks
+
+
+def _dim_lets(b, var, shape, prefix, define):
+    """Names for the dimensions of flat index `var` into `shape` ("0" for unit dims); `define`
+    let-binds them in the builder's current scope."""
+    names = []
+    for k, n in enumerate(shape):
+        if n == 1:
+            names.append("0")
+            continue
+        name = f"{prefix}{k}"
+        if define:
+            st = strides(shape)[k]
+            e = var if st == 1 else f"{var} / {st}"
+            b.emit(("let", "gx_ix", name, f"({e}) % {n}" if k > 0 else e))
+            b.level[name] = len(b.scopes) - 1
+        names.append(name)
+    return names
+
+
+def _depends(info, owner, group, slot, target):
+    """Whether `slot`, computed inline by `group`, needs `target`."""
+    seen, stack = set(), [slot]
+    while stack:
+        s = stack.pop()
+        if s == target:
+            return True
+        if s in seen or s in info.mem or (owner.get(s) is not None and owner.get(s) is not group and s != slot):
+            continue
+        seen.add(s)
+        e = info.eqns.get(s)
+        if e is not None:
+            stack.extend(e.ins)
+    return False
