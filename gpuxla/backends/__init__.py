@@ -6,6 +6,7 @@ the same CUDA C on the CPU; backends/cache.py holds the kernel caches the last t
 chosen by `GPUXLA_PLATFORM`, else `cuda` when a usable GPU is present, else `numpy`.
 """
 from .. import config
+from ..core.program import Program
 
 _backend = None
 PLATFORMS = ("numpy", "cuda", "cuda-interpret")
@@ -122,3 +123,27 @@ def run_pending(order, outputs):
 
 
 eager_cache_stats = {"hits": 0, "misses": 0}
+
+
+class CrossPlatform:
+    """An executable for a platform other than the active one (cuda from a machine without a GPU,
+    the numpy reference beside cuda). Compiling needs no device, so kernels can be inspected;
+    running moves the constants, arguments and results across."""
+
+    def __init__(self, program, target, active):
+        self.program, self.target, self.active = program, target, active
+        self.exe = target.compile(program)
+        self._runnable = None
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.exe, name)
+
+    def __call__(self, bufs):
+        t, a, p = self.target, self.active, self.program
+        if self._runnable is None:
+            consts = [(s, t.from_numpy(a.to_numpy(b)), av) for s, b, av in p.consts]
+            self._runnable = t.compile(Program(p.in_avals, consts, p.eqns, p.outs, p.out_avals, p.n_slots))
+        outs = self._runnable([t.from_numpy(a.to_numpy(b)) for b in bufs])
+        return [a.from_numpy(t.to_numpy(o)) for o in outs]

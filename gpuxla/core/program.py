@@ -5,8 +5,8 @@ A Program is `inputs -> equations -> outputs` over integer slots. Constant leave
 eager realization (the pending subgraph; buffers it reads are inputs) and by jit (symbolic leaves
 are inputs).
 """
-from .graph import Array, toposort
-from ..errors import ConcretizationTypeError, UnexpectedTracerError
+from .graph import toposort
+from ..errors import UnexpectedTracerError
 
 
 def params_key(params):
@@ -59,6 +59,18 @@ class Program:
         return Program([x.aval for x in inputs], consts, eqns, [slot[o.id] for o in outputs],
                        [o.aval for o in outputs], n)
 
+    def text(self):
+        """The program as text: `s2:f32[3] = add s0 s1` per equation."""
+        ins = " ".join(f"s{i}:{a.str_short()}" for i, a in enumerate(self.in_avals))
+        lines = [f"program ({ins}) -> ({', '.join(f's{s}' for s in self.outs)})"]
+        for s, _, a in self.consts:
+            lines.append(f"  s{s}:{a.str_short()} = const")
+        for e in self.eqns:
+            aval = e.aval.str_short() if not isinstance(e.aval, tuple) else "(" + ", ".join(a.str_short() for a in e.aval) + ")"
+            ps = " ".join(f"{k}={v!r}" for k, v in sorted((e.params or {}).items()))
+            lines.append(f"  s{e.out}:{aval} = {e.prim.name}{'[' + ps + ']' if ps else ''} {' '.join(f's{i}' for i in e.ins)}")
+        return "\n".join(lines)
+
     def last_use(self):
         """Slot -> index of the last equation reading it (outputs live to the end)."""
         if self._last_use is None:
@@ -70,17 +82,3 @@ class Program:
                 lu[s] = len(self.eqns)
             self._last_use = lu
         return self._last_use
-
-
-def structure_key(order, outputs):
-    """Key of a pending subgraph by structure (primitives, params, avals), not values."""
-    pos = {}
-    key = []
-    for i, node in enumerate(order):
-        pos[node.id] = i
-        if node._buf is not None:
-            key.append(("in", node.aval.key()))
-        else:
-            key.append((node.prim.name, params_key(node.params), tuple(pos[x.id] for x in node.inputs),
-                        node.aval.key() if not isinstance(node.aval, tuple) else tuple(a.key() for a in node.aval)))
-    return tuple(key), tuple(pos[o.id] for o in outputs)

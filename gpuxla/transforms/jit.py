@@ -29,7 +29,7 @@ import weakref
 
 import numpy as np
 
-from ..backends import from_numpy, get_backend
+from ..backends import CrossPlatform, from_numpy, get_backend
 from ..compiler import passes as _passes
 from .. import config
 from . import batching
@@ -38,7 +38,7 @@ from ..core.jaxpr import arg_names, as_node, aval_of, pp_graph
 from ..core.program import Program
 from ..tree_util import PyTreeDef, _flat, _unflatten, tree_flatten
 
-__all__ = ["jit", "Lowered", "Compiled", "program_text"]
+__all__ = ["jit", "Lowered", "Compiled"]
 
 # fun -> {jit options: {signature: _Entry}}; weak so a dead function frees its executables.
 _shared = weakref.WeakKeyDictionary()
@@ -363,7 +363,7 @@ class _Entry:
     def program(self):
         if self._program is None:
             self._program = Program.from_graph(self.in_leaves, self.lowered())
-            self._dump.text("program", program_text(self._program))
+            self._dump.text("program", self._program.text())
         return self._program
 
     def compile(self, platform=None):
@@ -373,7 +373,7 @@ class _Entry:
             if platform is None:
                 self.fn, self.fn_backend = exe, target
             return exe
-        return _CrossPlatform(self.program(), target, active)
+        return CrossPlatform(self.program(), target, active)
 
     def run(self, leaves):
         """Execute on the arguments' buffers; outputs are new concrete Arrays."""
@@ -381,30 +381,6 @@ class _Entry:
         fn = self.fn if self.fn is not None and self.fn_backend is get_backend() else self.compile()
         bufs = [x._buf if type(x) is Array else _to_buffer(x, a) for x, a in zip(leaves, self.in_leaves)]
         return [from_buffer(b, a) for b, a in zip(fn(bufs), self.out_avals)]
-
-
-class _CrossPlatform:
-    """An executable for a platform other than the active one (cuda from a machine without a GPU,
-    the numpy reference beside cuda). Compiling needs no device, so kernels can be inspected;
-    running moves the constants, arguments and results across."""
-
-    def __init__(self, program, target, active):
-        self.program, self.target, self.active = program, target, active
-        self.exe = target.compile(program)
-        self._runnable = None
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.exe, name)
-
-    def __call__(self, bufs):
-        t, a, p = self.target, self.active, self.program
-        if self._runnable is None:
-            consts = [(s, t.from_numpy(a.to_numpy(b)), av) for s, b, av in p.consts]
-            self._runnable = t.compile(Program(p.in_avals, consts, p.eqns, p.outs, p.out_avals, p.n_slots))
-        outs = self._runnable([t.from_numpy(a.to_numpy(b)) for b in bufs])
-        return [a.from_numpy(t.to_numpy(o)) for o in outs]
 
 
 def _to_buffer(x, leaf):
@@ -438,19 +414,6 @@ class _Dump:
         self.stage += 1
         with open(path, "w") as f:
             f.write(text + "\n")
-
-
-def program_text(program):
-    """A Program as text: `s2:f32[3] = add s0 s1` per equation."""
-    ins = " ".join(f"s{i}:{a.str_short()}" for i, a in enumerate(program.in_avals))
-    lines = [f"program ({ins}) -> ({', '.join(f's{s}' for s in program.outs)})"]
-    for s, _, a in program.consts:
-        lines.append(f"  s{s}:{a.str_short()} = const")
-    for e in program.eqns:
-        aval = e.aval.str_short() if not isinstance(e.aval, tuple) else "(" + ", ".join(a.str_short() for a in e.aval) + ")"
-        ps = " ".join(f"{k}={v!r}" for k, v in sorted((e.params or {}).items()))
-        lines.append(f"  s{e.out}:{aval} = {e.prim.name}{'[' + ps + ']' if ps else ''} {' '.join(f's{i}' for i in e.ins)}")
-    return "\n".join(lines)
 
 
 # --- ahead-of-time stages ---------------------------------------------------------------------
@@ -488,7 +451,7 @@ class Compiled:
 
     def as_text(self):
         exe_text = getattr(self._exe, "as_text", None)
-        return exe_text() if callable(exe_text) else program_text(self._entry.program())
+        return exe_text() if callable(exe_text) else self._entry.program().text()
 
     def __call__(self, *args, **kwargs):
         leaves, tree = tree_flatten((args, kwargs))
