@@ -70,6 +70,8 @@ MAX_PENDING_DEPTH = EnvFlag("GPUXLA_MAX_PENDING_DEPTH", 200, int,
 CACHE_DIR = EnvFlag("GPUXLA_CACHE_DIR", None, str.strip,
                     "root of the kernel caches; default $XDG_CACHE_HOME/gpuxla or ~/.cache/gpuxla")
 DISK_CACHE = EnvFlag("GPUXLA_DISK_CACHE", True, _bool, "0: keep compiled kernels in memory only")
+CACHE_MAX_BYTES = EnvFlag("GPUXLA_CACHE_MAX_BYTES", 1 << 30, int,
+                          "size cap of each kernel cache folder; the least recently used entries go first")
 KERNELS_DIR = EnvFlag("GPUXLA_KERNELS_DIR", None, str.strip,
                       "a folder of kernel headers to use instead of the installed gpuxla/kernels")
 CUDA_ARCH = EnvFlag("GPUXLA_CUDA_ARCH", None, str.strip, "NVRTC's target (sm_90, ...); default: the device's")

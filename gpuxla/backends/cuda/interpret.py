@@ -23,7 +23,8 @@ declared type), or ctypes objects for anything else (structs).
 
 Shared objects are cached in memory and under `$GPUXLA_CACHE_DIR/interpret/` (default
 `~/.cache/gpuxla/interpret/`), keyed by source, signatures, options, the kernels-folder headers and
-the compiler's version; each `.so` has a SHA-256 sidecar checked before it is loaded.
+the compiler's version. Each entry is a `backends.cache.DiskCache` file (checksum inside, published
+by one rename, owner-checked); what is loaded is the verified bytes, not the cache file.
 
 `compile_module` and `Module` need nothing from gpuxla.core: tests use them with hand-written
 kernels. `InterpretRuntime`, at the end, is what `plan.Executable` runs on for this platform: the
@@ -31,6 +32,7 @@ kernels of a program compiled as host modules, library calls on the NumPy refere
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import hashlib
 import os
@@ -46,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from ... import config
-from ..cache import atomic_write, cache_root, headers_digest, kernels_dir, numbered_source
+from ..cache import DiskCache, headers_digest, kernels_dir, numbered_source
 
 __all__ = ["KernelSig", "InterpretUnavailable", "InterpretCompileError", "KernelLaunchError",
            "host_compiler", "compile_module", "Module", "Kernel", "compile_stats", "clear_memory_cache",
@@ -266,12 +268,33 @@ class Kernel:
             raise KernelLaunchError(f"kernel {self.name} grid={g} block={b}: {msg}")
 
 
-class Module:
-    """A compiled kernel module on the interpret platform."""
+def _load_library(image: bytes, key: str) -> ctypes.CDLL:
+    """dlopen the bytes that were verified, never a path another process could swap: they are
+    copied into this process's private folder (0700), loaded, and the file is unlinked at once
+    (the mapping stays). Each load gets a new file name, so the loader never mistakes it for an
+    earlier module."""
+    global _private
+    if _private is None:
+        _private = tempfile.mkdtemp(prefix="gpuxla-so-")
+        atexit.register(shutil.rmtree, _private, ignore_errors=True)
+    fd, path = tempfile.mkstemp(dir=_private, prefix=f"{key[:16]}-", suffix=".so")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(image)
+        return ctypes.CDLL(path)
+    finally:
+        os.unlink(path)
 
-    def __init__(self, path: Path, kernels, key: str):
-        self.path, self.key = path, key
-        self._lib = ctypes.CDLL(str(path))
+
+_private = None
+
+
+class Module:
+    """A compiled kernel module on the interpret platform, loaded from its shared object's bytes."""
+
+    def __init__(self, image: bytes, kernels, key: str):
+        self.key = key
+        self._lib = _load_library(image, key)
         self._lib.gx_interpret_last_error.restype = ctypes.c_char_p
         self.kernels: dict[str, Kernel] = {}
         for name, params in kernels:
@@ -295,6 +318,7 @@ compile_stats = {"compiled": 0, "memory_hits": 0, "disk_hits": 0, "disk_rebuilt"
                  "compile_seconds": 0.0, "modules": {}}
 _memory: dict[str, Module] = {}
 _lock = threading.RLock()
+_disk = DiskCache("interpret", ".so", b"GXHOSTSO")
 
 
 def clear_memory_cache() -> None:
@@ -334,34 +358,19 @@ def compile_module(source: str, kernels, options=()) -> Module:
         if mod is not None:
             compile_stats["memory_hits"] += 1
             return mod
-        root = cache_root()
-        cache = (root / "interpret") if root is not None else None
-        so = sidecar = None
-        if cache is not None:
-            so, sidecar = cache / f"{key}.so", cache / f"{key}.so.sha256"
-            if so.exists():
-                try:
-                    ok = sidecar.read_text().strip() == _sha(so.read_bytes())
-                except OSError:
-                    ok = False
-                if ok:
-                    mod = Module(so, kernels, key)
-                    _memory[key] = mod
-                    compile_stats["disk_hits"] += 1
-                    return mod
-                compile_stats["disk_rebuilt"] += 1
-                for p in (so, sidecar):
-                    try:
-                        p.unlink()
-                    except OSError:
-                        pass
-        build_parent = cache if cache is not None else None
-        if build_parent is not None:
+        status, payload = _disk.get(key)
+        if status == "hit":
             try:
-                build_parent.mkdir(parents=True, exist_ok=True)
-            except OSError:
-                build_parent = None
-        tmp = Path(tempfile.mkdtemp(prefix="gx_build_", dir=build_parent))
+                mod = Module(payload, kernels, key)
+            except OSError:        # consistent but unloadable (another libc, ...): rebuild it
+                status = "bad"
+            else:
+                _memory[key] = mod
+                compile_stats["disk_hits"] += 1
+                return mod
+        if status == "bad":
+            compile_stats["disk_rebuilt"] += 1
+        tmp = Path(tempfile.mkdtemp(prefix="gx_build_"))
         try:
             src = tmp / "gx_module.cc"
             src.write_text(full)
@@ -374,18 +383,11 @@ def compile_module(source: str, kernels, options=()) -> Module:
                     f"{cxx} failed to compile the kernel module ({label}) for the interpret platform:\n"
                     f"$ {' '.join(shlex.quote(c) for c in cmd)}\n{(r.stderr + r.stdout).strip()}\n\n"
                     f"---- source ----\n{numbered_source(full)}")
-            if cache is not None and build_parent is not None:
-                data = out.read_bytes()
-                os.replace(out, so)  # same filesystem: atomic
-                atomic_write(sidecar, _sha(data).encode())
-                final = so
-            else:  # no disk cache: keep the .so in a private folder for the life of the process
-                keep = Path(tempfile.mkdtemp(prefix="gx_so_"))
-                final = keep / "gx_module.so"
-                os.replace(out, final)
-            mod = Module(final, kernels, key)
+            payload = out.read_bytes()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        mod = Module(payload, kernels, key)
+        _disk.put(key, payload)   # a read-only or full disk: it warns, we go on from memory
         _memory[key] = mod
         dt = time.perf_counter() - t0
         compile_stats["compiled"] += 1
@@ -428,7 +430,7 @@ class InterpretRuntime:
         n = max(1, min(jobs, len(todo) // 64))
         chunks = [todo[i::n] for i in range(n)]
         args = [(module_source(c), [(k.name, k.signature) for k in c], self.options) for c in chunks]
-        if n > 1 and cache_root() is not None and host_compiler() is not None:
+        if n > 1 and _disk.folder() is not None and host_compiler() is not None:
             # The compile lock is per process: build the modules in worker processes, which leave
             # them in the disk cache, then load them here.
             import multiprocessing

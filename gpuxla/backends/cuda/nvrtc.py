@@ -17,12 +17,12 @@ whatever the install layout.  The folder is found by `cache.kernels_dir()`: `$GP
 
 Cache: memory, then `$GPUXLA_CACHE_DIR/nvrtc/` (default `~/.cache/gpuxla/nvrtc/`).  The key hashes
 the source, the kernels-folder headers, the architecture, the options, the name expressions and the
-NVRTC version.  Entries are written atomically (temporary file + `os.replace`) and carry a length and
-a SHA-256 of their payload; an entry that fails the check is deleted and rebuilt, never trusted.
+NVRTC version.  Entries are `backends.cache.DiskCache` files (published by one rename, checksum
+inside, owner-checked, size-capped); one that fails a check is rebuilt, never trusted.
 Set `GPUXLA_DISK_CACHE=0` to keep the cache in memory only.
 
-The cache folder, the headers and atomic writes are backends/cache.py's, shared with the
-interpret platform; this module imports `cuda.bindings` only when it compiles.
+The cache folder and the headers are backends/cache.py's, shared with the interpret platform; this
+module imports `cuda.bindings` only when it compiles.
 """
 from __future__ import annotations
 
@@ -34,10 +34,9 @@ import struct
 import sys
 import threading
 import time
-from pathlib import Path
 
 from ... import config
-from ..cache import atomic_write, cache_root, headers_state, numbered_source
+from ..cache import DiskCache, headers_state, numbered_source
 
 __all__ = [
     "CompileError", "compile_cubin", "nvrtc_version", "available", "default_arch", "compile_stats",
@@ -165,8 +164,7 @@ compile_stats = {"nvrtc": 0, "memory_hits": 0, "disk_hits": 0, "disk_rebuilt": 0
                  "nvrtc_seconds": 0.0, "kernels": {}}
 _memory: dict[str, Cubin] = {}
 
-_MAGIC = b"GXCUBIN1"
-_HEAD = struct.Struct("<8sQ32s")  # magic, payload length, sha256(payload)
+_disk = DiskCache("nvrtc", ".cubin", b"GXCUBIN1")
 
 
 def clear_memory_cache() -> None:
@@ -186,17 +184,10 @@ def _key(source, arch, options, name_expressions, header_digest) -> str:
 def _encode(cubin: Cubin) -> bytes:
     meta = json.dumps({"key": cubin.key, "arch": cubin.arch, "lowered_names": cubin.lowered_names,
                        "nvrtc": list(nvrtc_version())}).encode()
-    payload = struct.pack("<I", len(meta)) + meta + bytes(cubin)
-    return _HEAD.pack(_MAGIC, len(payload), hashlib.sha256(payload).digest()) + payload
+    return struct.pack("<I", len(meta)) + meta + bytes(cubin)
 
 
-def _decode(data: bytes, key: str) -> Cubin | None:
-    if len(data) < _HEAD.size:
-        return None
-    magic, n, digest = _HEAD.unpack_from(data)
-    payload = data[_HEAD.size:]
-    if magic != _MAGIC or n != len(payload) or hashlib.sha256(payload).digest() != digest:
-        return None
+def _decode(payload: bytes, key: str) -> Cubin | None:
     (mlen,) = struct.unpack_from("<I", payload)
     meta = json.loads(payload[4:4 + mlen])
     if meta.get("key") != key:
@@ -204,11 +195,6 @@ def _decode(data: bytes, key: str) -> Cubin | None:
     out = Cubin(payload[4 + mlen:])
     out.key, out.arch, out.lowered_names, out.log = key, meta["arch"], meta["lowered_names"], ""
     return out
-
-
-def _disk_path(key: str) -> Path | None:
-    root = cache_root()
-    return None if root is None else root / "nvrtc" / f"{key}.cubin"
 
 
 def _nvrtc_compile(source, arch, options, name_expressions, headers) -> tuple[bytes, dict, str]:
@@ -262,22 +248,18 @@ def compile_cubin(source: str, name_expressions=(), arch: str | None = None, opt
     with _lock:
         hit = _memory.get(key)
         where = "memory"
-        path = _disk_path(key)
-        if hit is None and path is not None and path.exists():
+        if hit is None:
+            status, payload = _disk.get(key)
             try:
-                hit = _decode(path.read_bytes(), key)
-            except (OSError, ValueError, KeyError):
+                hit = _decode(payload, key) if status == "hit" else None
+            except (ValueError, KeyError, struct.error):
                 hit = None
-            if hit is None:  # corrupt, truncated or foreign: never trusted
-                compile_stats["disk_rebuilt"] += 1
-                log.warning("gpuxla: discarding corrupt NVRTC cache entry %s", path)
-                try:
-                    path.unlink()
-                except OSError:
-                    pass
-            else:
+            if hit is not None:
                 where = "disk"
                 _memory[key] = hit
+            elif status != "miss":  # corrupt, truncated or foreign: never trusted, rebuilt
+                compile_stats["disk_rebuilt"] += 1
+                log.warning("gpuxla: rebuilding an unusable NVRTC cache entry for %s", label)
         stat_key = f"{label}@{arch}"
         new_entry = {"arch": arch, "cold_s": None, "cached_s": None, "hits": 0, "last": None}
         if hit is not None:
@@ -290,11 +272,7 @@ def compile_cubin(source: str, name_expressions=(), arch: str | None = None, opt
         out = Cubin(image)
         out.key, out.arch, out.lowered_names, out.log = key, arch, lowered, text
         _memory[key] = out
-        if path is not None:
-            try:
-                atomic_write(path, _encode(out))
-            except OSError as e:  # read-only home, full disk: keep going from memory
-                log.warning("gpuxla: cannot write NVRTC cache entry %s: %s", path, e)
+        _disk.put(key, _encode(out))  # a read-only or full disk: it warns, we go on from memory
         dt = time.perf_counter() - t0
         entry = compile_stats["kernels"].setdefault(stat_key, new_entry)
         compile_stats["nvrtc"] += 1
