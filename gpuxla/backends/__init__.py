@@ -5,6 +5,8 @@ A backend turns a `Program` into a callable on buffers. `numpy` (backends/numpy/
 the same CUDA C on the CPU; backends/cache.py holds the kernel caches the last two share. The platform is
 chosen by `GPUXLA_PLATFORM`, else `cuda` when a usable GPU is present, else `numpy`.
 """
+import threading
+
 from .. import config
 from ..core.program import Program
 
@@ -82,6 +84,7 @@ def current_device():
 
 
 _eager_cache = {}
+_eager_lock = threading.Lock()      # eviction and insertion; lookups need no lock
 EAGER_CACHE_SIZE = 4096
 
 
@@ -114,9 +117,10 @@ def run_pending(order, outputs):
         fn = backend.compile(Program.from_graph(inputs, outputs, order=order))
         eager_cache_stats["misses"] += 1
         if key is not None:
-            if len(_eager_cache) >= EAGER_CACHE_SIZE:
-                del _eager_cache[next(iter(_eager_cache))]
-            _eager_cache[key] = fn
+            with _eager_lock:
+                if len(_eager_cache) >= EAGER_CACHE_SIZE:
+                    del _eager_cache[next(iter(_eager_cache))]
+                _eager_cache[key] = fn
     else:
         eager_cache_stats["hits"] += 1
     return fn([n._buf for n in inputs])

@@ -10,6 +10,7 @@ The executable returned by `compile(program)` is callable on a list of buffers a
 groups, 3 also the CUDA source.
 """
 import sys
+import threading
 import time
 
 import numpy as np
@@ -70,7 +71,13 @@ class Executable:
         self.program = program
         self.kernels = self.plan.kernels
         self.library_calls = [g.eqn.prim.name for g in self.plan.groups if g.kind == "library"]
-        self.consts = self.scratch = None    # device memory is touched on the first call only
+        self.consts = None                   # device memory is touched on the first call only
+        self._init_lock = threading.Lock()
+        # Scratch sets (split-reduction partials and counters) not in use. Each call takes one, or
+        # makes one, and gives it back when it has finished: concurrent calls (threads, and the
+        # GIL is released during launches) never share one. A call that fails keeps its set out:
+        # a counter left mid-count must not reach the next call.
+        self._scratch_free = []
         runtime.prepare(self.kernels)
 
     def cuda_source(self):
@@ -79,9 +86,20 @@ class Executable:
     def __call__(self, args):
         rt, info = self.runtime, self.plan.info
         if self.consts is None:
-            self.consts = [(s, rt.asbuf(buf, a)) for s, buf, a in self.program.consts]
-            self.scratch = {k.name: [rt.zeros(p.size, p.dtype) for p in k.params if p.role in ("scratch", "counter")]
-                            for k in self.kernels}
+            with self._init_lock:
+                if self.consts is None:
+                    self.consts = [(s, rt.asbuf(buf, a)) for s, buf, a in self.program.consts]
+        try:
+            scratch = self._scratch_free.pop()
+        except IndexError:
+            scratch = {k.name: [rt.zeros(p.size, p.dtype) for p in k.params if p.role in ("scratch", "counter")]
+                       for k in self.kernels}
+        outs = self._run(args, scratch)
+        self._scratch_free.append(scratch)
+        return outs
+
+    def _run(self, args, scratch):
+        rt, info = self.runtime, self.plan.info
         env = {i: rt.asbuf(a, av) for i, (a, av) in enumerate(zip(args, self.program.in_avals))}
         env.update(self.consts)
         for kind, what, ins, outs, dead in self.plan.steps:
@@ -91,7 +109,7 @@ class Executable:
                 bufs = [rt.empty(info.avals[s].shape, info.avals[s].dtype, what) for s in outs]
                 env.update(zip(outs, bufs))
                 if what.size:
-                    rt.launch(what, [env[s] for s in ins] + bufs + self.scratch[what.name])
+                    rt.launch(what, [env[s] for s in ins] + bufs + scratch[what.name])
             for s in dead:
                 del env[s]
         return [env[s] for s in self.plan.outputs]
