@@ -29,13 +29,16 @@ The pass decides which values are *materialised* (written to memory), then group
      stacked on index movement (x[1:] + x[:-1], repeated) evaluates producers at exponentially
      many indices: when a kernel would evaluate more than lower.MAX_EVALS values, the
      outermost producers it evaluates at SPLIT_EVALS or more indices are materialised.
+  5. Depth: lowering inlines a producer by recursing into it, so a chain of elementwise ops is
+     materialised every lower.MAX_DEPTH links: `for _ in range(10**4): x = sin(x) + 1` compiles
+     instead of exhausting Python's stack.
 """
 import numpy as np
 
 from ..core import primitives as P
 from ..core.graph import proj_p
 from .cexpr import literal, supported_dtype
-from .lower import ARG_REDUCE, NotLocal, TooLarge, lower_loop, lower_reduction
+from .lower import ARG_REDUCE, MAX_DEPTH, NotLocal, TooLarge, lower_loop, lower_reduction, room_to_recurse
 from .lower_rules import LOWER, op_cost
 
 EXPENSIVE = 10
@@ -185,11 +188,16 @@ class Fusion:
     """The fusion decision for one Program: `groups` in execution order (kernels lowered)."""
 
     def __init__(self, program, const_values=None):
+        with room_to_recurse():
+            self._fuse(program, const_values)
+
+    def _fuse(self, program, const_values):
         self.info = info = Info(program, const_values)
         must = {s for s in info.outputs if info.cls.get(s) == "elem"}
         for e in info.order:
             if info.cls[e.out] == "library":
                 must.update(s for s in e.ins if info.cls.get(s) == "elem")
+        must |= self._depth_cuts(must)
         for _ in range(64):
             try:
                 self._assign(must)
@@ -201,6 +209,19 @@ class Fusion:
                 break
             must |= extra
         self.materialised = must
+
+    def _depth_cuts(self, must):
+        """The elementwise slots to materialise so that no kernel inlines more than MAX_DEPTH
+        producers in a row (rule 5): one pass in program order."""
+        info, depth, cut = self.info, {}, set()
+        for e in info.order:
+            if info.cls[e.out] != "elem":
+                continue
+            d = 1 + max((depth.get(s, 0) for s in e.ins), default=0)
+            if d >= MAX_DEPTH and e.out not in must:
+                cut.add(e.out)
+            depth[e.out] = 0 if d >= MAX_DEPTH or e.out in must else d
+        return cut
 
     # --- grouping -------------------------------------------------------------------------------
     def _assign(self, must):

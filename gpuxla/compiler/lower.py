@@ -7,6 +7,10 @@ values are loaded, inlined or taken from the kernel's own reductions is the `Con
 a value needed at an index no thread owns raises `NotLocal`, which is how fusion learns that a
 group cannot fuse. compiler/render.py prints the result.
 """
+import contextlib
+import sys
+import threading
+
 import numpy as np
 
 from ..core import primitives as P
@@ -33,6 +37,31 @@ class TooLarge(Exception):
 # A kernel evaluates at most this many (slot, index) values; past it the fusion pass materialises
 # the producers evaluated at many indices and tries again.
 MAX_EVALS = 3000
+
+# Lowering inlines a producer by recursing into it (4 Python frames a link). Fusion cuts chains of
+# inlined elementwise ops every MAX_DEPTH links, and lowering runs with room for that many.
+MAX_DEPTH = 512
+_FRAMES = 4 * MAX_DEPTH + 1000
+_depth_lock, _depth_users, _depth_saved = threading.Lock(), 0, None
+
+
+@contextlib.contextmanager
+def room_to_recurse():
+    """Raise the interpreter's recursion limit to what a MAX_DEPTH chain needs while any thread
+    lowers, and put it back when the last one is done."""
+    global _depth_users, _depth_saved
+    with _depth_lock:
+        if _depth_users == 0:
+            _depth_saved = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(_depth_saved, _FRAMES))
+        _depth_users += 1
+    try:
+        yield
+    finally:
+        with _depth_lock:
+            _depth_users -= 1
+            if _depth_users == 0:
+                sys.setrecursionlimit(_depth_saved)
 
 
 # --------------------------------------------------------------------------------------------
