@@ -3,7 +3,7 @@
     import gpuxla as jax
     import gpuxla.numpy as jnp
 """
-from . import config
+from . import config, backends  # noqa: F401  (backends installs the core's runtime port)
 from .core.graph import Array
 from .core.jaxpr import make_jaxpr
 from . import errors, tree_util, lax, numpy

@@ -5,7 +5,10 @@ A backend turns a `Program` into a callable on buffers. `numpy` (backends/numpy/
 the same CUDA C on the CPU; backends/cache.py holds the kernel caches the last two share. The platform is
 chosen by `GPUXLA_PLATFORM`, else `cuda` when a usable GPU is present, else `numpy`.
 """
+import types
+
 from .. import config
+from ..core import graph
 
 _backend = None
 PLATFORMS = ("numpy", "cuda", "cuda-interpret")
@@ -122,3 +125,7 @@ def run_pending(order, outputs):
 
 
 eager_cache_stats = {"hits": 0, "misses": 0}
+
+
+graph.runtime = types.SimpleNamespace(from_numpy=from_numpy, to_numpy=to_numpy, synchronize=synchronize,
+                                      run_pending=run_pending, device=current_device)
