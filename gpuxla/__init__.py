@@ -3,7 +3,7 @@
     import gpuxla as jax
     import gpuxla.numpy as jnp
 """
-from . import config
+from . import config, backends  # noqa: F401  (backends installs the core's runtime port)
 from .core.graph import Array
 from .core.jaxpr import make_jaxpr
 from . import errors, tree_util, lax, numpy
@@ -12,9 +12,12 @@ from ._api import (devices, local_devices, device_count, local_device_count, def
 from .transforms.ad import grad, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev, jacobian, hessian, custom_jvp, custom_vjp, checkpoint, remat  # noqa: E501
 from .transforms.batching import vmap
 from .transforms.jit import jit
-from . import random
-from .lax import control_flow as _control_flow
-_control_flow._register()
+from . import random, nn, scipy  # noqa: F401
+
+# The primitive families: each fills the rule tables (transforms/ad.py, transforms/batching.py)
+# with its rows when imported, in any order. The NumPy and CUDA rows come with the backends.
+from .transforms import ad_rules, batching_rules  # noqa: F401,E402
+from .lax import collectives, control_flow, fft, linalg  # noqa: F401,E402
+from .numpy import linalg as _numpy_linalg  # noqa: F401,E402  (linalg's derivative rows, still jnp-written)
 
 __version__ = "0.1.0"
-from . import nn, scipy  # noqa: E402,F401

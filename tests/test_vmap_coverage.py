@@ -9,8 +9,9 @@ import gpuxla as jax
 import gpuxla.numpy as jnp
 from gpuxla import lax
 from gpuxla.core import primitives as P
+from gpuxla.core.extensions import COLLECTIVES
 from gpuxla.core.graph import PRIMITIVES, Primitive, proj_p, shape_rules
-from gpuxla.transforms.batching import COLLECTIVES, batch_rules
+from gpuxla.transforms.batching import batch_rules
 
 B = 3
 F, I32 = np.float32, np.int32

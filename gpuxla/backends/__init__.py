@@ -6,8 +6,10 @@ the same CUDA C on the CPU; backends/cache.py holds the kernel caches the last t
 chosen by `GPUXLA_PLATFORM`, else `cuda` when a usable GPU is present, else `numpy`.
 """
 import threading
+import types
 
 from .. import config
+from ..core import graph
 from ..core.program import Program
 
 _backend = None
@@ -151,3 +153,7 @@ class CrossPlatform:
             self._runnable = t.compile(Program(p.in_avals, consts, p.eqns, p.outs, p.out_avals, p.n_slots))
         outs = self._runnable([t.from_numpy(a.to_numpy(b)) for b in bufs])
         return [a.from_numpy(t.to_numpy(o)) for o in outs]
+
+
+graph.runtime = types.SimpleNamespace(from_numpy=from_numpy, to_numpy=to_numpy, synchronize=synchronize,
+                                      run_pending=run_pending, device=current_device)

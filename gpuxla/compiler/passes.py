@@ -19,7 +19,7 @@ from ..core import dtypes
 from ..core import primitives as P
 from ..core.graph import Array, constant, lineage, proj_p, shape_rules, toposort
 from ..core.program import params_key
-from ..transforms import batching
+from ..core.extensions import COLLECTIVES
 
 # Constant folding never materialises more than this many elements out of fewer (a broadcast
 # scalar is cheaper to keep as a broadcast than as a dense buffer).
@@ -121,7 +121,7 @@ def fold_constants(outs, in_leaves, start=None):
     def visit(n, ins):
         # (a collective over a named axis has no value of its own: psum(1, 'i') is the axis size)
         if n.prim.multiple_results or n.prim is proj_p or n.prim not in impl_rules \
-                or n.prim in batching.COLLECTIVES or not all(is_const(x) for x in ins):
+                or n.prim in COLLECTIVES or not all(is_const(x) for x in ins):
             return rebuild(n, ins)
         size = n.aval.size
         if size > FOLD_MAX and (not ins or size > max(x.aval.size for x in ins)):

@@ -76,6 +76,10 @@ class Primitive:
 
 
 PRIMITIVES = {}
+# The port to the runtime, installed by gpuxla/backends/__init__.py: from_numpy(array) -> buffer,
+# to_numpy(buffer), synchronize(buffer), run_pending(order, outputs) -> buffers of outputs, and
+# device(). The core reaches a backend only through it, so it imports none.
+runtime = None
 # Rule tables. shape_rules: (avals, **params) -> Aval (or a list of Avals for multiple results).
 # The NumPy implementations live in backends/numpy/reference.py, the derivative rules in
 # transforms/ad.py, the batching rules in transforms/batching.py, CUDA lowerings in compiler/.
@@ -141,15 +145,21 @@ class Array:
     def __iter__(self):
         if not self.aval.shape:
             raise TypeError("iteration over a 0-d array")
-        from .. import lax
-        return (lax.index_in_dim(self, i, 0, keepdims=False) for i in range(self.aval.shape[0]))
+        return (self._row(i) for i in range(self.aval.shape[0]))
+
+    def _row(self, i):
+        shape = self.aval.shape
+        row = self
+        if shape[0] != 1:
+            row = bind(PRIMITIVES["slice"], (self,), dict(start_indices=(i,) + (0,) * (len(shape) - 1),
+                                                          limit_indices=(i + 1,) + shape[1:], strides=None))
+        return bind(PRIMITIVES["reshape"], (row,), dict(new_sizes=shape[1:]))
 
     # --- values -----------------------------------------------------------------------------
     def _value(self):
         """The host NumPy value (realizing the pending subgraph if needed)."""
         realize([self])
-        from ..backends import to_numpy
-        return to_numpy(self._buf)
+        return runtime.to_numpy(self._buf)
 
     def __array__(self, dtype=None, copy=None):
         if self.sym is not None and self._buf is None:
@@ -204,14 +214,12 @@ class Array:
 
     def block_until_ready(self):
         realize([self])
-        from ..backends import synchronize
-        synchronize(self._buf)
+        runtime.synchronize(self._buf)
         return self
 
     @property
     def device(self):
-        from ..backends import current_device
-        return current_device()
+        return runtime.device()
 
     def devices(self):
         return {self.device}
@@ -260,10 +268,9 @@ def concretization_message(node, detail=""):
 # --- node construction ----------------------------------------------------------------------
 def constant(value, dtype=None, weak_type=False):
     """A concrete leaf holding `value` (a NumPy array or scalar) on the current backend."""
-    from ..backends import from_numpy
     # A copy, as JAX makes one: mutating the caller's NumPy array later must not change the Array.
     arr = np.array(value, dtype=dtype)
-    return Array(None, None, (), Aval(arr.shape, arr.dtype, weak_type), buf=from_numpy(arr))
+    return Array(None, None, (), Aval(arr.shape, arr.dtype, weak_type), buf=runtime.from_numpy(arr))
 
 
 def from_buffer(buf, aval):
@@ -360,8 +367,7 @@ def realize(nodes):
         if n._buf is None and n.prim is None:
             raise ConcretizationTypeError(concretization_message(
                 pending[0], "A concrete value was requested (printing, np.asarray, bool(), float(), .item() ...)."))
-    from ..backends import run_pending
-    bufs = run_pending(order, pending)
+    bufs = runtime.run_pending(order, pending)
     keep = state.trace_level > 0
     for n, b in zip(pending, bufs):
         n._buf = b

@@ -390,6 +390,10 @@ def scatter_points(x, indices, updates, axes, mode="set"):
     x, updates = _operands(x, updates)
     return P.scatter_p.bind(x, asarray(indices), updates, axes=tuple(axes), mode=mode)
 
+# The family modules, each with its primitives' rows; they import the wrappers above.
 from .collectives import psum, pmean, pmax, pmin, all_gather, axis_index  # noqa: E402
-from .windowed import *  # noqa: E402,F401,F403  (conv.py + windowed.py: convolutions, reduce_window, reduce, extras)
+from .conv import *  # noqa: E402,F401,F403
+from .fft import *  # noqa: E402,F401,F403
+from . import linalg  # noqa: E402,F401
+from .windowed import *  # noqa: E402,F401,F403
 from .control_flow import cond, switch, while_loop, fori_loop, scan, map  # noqa: E402,F401

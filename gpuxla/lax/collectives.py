@@ -8,53 +8,15 @@ named axis only exists once vmap has rewritten it away.
 """
 import numpy as np
 
-from ..core.graph import Aval, Primitive, shape_rules
-from ..backends.numpy.reference import impl_rules
+from ..core.extensions import all_gather_p, axis_index_p, pmax_p, pmin_p, psum_p
+from ..core.graph import realize
 from ..transforms import batching
-from ..transforms.ad_rules import jvp_rules, vjp_rules
+from ..transforms.ad import jvp_rules, vjp_rules
 from ..tree_util import tree_map
+from . import asarray, convert_element_type, div, dynamic_index_in_dim, dynamic_slice_in_dim, eq, iota, mul
+from . import reduce_max, reduce_min, reduce_sum, reshape
 
 __all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index"]
-
-psum_p = Primitive("psum")              # param axis_name: tuple of names
-pmax_p = Primitive("pmax")
-pmin_p = Primitive("pmin")
-all_gather_p = Primitive("all_gather")  # params axis_name (one name), axis, tiled, axis_size
-axis_index_p = Primitive("axis_index")  # param axis_name (one name)
-_ALL = (psum_p, pmax_p, pmin_p, all_gather_p, axis_index_p)
-
-
-def _gather_shape(avals, axis_name, axis, tiled, axis_size):
-    (a,) = avals
-    shape = list(a.shape)
-    if tiled:
-        shape[axis] *= axis_size
-    else:
-        shape.insert(axis, axis_size)
-    return Aval(shape, a.dtype, a.weak_type)
-
-
-for _p in (psum_p, pmax_p, pmin_p):
-    shape_rules[_p] = lambda avals, axis_name: avals[0]
-shape_rules[all_gather_p] = _gather_shape
-shape_rules[axis_index_p] = lambda avals, axis_name: Aval((), np.int32)
-
-
-def _no_value(p):
-    def impl(*args, axis_name, **params):
-        raise NameError(f"unbound axis name: {axis_name[0]}. A '{p.name}' over a named axis has a value only "
-                        "inside the vmap that binds the name.")
-    return impl
-
-
-for _p in _ALL:
-    impl_rules[_p] = _no_value(_p)
-    # The value depends on the other examples of the axis, so it is never concrete inside the
-    # trace (and vmap's rewrite must visit it even when its operand is a constant).
-    _p.symbolic_value = (lambda p: lambda params: f"the collective '{p.name}' over the vmapped axis "
-                         f"{params['axis_name'][0]!r}")(_p)
-batching.COLLECTIVES.update(_ALL)
-
 
 # --- binding ----------------------------------------------------------------------------------
 def _names(axis_name):
@@ -62,8 +24,6 @@ def _names(axis_name):
 
 
 def _bind(prim, *args, **params):
-    from . import asarray
-    from ..core.graph import realize
     args = [asarray(a) for a in args]
     # A deep pending constant operand would make bind realize the collective itself (which has
     # no value): realize the operand first.
@@ -116,7 +76,6 @@ def all_gather(x, axis_name, *, axis_index_groups=None, axis=0, tiled=False):
                                   "nest all_gather calls instead")
 
     def one(v):
-        from . import asarray
         v = asarray(v)
         nd = v.ndim if tiled else v.ndim + 1
         if not -nd <= axis < nd or (tiled and v.ndim == 0):
@@ -153,20 +112,13 @@ def _reduction_rule(prim, reduce, unbatched):
     return rule
 
 
-def _lax():
-    from .. import lax
-    return lax
-
-
-batching.batch_rules[psum_p] = _reduction_rule(psum_p, lambda x, a: _lax().reduce_sum(x, a),
-                                               lambda x, n: _lax().mul(x, n))
-batching.batch_rules[pmax_p] = _reduction_rule(pmax_p, lambda x, a: _lax().reduce_max(x, a), lambda x, n: x)
-batching.batch_rules[pmin_p] = _reduction_rule(pmin_p, lambda x, a: _lax().reduce_min(x, a), lambda x, n: x)
+batching.batch_rules[psum_p] = _reduction_rule(psum_p, reduce_sum, mul)
+batching.batch_rules[pmax_p] = _reduction_rule(pmax_p, reduce_max, lambda x, n: x)
+batching.batch_rules[pmin_p] = _reduction_rule(pmin_p, reduce_min, lambda x, n: x)
 
 
 def _all_gather_batch(args, dims, axis_name, axis, tiled, axis_size):
     (x,), (d,) = args, dims
-    lax = _lax()
     mine, _ = _mine(axis_name)
     if not mine:
         if d is None:
@@ -180,7 +132,7 @@ def _all_gather_batch(args, dims, axis_name, axis, tiled, axis_size):
     if tiled:
         shape = list(y.shape)
         shape[axis:axis + 2] = [shape[axis] * shape[axis + 1]]
-        y = lax.reshape(y, shape)
+        y = reshape(y, shape)
     return y, None
 
 
@@ -188,7 +140,7 @@ def _axis_index_batch(args, dims, axis_name):
     fr = batching.rewriting_frame()
     if fr.name not in axis_name:
         return _bind(axis_index_p, axis_name=axis_name), None
-    return _lax().iota(np.int32, fr.size), 0
+    return iota(np.int32, fr.size), 0
 
 
 batching.batch_rules[all_gather_p] = _all_gather_batch
@@ -202,33 +154,30 @@ def _psum_vjp(ct, out, x, axis_name):
 
 def _pext_jvp(prim):
     def jvp(primals, tangents, out, axis_name):
-        lax = _lax()
         (x,), (t,) = primals, tangents
         if t is None:
             return None
-        mask = lax.convert_element_type(lax.eq(x, out), x.dtype)
+        mask = convert_element_type(eq(x, out), x.dtype)
         # Ties share the derivative, as reduce_max's rule does.
-        num = _bind(psum_p, lax.mul(t, mask), axis_name=axis_name)
-        return lax.div(num, _bind(psum_p, mask, axis_name=axis_name))
+        num = _bind(psum_p, mul(t, mask), axis_name=axis_name)
+        return div(num, _bind(psum_p, mask, axis_name=axis_name))
     return jvp
 
 
 def _pext_vjp(ct, out, x, axis_name):
-    lax = _lax()
-    mask = lax.convert_element_type(lax.eq(x, out), x.dtype)
+    mask = convert_element_type(eq(x, out), x.dtype)
     total = _bind(psum_p, ct, axis_name=axis_name)
-    return (lax.div(lax.mul(total, mask), _bind(psum_p, mask, axis_name=axis_name)),)
+    return (div(mul(total, mask), _bind(psum_p, mask, axis_name=axis_name)),)
 
 
 def _all_gather_vjp(ct, out, x, axis_name, axis, tiled, axis_size):
     # Every example received every x; x's cotangent is its own slot of the summed cotangents.
-    lax = _lax()
     total = _bind(psum_p, ct, axis_name=axis_name)
     i = _bind(axis_index_p, axis_name=axis_name)
     if tiled:
         n = x.shape[axis]
-        return (lax.dynamic_slice_in_dim(total, lax.mul(i, n), n, axis),)
-    return (lax.dynamic_index_in_dim(total, i, axis, keepdims=False),)
+        return (dynamic_slice_in_dim(total, mul(i, n), n, axis),)
+    return (dynamic_index_in_dim(total, i, axis, keepdims=False),)
 
 
 jvp_rules[psum_p] = lambda primals, tangents, out, axis_name: (

@@ -1,20 +1,25 @@
 """Structured control flow: cond, switch, while_loop, fori_loop, scan, map.
 
-Each construct is one primitive holding traced subgraphs (`Body`). A body is traced once on
-symbolic leaves; the outer arrays it closes over (constants, other transformations' leaves) become
-explicit inputs of the primitive, so grad and vmap of the enclosing function see them. Executing a
-body compiles it as a Program on the active backend, so loops on any platform drive that
-platform's compiled kernels from the host. Derivative and batching rules build new control-flow
-nodes whose bodies are the transformed bodies (traced through `gpuxla.jvp`/`vjp`/`vmap`).
+Each construct is one primitive (declared in core/extensions.py) holding traced subgraphs
+(`Body`). A body is traced once on symbolic leaves; the outer arrays it closes over (constants,
+other transformations' leaves) become explicit inputs of the primitive, so grad and vmap of the
+enclosing function see them. Executing a body compiles it as a Program on the active backend
+(backends/host_loops.py), so loops on any platform drive that platform's compiled kernels from the
+host. Derivative and batching rules build new control-flow nodes whose bodies are the transformed
+bodies (traced through `gpuxla.jvp`/`vjp`/`vmap`).
 """
 import numpy as np
 
 from ..core import dtypes
 from ..core import graph as G
-from ..core.graph import Array, Aval, Primitive, shape_rules, symbolic, trace_scope
+from ..core.extensions import cond_cap_positions, cond_captured, cond_p, scan_p, while_p
+from ..core.graph import Array, Aval, symbolic, trace_scope
 from ..core.program import Program
+from ..transforms.ad import jvp, jvp_rules, vjp, vjp_rules
+from ..transforms.batching import batch_rules, batch_size, bdim_at_front, moveaxis, vmap
 from ..tree_util import tree_flatten, tree_unflatten
-from . import asarray, convert_element_type, select_n
+from . import (asarray, broadcast_in_dim, clamp, convert_element_type, full, reduce_or, select, select_n,
+               zeros_like_array)
 
 _nid = G._ids
 
@@ -39,7 +44,7 @@ class Body:
             if n.id < start and n.id not in leaf_ids:
                 caps[n.id] = n
         self.captured = list(caps.values())
-        self._exe = {}
+        self.executables = {}     # platform -> compiled body (backends/host_loops.py)
 
     def __repr__(self):
         from ..core.jaxpr import pp_graph
@@ -47,15 +52,6 @@ class Body:
 
     def program(self):
         return Program.from_graph(self.leaves + self.captured, self.outs)
-
-    def run(self, bufs):
-        """Execute on buffers of the active backend (leaves then captured)."""
-        from ..backends import get_backend
-        be = get_backend()
-        exe = self._exe.get(be.platform)
-        if exe is None:
-            exe = self._exe[be.platform] = be.compile(self.program())
-        return exe(list(bufs))
 
     def call(self, args, caps=None):
         """The body's graph copied onto new input nodes (a Python-callable form of the body)."""
@@ -97,44 +93,7 @@ def _check_same(what, a_avals, b_avals, a_tree=None, b_tree=None):
                         + (f" (structures {a_tree} vs {b_tree})" if a_tree is not None and a_tree != b_tree else ""))
 
 
-def _xp(buf):
-    try:
-        import cupy
-        return cupy.get_array_module(buf)
-    except Exception:
-        return np
-
-
 # --- cond / switch ----------------------------------------------------------------------------
-cond_p = Primitive("cond", multiple_results=True)   # inputs: index, *operands, *captured
-shape_rules[cond_p] = lambda avals, branches, n_ops: tuple(branches[0].out_avals)
-
-
-def _cond_impl(index, *args, branches, n_ops):
-    i = int(np.clip(int(np.asarray(index.get() if hasattr(index, "get") else index)), 0, len(branches) - 1))
-    ops, caps = args[:n_ops], args[n_ops:]
-    b = branches[i]
-    mine = [caps[k] for k in _cap_positions(branches, i)]
-    return tuple(b.run(list(ops) + mine))
-
-
-def _cap_positions(branches, i):
-    """Positions, in the cond node's captured list, of branch i's captured nodes."""
-    allc = _all_captured(branches)
-    pos = {n.id: k for k, n in enumerate(allc)}
-    return [pos[n.id] for n in branches[i].captured]
-
-
-def _all_captured(branches):
-    seen, out = set(), []
-    for b in branches:
-        for n in b.captured:
-            if n.id not in seen:
-                seen.add(n.id)
-                out.append(n)
-    return out
-
-
 def switch(index, branches, *operands):
     """Apply `branches[index](*operands)`; `index` is clamped into range, as in JAX."""
     branches = list(branches)
@@ -154,7 +113,7 @@ def switch(index, branches, *operands):
         _check_same(f"cond/switch branches must return the same types: branch 0 gives {bodies[0].out_tree} "
                     f"and branch {k} gives {b.out_tree}; output avals", bodies[0].out_avals, b.out_avals,
                     bodies[0].out_tree, b.out_tree)
-    caps = _all_captured(bodies)
+    caps = cond_captured(bodies)
     outs = cond_p.bind(idx, *ops, *caps, branches=tuple(bodies), n_ops=len(ops))
     return tree_unflatten(bodies[0].out_tree, outs)
 
@@ -172,23 +131,6 @@ def cond(pred, true_fun, false_fun, *operands, operand=None):
 
 
 # --- while_loop -------------------------------------------------------------------------------
-while_p = Primitive("while", multiple_results=True)  # inputs: *carry, *cond_captured, *body_captured
-shape_rules[while_p] = lambda avals, cond_body, body, n_carry: tuple(avals[:n_carry])
-
-
-def _while_impl(*args, cond_body, body, n_carry):
-    carry = list(args[:n_carry])
-    nc = len(cond_body.captured)
-    ccaps, bcaps = list(args[n_carry:n_carry + nc]), list(args[n_carry + nc:])
-    while bool(np.asarray(_host(cond_body.run(carry + ccaps)[0]))):
-        carry = list(body.run(carry + bcaps))
-    return tuple(carry)
-
-
-def _host(buf):
-    return buf.get() if hasattr(buf, "get") else buf
-
-
 def while_loop(cond_fun, body_fun, init_val):
     """`while cond_fun(val): val = body_fun(val)`, traced (lax.while_loop)."""
     init, tree = _nodes(init_val)
@@ -208,39 +150,6 @@ def while_loop(cond_fun, body_fun, init_val):
 
 
 # --- scan -------------------------------------------------------------------------------------
-scan_p = Primitive("scan", multiple_results=True)  # inputs: *carry, *xs, *captured
-
-
-def _scan_rule(avals, body, length, reverse, n_carry, n_xs):
-    ys = body.out_avals[n_carry:]
-    return tuple(avals[:n_carry]) + tuple(Aval((length,) + a.shape, a.dtype, a.weak_type) for a in ys)
-
-
-shape_rules[scan_p] = _scan_rule
-
-
-def _scan_impl(*args, body, length, reverse, n_carry, n_xs):
-    carry = list(args[:n_carry])
-    xs, caps = args[n_carry:n_carry + n_xs], list(args[n_carry + n_xs:])
-    ys = []
-    for i in (range(length - 1, -1, -1) if reverse else range(length)):
-        out = body.run(carry + [x[i] for x in xs] + caps)
-        carry, y = list(out[:n_carry]), out[n_carry:]
-        ys.append(y)
-    if reverse:
-        ys.reverse()
-    stacked = []
-    for k, a in enumerate(body.out_avals[n_carry:]):
-        if ys and hasattr(ys[0][k], "stack"):      # the cuda platform's bfloat16 arrays stack themselves
-            stacked.append(ys[0][k].stack([y[k] for y in ys]))
-        elif ys:
-            xp = _xp(ys[0][k])
-            stacked.append(xp.ascontiguousarray(xp.stack([xp.asarray(y[k]) for y in ys])))
-        else:
-            stacked.append(np.zeros((0,) + a.shape, a.dtype))
-    return tuple(carry) + tuple(stacked)
-
-
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpose=False):
     """Loop `carry, y = f(carry, x)` over the leading axis of `xs`, stacking the ys (lax.scan)."""
     init_flat, init_tree = _nodes(init)
@@ -327,21 +236,6 @@ def map(f, xs, *, batch_size=None):
 
 
 # --- derivative and batching rules ------------------------------------------------------------
-def _register():
-    """Fill the derivative and batching tables (called by gpuxla/__init__ once the transforms
-    exist: they import gpuxla.lax themselves)."""
-    from ..transforms import ad, batching
-    ad.jvp_rules[cond_p] = _cond_jvp
-    ad.vjp_rules[cond_p] = _cond_vjp
-    ad.jvp_rules[while_p] = _while_jvp
-    ad.vjp_rules[while_p] = _while_vjp
-    ad.jvp_rules[scan_p] = _scan_jvp
-    ad.vjp_rules[scan_p] = _scan_vjp
-    batching.batch_rules[cond_p] = _cond_batch
-    batching.batch_rules[while_p] = _while_batch
-    batching.batch_rules[scan_p] = _scan_batch
-
-
 def _put(base, positions, values):
     """A copy of `base` with the entries at `positions` replaced by `values` (the differentiated
     inputs substituted among the others)."""
@@ -356,8 +250,7 @@ def _is_float(a):
 
 
 def _zeros(x):
-    from .. import numpy as jnp
-    return jnp.zeros_like(x)
+    return zeros_like_array(x)
 
 
 def _tangent(t, x):
@@ -368,13 +261,12 @@ def _branch_fns(branches, caps_all):
     """Python callables (operands..., all captured...) -> outputs for each branch."""
     fns = []
     for k, b in enumerate(branches):
-        pos = _cap_positions(branches, k)
+        pos = cond_cap_positions(branches, k)
         fns.append(lambda ops, caps, b=b, pos=pos: b.call(list(ops), [caps[p] for p in pos]))
     return fns
 
 
 def _cond_jvp(primals, tangents, out, branches, n_ops):
-    from ..transforms.ad import jvp
     index, args = primals[0], primals[1:]
     diff = [k for k, x in enumerate(args) if _is_float(x.aval)]
     fo = [k for k, a in enumerate(branches[0].out_avals) if _is_float(a)]
@@ -401,7 +293,6 @@ def _cond_jvp(primals, tangents, out, branches, n_ops):
 
 
 def _cond_vjp(ct, out, index, *args, branches, n_ops):
-    from ..transforms.ad import vjp
     cts = [c if c is not None else (_zeros_aval(a) if _is_float(a) else None)
            for c, a in zip(ct, branches[0].out_avals)]
     diff = [k for k, x in enumerate(args) if _is_float(x.aval)]
@@ -429,15 +320,12 @@ def _cond_vjp(ct, out, index, *args, branches, n_ops):
 
 
 def _zeros_aval(a):
-    from .. import numpy as jnp
-    return jnp.zeros(a.shape, a.dtype)
+    return full(a.shape, 0, a.dtype)
 
 
 def _cond_batch(args, dims, branches, n_ops):
-    from ..transforms.batching import vmap
-    from .. import numpy as jnp
     index, ops = args[0], args[1:]
-    size = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+    size = batch_size(args, dims)
     fns = _branch_fns(branches, ops[n_ops:])
     in_axes = tuple(dims[1:])
     vfns = [vmap(lambda *v, fn=fn: fn(v[:n_ops], v[n_ops:]), in_axes=in_axes, out_axes=0, axis_size=size) for fn in fns]
@@ -446,18 +334,16 @@ def _cond_batch(args, dims, branches, n_ops):
         return list(outs), [0] * len(outs)
     # A batched index: every branch runs and a select picks each lane's result.
     results = [g(*ops) for g in vfns]
-    idx = jnp.clip(jnp.moveaxis(index, dims[0], 0), 0, len(branches) - 1).astype(np.int32)
+    idx = clamp(0, moveaxis(index, dims[0], 0), len(branches) - 1)
     outs = []
     for k in range(len(results[0])):
         cases = [r[k] for r in results]
-        w = jnp.reshape(idx, (size,) + (1,) * (cases[0].ndim - 1))
-        w = jnp.broadcast_to(w, cases[0].shape)
-        outs.append(select_n(w if len(cases) > 2 else w.astype(np.bool_), *cases))
+        w = broadcast_in_dim(idx, cases[0].shape, (0,))
+        outs.append(select_n(w if len(cases) > 2 else convert_element_type(w, np.bool_), *cases))
     return outs, [0] * len(outs)
 
 
 def _while_jvp(primals, tangents, out, cond_body, body, n_carry):
-    from ..transforms.ad import jvp
     carry = primals[:n_carry]
     nc = len(cond_body.captured)
     ccaps, bcaps = primals[n_carry:n_carry + nc], primals[n_carry + nc:]
@@ -492,12 +378,9 @@ def _while_vjp(ct, out, *args, cond_body, body, n_carry):
 
 
 def _while_batch(args, dims, cond_body, body, n_carry):
-    from ..transforms.batching import vmap
-    from .. import numpy as jnp
-    size = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+    size = batch_size(args, dims)
     nc = len(cond_body.captured)
-    carry = [jnp.moveaxis(a, d, 0) if d is not None else jnp.broadcast_to(a, (size,) + a.shape)
-             for a, d in zip(args[:n_carry], dims[:n_carry])]
+    carry = [bdim_at_front(a, d, size) for a, d in zip(args[:n_carry], dims[:n_carry])]
     ccaps, bcaps = list(args[n_carry:n_carry + nc]), list(args[n_carry + nc:])
     cdims, bdims = list(dims[n_carry:n_carry + nc]), list(dims[n_carry + nc:])
     vcond = vmap(lambda c, k: cond_body.call(list(c), list(k))[0], in_axes=(0, cdims), axis_size=size)
@@ -507,8 +390,8 @@ def _while_batch(args, dims, cond_body, body, n_carry):
     def b(c):
         live = vcond(c, ccaps)
         new = vbody(c, bcaps)
-        return [jnp.where(jnp.reshape(live, (size,) + (1,) * (n.ndim - 1)), n, o) for n, o in zip(new, c)]
-    outs = while_loop(lambda c: jnp.any(vcond(c, ccaps)), b, carry)
+        return [select(broadcast_in_dim(live, n.shape, (0,)), n, o) for n, o in zip(new, c)]
+    outs = while_loop(lambda c: reduce_or(vcond(c, ccaps), (0,)), b, carry)
     return list(outs), [0] * n_carry
 
 
@@ -520,7 +403,6 @@ def _scan_fn(body, n_carry, caps):
 
 
 def _scan_jvp(primals, tangents, out, body, length, reverse, n_carry, n_xs):
-    from ..transforms.ad import jvp
     carry, xs, caps = primals[:n_carry], primals[n_carry:n_carry + n_xs], primals[n_carry + n_xs:]
     dc = [k for k, x in enumerate(carry) if _is_float(x.aval)]
     dx = [k for k, x in enumerate(xs) if _is_float(x.aval)]
@@ -556,7 +438,6 @@ def _scan_jvp(primals, tangents, out, body, length, reverse, n_carry, n_xs):
 
 
 def _scan_vjp(ct, out, *args, body, length, reverse, n_carry, n_xs):
-    from ..transforms.ad import vjp
     carry, xs, caps = list(args[:n_carry]), list(args[n_carry:n_carry + n_xs]), list(args[n_carry + n_xs:])
     n_y = len(body.out_avals) - n_carry
     dc = [k for k, x in enumerate(carry) if _is_float(x.aval)]
@@ -595,13 +476,10 @@ def _scan_vjp(ct, out, *args, body, length, reverse, n_carry, n_xs):
 
 
 def _scan_batch(args, dims, body, length, reverse, n_carry, n_xs):
-    from ..transforms.batching import vmap
-    from .. import numpy as jnp
-    size = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
-    carry = [jnp.moveaxis(a, d, 0) if d is not None else jnp.broadcast_to(a, (size,) + a.shape)
-             for a, d in zip(args[:n_carry], dims[:n_carry])]
+    size = batch_size(args, dims)
+    carry = [bdim_at_front(a, d, size) for a, d in zip(args[:n_carry], dims[:n_carry])]
     # xs: batch axis after the scanned axis (axis 1), unbatched xs stay as they are.
-    xs = [a if d is None else jnp.moveaxis(a, d, 1) for a, d in zip(args[n_carry:n_carry + n_xs], dims[n_carry:n_carry + n_xs])]
+    xs = [a if d is None else moveaxis(a, d, 1) for a, d in zip(args[n_carry:n_carry + n_xs], dims[n_carry:n_carry + n_xs])]
     xdims = [None if d is None else 0 for d in dims[n_carry:n_carry + n_xs]]
     caps = list(args[n_carry + n_xs:])
     kdims = list(dims[n_carry + n_xs:])
@@ -614,9 +492,6 @@ def _scan_batch(args, dims, body, length, reverse, n_carry, n_xs):
     return list(c_out) + list(ys), [0] * n_carry + [1] * len(ys)
 
 
-def _register_impls():
-    from ..backends.numpy.reference import impl_rules
-    impl_rules.update({cond_p: _cond_impl, while_p: _while_impl, scan_p: _scan_impl})
-
-
-_register_impls()
+jvp_rules.update({cond_p: _cond_jvp, while_p: _while_jvp, scan_p: _scan_jvp})
+vjp_rules.update({cond_p: _cond_vjp, while_p: _while_vjp, scan_p: _scan_vjp})
+batch_rules.update({cond_p: _cond_batch, while_p: _while_batch, scan_p: _scan_batch})

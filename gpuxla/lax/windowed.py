@@ -1,6 +1,5 @@
 """Windowed and generic reductions (lax.reduce_window, lax.reduce) and small lax helpers, as
-composites. This module is what gpuxla/lax/__init__.py imports from the breadth files: it also
-re-exports conv.py, fft.py and the lax.linalg namespace.
+composites.
 
 reduce_window pads the operand with the init value (base dilation = interior padding), takes one
 strided slice per window tap and folds the taps with the computation. Max/min fold with a select
@@ -18,13 +17,8 @@ import numpy as np
 
 from ..core import dtypes
 from .conv import _dilate, padtype_to_pads
-from .conv import __all__ as _conv_all
-from .conv import *  # noqa: F401,F403  (re-exported: lax/__init__ imports this module only)
-from .fft import __all__ as _fft_all
-from .fft import *  # noqa: F401,F403
-from . import linalg  # noqa: F401  (lazy: resolves its names in gpuxla.numpy.linalg)
 
-__all__ = _conv_all + _fft_all + ["linalg", "reduce_window", "reduce_window_shape_tuple", "reduce", "sort_key_val", "collapse", "broadcast_to_rank",
+__all__ = ["reduce_window", "reduce_window_shape_tuple", "reduce", "sort_key_val", "collapse", "broadcast_to_rank",
            "batch_matmul", "split", "unstack", "stack", "tile", "index_take", "dynamic_update_index_in_dim",
            "reduce_precision", "broadcast_like", "empty", "conv_general_dilated_patches", "conv_shape_tuple",
            "conv_transpose_shape_tuple", "reduce_xor"]

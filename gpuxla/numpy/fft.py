@@ -4,8 +4,8 @@
 >>> jnp.fft.rfft(jnp.array([1.0, 2.0, 3.0, 4.0]))
 Array([10.+0.j, -2.+2.j, -2.+0.j], dtype=complex64)
 
-The transforms are one primitive (`lax.fft`, see gpuxla/lax/fft.py), plus real/imag/complex/conj
-for the complex values around it; this module registers their derivative and batching rules.
+The transforms are one primitive (`lax.fft`, see gpuxla/lax/fft.py, which holds its rules), plus
+real/imag/complex/conj for the complex values around it; this module holds only composites.
 Complex numbers are supported for the FFTs' inputs and outputs and the elementwise arithmetic
 of the NumPy backend (+, -, *, /, exp, abs, where, sums...); gradients flow through complex
 intermediates of real functions as in JAX (grad of a complex output is refused).
@@ -16,71 +16,12 @@ import numpy as np
 
 from .. import lax
 from ..core import dtypes
-from ..lax.fft import FftType, complex_p, conj_p, fft_p, imag_p, real_p
-from ..lax.fft import complex as _complex, conj as _conj, imag as _imag, real as _real
-from ..transforms.ad_rules import jvp_rules, vjp_rules
+from ..lax.fft import conj as _conj, imag as _imag, real as _real
 from . import _lax_numpy as jnp
 from . import _util, _ufuncs, _reductions, _creation
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn", "rfftn", "irfftn",
            "hfft", "ihfft", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
-
-
-# --- derivative rules (all five primitives are linear) -------------------------------------------
-def _fft_transpose(ct, out, x, fft_type, fft_lengths):
-    name = FftType(fft_type).name
-    if name in ("FFT", "IFFT"):
-        # the DFT matrix is symmetric, so each transform is its own transpose
-        return (fft_p.bind(ct, fft_type=fft_type, fft_lengths=fft_lengths),)
-    if name == "RFFT":
-        # rfft = slice(FFT(x + 0j)): zero-pad, FFT, take the real part
-        n = fft_lengths[-1]
-        padded = lax.pad(ct, lax.full((), 0, ct.dtype), [(0, 0, 0)] * (ct.ndim - 1) + [(0, n - ct.shape[-1], 0)])
-        return (_real(fft_p.bind(padded, fft_type=int(FftType.FFT), fft_lengths=fft_lengths)),)
-    # IRFFT: (conjugated) rfft of the cotangent, with the bins that stand for two conjugate bins doubled
-    x_ct = fft_p.bind(ct, fft_type=int(FftType.RFFT), fft_lengths=fft_lengths)
-    m = x_ct.shape[-1]
-    odd = fft_lengths[-1] % 2
-    w = np.concatenate([[1.0], np.full(m - 2 + odd, 2.0), np.ones(1 - odd)]) / math.prod(fft_lengths)
-    w = lax.convert_element_type(lax.asarray(w.astype(np.float32)), x_ct.dtype)
-    # conj: irfft(X) = Re(sum_k w_k X_k e^{+i...}) pairs with X through conj(rfft(ct)) under Re(u v)
-    return (_conj(x_ct * lax.broadcast_in_dim(w, x_ct.shape, (x_ct.ndim - 1,))),)
-
-
-def _linear_jvp(p):
-    def jvp(primals, tangents, out, **params):
-        if all(t is None for t in tangents):
-            return None
-        ts = [t if t is not None else lax.full_like(x, 0) for t, x in zip(tangents, primals)]
-        return p.bind(*ts, **params)
-    return jvp
-
-
-jvp_rules.update({q: _linear_jvp(q) for q in (fft_p, real_p, imag_p, conj_p, complex_p)})
-vjp_rules.update({
-    fft_p: _fft_transpose,
-    real_p: lambda ct, out, z: (_complex(ct, lax.full_like(ct, 0)),),
-    imag_p: lambda ct, out, z: (_complex(lax.full_like(ct, 0), lax.neg(ct)),),
-    conj_p: lambda ct, out, z: (_conj(ct),),
-    complex_p: lambda ct, out, x, y: (_real(ct), lax.neg(_imag(ct))),
-})
-
-
-def _register_batching():
-    from ..transforms.batching import batch_rules, moveaxis, _nary_rule
-
-    def fft_rule(args, dims, **params):
-        (x,), (d,) = args, dims
-        x = moveaxis(x, d, 0)       # the transform acts on trailing axes: keep the batch axis in front
-        return fft_p.bind(x, **params), 0
-
-    batch_rules[fft_p] = fft_rule
-    for p in (real_p, imag_p, conj_p):
-        batch_rules[p] = (lambda p: lambda args, dims: (p.bind(args[0]), dims[0]))(p)
-    batch_rules[complex_p] = _nary_rule(complex_p)
-
-
-_register_batching()
 
 
 # --- jnp.fft ----------------------------------------------------------------------------------------

@@ -12,9 +12,10 @@ Primitives (all act on the last two axes and batch over the leading ones):
   eigh(a) -> (v, w)                     symmetric eigendecomposition, ascending eigenvalues
   svd(a) -> (u, s, vh) or (s,)
   qr(a) -> (q, r)
-Each has a shape rule, a NumPy implementation (`impl_rules`), JVP and VJP rules and a batching
-rule, registered here at import, and a CuPy (cuSOLVER) implementation for the cuda platform's
-`library_rules`.
+They are declared with their shape rules in core/extensions.py; their NumPy and CuPy (cuSOLVER)
+rows are in backends/numpy/linalg.py and backends/cuda/library.py, their batching rows in
+lax/linalg.py. Their lax-level wrappers and JVP/VJP rows are still here: they are written with
+jnp helpers (tril, eye, matmul, take_along_axis), not yet with lax ops.
 Everything else (inv, det, slogdet, pinv, norm, matrix_power, ...) is a composite.
 Derivative rules follow the standard matrix-calculus identities (Murray 2016 for Cholesky,
 Giles 2008 for the rest); VJPs without a short closed form are the transpose of the JVP, taken by
@@ -27,10 +28,8 @@ import numpy as np
 
 from .. import lax
 from ..core import dtypes
-from ..core.graph import Aval, Primitive, shape_rules
-from ..backends.numpy.reference import impl_rules
-from ..backends.cuda.library import library_rules
-from ..transforms.ad_rules import jvp_rules, vjp_rules
+from ..core.extensions import check_matrix, cholesky_p, eigh_p, lu_p, qr_p, solve_p, svd_p, triangular_solve_p
+from ..transforms.ad import jvp_rules, vjp_rules
 from . import _lax_numpy as jnp
 from . import _util, _ufuncs, _reductions, _creation, _linalg_basic, _sorting
 
@@ -40,277 +39,7 @@ __all__ = ["cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "
            "solve_triangular", "lu", "lu_factor"]
 
 _LOW = (np.dtype(np.float16), np.dtype(dtypes.bfloat16))
-_pymax, _pymin = builtins.max, builtins.min
-
-
-# --- primitives and shape rules ------------------------------------------------------------------
-def _check(name, a, square=True, min_rank=2):
-    if a.ndim < min_rank or (square and a.shape[-1] != a.shape[-2]):
-        what = "square matrices" if square else "matrices"
-        raise ValueError(f"{name}: expected {what} (..., n, n) with rank >= {min_rank}, got {a.str_short()}")
-    if not dtypes.is_inexact(a.dtype):
-        raise TypeError(f"{name}: expected a floating-point array, got {a.str_short()}")
-
-
-cholesky_p = Primitive("cholesky")
-triangular_solve_p = Primitive("triangular_solve")
-solve_p = Primitive("linear_solve")
-lu_p = Primitive("lu", multiple_results=True)
-eigh_p = Primitive("eigh", multiple_results=True)
-svd_p = Primitive("svd", multiple_results=True)
-qr_p = Primitive("qr", multiple_results=True)
-LINALG_PRIMITIVES = (cholesky_p, triangular_solve_p, solve_p, lu_p, eigh_p, svd_p, qr_p)
-
-
-def _cholesky_rule(avals):
-    _check("cholesky", avals[0])
-    return avals[0].update(weak_type=False)
-
-
-def _triangular_solve_rule(avals, left_side, lower, transpose_a, conjugate_a, unit_diagonal):
-    a, b = avals
-    _check("triangular_solve", a)
-    m = a.shape[-1]
-    ok = b.ndim == a.ndim and b.shape[:-2] == a.shape[:-2] and (b.shape[-2] if left_side else b.shape[-1]) == m
-    if not ok or a.dtype != b.dtype:
-        side = "(..., m, n)" if left_side else "(..., n, m)"
-        raise TypeError(f"triangular_solve: b must have shape {side} with a's batch dims and dtype for a "
-                        f"{a.str_short()} (left_side={left_side}), got {b.str_short()}")
-    return b.update(weak_type=False)
-
-
-def _solve_rule(avals, transpose_a=False):
-    a, b = avals
-    _check("solve", a)
-    if b.ndim != a.ndim or b.shape[:-2] != a.shape[:-2] or b.shape[-2] != a.shape[-1] or a.dtype != b.dtype:
-        raise TypeError(f"solve: b must be (..., n, k) with a's batch dims and dtype for a {a.str_short()}, got {b.str_short()}")
-    return b.update(weak_type=False)
-
-
-def _lu_rule(avals):
-    (a,) = avals
-    _check("lu", a, square=False)
-    m, n = a.shape[-2:]
-    i32 = np.dtype(np.int32)
-    return (a.update(weak_type=False), Aval(a.shape[:-2] + (_pymin(m, n),), i32), Aval(a.shape[:-2] + (m,), i32))
-
-
-def _eigh_rule(avals, lower=True, sort_eigenvalues=True):
-    (a,) = avals
-    _check("eigh", a)
-    return (a.update(weak_type=False), Aval(a.shape[:-1], a.dtype))
-
-
-def _svd_rule(avals, full_matrices, compute_uv):
-    (a,) = avals
-    _check("svd", a, square=False)
-    *b, m, n = a.shape
-    k = _pymin(m, n)
-    s = Aval(tuple(b) + (k,), a.dtype)
-    if not compute_uv:
-        return (s,)
-    u = Aval(tuple(b) + (m, m if full_matrices else k), a.dtype)
-    vh = Aval(tuple(b) + (n if full_matrices else k, n), a.dtype)
-    return (u, s, vh)
-
-
-def _qr_rule(avals, full_matrices):
-    (a,) = avals
-    _check("qr", a, square=False)
-    *b, m, n = a.shape
-    k = m if full_matrices else _pymin(m, n)
-    return (Aval(tuple(b) + (m, k), a.dtype), Aval(tuple(b) + (k, n), a.dtype))
-
-
-shape_rules.update({cholesky_p: _cholesky_rule, triangular_solve_p: _triangular_solve_rule, solve_p: _solve_rule,
-                    lu_p: _lu_rule, eigh_p: _eigh_rule, svd_p: _svd_rule, qr_p: _qr_rule})
-
-
-# --- NumPy implementations -----------------------------------------------------------------------
-def _f32(fn):
-    """16-bit floats compute in float32 and round back (LAPACK has no half precision)."""
-    def impl(*xs, **params):
-        dt = xs[0].dtype
-        if dt not in _LOW:
-            return fn(*xs, **params)
-        out = fn(*(x.astype(np.float32) if x.dtype == dt else x for x in xs), **params)
-        cast = (lambda o: o.astype(dt) if o.dtype == np.float32 else o)
-        return tuple(map(cast, out)) if isinstance(out, tuple) else cast(out)
-    return impl
-
-
-def _per_matrix(fn, a, out_shape, dtype):
-    """Apply fn matrix by matrix, NaN where LAPACK reports failure (JAX's convention)."""
-    flat = a.reshape((-1,) + a.shape[-2:])
-    out = np.empty((flat.shape[0],) + out_shape, dtype)
-    for i, m in enumerate(flat):
-        try:
-            out[i] = fn(m)
-        except np.linalg.LinAlgError:
-            out[i] = np.nan
-    return out.reshape(a.shape[:-2] + out_shape)
-
-
-def _nan_lower(x):
-    return np.where(np.tril(np.ones(x.shape[-2:], bool)), np.nan, 0).astype(x.dtype)
-
-
-def _cholesky_np(a):
-    # A matrix that is not positive definite gives NaN in its lower triangle (JAX's CPU result).
-    def one(m):
-        try:
-            return np.linalg.cholesky(m)
-        except np.linalg.LinAlgError:
-            return _nan_lower(m)
-    try:
-        return np.linalg.cholesky(a)
-    except np.linalg.LinAlgError:
-        flat = a.reshape((-1,) + a.shape[-2:])
-        return np.stack([one(m) for m in flat]).reshape(a.shape) if flat.shape[0] else a.copy()
-
-
-def _substitute(m, b, lower):
-    """Solve m x = b for triangular m by substitution (exact IEEE behaviour on zero pivots)."""
-    n = m.shape[-1]
-    x = np.zeros(np.broadcast_shapes(m.shape[:-2], b.shape[:-2]) + b.shape[-2:], np.result_type(m, b))
-    rows = range(n) if lower else range(n - 1, -1, -1)
-    for i in rows:
-        done = slice(0, i) if lower else slice(i + 1, n)
-        acc = b[..., i, :] - np.einsum("...j,...jk->...k", m[..., i, done], x[..., done, :])
-        x[..., i, :] = acc / m[..., i, i][..., None]
-    return x
-
-
-def _tri_operator(a, lower, transpose_a, unit_diagonal):
-    t = np.tril(a) if lower else np.triu(a)
-    if unit_diagonal:
-        n = a.shape[-1]
-        t = t.copy()
-        t[..., np.arange(n), np.arange(n)] = 1
-    if transpose_a:
-        t = np.swapaxes(t, -1, -2)
-    return t, lower != transpose_a
-
-
-def _triangular_solve_np(a, b, left_side, lower, transpose_a, conjugate_a, unit_diagonal):
-    m, m_lower = _tri_operator(a, lower, transpose_a, unit_diagonal)
-    with np.errstate(all="ignore"):
-        if left_side:
-            return _substitute(m, b, m_lower).astype(b.dtype)
-        # x m = b  <=>  m^T x^T = b^T
-        return np.swapaxes(_substitute(np.swapaxes(m, -1, -2), np.swapaxes(b, -1, -2), not m_lower), -1, -2).astype(b.dtype)
-
-
-def _lu_np(a):
-    *batch, m, n = a.shape
-    k = _pymin(m, n)
-    w = a.reshape((-1, m, n)).copy()
-    nb = w.shape[0]
-    bi = np.arange(nb)
-    perm = np.tile(np.arange(m, dtype=np.int32), (nb, 1))
-    piv = np.zeros((nb, k), np.int32)
-    with np.errstate(all="ignore"):
-        for j in range(k):
-            p = j + np.argmax(np.abs(w[:, j:, j]), axis=1)
-            piv[:, j] = p
-            w[bi, j], w[bi, p] = w[bi, p], w[bi, j].copy()
-            perm[bi, j], perm[bi, p] = perm[bi, p], perm[bi, j].copy()
-            d = w[:, j, j][:, None]
-            # A zero pivot means the whole column below is zero: LAPACK leaves it, no 0/0.
-            col = np.where(d != 0, w[:, j + 1:, j] / np.where(d != 0, d, 1), w[:, j + 1:, j])
-            w[:, j + 1:, j] = col
-            w[:, j + 1:, j + 1:] -= col[:, :, None] * w[:, j, None, j + 1:]
-    return (w.reshape(a.shape), piv.reshape(tuple(batch) + (k,)), perm.reshape(tuple(batch) + (m,)))
-
-
-def _solve_np(a, b, transpose_a=False):
-    if transpose_a:
-        a = np.swapaxes(a, -1, -2)
-    try:
-        return np.linalg.solve(a, b)
-    except np.linalg.LinAlgError:
-        # Singular: LU and substitution give JAX's inf/NaN instead of an exception.
-        lu_, _, perm = _lu_np(a)
-        pb = np.take_along_axis(b, perm[..., None].astype(np.int64), axis=-2)
-        with np.errstate(all="ignore"):
-            y = _substitute(np.tril(lu_, -1) + np.eye(a.shape[-1], dtype=a.dtype), pb, True)
-            return _substitute(np.triu(lu_), y, False).astype(b.dtype)
-
-
-def _eigh_np(a, lower=True, sort_eigenvalues=True):
-    try:
-        w, v = np.linalg.eigh(a, UPLO="L" if lower else "U")
-    except np.linalg.LinAlgError:
-        n = a.shape[-1]
-        w = _per_matrix(lambda m: np.linalg.eigh(m, UPLO="L" if lower else "U")[0][None], a, (1, n), a.dtype)[..., 0, :]
-        v = _per_matrix(lambda m: np.linalg.eigh(m, UPLO="L" if lower else "U")[1], a, (n, n), a.dtype)
-    return v.astype(a.dtype), w.astype(a.dtype)
-
-
-def _svd_np(a, full_matrices, compute_uv):
-    if not compute_uv:
-        return (np.linalg.svd(a, compute_uv=False).astype(a.dtype),)
-    u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
-    return u.astype(a.dtype), s.astype(a.dtype), vh.astype(a.dtype)
-
-
-def _qr_np(a, full_matrices):
-    q, r = np.linalg.qr(a, mode="complete" if full_matrices else "reduced")
-    return q.astype(a.dtype), r.astype(a.dtype)
-
-
-impl_rules.update({cholesky_p: _f32(_cholesky_np), triangular_solve_p: _f32(_triangular_solve_np),
-                   solve_p: _f32(_solve_np), lu_p: _f32(_lu_np), eigh_p: _f32(_eigh_np), svd_p: _f32(_svd_np),
-                   qr_p: _f32(_qr_np)})
-
-
-def _cupy_fallback(np_impl):
-    """Run the NumPy implementation on host copies (cuSOLVER has no batched routine for it)."""
-    def impl(*xs, **params):
-        import cupy
-        out = np_impl(*(cupy.asnumpy(x) for x in xs), **params)
-        return tuple(cupy.asarray(o) for o in out) if isinstance(out, tuple) else cupy.asarray(out)
-    return impl
-
-
-def _cupy_cholesky(a):
-    import cupy
-    L = cupy.linalg.cholesky(a)
-    # cuSOLVER leaves garbage instead of raising on a non-PD matrix; JAX returns NaN there.
-    bad = ~cupy.all(cupy.isfinite(L), axis=(-1, -2)) | cupy.any(cupy.diagonal(L, axis1=-2, axis2=-1) <= 0, axis=-1)
-    nan_lower = cupy.where(cupy.tri(a.shape[-1], dtype=bool), cupy.nan, 0).astype(a.dtype)
-    return cupy.where(bad[..., None, None], nan_lower, cupy.tril(L)).astype(a.dtype)
-
-
-def _cupy_solve(a, b, transpose_a=False):
-    import cupy
-    return cupy.linalg.solve(cupy.swapaxes(a, -1, -2) if transpose_a else a, b)
-
-
-def _cupy_eigh(a, lower=True, sort_eigenvalues=True):
-    import cupy
-    w, v = cupy.linalg.eigh(a, UPLO="L" if lower else "U")
-    return v, w
-
-
-def _cupy_svd(a, full_matrices, compute_uv):
-    import cupy
-    if not compute_uv:
-        return (cupy.linalg.svd(a, compute_uv=False),)
-    return tuple(cupy.linalg.svd(a, full_matrices=full_matrices))
-
-
-def _cupy_qr(a, full_matrices):
-    import cupy
-    if a.ndim > 2:
-        return _cupy_fallback(_qr_np)(a, full_matrices=full_matrices)
-    return tuple(cupy.linalg.qr(a, mode="complete" if full_matrices else "reduced"))
-
-
-# The cuda platform calls these for the linalg primitives (library calls, like dot_general).
-library_rules.update({cholesky_p: _cupy_cholesky, solve_p: _cupy_solve, eigh_p: _cupy_eigh, svd_p: _cupy_svd,
-                      qr_p: _cupy_qr, triangular_solve_p: _cupy_fallback(_triangular_solve_np),
-                      lu_p: _cupy_fallback(_lu_np)})
+_pymin = builtins.min
 
 
 # --- lax-level wrappers (gpuxla.lax.linalg) --------------------------------------------------------
@@ -321,7 +50,7 @@ def _float_array(x, name, square=False):
     if x.ndim < 2:
         raise ValueError(f"{name}: expected an array of rank >= 2 (..., m, n), got shape {x.shape}")
     if square:
-        _check(name, x.aval)
+        check_matrix(name, x.aval)
     return x
 
 
@@ -622,7 +351,7 @@ def solve(a, b):
     dt = dtypes.result_type(a, b)
     dt = dt if dtypes.is_inexact(dt) else dtypes.default_float_dtype()
     a, b = a.astype(dt), b.astype(dt)
-    _check("solve", a.aval)
+    check_matrix("solve", a.aval)
     if b.ndim > 1 and a.ndim == b.ndim + 1 and a.shape[-1] == b.shape[-1] and a.shape[-1] != b.shape[-2]:
         raise ValueError(f"Invalid shapes for solve: {a.shape}, {b.shape}. Prior to JAX v0.5.0, this would have been "
                          "treated as a batched 1-dimensional solve. To recover this behavior, use "
@@ -641,7 +370,7 @@ def solve(a, b):
 def inv(a):
     """The inverse of square a (a stack of them): solve(a, I)."""
     a = _float_array(a, "inv")
-    _check("inv", a.aval)
+    check_matrix("inv", a.aval)
     return _solve_mat(a, jnp.broadcast_to(_eye_like(a), a.shape))
 
 
@@ -717,7 +446,7 @@ _det, _slogdet = _make_det_fns()
 def det(a):
     """The determinant, by LU factorisation."""
     a = _float_array(a, "det")
-    _check("det", a.aval)
+    check_matrix("det", a.aval)
     return _det(a)
 
 
@@ -733,7 +462,7 @@ class SlogdetResult(tuple):
 def slogdet(a, *, method=None):
     """(sign, log|det|) by LU factorisation."""
     a = _float_array(a, "slogdet")
-    _check("slogdet", a.aval)
+    check_matrix("slogdet", a.aval)
     return SlogdetResult(*_slogdet(a))
 
 
@@ -1039,20 +768,3 @@ def lu_pivots_to_permutation(pivots, permutation_size):
         b = _sorting.take_along_axis(perm, p, axis=-1)
         perm = _ufuncs.where(idx == j, b, _ufuncs.where(idx == p, a, perm))
     return perm
-
-
-# --- batching: the primitives already map over leading axes -----------------------------------------
-def _register_batching():
-    from ..transforms.batching import batch_rules, bdim_at_front
-
-    def rule_for(p):
-        def rule(args, dims, **params):
-            size = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
-            out = p.bind(*[bdim_at_front(a, d, size) for a, d in zip(args, dims)], **params)
-            return (out, [0] * len(out)) if p.multiple_results else (out, 0)
-        return rule
-    for p in LINALG_PRIMITIVES:
-        batch_rules[p] = rule_for(p)
-
-
-_register_batching()

@@ -7,7 +7,9 @@ outputs is walked: forward with `jvp_rules` (tangents), backward with `vjp_rules
 Only nodes that depend on this level's leaves are walked, so nested levels (grad of grad) never
 confuse each other's perturbations: an outer level sees an inner wrap as the identity.
 
-Rule tables (`ad_rules.py`):
+The rule tables are here, with the helpers their rows use; the rows live with the primitives'
+families (ad_rules.py for core's, lax/linalg.py, lax/fft.py, lax/collectives.py,
+lax/control_flow.py). This module imports only core, so any family can fill the tables:
   jvp_rules[prim](primals, tangents, out, **params) -> tangent   (None: symbolic zero)
   vjp_rules[prim](ct, out, *inputs, **params) -> one cotangent per input (None: no contribution)
 """
@@ -18,10 +20,54 @@ from ..core import primitives as P
 from ..core.graph import Array, constant, proj_p, toposort, trace_scope
 from ..core.jaxpr import as_node
 from ..tree_util import tree_flatten, tree_structure, tree_unflatten
-from .ad_rules import CUSTOM_CALLS, jvp_rules, vjp_rules
+from .batching import vmap
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "jacfwd", "jacrev", "jacobian",
            "hessian", "custom_jvp", "custom_vjp", "checkpoint", "remat", "jvp_rules", "vjp_rules"]
+
+jvp_rules = {}
+vjp_rules = {}
+CUSTOM_CALLS = (P.custom_jvp_call_p, P.custom_vjp_call_p)
+
+
+# --- helpers for the rows ---------------------------------------------------------------------
+def _zeros(shape, dtype, weak_type=False):
+    z = constant(np.zeros((), dtype), weak_type=weak_type)
+    return z if shape == () else P.broadcast_in_dim_p.bind(z, shape=shape, broadcast_dimensions=())
+
+
+def zeros_like(x):
+    """Strongly typed zeros of x's shape and dtype."""
+    return _zeros(x.shape, x.dtype)
+
+
+def or_zeros(t, x):
+    """A tangent `t`, with None (a symbolic zero) made into zeros like `x`."""
+    return zeros_like(x) if t is None else t
+
+
+def deflinear(p, transpose):
+    """Rows for a primitive linear in all its (float) inputs: the JVP applies it to the tangents
+    (zeros for None); the VJP is `transpose(ct, out, *inputs, **params)`."""
+    def jvp(primals, tangents, out, **params):
+        return p.bind(*[or_zeros(t, x) for t, x in zip(tangents, primals)], **params)
+    jvp_rules[p] = jvp
+    vjp_rules[p] = transpose
+
+
+def _no_tangent(primals, tangents, out, **params):
+    return None
+
+
+def _no_cotangent(ct, out, *inputs, **params):
+    return (None,) * len(inputs)
+
+
+def defnondiff(*prims):
+    """Rows for primitives through which no tangent flows (integer or bool results or inputs, or
+    a zero derivative)."""
+    for p in prims:
+        jvp_rules[p], vjp_rules[p] = _no_tangent, _no_cotangent
 
 
 # --- the walk ---------------------------------------------------------------------------------
@@ -153,8 +199,7 @@ def zeros_like_aval(aval):
     """Zeros of `aval` (float0 zeros, a NumPy array as in JAX, for integer and bool avals)."""
     if not dtypes.is_inexact(aval.dtype):
         return np.zeros(aval.shape, dtypes.float0)
-    z = constant(np.zeros((), aval.dtype), weak_type=aval.weak_type)
-    return z if aval.shape == () else P.broadcast_in_dim_p.bind(z, shape=aval.shape, broadcast_dimensions=())
+    return _zeros(aval.shape, aval.dtype, aval.weak_type)
 
 
 def _cast_like_leaf(c, aval):
@@ -416,12 +461,6 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False, redu
 
 
 # --- Jacobians --------------------------------------------------------------------------------
-def _vmap(f, out_axes=0):
-    # Imported late: batching imports this module's tables.
-    from .batching import vmap
-    return vmap(f, out_axes=out_axes)
-
-
 def _std_basis(leaves):
     """Stacked one-hot vectors for flat `leaves`: one (N,) + leaf.shape array per leaf, N the
     total size."""
@@ -470,7 +509,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
         basis, sizes = _std_basis(y_flat)
         cts = tree_unflatten(y_tree, [b if dtypes.is_inexact(v.dtype) else b.astype(v.dtype)
                                       for b, v in zip(basis, y_flat)])
-        jac = _vmap(pullback)(cts)                      # tuple over dyn, leaves (N,) + in.shape
+        jac = vmap(pullback)(cts)                      # tuple over dyn, leaves (N,) + in.shape
         jac_flat, jac_tree = tree_flatten(jac)
         per_in = [_split_jac(as_node(j), sizes, [v.shape for v in y_flat], True) for j in jac_flat]
         # Regroup: for each output leaf k, the tree of inputs with blocks per_in[*][k].
@@ -500,7 +539,7 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
             r = jvp(f_partial, tree_unflatten(in_tree, flat), tree_unflatten(in_tree, list(ts)), has_aux=has_aux)
             return (r[1], r[2]) if has_aux else r[1]
 
-        out = _vmap(push, out_axes=(0, None) if has_aux else 0)(*basis)
+        out = vmap(push, out_axes=(0, None) if has_aux else 0)(*basis)
         tans, aux = out if has_aux else (out, None)
         t_flat, t_tree = tree_flatten(tans)
         outs = []

@@ -1,4 +1,5 @@
-"""JVP and VJP rules for every primitive, written with gpuxla ops so they differentiate again.
+"""JVP and VJP rows of the core primitives (core/primitives.py), written with lax ops so they
+differentiate again; the tables and the walker are in ad.py.
 
   jvp_rules[prim](primals, tangents, out, **params) -> tangent (None = symbolic zero)
   vjp_rules[prim](ct, out, *inputs, **params) -> tuple of cotangents, one per input
@@ -16,22 +17,12 @@ from .. import lax
 from ..core import dtypes
 from ..core import primitives as P
 from ..core.graph import proj_p
-
-jvp_rules = {}
-vjp_rules = {}
-CUSTOM_CALLS = (P.custom_jvp_call_p, P.custom_vjp_call_p)
+from . import ad
+from .ad import deflinear, defnondiff, jvp_rules, or_zeros, vjp_rules, zeros_like
 
 
 def _f(x, dtype):
     return lax.convert_element_type(x, dtype)
-
-
-def zeros_like(x):
-    return lax.full(x.shape, 0, x.dtype)
-
-
-def _or_zeros(t, x):
-    return zeros_like(x) if t is None else t
 
 
 # --- elementwise: derivatives ------------------------------------------------------------------
@@ -169,20 +160,11 @@ for _p, (_dx, _dy) in _D2.items():
     _binary_rules(_p, _dx, _dy)
 
 
-def _linear(p, transpose):
-    """A primitive linear in all its (float) inputs: JVP applies it to the tangents (zeros for
-    None); VJP is `transpose(ct, out, *inputs, **params)`."""
-    def jvp(primals, tangents, out, **params):
-        return p.bind(*[_or_zeros(t, x) for t, x in zip(tangents, primals)], **params)
-    jvp_rules[p] = jvp
-    vjp_rules[p] = transpose
-
-
-_linear(P.neg_p, lambda ct, out, x: (lax.neg(ct),))
-_linear(P.wrap_p, lambda ct, out, x: (ct,))
+deflinear(P.neg_p, lambda ct, out, x: (lax.neg(ct),))
+deflinear(P.wrap_p, lambda ct, out, x: (ct,))
 jvp_rules[P.wrap_p] = lambda primals, tangents, out: tangents[0]
-_linear(P.add_p, lambda ct, out, x, y: (ct, ct))
-_linear(P.sub_p, lambda ct, out, x, y: (ct, lax.neg(ct)))
+deflinear(P.add_p, lambda ct, out, x, y: (ct, ct))
+deflinear(P.sub_p, lambda ct, out, x, y: (ct, lax.neg(ct)))
 # Inside a rule, an Array's tangent of None means zero; add/sub JVPs skip the zero operand.
 jvp_rules[P.add_p] = lambda primals, ts, out: ts[0] if ts[1] is None else ts[1] if ts[0] is None else lax.add(*ts)
 jvp_rules[P.sub_p] = lambda primals, ts, out: (ts[0] if ts[1] is None else lax.neg(ts[1]) if ts[0] is None
@@ -190,14 +172,6 @@ jvp_rules[P.sub_p] = lambda primals, ts, out: (ts[0] if ts[1] is None else lax.n
 
 
 # --- zero-derivative and non-differentiable primitives -----------------------------------------
-def _no_tangent(primals, tangents, out, **params):
-    return None
-
-
-def _no_cotangent(ct, out, *inputs, **params):
-    return (None,) * len(inputs)
-
-
 # Piecewise-constant float functions have zero derivatives (JAX gives zeros, not errors); the rest
 # have integer/bool outputs or inputs, so no tangent flows through them at all.
 NON_DIFFERENTIABLE = (
@@ -207,8 +181,7 @@ NON_DIFFERENTIABLE = (
     *P.COMPARE.values(), P.iota_p, P.bitcast_convert_type_p, P.argmax_p, P.argmin_p, P.argsort_p,
     P.reduce_and_p, P.reduce_or_p,
 )
-for _p in NON_DIFFERENTIABLE:
-    jvp_rules[_p], vjp_rules[_p] = _no_tangent, _no_cotangent
+defnondiff(*NON_DIFFERENTIABLE)
 
 
 def _not_implemented(p, mode):
@@ -226,7 +199,7 @@ def _select_jvp(primals, tangents, out):
     which, *cases = primals
     if all(t is None for t in tangents[1:]):
         return None
-    return lax.select_n(which, *[_or_zeros(t, c) for t, c in zip(tangents[1:], cases)])
+    return lax.select_n(which, *[or_zeros(t, c) for t, c in zip(tangents[1:], cases)])
 
 
 def _select_vjp(ct, out, which, *cases):
@@ -263,10 +236,10 @@ def _broadcast_vjp(ct, out, x, shape, broadcast_dimensions):
     return (lax.reshape(s, x.shape),)
 
 
-_linear(P.broadcast_in_dim_p, _broadcast_vjp)
-_linear(P.reshape_p, lambda ct, out, x, new_sizes: (lax.reshape(ct, x.shape),))
-_linear(P.transpose_p, lambda ct, out, x, permutation: (lax.transpose(ct, tuple(np.argsort(permutation))),))
-_linear(P.rev_p, lambda ct, out, x, dimensions: (lax.rev(ct, dimensions),))
+deflinear(P.broadcast_in_dim_p, _broadcast_vjp)
+deflinear(P.reshape_p, lambda ct, out, x, new_sizes: (lax.reshape(ct, x.shape),))
+deflinear(P.transpose_p, lambda ct, out, x, permutation: (lax.transpose(ct, tuple(np.argsort(permutation))),))
+deflinear(P.rev_p, lambda ct, out, x, dimensions: (lax.rev(ct, dimensions),))
 
 
 def _slice_vjp(ct, out, x, start_indices, limit_indices, strides):
@@ -278,7 +251,7 @@ def _slice_vjp(ct, out, x, start_indices, limit_indices, strides):
     return (lax.pad(ct, 0, cfg),)
 
 
-_linear(P.slice_p, _slice_vjp)
+deflinear(P.slice_p, _slice_vjp)
 
 
 def _pad_vjp(ct, out, x, v, padding_config):
@@ -291,7 +264,7 @@ def _pad_vjp(ct, out, x, v, padding_config):
     return t, lax.sub(lax.reduce_sum(ct, all_axes), lax.reduce_sum(t, all_axes))
 
 
-_linear(P.pad_p, _pad_vjp)
+deflinear(P.pad_p, _pad_vjp)
 
 
 def _concatenate_vjp(ct, out, *xs, dimension):
@@ -303,7 +276,7 @@ def _concatenate_vjp(ct, out, *xs, dimension):
     return tuple(res)
 
 
-_linear(P.concatenate_p, _concatenate_vjp)
+deflinear(P.concatenate_p, _concatenate_vjp)
 
 
 def _dynamic_slice_jvp(primals, tangents, out, slice_sizes):
@@ -322,7 +295,7 @@ def _dus_jvp(primals, tangents, out):
     x, u, *idx = primals
     if tangents[0] is None and tangents[1] is None:
         return None
-    return P.dynamic_update_slice_p.bind(_or_zeros(tangents[0], x), _or_zeros(tangents[1], u), *idx)
+    return P.dynamic_update_slice_p.bind(or_zeros(tangents[0], x), or_zeros(tangents[1], u), *idx)
 
 
 def _dus_vjp(ct, out, x, u, *idx):
@@ -417,7 +390,7 @@ def _scatter_jvp(primals, tangents, out, axes, mode):
     tx, _, tu = tangents
     if tx is None and tu is None:
         return None
-    tx, tu = _or_zeros(tx, x), _or_zeros(tu, u)
+    tx, tu = or_zeros(tx, x), or_zeros(tu, u)
     if mode in ("add", "set"):
         return _scatter(tx, idx, tu, axes, mode)
     if mode == "mul":
@@ -451,7 +424,7 @@ def _expand(r, x, axes):
     return lax.broadcast_in_dim(r, x.shape, kept)
 
 
-_linear(P.reduce_sum_p, lambda ct, out, x, axes: (_expand(ct, x, axes),))
+deflinear(P.reduce_sum_p, lambda ct, out, x, axes: (_expand(ct, x, axes),))
 
 
 def _extremum_mask(x, out, axes):
@@ -501,7 +474,7 @@ jvp_rules[P.reduce_prod_p], vjp_rules[P.reduce_prod_p] = _reduce_prod_jvp, _redu
 
 
 # --- cumulative ops ---------------------------------------------------------------------------
-_linear(P.cumsum_p, lambda ct, out, x, axis, reverse: (lax.cumsum(ct, axis, not reverse),))
+deflinear(P.cumsum_p, lambda ct, out, x, axis, reverse: (lax.cumsum(ct, axis, not reverse),))
 
 
 def _logaddexp(a, b):
@@ -529,11 +502,9 @@ def scan_composite(op, x, axis, reverse):
 
 def _scan_rules(p, op):
     def jvp(primals, tangents, out, axis, reverse):
-        from . import ad
         return ad.jvp(lambda v: scan_composite(op, v, axis, reverse), (primals[0],), (tangents[0],))[1]
 
     def vjp(ct, out, x, axis, reverse):
-        from . import ad
         return ad.vjp(lambda v: scan_composite(op, v, axis, reverse), x)[1](ct)
 
     jvp_rules[p], vjp_rules[p] = jvp, vjp

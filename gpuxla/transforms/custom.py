@@ -22,7 +22,7 @@ from ..core.graph import state
 from ..core.jaxpr import as_node
 from ..tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
 from . import ad
-from .ad_rules import jvp_rules, vjp_rules
+from .ad import jvp_rules, vjp_rules
 
 __all__ = ["custom_jvp", "custom_vjp", "checkpoint", "remat"]
 

@@ -445,9 +445,10 @@ class InterpretRuntime:
         self.modules[k.name].launch(k.name, grid, block, args, shared_mem=k.shared_mem)
 
     def library(self, eqn, args):
+        from ..host_loops import host_rules
         from ..numpy.reference import impl_rules
         with np.errstate(all="ignore"):
-            out = impl_rules[eqn.prim](*args, **eqn.params)
+            out = (host_rules.get(eqn.prim) or impl_rules[eqn.prim])(*args, **eqn.params)
         if isinstance(out, tuple):
             return out
         return np.asarray(out, dtype=eqn.aval.dtype, order="C")

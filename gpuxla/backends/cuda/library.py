@@ -2,10 +2,10 @@
 sort, linalg, fft, control flow, ...), run on device arrays through CuPy.
 
 `call(runtime, cupy, eqn, args)` takes the first of these that applies:
+  * cond/while/scan: their host drivers (backends/host_loops.py), on device buffers;
   * dot_general: one batched matmul in cuBLAS (cupy.matmul), in TF32 or full float32 as its
     precision asks;
-  * `library_rules[prim]`: cuSOLVER and cuFFT through CuPy, rows registered by gpuxla/numpy/linalg.py
-    and gpuxla/lax/fft.py;
+  * `library_rules[prim]`: cuSOLVER and cuFFT through CuPy (the rows below);
   * the NumPy reference rule on the CuPy arrays: NumPy hands calls on them to CuPy
     (__array_function__), which covers sort, cumsum, gathers, ...;
   * the host: operands copied to the host, the NumPy rule, the result copied back. That costs two
@@ -18,14 +18,17 @@ from collections import Counter
 import numpy as np
 
 from ... import config
+from ..host_loops import host_rules
+from ..numpy import linalg as L
 from ..numpy.reference import batched_matmul, impl_rules
 from ...compiler.cexpr import BF16
+from ...core import extensions as X
 from ...core import primitives as P
 from ...core.graph import proj_p
 from .runtime import Bf16Array
 
-# Library implementations on CuPy, by primitive: cuSOLVER and cuFFT calls that the linalg and fft
-# modules register (a primitive not here runs its NumPy rule on CuPy arrays, else on the host).
+# Library implementations on CuPy, by primitive: cuSOLVER and cuFFT calls (a primitive not here
+# runs its NumPy rule on CuPy arrays, else on the host). Filled at the end of this module.
 library_rules = {}
 
 # primitive name -> library calls that ran on the host, since the process started
@@ -36,10 +39,11 @@ def call(rt, cp, eqn, args):
     """Run the library equation `eqn` on device arrays `args`; `rt` is the CudaRuntime."""
     if eqn.prim is proj_p:       # one result of a multiple-result call, whatever its dtype
         return args[0][eqn.params["index"]]
-    if eqn.prim.name in ("cond", "while", "scan"):
+    loop = host_rules.get(eqn.prim)
+    if loop is not None:
         # Control flow runs its compiled bodies on device buffers; only predicates are read
-        # on the host (gpuxla/lax/control_flow.py).
-        return tuple(impl_rules[eqn.prim](*args, **eqn.params))
+        # on the host.
+        return loop(*args, **eqn.params)
     if eqn.prim is P.dot_general_p:
         return dot_general(cp, *args, **eqn.params)
     bf16 = any(isinstance(a, Bf16Array) for a in args)
@@ -149,3 +153,73 @@ def dot_general(xp, lhs, rhs, dimension_numbers, precision=None, preferred_eleme
         return Bf16Array(xp.asarray(bits, order="C")) if xp is not np else bits.view(BF16)
     # (ascontiguousarray would turn a 0-d result, e.g. a vector dot product, into shape (1,))
     return xp.asarray(out.astype(out_dtype, copy=False), order="C")
+
+
+# ---------------------------------------------------------------------------------------------
+# FFTs: cuFFT through CuPy
+# ---------------------------------------------------------------------------------------------
+def _fft(x, fft_type, fft_lengths):
+    import cupy
+    axes = tuple(range(x.ndim - len(fft_lengths), x.ndim))
+    name = X.FftType(fft_type).name
+    fn = {"FFT": cupy.fft.fftn, "IFFT": cupy.fft.ifftn, "RFFT": cupy.fft.rfftn}.get(name)
+    return fn(x, axes=axes) if fn else cupy.fft.irfftn(x, s=fft_lengths, axes=axes)
+
+
+library_rules.update({X.fft_p: _fft,
+                      X.real_p: lambda z: __import__("cupy").ascontiguousarray(z.real),
+                      X.imag_p: lambda z: __import__("cupy").ascontiguousarray(z.imag),
+                      X.conj_p: lambda z: z.conj(),
+                      X.complex_p: lambda x, y: x + 1j * y})
+
+
+# ---------------------------------------------------------------------------------------------
+# linear algebra: cuSOLVER through CuPy
+# ---------------------------------------------------------------------------------------------
+def _cupy_fallback(np_impl):
+    """Run the NumPy implementation on host copies (cuSOLVER has no batched routine for it)."""
+    def impl(*xs, **params):
+        import cupy
+        out = np_impl(*(cupy.asnumpy(x) for x in xs), **params)
+        return tuple(cupy.asarray(o) for o in out) if isinstance(out, tuple) else cupy.asarray(out)
+    return impl
+
+
+def _cupy_cholesky(a):
+    import cupy
+    L = cupy.linalg.cholesky(a)
+    # cuSOLVER leaves garbage instead of raising on a non-PD matrix; JAX returns NaN there.
+    bad = ~cupy.all(cupy.isfinite(L), axis=(-1, -2)) | cupy.any(cupy.diagonal(L, axis1=-2, axis2=-1) <= 0, axis=-1)
+    nan_lower = cupy.where(cupy.tri(a.shape[-1], dtype=bool), cupy.nan, 0).astype(a.dtype)
+    return cupy.where(bad[..., None, None], nan_lower, cupy.tril(L)).astype(a.dtype)
+
+
+def _cupy_solve(a, b, transpose_a=False):
+    import cupy
+    return cupy.linalg.solve(cupy.swapaxes(a, -1, -2) if transpose_a else a, b)
+
+
+def _cupy_eigh(a, lower=True, sort_eigenvalues=True):
+    import cupy
+    w, v = cupy.linalg.eigh(a, UPLO="L" if lower else "U")
+    return v, w
+
+
+def _cupy_svd(a, full_matrices, compute_uv):
+    import cupy
+    if not compute_uv:
+        return (cupy.linalg.svd(a, compute_uv=False),)
+    return tuple(cupy.linalg.svd(a, full_matrices=full_matrices))
+
+
+def _cupy_qr(a, full_matrices):
+    import cupy
+    if a.ndim > 2:
+        return _cupy_fallback(L.qr)(a, full_matrices=full_matrices)
+    return tuple(cupy.linalg.qr(a, mode="complete" if full_matrices else "reduced"))
+
+
+# The cuda platform calls these for the linalg primitives (library calls, like dot_general).
+library_rules.update({X.cholesky_p: _cupy_cholesky, X.solve_p: _cupy_solve, X.eigh_p: _cupy_eigh, X.svd_p: _cupy_svd,
+                      X.qr_p: _cupy_qr, X.triangular_solve_p: _cupy_fallback(L.triangular_solve),
+                      X.lu_p: _cupy_fallback(L.lu)})

@@ -84,7 +84,7 @@ class Executable:
         return self.plan.cuda_source()
 
     def __call__(self, args):
-        rt, info = self.runtime, self.plan.info
+        rt = self.runtime
         if self.consts is None:
             with self._init_lock:
                 if self.consts is None:

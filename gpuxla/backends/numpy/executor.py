@@ -4,6 +4,7 @@ slice by slice (`_Chunked`), bit-identical to equation by equation."""
 import numpy as np
 
 from ...core import primitives as P
+from ..host_loops import host_rules
 from .reference import impl_rules
 
 
@@ -34,7 +35,7 @@ class NumpyExecutable:
                 k = j
                 continue
             e = eqns[k]
-            self.steps.append((impl_rules[e.prim], e.params or {}, e.ins, e.out,
+            self.steps.append((host_rules.get(e.prim) or impl_rules[e.prim], e.params or {}, e.ins, e.out,
                                tuple(s for s in set(e.ins) if lu.get(s) == k)))
             k += 1
         self.n_in = len(program.in_avals)

@@ -14,8 +14,10 @@ import math
 import numpy as np
 
 from ...core import dtypes
+from ...core import extensions as X
 from ...core import primitives as P
-from ...core.graph import proj_p
+from ...core.graph import Aval, proj_p, shape_rules
+from . import linalg as L
 
 impl_rules = {}
 _LOW = (np.dtype(np.float16), np.dtype(dtypes.bfloat16))
@@ -435,3 +437,57 @@ impl_rules[P.dot_general_p] = dot_general
 impl_rules[P.custom_jvp_call_p] = lambda *xs, num_outs, **_: tuple(xs[len(xs) - num_outs:])
 impl_rules[P.custom_vjp_call_p] = impl_rules[P.custom_jvp_call_p]
 impl_rules[proj_p] = lambda t, index: t[index]
+
+
+# --- collectives --------------------------------------------------------------------------------
+def _no_value(p):
+    def impl(*args, axis_name, **params):
+        raise NameError(f"unbound axis name: {axis_name[0]}. A '{p.name}' over a named axis has a value only "
+                        "inside the vmap that binds the name.")
+    return impl
+
+
+for _p in X.COLLECTIVES:
+    impl_rules[_p] = _no_value(_p)
+
+
+# --- FFTs and complex parts ---------------------------------------------------------------------
+def _fft(x, fft_type, fft_lengths):
+    axes = tuple(range(x.ndim - len(fft_lengths), x.ndim))
+    name = X.FftType(fft_type).name
+    if name == "FFT":
+        out = np.fft.fftn(x, axes=axes)
+    elif name == "IFFT":
+        out = np.fft.ifftn(x, axes=axes)
+    elif name == "RFFT":
+        out = np.fft.rfftn(x, axes=axes)
+    else:
+        out = np.fft.irfftn(x, s=fft_lengths, axes=axes)
+    return out.astype(shape_rules[X.fft_p]([Aval(x.shape, x.dtype)], fft_type, fft_lengths).dtype)
+
+
+impl_rules.update({
+    X.fft_p: _fft,
+    X.real_p: lambda z: np.ascontiguousarray(np.real(z)),
+    X.imag_p: lambda z: np.ascontiguousarray(np.imag(z)),
+    X.conj_p: np.conj,
+    X.complex_p: lambda x, y: (x + 1j * y).astype(X.COMPLEX_OF[x.dtype]),
+})
+
+
+# --- linear algebra (LAPACK through NumPy: linalg.py) -------------------------------------------
+def _f32(fn):
+    """16-bit floats compute in float32 and round back (LAPACK has no half precision)."""
+    def impl(*xs, **params):
+        dt = xs[0].dtype
+        if dt not in _LOW:
+            return fn(*xs, **params)
+        out = fn(*(x.astype(np.float32) if x.dtype == dt else x for x in xs), **params)
+        cast = (lambda o: o.astype(dt) if o.dtype == np.float32 else o)
+        return tuple(map(cast, out)) if isinstance(out, tuple) else cast(out)
+    return impl
+
+
+impl_rules.update({X.cholesky_p: _f32(L.cholesky), X.triangular_solve_p: _f32(L.triangular_solve),
+                   X.solve_p: _f32(L.solve), X.lu_p: _f32(L.lu), X.eigh_p: _f32(L.eigh), X.svd_p: _f32(L.svd),
+                   X.qr_p: _f32(L.qr)})
