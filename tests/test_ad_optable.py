@@ -14,7 +14,6 @@ from gpuxla.core import dtypes
 from gpuxla.core import primitives as P
 from gpuxla.core.graph import Primitive
 from gpuxla.test_util import check_grads
-from gpuxla.transforms.ad_rules import NON_DIFFERENTIABLE
 
 
 @pytest.fixture(autouse=True)
@@ -106,7 +105,7 @@ def test_cases_reach_every_differentiable_primitive():
     # wrap: the leaf marker (identity); custom calls: tests/test_custom_derivatives.py;
     # stop_gradient: finite differences cannot see it (tests/test_ad.py checks its values).
     # Primitives outside the core (linalg, fft, collectives) are tested with their rules.
-    exempt = set(NON_DIFFERENTIABLE) | {P.nextafter_p, P.wrap_p, P.custom_jvp_call_p, P.custom_vjp_call_p}
+    exempt = set(P.GROUP.nondiff) | {P.nextafter_p, P.wrap_p, P.custom_jvp_call_p, P.custom_vjp_call_p}
     core = {v for v in vars(P).values() if isinstance(v, Primitive)}
     missing = sorted(p.name for p in core if p not in seen and p not in exempt)
     assert not missing, f"no check_grads case reaches: {missing}"

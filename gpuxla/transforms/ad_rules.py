@@ -200,14 +200,7 @@ def _no_cotangent(ct, out, *inputs, **params):
 
 # Piecewise-constant float functions have zero derivatives (JAX gives zeros, not errors); the rest
 # have integer/bool outputs or inputs, so no tangent flows through them at all.
-NON_DIFFERENTIABLE = (
-    P.sign_p, P.floor_p, P.ceil_p, P.round_p, P.is_finite_p, P.stop_gradient_p,
-    P.not_p, P.population_count_p, P.clz_p, P.and_p, P.or_p, P.xor_p,
-    P.shift_left_p, P.shift_right_logical_p, P.shift_right_arithmetic_p,
-    *P.COMPARE.values(), P.iota_p, P.bitcast_convert_type_p, P.argmax_p, P.argmin_p, P.argsort_p,
-    P.reduce_and_p, P.reduce_or_p,
-)
-for _p in NON_DIFFERENTIABLE:
+for _p in P.GROUP.nondiff:
     jvp_rules[_p], vjp_rules[_p] = _no_tangent, _no_cotangent
 
 

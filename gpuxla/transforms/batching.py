@@ -116,7 +116,7 @@ def _unary_rule(prim):
 
 
 def _nary_rule(prim):
-    """Binary ops, comparisons and select_n. Operands share a per-example shape or are rank 0
+    """Elementwise ops of several operands (binary ops, comparisons, select_n). Operands share a per-example shape or are rank 0
     per example. Unbatched rank-0 operands stay rank 0 (lax ops accept them next to arrays);
     every other operand is brought to the batched shape, keeping the batch axis where the first
     full-rank batched operand has it."""
@@ -145,10 +145,10 @@ def _nary_rule(prim):
     return rule
 
 
-for _p in list(P.UNARY.values()) + [P.convert_element_type_p, P.bitcast_convert_type_p]:
+for _p in (*P.GROUP.unary, P.convert_element_type_p, P.bitcast_convert_type_p):
     batch_rules[_p] = _unary_rule(_p)
-for _p in list(P.BINARY.values()) + list(P.COMPARE.values()) + [P.select_n_p]:
-    batch_rules[_p] = _nary_rule(_p)
+for _p in P.GROUP.elementwise:
+    batch_rules.setdefault(_p, _nary_rule(_p))
 batch_rules[P.iota_p] = lambda args, dims, **params: (P.iota_p.bind(**params), None)
 batch_rules[proj_p] = lambda args, dims, index: (args[0][index], dims[0][index])
 
@@ -329,7 +329,7 @@ def _axis_param_rule(prim, key):
     return rule
 
 
-for _p in list(P.REDUCE.values()) + [P.argmax_p, P.argmin_p]:
+for _p in (*P.GROUP.reduce, P.argmax_p, P.argmin_p):
     batch_rules[_p] = _reduce_rule(_p)
 for _p in P.CUMULATIVE.values():
     batch_rules[_p] = _axis_param_rule(_p, "axis")

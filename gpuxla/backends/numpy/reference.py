@@ -15,23 +15,18 @@ import numpy as np
 
 from ...core import dtypes
 from ...core import primitives as P
-from ...core.graph import proj_p
+from ...core.graph import PRIMITIVES, proj_p
 
 impl_rules = {}
 _LOW = (np.dtype(np.float16), np.dtype(dtypes.bfloat16))
 
 
-# IEEE operations NumPy already rounds correctly in float32: no float64 detour for them.
-_EXACT = {np.add, np.subtract, np.multiply, np.divide, np.maximum, np.minimum, np.negative,
-          np.abs, np.sign, np.floor, np.ceil, np.sqrt, np.rint, np.fmod, np.nextafter}
-
-
-def _float_op(fn):
-    """Wrap a NumPy float function so 16-bit floats compute in float32 and round back, and float32
-    transcendentals compute in float64 and round once: NumPy's float32 exp/sin/... can be an ulp
-    off, while the float64 result rounded is the correctly rounded value XLA gives (exp(1) ->
-    2.7182817)."""
-    widen = fn not in _EXACT
+def _float_op(prim, fn):
+    """Wrap NumPy function `fn` computing `prim` so 16-bit floats compute in float32 and round
+    back, and float32 transcendentals compute in float64 and round once: NumPy's float32
+    exp/sin/... can be an ulp off, while the float64 result rounded is the correctly rounded value
+    XLA gives (exp(1) -> 2.7182817). Exact and correctly rounded primitives need no detour."""
+    widen = not (prim.exact_low or prim.correctly_rounded)
 
     def impl(*xs, **params):
         dt = xs[0].dtype
@@ -144,20 +139,20 @@ def _div(x, y):
             q = np.abs(x) // np.abs(ysafe)
             q = np.where((x < 0) != (y < 0), -q, q) if x.dtype.kind == "i" else q
             return np.where(y == 0, -1 if x.dtype.kind == "i" else np.iinfo(x.dtype).max, q).astype(x.dtype)
-    return _float_op(np.divide)(x, y)
+    return _float_op(P.div_p, np.divide)(x, y)
 
 
 def _rem(x, y):
     if x.dtype.kind in "iu":
         ysafe = np.where(y == 0, 1, y)
         return np.where(y == 0, x, np.fmod(x, ysafe)).astype(x.dtype)
-    return _float_op(np.fmod)(x, y)
+    return _float_op(P.rem_p, np.fmod)(x, y)
 
 
 def _integer_pow(x, y):
     if x.dtype.kind in "iu":
         return np.power(x, y).astype(x.dtype) if y >= 0 else (1 // np.power(x, -y)).astype(x.dtype)
-    return _float_op(lambda v: np.power(v, y) if y >= 0 else 1.0 / np.power(v, -y))(x)
+    return _float_op(P.integer_pow_p, lambda v: np.power(v, y) if y >= 0 else 1.0 / np.power(v, -y))(x)
 
 
 _unary = {
@@ -173,27 +168,28 @@ _unary = {
     "digamma": _digamma,
 }
 for _name, _fn in _unary.items():
-    impl_rules[P.UNARY[_name]] = _float_op(_fn)
-impl_rules[P.round_p] = lambda x, rounding_method=0: _float_op(np.rint if rounding_method else _round_away)(x)
+    impl_rules[PRIMITIVES[_name]] = _float_op(PRIMITIVES[_name], _fn)
+impl_rules[P.round_p] = lambda x, rounding_method=0: _float_op(
+    P.round_p, np.rint if rounding_method else _round_away)(x)
 impl_rules[P.is_finite_p] = lambda x: np.isfinite(x.astype(np.float32) if x.dtype in _LOW else x)
 impl_rules[P.not_p] = lambda x: np.logical_not(x) if x.dtype == np.bool_ else np.invert(x)
 impl_rules[P.population_count_p] = _popcount
 impl_rules[P.clz_p] = _clz
 impl_rules[P.integer_pow_p] = _integer_pow
-impl_rules[P.stop_gradient_p] = lambda x: x
-impl_rules[P.wrap_p] = lambda x: x
+for _p in P.GROUP.marker:
+    impl_rules[_p] = lambda x: x
 
 
-def _int_or_float(np_fn):
-    return lambda x, y: np_fn(x, y).astype(x.dtype) if x.dtype.kind in "iub" else _float_op(np_fn)(x, y)
+def _int_or_float(prim, np_fn):
+    return lambda x, y: np_fn(x, y).astype(x.dtype) if x.dtype.kind in "iub" else _float_op(prim, np_fn)(x, y)
 
 
 _binary = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "pow": np.power,
-    "max": np.maximum, "min": np.minimum, "atan2": np.arctan2, "nextafter": np.nextafter,
+    "max": np.maximum, "min": np.minimum, "atan2": np.arctan2,
 }
 for _name, _fn in _binary.items():
-    impl_rules[P.BINARY[_name]] = _int_or_float(_fn)
+    impl_rules[PRIMITIVES[_name]] = _int_or_float(PRIMITIVES[_name], _fn)
 impl_rules[P.nextafter_p] = lambda x, y: np.nextafter(x, y) if x.dtype not in _LOW else _nextafter_low(x, y)
 impl_rules[P.div_p] = _div
 impl_rules[P.rem_p] = _rem
@@ -226,7 +222,7 @@ def _cmp(fn):
 
 for _name, _fn in {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
                    "gt": np.greater, "ge": np.greater_equal}.items():
-    impl_rules[P.COMPARE[_name]] = _cmp(_fn)
+    impl_rules[PRIMITIVES[_name]] = _cmp(_fn)
 
 
 def _select_n(which, *cases):
