@@ -55,6 +55,7 @@ CASES = [Case(n, getattr(lax, n), U(2, 3, **kw)) for n, kw in [
     Case("pow", lax.pow, U(3, **POS), U(3)),
     Case("max_min", lambda x, y: lax.max(x, y) * lax.min(x, y) + lax.max(x, y), U(4), U(4, seed=3)),
     Case("atan2", lax.atan2, U(3), U(3, seed=1)),
+    Case("fma", lambda s, y, z: lax.fma(y, z, s) + lax.fma(s, y, z), np.float64(0.3), U(2, 3), U(2, 3, seed=1)),
     Case("rank0_operand", lambda s, y: lax.mul(s, y) + lax.div(y, s) + lax.max(s, y), np.float64(0.3), U(4)),
     Case("select", lambda x, y: lax.select(np.array([True, False, True]), x, y) * x, U(3), U(3, seed=1)),
     Case("select_n", lambda a, b, c: lax.select_n(I([0, 2, 1, 2]), a, b, c), U(4), U(4, seed=1), U(4, seed=2)),

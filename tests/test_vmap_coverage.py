@@ -60,6 +60,8 @@ for n in (p.name for p in (*P.GROUP.binary, *P.GROUP.compare)):
     mk = (lambda *s: u(*s, lo=0.5, hi=2)) if n in _FLOAT_BIN else (lambda *s: ints(*s, lo=0, hi=8))
     SAMPLES += [S(n, f, mk(2, 3), mk(2, 3)), S(n + "_rank0_lhs", f, mk(), mk(2, 3)), S(n + "_rank0_rhs", f, mk(2, 3), mk())]
 SAMPLES += [
+    S("fma", lax.fma, u(2, 3), u(2, 3), u(2, 3)),
+    S("fma_rank0", lax.fma, u(), u(2, 3), u()),
     S("select_n", lambda w, a, b: lax.select_n(w, a, b), bools(2, 3), u(2, 3), u(2, 3)),
     S("select_n_scalar_pred", lambda w, a, b: lax.select_n(w, a, b), bools(), u(2, 3), u(2, 3)),
     S("select_n_int", lambda w, a, b, c: lax.select_n(w, a, b, c), ints(4, lo=0, hi=3), u(4), u(4), u(4)),

@@ -83,7 +83,7 @@ def _binop(name, kinds=_ALL, out_dtype=None, family="binary", **traits):
 
     def rule(avals, **params):
         _check_kinds(name, avals, kinds)
-        if avals[0].dtype != avals[1].dtype:
+        if any(a.dtype != avals[0].dtype for a in avals):
             raise TypeError(f"{name} requires arguments to have the same dtypes, got {_fmt(avals)}. "
                             "Convert one with .astype or use jax.numpy, which promotes.")
         shape = _naryop_shape(name, avals)
@@ -91,6 +91,10 @@ def _binop(name, kinds=_ALL, out_dtype=None, family="binary", **traits):
                     all(a.weak_type for a in avals) and out_dtype is None)
     shape_rules[p] = rule
     return p
+
+
+def _ternop(name, kinds=_ALL, **traits):
+    return _binop(name, kinds, family="ternary", **traits)
 
 
 _FO = (_F,)
@@ -153,6 +157,7 @@ xor_p = _binop("xor", (_I, _B), nondiff=True)
 shift_left_p = _binop("shift_left", (_I,), nondiff=True)
 shift_right_logical_p = _binop("shift_right_logical", (_I,), nondiff=True)
 shift_right_arithmetic_p = _binop("shift_right_arithmetic", (_I,), nondiff=True)
+fma_p = _ternop("fma", _FO, correctly_rounded=True)   # x*y + z, rounded once
 eq_p = _binop("eq", out_dtype=np.bool_, family="compare", nondiff=True)
 ne_p = _binop("ne", out_dtype=np.bool_, family="compare", nondiff=True)
 lt_p = _binop("lt", out_dtype=np.bool_, family="compare", nondiff=True)

@@ -189,6 +189,18 @@ jvp_rules[P.sub_p] = lambda primals, ts, out: (ts[0] if ts[1] is None else lax.n
                                                else lax.sub(*ts))
 
 
+def _fma_jvp(primals, tangents, out):
+    (x, y, z), (tx, ty, tz) = primals, tangents
+    acc = None
+    for t in (None if tx is None else lax.mul(tx, y), None if ty is None else lax.mul(x, ty), tz):
+        acc = t if acc is None else acc if t is None else lax.add(acc, t)
+    return acc
+
+
+jvp_rules[P.fma_p] = _fma_jvp
+vjp_rules[P.fma_p] = lambda ct, out, x, y, z: (lax.mul(ct, y), lax.mul(ct, x), ct)
+
+
 # --- zero-derivative and non-differentiable primitives -----------------------------------------
 def _no_tangent(primals, tangents, out, **params):
     return None

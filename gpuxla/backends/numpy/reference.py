@@ -201,6 +201,70 @@ impl_rules[P.shift_right_logical_p] = _shift("logical")
 impl_rules[P.shift_right_arithmetic_p] = _shift("arithmetic")
 
 
+def _ro_add(a, b):
+    """a + b rounded to odd in float64: rounded to nearest, then one step toward the exact sum
+    where that rounding was inexact and landed on an even significand."""
+    s = a + b
+    bb = s - a
+    err = (a - (s - bb)) + (b - bb)    # a + b - s, exactly (Knuth's two-sum)
+    fix = np.isfinite(s) & (err != 0) & ((s.view(np.int64) & 1) == 0)
+    return np.where(fix, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
+
+
+def _split(a):
+    t = a * 134217729.0                # 2**27 + 1: Veltkamp's split into two 26-bit halves
+    hi = t - (t - a)
+    return hi, a - hi
+
+
+def _fma64(x, y, z):
+    # Dekker's exact product p + e = x*y, then RN(th + RO(tl + e)) with th + tl = z + p exactly
+    # (Boldo & Melquiond). Exact only away from the ends of the exponent range; elements there
+    # take exact rational arithmetic.
+    p = x * y
+    (xh, xl), (yh, yl) = _split(x), _split(y)
+    e = (((xh * yh - p) + xh * yl) + xl * yh) + xl * yl
+    th = z + p
+    bb = th - z
+    tl = (z - (th - bb)) + (p - bb)
+    r = th + _ro_add(tl, e)
+    rest = np.isfinite(x) & np.isfinite(y) & np.isfinite(z) & (x != 0) & (y != 0)
+    fast = rest & (np.abs(x) < 2.0 ** 995) & (np.abs(y) < 2.0 ** 995) & (np.abs(z) < 2.0 ** 1000) & (
+        np.abs(p) > 2.0 ** -900) & (np.abs(p) < 2.0 ** 1000)
+    # Where an operand is not finite or x*y is exactly zero, IEEE's answer (signed zeros included)
+    # is the plain one, but for a finite x*y plus an infinite (or NaN) z, which is z.
+    r = np.where(fast, r, np.where(np.isfinite(x) & np.isfinite(y) & ~np.isfinite(z), z, p + z))
+    for i in np.flatnonzero(rest & ~fast):
+        r[i] = _fma_exact(float(x[i]), float(y[i]), float(z[i]))
+    return r
+
+
+def _fma_exact(x, y, z):
+    from fractions import Fraction
+    v = Fraction(x) * Fraction(y) + Fraction(z)
+    try:
+        return float(v)                # int / int, correctly rounded
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
+def _fma(x, y, z):
+    """x*y + z rounded once. float32: the product is exact in float64, and the sum rounded to odd
+    at 53 bits, then to nearest at 24, is the correctly rounded result (rounding the float64 sum
+    to nearest twice is not). 16-bit floats compute in float32, as every op does."""
+    dt = x.dtype
+    if dt.kind == "c":
+        return x * y + z
+    shape = np.broadcast_shapes(x.shape, y.shape, z.shape)
+    x, y, z = (np.broadcast_to(v, shape).ravel().astype(np.float64) for v in (x, y, z))
+    with np.errstate(all="ignore"):
+        r = _fma64(x, y, z) if dt == np.float64 else _ro_add(x * y, z).astype(np.float32)
+    return r.astype(dt).reshape(shape)
+
+
+impl_rules[P.fma_p] = _fma
+
+
 def _nextafter_low(x, y):
     # Step one unit in the last place of the 16-bit format, through its integer bit pattern.
     bits = x.view(np.uint16).astype(np.int32)
