@@ -30,6 +30,7 @@ functions the table uses; `at_update(xnp, x, idx, method, v)` is `x.at[idx].<met
 both libraries (NumPy: on a copy with `ufunc.at`).
 """
 import math
+from fractions import Fraction
 
 import ml_dtypes
 import numpy as np
@@ -215,6 +216,13 @@ def _vec(f):
     return g
 
 
+def _round_to(v, dt):
+    """The Fraction v rounded to nearest-even in float dtype dt (finite, nonzero results)."""
+    c = dt.type(float(v))
+    near = (np.nextafter(c, dt.type(-np.inf)), c, np.nextafter(c, dt.type(np.inf)))
+    return min(near, key=lambda k: (abs(Fraction(float(k)) - v), int(np.array(k).view(f"u{dt.itemsize}")) & 1))
+
+
 def _erfinv(y):
     # Newton's method on math.erf from 0: erf is concave on x > 0, so the iterates rise monotonically.
     x = 0.0
@@ -264,6 +272,9 @@ class _NumpyLax:
     select_n = staticmethod(lambda which, *cases: np.choose(np.asarray(which).astype(np.int32), cases))
     clamp = staticmethod(lambda lo, x, hi: np.minimum(np.maximum(x, lo), hi))
     rem = staticmethod(np.fmod)
+    # rounded once: exact rational arithmetic, then to nearest in the operands' format
+    fma = staticmethod(lambda x, y, z: np.vectorize(lambda a, b, c: _round_to(
+        Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c)), x.dtype), otypes=[x.dtype])(x, y, z))
     sort = staticmethod(lambda x, dimension=-1: np.sort(x, axis=dimension, kind="stable"))
 
     @staticmethod
@@ -361,6 +372,7 @@ OPS = [
     Op("logaddexp2", lambda xnp, x, y: xnp.logaddexp2(x, y), SHAPES2, F3264),
     Op("copysign", lambda xnp, x, y: xnp.copysign(x, y), SHAPES2, F3264, rng=N_),
     Op("nextafter", lambda xnp, x, y: xnp.nextafter(x, y), SHAPES2, (F32, F64, F16), grad=False, tol=0),
+    Op("lax.fma", lambda xnp, x, y, z: L(xnp).fma(x, y, z), [(3, 4), (3, 4), ()], FLOATS),
     Op("heaviside", lambda xnp, x, y: xnp.heaviside(x, y), SHAPES2, F3264, grad=False),
     Op("ldexp", lambda xnp, x, e: xnp.ldexp(x, e), [(3, 4), Idx((4,), -3, 4)], F3264),
     Op("gcd", lambda xnp, x, y: xnp.gcd(x, y), SHAPES2, I32, grad=False),

@@ -14,7 +14,6 @@ from gpuxla.core import dtypes
 from gpuxla.core import primitives as P
 from gpuxla.core.graph import Primitive
 from gpuxla.test_util import check_grads
-from gpuxla.transforms.ad_rules import NON_DIFFERENTIABLE
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +55,7 @@ CASES = [Case(n, getattr(lax, n), U(2, 3, **kw)) for n, kw in [
     Case("pow", lax.pow, U(3, **POS), U(3)),
     Case("max_min", lambda x, y: lax.max(x, y) * lax.min(x, y) + lax.max(x, y), U(4), U(4, seed=3)),
     Case("atan2", lax.atan2, U(3), U(3, seed=1)),
+    Case("fma", lambda s, y, z: lax.fma(y, z, s) + lax.fma(s, y, z), np.float64(0.3), U(2, 3), U(2, 3, seed=1)),
     Case("rank0_operand", lambda s, y: lax.mul(s, y) + lax.div(y, s) + lax.max(s, y), np.float64(0.3), U(4)),
     Case("select", lambda x, y: lax.select(np.array([True, False, True]), x, y) * x, U(3), U(3, seed=1)),
     Case("select_n", lambda a, b, c: lax.select_n(I([0, 2, 1, 2]), a, b, c), U(4), U(4, seed=1), U(4, seed=2)),
@@ -106,7 +106,7 @@ def test_cases_reach_every_differentiable_primitive():
     # wrap: the leaf marker (identity); custom calls: tests/test_custom_derivatives.py;
     # stop_gradient: finite differences cannot see it (tests/test_ad.py checks its values).
     # Primitives outside the core (linalg, fft, collectives) are tested with their rules.
-    exempt = set(NON_DIFFERENTIABLE) | {P.nextafter_p, P.wrap_p, P.custom_jvp_call_p, P.custom_vjp_call_p}
+    exempt = set(P.GROUP.nondiff) | {P.nextafter_p, P.wrap_p, P.custom_jvp_call_p, P.custom_vjp_call_p}
     core = {v for v in vars(P).values() if isinstance(v, Primitive)}
     missing = sorted(p.name for p in core if p not in seen and p not in exempt)
     assert not missing, f"no check_grads case reaches: {missing}"

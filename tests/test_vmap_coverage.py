@@ -46,7 +46,7 @@ _DOMAIN = {"log": (0.5, 2), "log1p": (0.5, 2), "sqrt": (0.5, 2), "rsqrt": (0.5, 
 _INT_UNARY = {"not", "population_count", "clz"}
 _SKIP_UNARY = {"round", "integer_pow", "stop_gradient", "wrap"}
 SAMPLES = [S(n, getattr(lax, n if n != "not" else "bitwise_not"), u(2, 3, lo=_DOMAIN.get(n, (-1, 1))[0], hi=_DOMAIN.get(n, (-1, 1))[1]))
-           for n in P.UNARY if n not in _INT_UNARY | _SKIP_UNARY]
+           for n in (p.name for p in P.GROUP.unary) if n not in _INT_UNARY | _SKIP_UNARY]
 SAMPLES += [S(n, lambda x, n=n: getattr(lax, n if n != "not" else "bitwise_not")(x), ints(2, 3)) for n in _INT_UNARY]
 SAMPLES += [
     S("round", lambda x: lax.round(x, 0) + lax.round(x, 1), u(2, 3, lo=-3, hi=3)),
@@ -56,11 +56,13 @@ SAMPLES += [
 ]
 _FLOAT_BIN = {"add", "sub", "mul", "div", "rem", "pow", "max", "min", "atan2", "nextafter"}
 _LAX_NAME = {"and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor"}
-for n in list(P.BINARY) + list(P.COMPARE):
+for n in (p.name for p in (*P.GROUP.binary, *P.GROUP.compare)):
     f = getattr(lax, _LAX_NAME.get(n, n))
     mk = (lambda *s: u(*s, lo=0.5, hi=2)) if n in _FLOAT_BIN else (lambda *s: ints(*s, lo=0, hi=8))
     SAMPLES += [S(n, f, mk(2, 3), mk(2, 3)), S(n + "_rank0_lhs", f, mk(), mk(2, 3)), S(n + "_rank0_rhs", f, mk(2, 3), mk())]
 SAMPLES += [
+    S("fma", lax.fma, u(2, 3), u(2, 3), u(2, 3)),
+    S("fma_rank0", lax.fma, u(), u(2, 3), u()),
     S("select_n", lambda w, a, b: lax.select_n(w, a, b), bools(2, 3), u(2, 3), u(2, 3)),
     S("select_n_scalar_pred", lambda w, a, b: lax.select_n(w, a, b), bools(), u(2, 3), u(2, 3)),
     S("select_n_int", lambda w, a, b, c: lax.select_n(w, a, b, c), ints(4, lo=0, hi=3), u(4), u(4), u(4)),
@@ -97,7 +99,7 @@ for mode in ("set", "add", "mul", "min", "max"):
                      u(2, 4), ints(3, 1, lo=-1, hi=5), u(3, 2)))
 SAMPLES.append(S("scatter_2axes", lambda x, i, v: lax.scatter_points(x, i, v, (2, 0), "add"),
                  u(3, 2, 4), ints(2, 2, lo=0, hi=3), u(2, 2)))
-for n in P.REDUCE:
+for n in (p.name for p in P.GROUP.reduce):
     mk = ints(2, 3, 2, lo=0, hi=4) if n in ("reduce_and", "reduce_or") else u(2, 3, 2)
     SAMPLES.append(S(n, lambda x, n=n: getattr(lax, n)(x, (0, 2)), mk))
 for n in P.CUMULATIVE:

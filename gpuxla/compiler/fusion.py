@@ -21,7 +21,7 @@ The pass decides which values are *materialised* (written to memory), then group
          shape (mean's divide); otherwise it starts a new kernel.
   3. A producer that is not materialised is recomputed inside every kernel that reads it. That is
      right while it is cheap; when the kernels re-evaluating it are several and its inline cost
-     (`lower_rules.op_cost`: transcendental 10, div/rem/gather 4, arithmetic 1, index-only 0,
+     (each primitive's `cost` trait: transcendental 10, div/rem/gather 4, arithmetic 1, index-only 0,
      summed over the unmaterialised subtree) reaches EXPENSIVE, it is materialised instead and
      the grouping is redone. Within one kernel a shared producer is computed once per index (CSE).
   4. Group size: a kernel never joins with one more than WINDOW groups back, and a loop kernel
@@ -39,15 +39,13 @@ from ..core import primitives as P
 from ..core.graph import proj_p
 from .cexpr import literal, supported_dtype
 from .lower import ARG_REDUCE, MAX_DEPTH, NotLocal, TooLarge, lower_loop, lower_reduction, room_to_recurse
-from .lower_rules import LOWER, op_cost
+from .lower_rules import LOWER
 
 EXPENSIVE = 10
 WINDOW = 8
 MAX_OUTPUTS = 8
 SPLIT_EVALS = 4
-LIBRARY = {P.dot_general_p, P.sort_p, P.argsort_p, P.scatter_p, *P.CUMULATIVE.values()}
-REDUCE = set(P.REDUCE.values()) | set(ARG_REDUCE)
-_IDENTITY = {P.wrap_p, P.stop_gradient_p}
+REDUCE = set(P.GROUP.reduce) | set(ARG_REDUCE)
 
 
 class Eqn:
@@ -80,7 +78,7 @@ class Info:
             ins = tuple(self.resolve(s) for s in e.ins)
             params = e.params or {}
             src = by_out.get(e.ins[0]) if e.ins else None
-            if e.prim in _IDENTITY or (e.prim is P.convert_element_type_p and params["new_dtype"] == self.avals[ins[0]].dtype) \
+            if e.prim.marker or (e.prim is P.convert_element_type_p and params["new_dtype"] == self.avals[ins[0]].dtype) \
                     or (e.prim in REDUCE and e.prim not in ARG_REDUCE and not params["axes"]):
                 self.alias[e.out] = ins[0]
                 continue
@@ -140,7 +138,7 @@ class Info:
         return slot
 
     def _classify(self, e):
-        if isinstance(e.aval, tuple) or e.prim in LIBRARY or any(isinstance(self.avals[s], tuple) for s in e.ins):
+        if isinstance(e.aval, tuple) or e.prim.library or any(isinstance(self.avals[s], tuple) for s in e.ins):
             return "library"
         dts = [e.aval.dtype] + [self.avals[s].dtype for s in e.ins]
         if not all(supported_dtype(d) for d in dts):
@@ -373,7 +371,7 @@ class Fusion:
             return 0
         seen.add(slot)
         e = self.info.eqns[slot]
-        return op_cost(e.prim) + sum(self.cost(s, must, seen) for s in e.ins)
+        return e.prim.cost + sum(self.cost(s, must, seen) for s in e.ins)
 
     # --- results ------------------------------------------------------------------------------
     @property

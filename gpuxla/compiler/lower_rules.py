@@ -6,8 +6,6 @@ families map onto the `gx_<name>` device functions of gpuxla/kernels/gx_common.c
 rows below them are the exceptions. Index movement (broadcast, reshape, transpose, slice, pad,
 concatenate, gather, ...) never touches memory: it only rewrites the index its operand is read
 at. A primitive with no row here cannot be fused; fusion sends it to a library call.
-
-`op_cost` is the cost of evaluating one primitive once, for fusion's recompute-or-materialise rule.
 """
 import numpy as np
 
@@ -17,8 +15,6 @@ from .cexpr import BOOL, BF16, F16, F32, F64, I64, LOW, bitcast_expr, convert_ex
     paren, round_low
 
 LOWER = {}
-# Results that are exact in a 16-bit format (one of the inputs, or an integer): no rounding back.
-_EXACT_LOW = {"neg", "abs", "max", "min", "sign", "floor", "ceil", "round", "select_n"}
 
 
 def _args(b, eqn, ix):
@@ -29,24 +25,15 @@ def _in_dtype(b, eqn, k=0):
     return b.ctx.aval(eqn.ins[k]).dtype
 
 
-def _fn_rule(name):
+def _fn_rule(prim):
     def rule(b, eqn, ix):
         args = _args(b, eqn, ix)
-        e = f"gx_{name}({', '.join(args)})"
-        return e if name in _EXACT_LOW else round_low(e, eqn.aval.dtype)
+        e = f"gx_{prim.name}({', '.join(args)})"
+        return e if prim.exact_low else round_low(e, eqn.aval.dtype)
     return rule
 
 
-# --- elementwise families: primitive `foo` -> device function `gx_foo` ---------------------------
-for _n in ("neg", "sign", "floor", "ceil", "exp", "exp2", "log", "log1p", "expm1", "tanh", "logistic", "sin",
-           "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "sqrt", "rsqrt",
-           "cbrt", "abs", "erf", "erfc", "erf_inv", "lgamma", "digamma", "population_count", "clz"):
-    LOWER[P.UNARY[_n]] = _fn_rule(_n)
-for _n in ("add", "sub", "mul", "div", "rem", "pow", "max", "min", "atan2", "shift_left",
-           "shift_right_logical", "shift_right_arithmetic"):
-    LOWER[P.BINARY[_n]] = _fn_rule(_n)
-
-
+# --- elementwise: the exceptions to `foo` -> `gx_foo` (the rule for the rest follows them) ------
 def _nextafter_lower(b, eqn, ix):
     x, y = _args(b, eqn, ix)
     dt = eqn.aval.dtype
@@ -61,7 +48,8 @@ LOWER[P.round_p] = lambda b, eqn, ix: "gx_{}({})".format(
 LOWER[P.is_finite_p] = lambda b, eqn, ix: f"gx_is_finite({_args(b, eqn, ix)[0]})"
 LOWER[P.integer_pow_p] = lambda b, eqn, ix: round_low(
     f"gx_integer_pow({_args(b, eqn, ix)[0]}, {int(eqn.params['y'])})", eqn.aval.dtype)
-LOWER[P.stop_gradient_p] = LOWER[P.wrap_p] = lambda b, eqn, ix: _args(b, eqn, ix)[0]
+for _p in P.GROUP.marker:
+    LOWER[_p] = lambda b, eqn, ix: _args(b, eqn, ix)[0]
 
 
 def _not_lower(b, eqn, ix):
@@ -84,8 +72,8 @@ def _bitop(op, lop):
 LOWER[P.and_p] = _bitop("&", "&&")
 LOWER[P.or_p] = _bitop("|", "||")
 LOWER[P.xor_p] = _bitop("^", "!=")
-for _n, _op in {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}.items():
-    LOWER[P.COMPARE[_n]] = (lambda op: lambda b, eqn, ix: "({} {} {})".format(_args(b, eqn, ix)[0], op, _args(b, eqn, ix)[1]))(_op)
+for _p, _op in {P.eq_p: "==", P.ne_p: "!=", P.lt_p: "<", P.le_p: "<=", P.gt_p: ">", P.ge_p: ">="}.items():
+    LOWER[_p] = (lambda op: lambda b, eqn, ix: "({} {} {})".format(_args(b, eqn, ix)[0], op, _args(b, eqn, ix)[1]))(_op)
 
 
 def _select_n_lower(b, eqn, ix):
@@ -105,6 +93,10 @@ LOWER[P.bitcast_convert_type_p] = lambda b, eqn, ix: bitcast_expr(
     _args(b, eqn, ix)[0], _in_dtype(b, eqn), eqn.aval.dtype)
 LOWER[P.iota_p] = lambda b, eqn, ix: convert_expr(
     f"(gx_i64){ix.dims[eqn.params['dimension']]}", I64, eqn.aval.dtype)
+
+# --- every other elementwise primitive `foo` -> device function `gx_foo` -------------------------
+for _p in P.GROUP.elementwise:
+    LOWER.setdefault(_p, _fn_rule(_p))
 
 
 # --- index-only movement ----------------------------------------------------------------------
@@ -268,21 +260,3 @@ LOWER.update({P.broadcast_in_dim_p: _broadcast_in_dim_lower, P.reshape_p: _resha
               P.concatenate_p: _concatenate_lower, P.gather_p: _gather_lower,
               P.dynamic_slice_p: _dynamic_slice_lower, P.dynamic_update_slice_p: _dynamic_update_slice_lower})
 
-
-# --------------------------------------------------------------------------------------------
-# Cost of one evaluation, for the recompute-or-materialise rule (fusion.py)
-# --------------------------------------------------------------------------------------------
-TRANSCENDENTAL = {P.UNARY[n] for n in ("exp", "exp2", "log", "log1p", "expm1", "tanh", "logistic", "sin", "cos",
-                                       "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
-                                       "sqrt", "rsqrt", "cbrt", "erf", "erfc", "erf_inv", "lgamma", "digamma")} | {
-    P.pow_p, P.atan2_p}
-INDEX_ONLY = {P.broadcast_in_dim_p, P.reshape_p, P.transpose_p, P.rev_p, P.slice_p, P.iota_p, P.concatenate_p,
-              P.pad_p, P.dynamic_slice_p, P.stop_gradient_p, P.wrap_p}
-
-
-def op_cost(prim):
-    if prim in TRANSCENDENTAL:
-        return 10
-    if prim in (P.div_p, P.rem_p, P.gather_p, P.integer_pow_p):
-        return 4
-    return 0 if prim in INDEX_ONLY else 1

@@ -207,9 +207,8 @@ SIMPLIFY = {
     P.pad_p: lambda n, x, v, padding_config: x if all(c == (0, 0, 0) for c in map(tuple, padding_config)) else None,
     P.concatenate_p: lambda n, *xs, dimension: xs[0] if len(xs) == 1 else None,
     P.dynamic_slice_p: lambda n, x, *idx, slice_sizes: x if tuple(slice_sizes) == x.shape else None,
-    **{p: (lambda n, x, axes: x if not axes else None) for p in P.REDUCE.values()},
+    **{p: (lambda n, x, axes: x if not axes else None) for p in P.GROUP.reduce},
 }
-ELEMENTWISE = set(P.BINARY.values()) | set(P.COMPARE.values()) | {P.select_n_p}
 
 
 def _scalar_operands(n, ins):
@@ -240,7 +239,7 @@ def simplify(outs, in_leaves, start=None):
     """Algebraic identities (`SIMPLIFY`, one rule per primitive) and scalar operands for
     elementwise ops."""
     def visit(n, ins):
-        if n.prim in ELEMENTWISE:
+        if n.prim.elementwise:
             ins = _scalar_operands(n, ins)
         rule = SIMPLIFY.get(n.prim)
         if rule is not None:
@@ -306,7 +305,7 @@ def strip_identities(outs, in_leaves, start=None):
     calls = (P.custom_jvp_call_p, P.custom_vjp_call_p)
 
     def visit(n, ins):
-        if n.prim is P.stop_gradient_p or n.prim is P.wrap_p:
+        if n.prim.marker:
             return ins[0]
         if n.prim is proj_p and ins[0].prim in calls:
             call = ins[0]

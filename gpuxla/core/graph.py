@@ -56,12 +56,38 @@ class Aval:
         return f"{'~' if self.weak_type else ''}{self.dtype.name}[{','.join(map(str, self.shape))}]"
 
 
-class Primitive:
-    """A named operation. Rules for it live in the tables below, keyed by the primitive."""
+# The cost of evaluating a primitive once inside a kernel, for fusion's recompute-or-materialise
+# rule: index movement is free (it only rewrites indices), division-like ops cost a few
+# arithmetic ops, transcendentals about ten.
+FREE, ARITH, SLOW, TRANSCENDENTAL = 0, 1, 4, 10
 
-    def __init__(self, name, multiple_results=False):
+
+class Primitive:
+    """A named operation. Rules for it live in the tables below, keyed by the primitive. What the
+    tables and passes need to know about it is declared with it, as traits:
+
+      family       "unary", "binary", "ternary", "compare" or "reduce": the family whose shared
+                   rules (batching, lowering, reference) it takes; None for a primitive of its own
+      elementwise  an output element depends only on the operands' elements at its index
+      cost         one evaluation inside a kernel (FREE, ARITH, SLOW, TRANSCENDENTAL)
+      exact_low    on 16-bit float operands its float32 result is already exact in their format
+                   (one of the operands, or an integer): kernels store it without rounding back
+      correctly_rounded  an IEEE basic operation (the exact result rounded once), which NumPy's
+                   float32 arithmetic already computes: its reference needs no float64 detour
+      marker       the identity on values; it only marks a node for the transformations
+      library      never fused into a kernel: it runs as a library call
+      nondiff      no tangent flows through it (a zero derivative, or integer/bool operands or
+                   results)
+    """
+
+    def __init__(self, name, multiple_results=False, *, family=None, elementwise=False, cost=None,
+                 exact_low=False, correctly_rounded=False, marker=False, library=False, nondiff=False):
         self.name = name
         self.multiple_results = multiple_results
+        self.family, self.elementwise, self.marker = family, elementwise, marker
+        self.cost = cost if cost is not None else FREE if marker else ARITH
+        self.exact_low, self.correctly_rounded = exact_low, correctly_rounded
+        self.library, self.nondiff = library, nondiff
         # params -> description, for a primitive whose value exists only inside a transformation
         # (the collectives): its nodes count as symbolic wherever they are built, jit's inlining
         # and graph rewrites included, so nothing tries to compute them eagerly.

@@ -9,7 +9,7 @@ objects.
 import numpy as np
 
 from . import dtypes
-from .graph import Aval, Primitive, shape_rules
+from .graph import FREE, SLOW, TRANSCENDENTAL, PRIMITIVES, Aval, Primitive, shape_rules
 
 _F = "float"      # inexact (float or complex)
 _I = "int"        # integer (signed or unsigned)
@@ -45,108 +45,128 @@ def _naryop_shape(name, avals):
     return shapes[0] if shapes else ()
 
 
+def _group(test):
+    return property(lambda self: tuple(p for p in PRIMITIVES.values() if test(p)))
+
+
+class _Groups:
+    """The primitives that share a trait, in declaration order (tinygrad's GroupOp), for tables
+    that register a row per member. Each read scans the registry, so primitives declared in other
+    modules join their groups; code asking about one primitive reads its trait instead."""
+    unary = _group(lambda p: p.family == "unary")
+    binary = _group(lambda p: p.family == "binary")
+    compare = _group(lambda p: p.family == "compare")
+    reduce = _group(lambda p: p.family == "reduce")
+    elementwise = _group(lambda p: p.elementwise)
+    library = _group(lambda p: p.library)
+    marker = _group(lambda p: p.marker)
+    nondiff = _group(lambda p: p.nondiff)
+
+
+GROUP = _Groups()
+
+
 # --- elementwise families -------------------------------------------------------------------
-UNARY = {}     # primitive name -> Primitive, for tables that treat the family at once
-BINARY = {}
-COMPARE = {}
-
-
-def _unop(name, kinds=_ALL, out_dtype=None):
-    p = Primitive(name)
+def _unop(name, kinds=_ALL, out_dtype=None, **traits):
+    p = Primitive(name, family="unary", elementwise=True, **traits)
 
     def rule(avals, **params):
         (a,) = avals
         _check_kinds(name, avals, kinds)
         return Aval(a.shape, out_dtype or a.dtype, a.weak_type and out_dtype is None)
     shape_rules[p] = rule
-    UNARY[name] = p
     return p
 
 
-def _binop(name, kinds=_ALL, out_dtype=None, table=BINARY):
-    p = Primitive(name)
+def _binop(name, kinds=_ALL, out_dtype=None, family="binary", **traits):
+    p = Primitive(name, family=family, elementwise=True, **traits)
 
     def rule(avals, **params):
         _check_kinds(name, avals, kinds)
-        if avals[0].dtype != avals[1].dtype:
+        if any(a.dtype != avals[0].dtype for a in avals):
             raise TypeError(f"{name} requires arguments to have the same dtypes, got {_fmt(avals)}. "
                             "Convert one with .astype or use jax.numpy, which promotes.")
         shape = _naryop_shape(name, avals)
         return Aval(shape, out_dtype or avals[0].dtype,
                     all(a.weak_type for a in avals) and out_dtype is None)
     shape_rules[p] = rule
-    table[name] = p
     return p
 
 
+def _ternop(name, kinds=_ALL, **traits):
+    return _binop(name, kinds, family="ternary", **traits)
+
+
 _FO = (_F,)
-neg_p = _unop("neg", (_F, _I))
-sign_p = _unop("sign", (_F, _I))
-floor_p = _unop("floor", _FO)
-ceil_p = _unop("ceil", _FO)
-round_p = _unop("round", _FO)          # param rounding_method: 0 away from zero, 1 to nearest even
-is_finite_p = _unop("is_finite", _FO, out_dtype=np.bool_)
-exp_p = _unop("exp", _FO)
-exp2_p = _unop("exp2", _FO)
-log_p = _unop("log", _FO)
-log1p_p = _unop("log1p", _FO)
-expm1_p = _unop("expm1", _FO)
-tanh_p = _unop("tanh", _FO)
-logistic_p = _unop("logistic", _FO)
-sin_p = _unop("sin", _FO)
-cos_p = _unop("cos", _FO)
-tan_p = _unop("tan", _FO)
-asin_p = _unop("asin", _FO)
-acos_p = _unop("acos", _FO)
-atan_p = _unop("atan", _FO)
-sinh_p = _unop("sinh", _FO)
-cosh_p = _unop("cosh", _FO)
-asinh_p = _unop("asinh", _FO)
-acosh_p = _unop("acosh", _FO)
-atanh_p = _unop("atanh", _FO)
-sqrt_p = _unop("sqrt", _FO)
-rsqrt_p = _unop("rsqrt", _FO)
-cbrt_p = _unop("cbrt", _FO)
-abs_p = _unop("abs", (_F, _I))
-erf_p = _unop("erf", _FO)
-erfc_p = _unop("erfc", _FO)
-erf_inv_p = _unop("erf_inv", _FO)
-lgamma_p = _unop("lgamma", _FO)
-digamma_p = _unop("digamma", _FO)
-not_p = _unop("not", (_I, _B))
-population_count_p = _unop("population_count", (_I,))
-clz_p = _unop("clz", (_I,))
-integer_pow_p = _unop("integer_pow", (_F, _I))   # param y: a Python int
-stop_gradient_p = _unop("stop_gradient")
+neg_p = _unop("neg", (_F, _I), exact_low=True)
+sign_p = _unop("sign", (_F, _I), exact_low=True, nondiff=True)
+floor_p = _unop("floor", _FO, exact_low=True, nondiff=True)
+ceil_p = _unop("ceil", _FO, exact_low=True, nondiff=True)
+# param rounding_method: 0 away from zero, 1 to nearest even
+round_p = _unop("round", _FO, exact_low=True, nondiff=True)
+is_finite_p = _unop("is_finite", _FO, out_dtype=np.bool_, nondiff=True)
+exp_p = _unop("exp", _FO, cost=TRANSCENDENTAL)
+exp2_p = _unop("exp2", _FO, cost=TRANSCENDENTAL)
+log_p = _unop("log", _FO, cost=TRANSCENDENTAL)
+log1p_p = _unop("log1p", _FO, cost=TRANSCENDENTAL)
+expm1_p = _unop("expm1", _FO, cost=TRANSCENDENTAL)
+tanh_p = _unop("tanh", _FO, cost=TRANSCENDENTAL)
+logistic_p = _unop("logistic", _FO, cost=TRANSCENDENTAL)
+sin_p = _unop("sin", _FO, cost=TRANSCENDENTAL)
+cos_p = _unop("cos", _FO, cost=TRANSCENDENTAL)
+tan_p = _unop("tan", _FO, cost=TRANSCENDENTAL)
+asin_p = _unop("asin", _FO, cost=TRANSCENDENTAL)
+acos_p = _unop("acos", _FO, cost=TRANSCENDENTAL)
+atan_p = _unop("atan", _FO, cost=TRANSCENDENTAL)
+sinh_p = _unop("sinh", _FO, cost=TRANSCENDENTAL)
+cosh_p = _unop("cosh", _FO, cost=TRANSCENDENTAL)
+asinh_p = _unop("asinh", _FO, cost=TRANSCENDENTAL)
+acosh_p = _unop("acosh", _FO, cost=TRANSCENDENTAL)
+atanh_p = _unop("atanh", _FO, cost=TRANSCENDENTAL)
+sqrt_p = _unop("sqrt", _FO, cost=TRANSCENDENTAL, correctly_rounded=True)
+rsqrt_p = _unop("rsqrt", _FO, cost=TRANSCENDENTAL)
+cbrt_p = _unop("cbrt", _FO, cost=TRANSCENDENTAL)
+abs_p = _unop("abs", (_F, _I), exact_low=True)
+erf_p = _unop("erf", _FO, cost=TRANSCENDENTAL)
+erfc_p = _unop("erfc", _FO, cost=TRANSCENDENTAL)
+erf_inv_p = _unop("erf_inv", _FO, cost=TRANSCENDENTAL)
+lgamma_p = _unop("lgamma", _FO, cost=TRANSCENDENTAL)
+digamma_p = _unop("digamma", _FO, cost=TRANSCENDENTAL)
+not_p = _unop("not", (_I, _B), nondiff=True)
+population_count_p = _unop("population_count", (_I,), nondiff=True)
+clz_p = _unop("clz", (_I,), nondiff=True)
+integer_pow_p = _unop("integer_pow", (_F, _I), cost=SLOW)   # param y: a Python int
+stop_gradient_p = _unop("stop_gradient", marker=True, nondiff=True)
 # wrap_p is the identity; transformations use it to mark the leaves they differentiate or batch
 # with respect to, so nested transformations each see their own leaves.
-wrap_p = _unop("wrap")
+wrap_p = _unop("wrap", marker=True)
 
-add_p = _binop("add", (_F, _I))
-sub_p = _binop("sub", (_F, _I))
-mul_p = _binop("mul", (_F, _I))
-div_p = _binop("div", (_F, _I))
-rem_p = _binop("rem", (_F, _I))
-pow_p = _binop("pow", _FO)
-max_p = _binop("max")
-min_p = _binop("min")
-atan2_p = _binop("atan2", _FO)
+add_p = _binop("add", (_F, _I), correctly_rounded=True)
+sub_p = _binop("sub", (_F, _I), correctly_rounded=True)
+mul_p = _binop("mul", (_F, _I), correctly_rounded=True)
+div_p = _binop("div", (_F, _I), cost=SLOW, correctly_rounded=True)
+rem_p = _binop("rem", (_F, _I), cost=SLOW, correctly_rounded=True)
+pow_p = _binop("pow", _FO, cost=TRANSCENDENTAL)
+max_p = _binop("max", exact_low=True)
+min_p = _binop("min", exact_low=True)
+atan2_p = _binop("atan2", _FO, cost=TRANSCENDENTAL)
 nextafter_p = _binop("nextafter", _FO)
-and_p = _binop("and", (_I, _B))
-or_p = _binop("or", (_I, _B))
-xor_p = _binop("xor", (_I, _B))
-shift_left_p = _binop("shift_left", (_I,))
-shift_right_logical_p = _binop("shift_right_logical", (_I,))
-shift_right_arithmetic_p = _binop("shift_right_arithmetic", (_I,))
-eq_p = _binop("eq", out_dtype=np.bool_, table=COMPARE)
-ne_p = _binop("ne", out_dtype=np.bool_, table=COMPARE)
-lt_p = _binop("lt", out_dtype=np.bool_, table=COMPARE)
-le_p = _binop("le", out_dtype=np.bool_, table=COMPARE)
-gt_p = _binop("gt", out_dtype=np.bool_, table=COMPARE)
-ge_p = _binop("ge", out_dtype=np.bool_, table=COMPARE)
+and_p = _binop("and", (_I, _B), nondiff=True)
+or_p = _binop("or", (_I, _B), nondiff=True)
+xor_p = _binop("xor", (_I, _B), nondiff=True)
+shift_left_p = _binop("shift_left", (_I,), nondiff=True)
+shift_right_logical_p = _binop("shift_right_logical", (_I,), nondiff=True)
+shift_right_arithmetic_p = _binop("shift_right_arithmetic", (_I,), nondiff=True)
+fma_p = _ternop("fma", _FO, correctly_rounded=True)   # x*y + z, rounded once
+eq_p = _binop("eq", out_dtype=np.bool_, family="compare", nondiff=True)
+ne_p = _binop("ne", out_dtype=np.bool_, family="compare", nondiff=True)
+lt_p = _binop("lt", out_dtype=np.bool_, family="compare", nondiff=True)
+le_p = _binop("le", out_dtype=np.bool_, family="compare", nondiff=True)
+gt_p = _binop("gt", out_dtype=np.bool_, family="compare", nondiff=True)
+ge_p = _binop("ge", out_dtype=np.bool_, family="compare", nondiff=True)
 
 # select_n(which, *cases): which is bool (two cases) or int32; cases share an aval.
-select_n_p = Primitive("select_n")
+select_n_p = Primitive("select_n", elementwise=True, exact_low=True)
 
 
 def _select_n_rule(avals):
@@ -165,10 +185,10 @@ shape_rules[select_n_p] = _select_n_rule
 
 
 # --- type conversion and creation -----------------------------------------------------------
-convert_element_type_p = Primitive("convert_element_type")
+convert_element_type_p = Primitive("convert_element_type", elementwise=True)
 shape_rules[convert_element_type_p] = lambda avals, new_dtype, weak_type=False: Aval(avals[0].shape, new_dtype, weak_type)
 
-bitcast_convert_type_p = Primitive("bitcast_convert_type")
+bitcast_convert_type_p = Primitive("bitcast_convert_type", elementwise=True, nondiff=True)
 
 
 def _bitcast_rule(avals, new_dtype):
@@ -181,12 +201,12 @@ def _bitcast_rule(avals, new_dtype):
 
 shape_rules[bitcast_convert_type_p] = _bitcast_rule
 
-iota_p = Primitive("iota")   # params dtype, shape, dimension
+iota_p = Primitive("iota", cost=FREE, nondiff=True)   # params dtype, shape, dimension
 shape_rules[iota_p] = lambda avals, dtype, shape, dimension: Aval(shape, dtype)
 
 
 # --- shape and movement ---------------------------------------------------------------------
-broadcast_in_dim_p = Primitive("broadcast_in_dim")
+broadcast_in_dim_p = Primitive("broadcast_in_dim", cost=FREE)
 
 
 def _broadcast_in_dim_rule(avals, shape, broadcast_dimensions):
@@ -202,7 +222,7 @@ def _broadcast_in_dim_rule(avals, shape, broadcast_dimensions):
 
 shape_rules[broadcast_in_dim_p] = _broadcast_in_dim_rule
 
-reshape_p = Primitive("reshape")
+reshape_p = Primitive("reshape", cost=FREE)
 
 
 def _reshape_rule(avals, new_sizes):
@@ -214,7 +234,7 @@ def _reshape_rule(avals, new_sizes):
 
 shape_rules[reshape_p] = _reshape_rule
 
-transpose_p = Primitive("transpose")
+transpose_p = Primitive("transpose", cost=FREE)
 
 
 def _transpose_rule(avals, permutation):
@@ -227,10 +247,10 @@ def _transpose_rule(avals, permutation):
 
 shape_rules[transpose_p] = _transpose_rule
 
-rev_p = Primitive("rev")
+rev_p = Primitive("rev", cost=FREE)
 shape_rules[rev_p] = lambda avals, dimensions: avals[0]
 
-slice_p = Primitive("slice")   # params start_indices, limit_indices, strides (or None)
+slice_p = Primitive("slice", cost=FREE)   # params start_indices, limit_indices, strides (or None)
 
 
 def _slice_rule(avals, start_indices, limit_indices, strides):
@@ -246,7 +266,7 @@ def _slice_rule(avals, start_indices, limit_indices, strides):
 
 shape_rules[slice_p] = _slice_rule
 
-pad_p = Primitive("pad")   # inputs operand, padding_value; param padding_config ((lo, hi, interior), ...)
+pad_p = Primitive("pad", cost=FREE)   # inputs operand, padding_value; param padding_config ((lo, hi, interior), ...)
 
 
 def _pad_rule(avals, padding_config):
@@ -266,7 +286,7 @@ def _pad_rule(avals, padding_config):
 
 shape_rules[pad_p] = _pad_rule
 
-concatenate_p = Primitive("concatenate")   # param dimension
+concatenate_p = Primitive("concatenate", cost=FREE)   # param dimension
 
 
 def _concatenate_rule(avals, dimension):
@@ -283,7 +303,7 @@ def _concatenate_rule(avals, dimension):
 
 shape_rules[concatenate_p] = _concatenate_rule
 
-dynamic_slice_p = Primitive("dynamic_slice")   # inputs operand, *start indices (scalars); param slice_sizes
+dynamic_slice_p = Primitive("dynamic_slice", cost=FREE)   # inputs operand, *start indices (scalars); param slice_sizes
 
 
 def _dynamic_slice_rule(avals, slice_sizes):
@@ -314,7 +334,7 @@ shape_rules[dynamic_update_slice_p] = _dus_rule
 # gather(operand, indices; axes, mode, fill_value): indices has shape B + (len(axes),);
 # out[b, rest...] = operand[rest with operand axes `axes` set to indices[b]]; out shape is
 # B + the operand's other dims in order. mode "clip" clamps, "fill" returns fill_value.
-gather_p = Primitive("gather")
+gather_p = Primitive("gather", cost=SLOW)
 
 
 def _gather_rule(avals, axes, mode, fill_value=None):
@@ -330,7 +350,7 @@ shape_rules[gather_p] = _gather_rule
 
 # scatter(operand, indices, updates; axes, mode): the mirror of gather; updates have gather's
 # output shape. Out-of-bounds updates are dropped. mode: set, add, mul, min, max.
-scatter_p = Primitive("scatter")
+scatter_p = Primitive("scatter", library=True)
 
 
 def _scatter_rule(avals, axes, mode):
@@ -346,11 +366,8 @@ shape_rules[scatter_p] = _scatter_rule
 
 
 # --- reductions -----------------------------------------------------------------------------
-REDUCE = {}
-
-
-def _reduce_op(name, kinds=_ALL):
-    p = Primitive(name)
+def _reduce_op(name, kinds=_ALL, **traits):
+    p = Primitive(name, family="reduce", **traits)
 
     def rule(avals, axes):
         (a,) = avals
@@ -359,7 +376,6 @@ def _reduce_op(name, kinds=_ALL):
             raise ValueError(f"{name}: axes {tuple(axes)} out of range for operand {a.str_short()}")
         return Aval(tuple(d for i, d in enumerate(a.shape) if i not in axes), a.dtype, a.weak_type)
     shape_rules[p] = rule
-    REDUCE[name] = p
     return p
 
 
@@ -367,11 +383,11 @@ reduce_sum_p = _reduce_op("reduce_sum", (_F, _I))
 reduce_prod_p = _reduce_op("reduce_prod", (_F, _I))
 reduce_max_p = _reduce_op("reduce_max")
 reduce_min_p = _reduce_op("reduce_min")
-reduce_and_p = _reduce_op("reduce_and", (_B, _I))
-reduce_or_p = _reduce_op("reduce_or", (_B, _I))
+reduce_and_p = _reduce_op("reduce_and", (_B, _I), nondiff=True)
+reduce_or_p = _reduce_op("reduce_or", (_B, _I), nondiff=True)
 
-argmax_p = Primitive("argmax")   # params axes=(axis,), index_dtype
-argmin_p = Primitive("argmin")
+argmax_p = Primitive("argmax", nondiff=True)   # params axes=(axis,), index_dtype
+argmin_p = Primitive("argmin", nondiff=True)
 
 
 def _arg_rule(avals, axes, index_dtype):
@@ -386,18 +402,18 @@ shape_rules[argmax_p] = shape_rules[argmin_p] = _arg_rule
 
 CUMULATIVE = {}
 for _name in ("cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp"):
-    CUMULATIVE[_name] = Primitive(_name)   # params axis, reverse
+    CUMULATIVE[_name] = Primitive(_name, library=True)   # params axis, reverse
     shape_rules[CUMULATIVE[_name]] = lambda avals, axis, reverse: avals[0]
 cumsum_p, cumprod_p, cummax_p, cummin_p, cumlogsumexp_p = CUMULATIVE.values()
 
-sort_p = Primitive("sort")        # param dimension; stable ascending, NaNs last
-argsort_p = Primitive("argsort")  # param dimension, index_dtype; stable
+sort_p = Primitive("sort", library=True)        # param dimension; stable ascending, NaNs last
+argsort_p = Primitive("argsort", library=True, nondiff=True)  # param dimension, index_dtype; stable
 shape_rules[sort_p] = lambda avals, dimension: avals[0]
 shape_rules[argsort_p] = lambda avals, dimension, index_dtype: Aval(avals[0].shape, index_dtype)
 
 
 # --- dot_general ----------------------------------------------------------------------------
-dot_general_p = Primitive("dot_general")   # params dimension_numbers, precision, preferred_element_type
+dot_general_p = Primitive("dot_general", library=True)   # params dimension_numbers, precision, preferred_element_type
 
 
 def _dot_general_rule(avals, dimension_numbers, precision=None, preferred_element_type=None):

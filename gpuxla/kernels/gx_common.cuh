@@ -224,6 +224,9 @@ GX_F2(gx_pow, powf, pow)
 GX_F2(gx_atan2, atan2f, atan2)
 GX_F2(gx_nextafter, nextafterf, nextafter)
 #undef GX_F2
+// C's fma rounds once on the GPU and in the host C library alike, so both platforms agree bit for bit.
+GX_FUNC float gx_fma(float a, float b, float c) { return fmaf(a, b, c); }
+GX_FUNC double gx_fma(double a, double b, double c) { return fma(a, b, c); }
 
 GX_FUNC float gx_neg(float x) { return -x; }
 GX_FUNC double gx_neg(double x) { return -x; }

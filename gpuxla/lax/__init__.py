@@ -78,6 +78,19 @@ eq, ne, lt, le, gt, ge = _map(_binary, (P.eq_p, P.ne_p, P.lt_p, P.le_p, P.gt_p, 
 bitwise_not.__name__ = "bitwise_not"
 
 
+def fma(x, y, z):
+    """x * y + z rounded once (IEEE fusedMultiplyAdd), elementwise.
+
+    An internal op exported for gpuxla's own kernels (JAX has no public lax.fma): the float
+    counterpart of what XLA emits for a contracted multiply-add. 16-bit floats compute in float32
+    and round the result, as every op does; complex operands compute x * y + z.
+
+    >>> lax.fma(np.float32(0.1), np.float32(10.0), np.float32(-1.0))   # doctest: +SKIP
+    Array(1.4901161e-08, dtype=float32)
+    """
+    return P.fma_p.bind(*_operands(x, y, z))
+
+
 class RoundingMethod:
     AWAY_FROM_ZERO = 0
     TO_NEAREST_EVEN = 1

@@ -171,17 +171,22 @@ jvp_rules[P.sub_p] = lambda primals, ts, out: (ts[0] if ts[1] is None else lax.n
                                                else lax.sub(*ts))
 
 
+def _fma_jvp(primals, tangents, out):
+    (x, y, _), (tx, ty, tz) = primals, tangents
+    acc = None
+    for t in (None if tx is None else lax.mul(tx, y), None if ty is None else lax.mul(x, ty), tz):
+        acc = t if acc is None else acc if t is None else lax.add(acc, t)
+    return acc
+
+
+jvp_rules[P.fma_p] = _fma_jvp
+vjp_rules[P.fma_p] = lambda ct, out, x, y, z: (lax.mul(ct, y), lax.mul(ct, x), ct)
+
+
 # --- zero-derivative and non-differentiable primitives -----------------------------------------
 # Piecewise-constant float functions have zero derivatives (JAX gives zeros, not errors); the rest
 # have integer/bool outputs or inputs, so no tangent flows through them at all.
-NON_DIFFERENTIABLE = (
-    P.sign_p, P.floor_p, P.ceil_p, P.round_p, P.is_finite_p, P.stop_gradient_p,
-    P.not_p, P.population_count_p, P.clz_p, P.and_p, P.or_p, P.xor_p,
-    P.shift_left_p, P.shift_right_logical_p, P.shift_right_arithmetic_p,
-    *P.COMPARE.values(), P.iota_p, P.bitcast_convert_type_p, P.argmax_p, P.argmin_p, P.argsort_p,
-    P.reduce_and_p, P.reduce_or_p,
-)
-defnondiff(*NON_DIFFERENTIABLE)
+defnondiff(*P.GROUP.nondiff)
 
 
 def _not_implemented(p, mode):

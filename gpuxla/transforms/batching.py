@@ -162,7 +162,8 @@ def defvectorized(*prims):
 
 
 def defbroadcasting(*prims):
-    """Rows for n-ary elementwise primitives (operands of equal shape or rank 0)."""
+    """Rows for elementwise primitives of several operands (binary ops, comparisons, select_n,
+    fma): operands of equal shape or rank 0."""
     for p in prims:
         batch_rules[p] = _nary_rule(p)
 

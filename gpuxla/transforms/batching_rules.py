@@ -12,8 +12,9 @@ from .batching import (batch_rules, batch_size, bdim_at_front, broadcast_batched
 
 
 # --- elementwise ------------------------------------------------------------------------------
-defvectorized(*P.UNARY.values(), P.convert_element_type_p, P.bitcast_convert_type_p)
-defbroadcasting(*P.BINARY.values(), *P.COMPARE.values(), P.select_n_p)
+_ONE_OPERAND = (*P.GROUP.unary, P.convert_element_type_p, P.bitcast_convert_type_p)
+defvectorized(*_ONE_OPERAND)
+defbroadcasting(*(p for p in P.GROUP.elementwise if p not in _ONE_OPERAND))
 batch_rules[P.iota_p] = lambda args, dims, **params: (P.iota_p.bind(**params), None)
 batch_rules[proj_p] = lambda args, dims, index: (args[0][index], dims[0][index])
 
@@ -194,7 +195,7 @@ def _axis_param_rule(prim, key):
     return rule
 
 
-for _p in list(P.REDUCE.values()) + [P.argmax_p, P.argmin_p]:
+for _p in (*P.GROUP.reduce, P.argmax_p, P.argmin_p):
     batch_rules[_p] = _reduce_rule(_p)
 for _p in P.CUMULATIVE.values():
     batch_rules[_p] = _axis_param_rule(_p, "axis")

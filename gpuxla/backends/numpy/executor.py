@@ -3,7 +3,6 @@ each slot freed after its last use; a long chain of elementwise equations over o
 slice by slice (`_Chunked`), bit-identical to equation by equation."""
 import numpy as np
 
-from ...core import primitives as P
 from ..host_loops import host_rules
 from .reference import impl_rules
 
@@ -59,13 +58,9 @@ class NumpyExecutable:
         return [env[s] for s in self.program.outs]
 
 
-# Elementwise primitives: an output element depends only on the operands' elements at the same
-# index, so a chain of them can run on slices. Running a long chain over a large array slice by
-# slice keeps the intermediates in the CPU cache instead of streaming each through memory (the
-# bit-exact random.normal is ~900 such equations).
-# (bitcast_convert_type qualifies between types of one width, the only case that keeps the shape)
-ELEMENTWISE = set(P.UNARY.values()) | set(P.BINARY.values()) | set(P.COMPARE.values()) | {
-    P.select_n_p, P.convert_element_type_p, P.bitcast_convert_type_p}
+# A chain of elementwise primitives can run on slices. Running a long chain over a large array
+# slice by slice keeps the intermediates in the CPU cache instead of streaming each through memory
+# (the bit-exact random.normal is ~900 such equations).
 CHUNK = 16384            # elements per slice: a float32 slice is 64 KB
 CHUNK_MIN_SIZE = 1 << 18  # smaller arrays (1 MB of float32) stay in the cache anyway
 CHUNK_MIN_RUN = 3        # shorter chains gain less than the slicing costs
@@ -73,7 +68,7 @@ CHUNK_MIN_RUN = 3        # shorter chains gain less than the slicing costs
 
 def _chunkable(e, aval):
     a = e.aval
-    return (e.prim in ELEMENTWISE and not isinstance(a, (tuple, list)) and a.size >= CHUNK_MIN_SIZE
+    return (e.prim.elementwise and not isinstance(a, (tuple, list)) and a.size >= CHUNK_MIN_SIZE
             and all(aval[s].shape in ((), a.shape) for s in e.ins))
 
 

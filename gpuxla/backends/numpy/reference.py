@@ -16,24 +16,19 @@ import numpy as np
 from ...core import dtypes
 from ...core import extensions as X
 from ...core import primitives as P
-from ...core.graph import Aval, proj_p, shape_rules
+from ...core.graph import PRIMITIVES, Aval, proj_p, shape_rules
 from . import linalg as L
 
 impl_rules = {}
 _LOW = (np.dtype(np.float16), np.dtype(dtypes.bfloat16))
 
 
-# IEEE operations NumPy already rounds correctly in float32: no float64 detour for them.
-_EXACT = {np.add, np.subtract, np.multiply, np.divide, np.maximum, np.minimum, np.negative,
-          np.abs, np.sign, np.floor, np.ceil, np.sqrt, np.rint, np.fmod, np.nextafter}
-
-
-def _float_op(fn):
-    """Wrap a NumPy float function so 16-bit floats compute in float32 and round back, and float32
-    transcendentals compute in float64 and round once: NumPy's float32 exp/sin/... can be an ulp
-    off, while the float64 result rounded is the correctly rounded value XLA gives (exp(1) ->
-    2.7182817)."""
-    widen = fn not in _EXACT
+def _float_op(prim, fn):
+    """Wrap NumPy function `fn` computing `prim` so 16-bit floats compute in float32 and round
+    back, and float32 transcendentals compute in float64 and round once: NumPy's float32
+    exp/sin/... can be an ulp off, while the float64 result rounded is the correctly rounded value
+    XLA gives (exp(1) -> 2.7182817). Exact and correctly rounded primitives need no detour."""
+    widen = not (prim.exact_low or prim.correctly_rounded)
 
     def impl(*xs, **params):
         dt = xs[0].dtype
@@ -146,20 +141,20 @@ def _div(x, y):
             q = np.abs(x) // np.abs(ysafe)
             q = np.where((x < 0) != (y < 0), -q, q) if x.dtype.kind == "i" else q
             return np.where(y == 0, -1 if x.dtype.kind == "i" else np.iinfo(x.dtype).max, q).astype(x.dtype)
-    return _float_op(np.divide)(x, y)
+    return _float_op(P.div_p, np.divide)(x, y)
 
 
 def _rem(x, y):
     if x.dtype.kind in "iu":
         ysafe = np.where(y == 0, 1, y)
         return np.where(y == 0, x, np.fmod(x, ysafe)).astype(x.dtype)
-    return _float_op(np.fmod)(x, y)
+    return _float_op(P.rem_p, np.fmod)(x, y)
 
 
 def _integer_pow(x, y):
     if x.dtype.kind in "iu":
         return np.power(x, y).astype(x.dtype) if y >= 0 else (1 // np.power(x, -y)).astype(x.dtype)
-    return _float_op(lambda v: np.power(v, y) if y >= 0 else 1.0 / np.power(v, -y))(x)
+    return _float_op(P.integer_pow_p, lambda v: np.power(v, y) if y >= 0 else 1.0 / np.power(v, -y))(x)
 
 
 _unary = {
@@ -175,27 +170,28 @@ _unary = {
     "digamma": _digamma,
 }
 for _name, _fn in _unary.items():
-    impl_rules[P.UNARY[_name]] = _float_op(_fn)
-impl_rules[P.round_p] = lambda x, rounding_method=0: _float_op(np.rint if rounding_method else _round_away)(x)
+    impl_rules[PRIMITIVES[_name]] = _float_op(PRIMITIVES[_name], _fn)
+impl_rules[P.round_p] = lambda x, rounding_method=0: _float_op(
+    P.round_p, np.rint if rounding_method else _round_away)(x)
 impl_rules[P.is_finite_p] = lambda x: np.isfinite(x.astype(np.float32) if x.dtype in _LOW else x)
 impl_rules[P.not_p] = lambda x: np.logical_not(x) if x.dtype == np.bool_ else np.invert(x)
 impl_rules[P.population_count_p] = _popcount
 impl_rules[P.clz_p] = _clz
 impl_rules[P.integer_pow_p] = _integer_pow
-impl_rules[P.stop_gradient_p] = lambda x: x
-impl_rules[P.wrap_p] = lambda x: x
+for _p in P.GROUP.marker:
+    impl_rules[_p] = lambda x: x
 
 
-def _int_or_float(np_fn):
-    return lambda x, y: np_fn(x, y).astype(x.dtype) if x.dtype.kind in "iub" else _float_op(np_fn)(x, y)
+def _int_or_float(prim, np_fn):
+    return lambda x, y: np_fn(x, y).astype(x.dtype) if x.dtype.kind in "iub" else _float_op(prim, np_fn)(x, y)
 
 
 _binary = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "pow": np.power,
-    "max": np.maximum, "min": np.minimum, "atan2": np.arctan2, "nextafter": np.nextafter,
+    "max": np.maximum, "min": np.minimum, "atan2": np.arctan2,
 }
 for _name, _fn in _binary.items():
-    impl_rules[P.BINARY[_name]] = _int_or_float(_fn)
+    impl_rules[PRIMITIVES[_name]] = _int_or_float(PRIMITIVES[_name], _fn)
 impl_rules[P.nextafter_p] = lambda x, y: np.nextafter(x, y) if x.dtype not in _LOW else _nextafter_low(x, y)
 impl_rules[P.div_p] = _div
 impl_rules[P.rem_p] = _rem
@@ -205,6 +201,70 @@ impl_rules[P.xor_p] = lambda x, y: np.bitwise_xor(x, y).astype(x.dtype)
 impl_rules[P.shift_left_p] = _shift("left")
 impl_rules[P.shift_right_logical_p] = _shift("logical")
 impl_rules[P.shift_right_arithmetic_p] = _shift("arithmetic")
+
+
+def _ro_add(a, b):
+    """a + b rounded to odd in float64: rounded to nearest, then one step toward the exact sum
+    where that rounding was inexact and landed on an even significand."""
+    s = a + b
+    bb = s - a
+    err = (a - (s - bb)) + (b - bb)    # a + b - s, exactly (Knuth's two-sum)
+    fix = np.isfinite(s) & (err != 0) & ((s.view(np.int64) & 1) == 0)
+    return np.where(fix, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
+
+
+def _split(a):
+    t = a * 134217729.0                # 2**27 + 1: Veltkamp's split into two 26-bit halves
+    hi = t - (t - a)
+    return hi, a - hi
+
+
+def _fma64(x, y, z):
+    # Dekker's exact product p + e = x*y, then RN(th + RO(tl + e)) with th + tl = z + p exactly
+    # (Boldo & Melquiond). Exact only away from the ends of the exponent range; elements there
+    # take exact rational arithmetic.
+    p = x * y
+    (xh, xl), (yh, yl) = _split(x), _split(y)
+    e = (((xh * yh - p) + xh * yl) + xl * yh) + xl * yl
+    th = z + p
+    bb = th - z
+    tl = (z - (th - bb)) + (p - bb)
+    r = th + _ro_add(tl, e)
+    rest = np.isfinite(x) & np.isfinite(y) & np.isfinite(z) & (x != 0) & (y != 0)
+    fast = rest & (np.abs(x) < 2.0 ** 995) & (np.abs(y) < 2.0 ** 995) & (np.abs(z) < 2.0 ** 1000) & (
+        np.abs(p) > 2.0 ** -900) & (np.abs(p) < 2.0 ** 1000)
+    # Where an operand is not finite or x*y is exactly zero, IEEE's answer (signed zeros included)
+    # is the plain one, but for a finite x*y plus an infinite (or NaN) z, which is z.
+    r = np.where(fast, r, np.where(np.isfinite(x) & np.isfinite(y) & ~np.isfinite(z), z, p + z))
+    for i in np.flatnonzero(rest & ~fast):
+        r[i] = _fma_exact(float(x[i]), float(y[i]), float(z[i]))
+    return r
+
+
+def _fma_exact(x, y, z):
+    from fractions import Fraction
+    v = Fraction(x) * Fraction(y) + Fraction(z)
+    try:
+        return float(v)                # int / int, correctly rounded
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
+def _fma(x, y, z):
+    """x*y + z rounded once. float32: the product is exact in float64, and the sum rounded to odd
+    at 53 bits, then to nearest at 24, is the correctly rounded result (rounding the float64 sum
+    to nearest twice is not). 16-bit floats compute in float32, as every op does."""
+    dt = x.dtype
+    if dt.kind == "c":
+        return x * y + z
+    shape = np.broadcast_shapes(x.shape, y.shape, z.shape)
+    x, y, z = (np.broadcast_to(v, shape).ravel().astype(np.float64) for v in (x, y, z))
+    with np.errstate(all="ignore"):
+        r = _fma64(x, y, z) if dt == np.float64 else _ro_add(x * y, z).astype(np.float32)
+    return r.astype(dt).reshape(shape)
+
+
+impl_rules[P.fma_p] = _fma
 
 
 def _nextafter_low(x, y):
@@ -228,7 +288,7 @@ def _cmp(fn):
 
 for _name, _fn in {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
                    "gt": np.greater, "ge": np.greater_equal}.items():
-    impl_rules[P.COMPARE[_name]] = _cmp(_fn)
+    impl_rules[PRIMITIVES[_name]] = _cmp(_fn)
 
 
 def _select_n(which, *cases):
