@@ -22,9 +22,6 @@ NEVER = {"lax": {"backends", "numpy"}}
 
 # Edges that break the rules today, each with the reason it stays (module, imported package).
 ALLOWED = {
-    # Constant folding evaluates equations with the NumPy reference rules and reads constants
-    # back; compiler/ is being split on another branch (kernel_ir -> cexpr/builder/lower_rules/lower).
-    ("compiler.passes", "backends"),
     # as_node turns nested lists holding Arrays into one Array (jnp.asarray stacks them); it moves
     # with core/trace.py (§8.4).
     ("core.jaxpr", "numpy"),

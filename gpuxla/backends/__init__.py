@@ -155,5 +155,7 @@ class CrossPlatform:
         return [a.from_numpy(t.to_numpy(o)) for o in outs]
 
 
+from .numpy.reference import impl_rules  # noqa: E402  (it imports Device, above)
+
 graph.runtime = types.SimpleNamespace(from_numpy=from_numpy, to_numpy=to_numpy, synchronize=synchronize,
-                                      run_pending=run_pending, device=current_device)
+                                      run_pending=run_pending, device=current_device, reference_rules=impl_rules)

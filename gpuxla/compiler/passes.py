@@ -15,7 +15,7 @@ Two lists:
 """
 import numpy as np
 
-from ..core import dtypes
+from ..core import dtypes, graph
 from ..core import primitives as P
 from ..core.graph import Array, constant, lineage, proj_p, shape_rules, toposort
 from ..core.program import params_key
@@ -35,8 +35,7 @@ def is_const(n):
 
 
 def host_value(n):
-    from ..backends import to_numpy
-    return np.asarray(to_numpy(n._buf))
+    return np.asarray(graph.runtime.to_numpy(n._buf))
 
 
 def uniform_value(n):
@@ -116,7 +115,7 @@ def fold_constants(outs, in_leaves, start=None):
     """Compute nodes whose inputs are all constants, with the NumPy reference implementations.
     Small results only: folding `broadcast_in_dim(1.0, (1000, 1000))` would trade an index
     computation for a megabyte of constant memory."""
-    from ..backends.numpy.reference import impl_rules
+    impl_rules = graph.runtime.reference_rules
 
     def visit(n, ins):
         # (a collective over a named axis has no value of its own: psum(1, 'i') is the axis size)

@@ -103,8 +103,9 @@ class Primitive:
 
 PRIMITIVES = {}
 # The port to the runtime, installed by gpuxla/backends/__init__.py: from_numpy(array) -> buffer,
-# to_numpy(buffer), synchronize(buffer), run_pending(order, outputs) -> buffers of outputs, and
-# device(). The core reaches a backend only through it, so it imports none.
+# to_numpy(buffer), synchronize(buffer), run_pending(order, outputs) -> buffers of outputs,
+# device(), and reference_rules (the NumPy reference table: constant folding computes with it).
+# The core and the compiler reach a backend only through it, so they import none.
 runtime = None
 # Rule tables. shape_rules: (avals, **params) -> Aval (or a list of Avals for multiple results).
 # The NumPy implementations live in backends/numpy/reference.py, the derivative rules in
