@@ -1,5 +1,6 @@
 """Devices and transfers: devices(), device_put, device_get, block_until_ready; config scopes."""
 import contextlib
+import math
 
 import numpy as np
 
@@ -55,7 +56,7 @@ class ShapeDtypeStruct:
         self.shape, self.dtype, self.weak_type = tuple(shape), np.dtype(dtype), weak_type
 
     ndim = property(lambda self: len(self.shape))
-    size = property(lambda self: int(np.prod(self.shape)))
+    size = property(lambda self: math.prod(self.shape))
 
     def __repr__(self):
         return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"

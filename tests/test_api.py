@@ -351,3 +351,21 @@ def test_pending_depth_cut_does_not_recompute_shared_nodes(monkeypatch):
         ref = ref * np.float32(1.0001) + np.float32(np.e)
     np.testing.assert_allclose(np.asarray(y), ref, rtol=1e-5)
     assert len(calls) == 1
+
+
+def test_invalid_shapes_and_dtypes_are_refused_where_made():
+    import gpuxla.numpy as jnp
+    from gpuxla.core.graph import Aval
+    with pytest.raises(TypeError, match=r"non-negative, got \(-1,\)"):
+        jnp.zeros(-1)
+    with pytest.raises(TypeError, match=r"non-negative, got \(2, -3\)"):
+        jax.eval_shape(lambda x: x, jax.ShapeDtypeStruct((2, -3), jnp.float32))
+    for bad in (np.array(["a"]), np.array([b"a"]), np.array(["2020-01-01"], "datetime64[D]")):
+        with pytest.raises(TypeError, match="only supports number and bool dtypes"):
+            jnp.asarray(bad)
+    with pytest.raises(TypeError, match="cannot make an array"):
+        jnp.asarray(np.array([object()]))
+    with pytest.raises(TypeError, match="only supports number and bool dtypes"):
+        jax.jit(lambda: np.array(["a"]))()
+    assert Aval((2 ** 32, 2 ** 32), np.float32).size == 2 ** 64          # no int64 wrap-around
+    assert jax.ShapeDtypeStruct((2 ** 32, 2 ** 32), np.float32).size == 2 ** 64

@@ -8,6 +8,7 @@ Every array is a node `(prim, params, inputs, aval)`. A node holds a buffer once
     subgraph, which the active backend compiles (cached by structure) and runs.
 """
 import itertools
+import math
 import threading
 
 import numpy as np
@@ -25,6 +26,13 @@ class Aval:
         self.shape = tuple(int(d) for d in shape)
         self.dtype = np.dtype(dtype)
         self.weak_type = bool(weak_type) and self.dtype != np.bool_    # bool is never weak (JAX)
+        # Every array is made through an Aval, so this is where invalid shapes and dtypes stop
+        # (jnp.zeros(-1), ShapeDtypeStruct((-1,)), np.array(["a"])), whichever call made them.
+        if self.shape and min(self.shape) < 0:
+            raise TypeError(f"Shapes must be non-negative, got {self.shape}: negative dimensions are not allowed")
+        if self.dtype.kind in "OSUMm":
+            raise TypeError(f"gpuxla only supports number and bool dtypes, got dtype {self.dtype} "
+                            "(object, string, bytes, datetime and timedelta arrays are not arrays gpuxla can hold)")
 
     @property
     def ndim(self):
@@ -32,7 +40,7 @@ class Aval:
 
     @property
     def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)        # Python ints: (2**32, 2**32) must not wrap to 0
 
     def update(self, shape=None, dtype=None, weak_type=None):
         return Aval(self.shape if shape is None else shape, self.dtype if dtype is None else dtype,
