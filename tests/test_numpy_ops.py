@@ -6,9 +6,12 @@ float32 and int64 -> int32 without x64), or the row's `jax_dtype` where NumPy's 
 from JAX's. float64 rows run with x64 enabled (tight tolerances) and again without it (the inputs
 canonicalise to float32). The x64 run of every row is in tests/test_x64.py.
 """
+import warnings
+
 import numpy as np
 import pytest
 
+import gpuxla.numpy as jnp
 from gpuxla.core import dtypes as D
 from gpuxla.tree_util import tree_flatten
 
@@ -591,3 +594,18 @@ def test_operators_refuse_lists_as_jax_does():
         with pytest.raises(TypeError, match=f"unsupported operand type\\(s\\) for {sym}"):
             f()
     assert (x == None) is False  # noqa: E711  (not an array operand: Python's identity fallback)
+
+
+def test_nan_extrema_of_all_nan_slices_match_jax():
+    # JAX (and NumPy) give NaN for nanmax/nanmin of an all-NaN slice; JAX's nanargmax/nanargmin
+    # give -1 there. Integer operands have no NaNs to skip.
+    x = np.array([[np.nan, np.nan, np.nan], [1.0, np.nan, -2.0]], np.float32)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for f in ("nanmax", "nanmin"):
+            np.testing.assert_array_equal(np.asarray(getattr(jnp, f)(x, axis=1)), getattr(np, f)(x, axis=1))
+            assert getattr(jnp, f)(x, axis=1, keepdims=True).shape == (2, 1)
+    assert np.asarray(jnp.nanargmax(x, axis=1)).tolist() == [-1, 0]
+    assert np.asarray(jnp.nanargmin(x, axis=1)).tolist() == [-1, 2]
+    assert float(jnp.nanmax(x)) == 1.0 and int(jnp.nanargmin(x)) == 5
+    assert int(jnp.nanmax(jnp.arange(4))) == 3 and int(jnp.nanargmin(jnp.arange(4))) == 0

@@ -8,7 +8,7 @@ from ..core import dtypes
 from ._util import _canon_axis, _inexact, _py_max
 from ._lax_numpy import asarray, broadcast_to, expand_dims, full_like, moveaxis, ravel, reshape, zeros_like
 from ._ufuncs import ceil, clip, floor, isnan, logical_not, maximum, minimum, rint, sqrt, where
-from ._reductions import any, argmax, argmin, _float_dtype, max, mean, min, prod, sum
+from ._reductions import all, any, argmax, argmin, _float_dtype, max, mean, min, prod, sum
 from ._sorting import sort, take, take_along_axis
 
 
@@ -136,8 +136,23 @@ def _nan_reduction(fn, fill):
 
 nansum = _nan_reduction(sum, 0)
 nanprod = _nan_reduction(prod, 1)
-nanmax = _nan_reduction(max, -np.inf)
-nanmin = _nan_reduction(min, np.inf)
+
+
+def _nan_extremum(fn, fill):
+    """nanmax/nanmin skip NaNs; a slice holding only NaNs gives NaN (JAX and NumPy), not the fill."""
+    skip = _nan_reduction(fn, fill)
+
+    def f(a, axis=None, keepdims=False, **kw):
+        a = asarray(a)
+        if not dtypes.issubdtype(a.dtype, np.inexact):      # no NaNs to skip
+            return fn(a, axis=axis, keepdims=keepdims, **kw)
+        out = skip(a, axis=axis, keepdims=keepdims, **kw)
+        return where(all(isnan(a), axis=axis, keepdims=keepdims), full_like(out, np.nan), out)
+    return f
+
+
+nanmax = _nan_extremum(max, -np.inf)
+nanmin = _nan_extremum(min, np.inf)
 
 
 def nanmean(a, axis=None, keepdims=False):
@@ -160,11 +175,17 @@ def nanstd(a, axis=None, ddof=0, keepdims=False):
     return sqrt(nanvar(a, axis, ddof, keepdims))
 
 
-def nanargmax(a, axis=None):
-    a = asarray(a)
-    return argmax(where(isnan(a), full_like(a, -np.inf), a), axis)
+def _nan_arg(fn, fill):
+    """nanargmax/nanargmin skip NaNs; a slice holding only NaNs gives -1, as JAX."""
+    def f(a, axis=None):
+        a = asarray(a)
+        if not dtypes.issubdtype(a.dtype, np.inexact):      # no NaNs to skip
+            return fn(a, axis)
+        nan = isnan(a)
+        out = fn(where(nan, full_like(a, fill), a), axis)
+        return where(all(nan, axis=axis), full_like(out, -1), out)
+    return f
 
 
-def nanargmin(a, axis=None):
-    a = asarray(a)
-    return argmin(where(isnan(a), full_like(a, np.inf), a), axis)
+nanargmax = _nan_arg(argmax, -np.inf)
+nanargmin = _nan_arg(argmin, np.inf)
