@@ -28,9 +28,6 @@ ALLOWED = {
     # as_node turns nested lists holding Arrays into one Array (jnp.asarray stacks them); it moves
     # with core/trace.py (§8.4).
     ("core.jaxpr", "numpy"),
-    # The linalg wrappers and derivative rows are still written with jnp helpers (tril, eye,
-    # matmul, take_along_axis) in numpy/linalg.py; lax.linalg resolves its names there.
-    ("lax.linalg", "numpy"),
 }
 
 
