@@ -25,13 +25,6 @@ ALLOWED = {
     # as_node turns nested lists holding Arrays into one Array (jnp.asarray stacks them); it moves
     # with core/trace.py (§8.4).
     ("core.jaxpr", "numpy"),
-    # The linalg wrappers and derivative rows are still written with jnp helpers (tril, eye,
-    # matmul, take_along_axis) in numpy/linalg.py; lax.linalg resolves its names there.
-    ("lax.linalg", "numpy"),
-    # Composites, not rules: top_k and sort_key_val call jnp.take_along_axis, broadcast_like
-    # jnp.broadcast_to, tile jnp.tile, and reduce_window recognises jnp's ufuncs as monoids.
-    ("lax", "numpy"),
-    ("lax.windowed", "numpy"),
 }
 
 

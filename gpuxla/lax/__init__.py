@@ -341,8 +341,16 @@ def top_k(x, k):
     # read the order backwards and map positions back. Indices are int32, as in JAX.
     order = rev(argsort(rev(x, (last,)), -1, np.int32), (last,))
     idx = slice_in_dim(sub(full_like(order, x.shape[last] - 1), order), 0, k, axis=last)
-    from .. import numpy as jnp
-    return jnp.take_along_axis(x, idx, axis=-1), idx
+    return _take_along_axis(x, idx, last), idx
+
+
+def _take_along_axis(x, idx, axis):
+    """x's entries at the integer positions `idx` along `axis` (every one in range); idx has x's
+    shape except along `axis`. The gather that jnp.take_along_axis makes, for lax's composites."""
+    idx = convert_element_type(idx, np.int32)
+    points = [idx if k == axis else broadcasted_iota(np.int32, idx.shape, k) for k in range(x.ndim)]
+    stacked = concatenate([reshape(i, i.shape + (1,)) for i in points], idx.ndim)
+    return gather_points(x, stacked, tuple(range(x.ndim)), "clip")
 
 
 class Precision:

@@ -29,16 +29,22 @@ def _lax():
     return lax
 
 
+# jnp's ufuncs by module and name: lax sits below gpuxla.numpy and must not import it to compare
+# the functions themselves.
+_JNP_MONOIDS = {"add": "add", "maximum": "max", "minimum": "min", "multiply": "mul"}
+
+
 def _monoid(computation):
     """'add', 'max', 'min', 'mul' for the computations JAX recognises as monoids, else None."""
-    from .. import numpy as jnp
     lax = _lax()
-    table = {lax.add: "add", jnp.add: "add", operator.add: "add", lax.max: "max", jnp.maximum: "max",
-             lax.min: "min", jnp.minimum: "min", lax.mul: "mul", jnp.multiply: "mul", operator.mul: "mul"}
+    table = {lax.add: "add", operator.add: "add", lax.max: "max", lax.min: "min", lax.mul: "mul", operator.mul: "mul"}
     try:
-        return table.get(computation)
+        kind = table.get(computation)
     except TypeError:
         return None
+    if kind is None and getattr(computation, "__module__", None) == "gpuxla.numpy._ufuncs":
+        kind = _JNP_MONOIDS.get(getattr(computation, "__name__", None))
+    return kind
 
 
 def _identity(kind, dtype):
@@ -192,10 +198,10 @@ def reduce_xor(operand, axes):
 def sort_key_val(keys, values, dimension=-1, is_stable=True):
     """Sort `keys` along `dimension` and apply the same permutation to `values`."""
     lax = _lax()
-    from .. import numpy as jnp
     keys, values = lax.asarray(keys), lax.asarray(values)
+    dimension = dimension % max(keys.ndim, 1)
     perm = lax.argsort(keys, dimension)
-    return (jnp.take_along_axis(keys, perm, axis=dimension), jnp.take_along_axis(values, perm, axis=dimension))
+    return lax._take_along_axis(keys, perm, dimension), lax._take_along_axis(values, perm, dimension)
 
 
 def collapse(operand, start_dimension, stop_dimension=None):
@@ -214,8 +220,18 @@ def broadcast_to_rank(x, rank):
 
 
 def broadcast_like(arr, like_arr):
-    from .. import numpy as jnp
-    return jnp.broadcast_to(arr, jnp.shape(like_arr))
+    """`arr` broadcast (NumPy's rules) to the shape of `like_arr`."""
+    lax = _lax()
+    x = lax.asarray(arr)
+    shape = tuple(like_arr.shape) if isinstance(like_arr, lax.Array) else np.shape(like_arr)
+    if x.shape == shape:
+        return x
+    try:
+        if np.broadcast_shapes(x.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast array of shape {x.shape} to shape {shape}") from None
+    return lax.broadcast_in_dim(x, shape, tuple(range(len(shape) - x.ndim, len(shape))))
 
 
 def batch_matmul(lhs, rhs, precision=None):
@@ -257,8 +273,16 @@ def stack(operands, axis=0):
 
 
 def tile(operand, reps):
-    from .. import numpy as jnp
-    return jnp.tile(operand, reps)
+    """`operand` repeated `reps` times along each axis (numpy.tile)."""
+    lax = _lax()
+    x = lax.asarray(operand)
+    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
+    nd = max(x.ndim, len(reps))
+    dims = (1,) * (nd - x.ndim) + x.shape
+    reps = (1,) * (nd - len(reps)) + reps
+    # Broadcast to (r0, d0, r1, d1, ...) and merge each pair.
+    b = lax.broadcast_in_dim(lax.reshape(x, dims), [n for rd in zip(reps, dims) for n in rd], tuple(range(1, 2 * nd, 2)))
+    return lax.reshape(b, [r * d for r, d in zip(reps, dims)])
 
 
 def index_take(src, idxs, axes):

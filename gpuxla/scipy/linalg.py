@@ -7,6 +7,7 @@ Array([0.5, 3. ], dtype=float32)
 """
 from .. import numpy as jnp
 from ..numpy import linalg as _la
+from ..lax import linalg as _lax_la
 
 __all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "det", "eigh", "inv", "lu", "lu_factor",
            "lu_solve", "pinv", "qr", "solve", "solve_triangular", "svd", "tril", "triu"]
@@ -28,11 +29,11 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     vec = b.ndim == 1
     bb = b[:, None] if vec else b
     if lower:
-        y = _la.triangular_solve(c, bb, left_side=True, lower=True)
-        x = _la.triangular_solve(c, y, left_side=True, lower=True, transpose_a=True)
+        y = _lax_la.triangular_solve(c, bb, left_side=True, lower=True)
+        x = _lax_la.triangular_solve(c, y, left_side=True, lower=True, transpose_a=True)
     else:
-        y = _la.triangular_solve(c, bb, left_side=True, lower=False, transpose_a=True)
-        x = _la.triangular_solve(c, y, left_side=True, lower=False)
+        y = _lax_la.triangular_solve(c, bb, left_side=True, lower=False, transpose_a=True)
+        x = _lax_la.triangular_solve(c, y, left_side=True, lower=False)
     return x[:, 0] if vec else x
 
 
@@ -65,13 +66,13 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
     vec = b.ndim == 1
     bb = b[:, None] if vec else b
     m = lu_.shape[-1]
-    perm = _la.lu_pivots_to_permutation(piv, m)
+    perm = _lax_la.lu_pivots_to_permutation(piv, m)
     if trans == 0:
-        y = _la.triangular_solve(lu_, bb[perm], left_side=True, lower=True, unit_diagonal=True)
-        x = _la.triangular_solve(lu_, y, left_side=True, lower=False)
+        y = _lax_la.triangular_solve(lu_, bb[perm], left_side=True, lower=True, unit_diagonal=True)
+        x = _lax_la.triangular_solve(lu_, y, left_side=True, lower=False)
     elif trans in (1, 2):
-        y = _la.triangular_solve(lu_, bb, left_side=True, lower=False, transpose_a=True)
-        z = _la.triangular_solve(lu_, y, left_side=True, lower=True, transpose_a=True, unit_diagonal=True)
+        y = _lax_la.triangular_solve(lu_, bb, left_side=True, lower=False, transpose_a=True)
+        z = _lax_la.triangular_solve(lu_, y, left_side=True, lower=True, transpose_a=True, unit_diagonal=True)
         x = jnp.zeros_like(z).at[perm].set(z)
     else:
         raise ValueError(f"lu_solve: invalid trans {trans!r}")
@@ -113,7 +114,7 @@ def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_fini
         raise NotImplementedError("scipy.linalg.qr: pivoting is not supported by gpuxla")
     if mode not in ("full", "economic", "r"):
         raise ValueError(f"qr: unsupported mode {mode!r}")
-    q, r = _la.lax_qr(a, full_matrices=mode == "full")
+    q, r = _lax_la.qr(a, full_matrices=mode == "full")
     return (r,) if mode == "r" else (q, r)
 
 

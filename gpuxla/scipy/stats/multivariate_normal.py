@@ -2,7 +2,7 @@
 import math
 
 from ... import numpy as jnp
-from ...numpy import linalg
+from ...lax import linalg
 from ..special import _inexact
 
 
@@ -24,7 +24,7 @@ def logpdf(x, mean, cov, allow_singular=None):
         return -0.5 * jnp.sum(y * y, axis=-1) / cov - n / 2 * (log2pi + jnp.log(cov))
     if cov.ndim < 2 or cov.shape[-2:] != (n, n):
         raise ValueError("multivariate_normal.logpdf got incompatible shapes")
-    L = linalg.lax_cholesky(cov)
+    L = linalg.cholesky(cov)
     z = linalg.triangular_solve(L, y[..., None], left_side=True, lower=True)[..., 0]
     return (-0.5 * jnp.sum(z * z, axis=-1) - n / 2 * log2pi
             - jnp.sum(jnp.log(jnp.diagonal(L, axis1=-2, axis2=-1)), axis=-1))
