@@ -29,11 +29,6 @@ def _lax():
     return lax
 
 
-# jnp's ufuncs by module and name: lax sits below gpuxla.numpy and must not import it to compare
-# the functions themselves.
-_JNP_MONOIDS = {"add": "add", "maximum": "max", "minimum": "min", "multiply": "mul"}
-
-
 def _monoid(computation):
     """'add', 'max', 'min', 'mul' for the computations JAX recognises as monoids, else None."""
     lax = _lax()
@@ -42,9 +37,7 @@ def _monoid(computation):
         kind = table.get(computation)
     except TypeError:
         return None
-    if kind is None and getattr(computation, "__module__", None) == "gpuxla.numpy._ufuncs":
-        kind = _JNP_MONOIDS.get(getattr(computation, "__name__", None))
-    return kind
+    return kind or getattr(computation, "monoid", None)       # jnp's add, multiply, maximum, minimum
 
 
 def _identity(kind, dtype):

@@ -64,6 +64,10 @@ multiply = _ufunc2(lambda a, b: lax.bitwise_and(a, b) if a.dtype == np.bool_ els
 true_divide = divide = _ufunc2(lax.div, "divide", float_only=True)
 maximum = _ufunc2(lax.max, "maximum")
 minimum = _ufunc2(lax.min, "minimum")
+# lax.reduce_window treats these as monoids (identity element, fused reduction); lax sits below
+# gpuxla.numpy, so it reads this mark instead of importing the functions.
+for _f, _kind in ((add, "add"), (multiply, "mul"), (maximum, "max"), (minimum, "min")):
+    _f.monoid = _kind
 power_float = _ufunc2(lax.pow, "float_power", float_only=True)
 arctan2 = _ufunc2(lax.atan2, "arctan2", float_only=True)
 nextafter = _ufunc2(lax.nextafter, "nextafter", float_only=True)
