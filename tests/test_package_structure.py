@@ -25,9 +25,6 @@ ALLOWED = {
     # Constant folding evaluates equations with the NumPy reference rules and reads constants
     # back; compiler/ is being split on another branch (kernel_ir -> cexpr/builder/lower_rules/lower).
     ("compiler.passes", "backends"),
-    # as_node turns nested lists holding Arrays into one Array (jnp.asarray stacks them); it moves
-    # with core/trace.py (§8.4).
-    ("core.jaxpr", "numpy"),
     # The linalg wrappers and derivative rows are still written with jnp helpers (tril, eye,
     # matmul, take_along_axis) in numpy/linalg.py; lax.linalg resolves its names there.
     ("lax.linalg", "numpy"),

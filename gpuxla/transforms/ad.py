@@ -18,7 +18,7 @@ import numpy as np
 from ..core import dtypes
 from ..core import primitives as P
 from ..core.graph import Array, constant, proj_p, toposort, trace_scope
-from ..core.jaxpr import as_node
+from ..core.trace import as_node
 from ..tree_util import tree_flatten, tree_structure, tree_unflatten
 from .batching import vmap
 
