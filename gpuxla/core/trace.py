@@ -33,8 +33,9 @@ REALIZE, BAKE, INPUTS, LEAVE = "realize", "bake", "inputs", "leave"
 
 class Traced:
     """A function traced on symbolic `leaves`: its outputs `outs`, the pytree structures of its
-    arguments and results, the outer nodes it read (`captured`), and `start`, the first node id
-    that belongs to the trace."""
+    arguments and results, the outer nodes it reads (`captured`, as its `closed` policy left them:
+    none collected for LEAVE, only those jit could not bake in for BAKE), and `start`, the first
+    node id that belongs to the trace."""
 
     def __init__(self, leaves, outs, start, in_tree=None, out_tree=None, captured=()):
         self.leaves, self.outs, self.start = leaves, outs, start
@@ -58,7 +59,7 @@ def trace(fun, args_or_avals, *, what, names, in_tree=None, closed):
     in errors; `closed` is the policy for closed-over arrays (module docstring)."""
     start = next(graph._ids)
     leaves, flat = [], []
-    for x, name in zip(args_or_avals, names):
+    for x, name in zip(args_or_avals, names, strict=True):
         if isinstance(x, Aval):
             x = symbolic(x, name)
             leaves.append(x)
@@ -88,9 +89,8 @@ def _closed_over(t, closed):
     if closed == INPUTS:
         return outer
     if closed == REALIZE:
-        pending = [n for n in outer if n._buf is None and n.sym is None]
-        graph.realize(pending)
-        return pending
+        graph.realize([n for n in outer if n._buf is None and n.sym is None])
+        return outer
     # BAKE: constants are values already; the rest is computed now unless a transformation runs.
     outer = [n for n in outer if not (n.prim is None and n._buf is not None)]
     if outer and not graph.state.trace_level:
@@ -102,12 +102,12 @@ def _closed_over(t, closed):
     return outer
 
 
-def trace_values(fun, args, kwargs=None, *, what, fname=None):
+def trace_values(fun, args, kwargs=None, *, what):
     """`fun` traced on leaves shaped like the concrete `args` and `kwargs` (make_jaxpr,
     eval_shape), each named after the argument it belongs to; pending outer arrays are realized."""
     kwargs = kwargs or {}
     flat, in_tree = tree_flatten((tuple(args), kwargs))
-    fname = fname or getattr(fun, "__name__", "fun")
+    fname = getattr(fun, "__name__", "fun")
     params = arg_names(fun, len(args))
     names = []
     for name, a in zip(params, args):
