@@ -70,11 +70,11 @@ class ShapeDtypeStruct:
 
 def eval_shape(fun, *args, **kwargs):
     """Shapes and dtypes of fun's outputs, computed by tracing without running anything."""
-    from .core.jaxpr import trace
+    from .core.trace import trace_values
     from .core.graph import Aval, symbolic
     args = tree_map(lambda a: symbolic(Aval(a.shape, a.dtype, getattr(a, "weak_type", False)), "eval_shape argument")
                     if isinstance(a, ShapeDtypeStruct) else a, args)
-    t = trace(fun, args, kwargs, what="eval_shape")
+    t = trace_values(fun, args, kwargs, what="eval_shape")
     return tree_unflatten(t.out_tree, [ShapeDtypeStruct(o.shape, o.dtype, o.weak_type) for o in t.outs])
 
 

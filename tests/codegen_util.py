@@ -4,7 +4,7 @@ import pytest
 
 from gpuxla.backends.cuda import interpret
 from gpuxla.backends.cuda.plan import Plan
-from gpuxla.core.jaxpr import trace
+from gpuxla.core.trace import trace_values
 from gpuxla.core.program import Program
 
 needs_cxx = pytest.mark.skipif(interpret.host_compiler() is None,
@@ -22,5 +22,5 @@ def _session_cache(tmp_path_factory):
 
 def plan_of(f, *args):
     """Fusion and rendering only (no compiler): the plan of f's traced program."""
-    t = trace(f, args)
-    return Plan(Program.from_graph(t.in_leaves, t.outs))
+    t = trace_values(f, args, what="a test")
+    return Plan(Program.from_graph(t.leaves, t.outs))

@@ -11,7 +11,7 @@ import pytest
 from gpuxla import lax
 from gpuxla.backends.cuda import InterpretBackend
 from gpuxla.backends.numpy import NumpyBackend
-from gpuxla.core.jaxpr import trace
+from gpuxla.core.trace import trace_values
 from gpuxla.core.program import Program
 
 from codegen_util import _session_cache, needs_cxx  # noqa: E402,F401
@@ -89,8 +89,8 @@ def _same_bits(got, want):
 
 
 def _program(dt, n):
-    t = trace(lambda x, y, z: lax.fma(x, y, z), [np.zeros(n, dt)] * 3)
-    return Program.from_graph(t.in_leaves, t.outs)
+    t = trace_values(lambda x, y, z: lax.fma(x, y, z), [np.zeros(n, dt)] * 3, what="a test")
+    return Program.from_graph(t.leaves, t.outs)
 
 
 @pytest.mark.parametrize("dt", [F32, F64], ids=str)

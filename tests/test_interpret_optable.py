@@ -18,7 +18,7 @@ from gpuxla import backends, lax
 from gpuxla.backends.cuda import InterpretBackend, interpret
 from gpuxla.backends.numpy import NumpyBackend
 from gpuxla.core import dtypes
-from gpuxla.core.jaxpr import trace
+from gpuxla.core.trace import trace_values
 from gpuxla.core.program import Program
 from gpuxla.tree_util import tree_leaves
 
@@ -32,8 +32,8 @@ BF16 = np.dtype(dtypes.bfloat16)
 
 
 def program_of(f, args):
-    t = trace(f, args)
-    return Program.from_graph(t.in_leaves, t.outs)
+    t = trace_values(f, args, what="a test")
+    return Program.from_graph(t.leaves, t.outs)
 
 
 def inputs_for(prog, args):

@@ -8,13 +8,13 @@ import gpuxla as jax
 import gpuxla.numpy as jnp
 from gpuxla.backends.numpy import executor as NB
 from gpuxla.backends.numpy.reference import impl_rules
-from gpuxla.core.jaxpr import trace
+from gpuxla.core.trace import trace_values
 from gpuxla.core.program import Program
 
 
 def _program(f, *args):
-    t = trace(f, args)
-    return Program.from_graph(t.in_leaves, t.outs)
+    t = trace_values(f, args, what="a test")
+    return Program.from_graph(t.leaves, t.outs)
 
 
 def _both(f, *args):

@@ -20,12 +20,8 @@ MAY_IMPORT = {
 }
 NEVER = {"lax": {"backends", "numpy"}}
 
-# Edges that break the rules today, each with the reason it stays (module, imported package).
-ALLOWED = {
-    # as_node turns nested lists holding Arrays into one Array (jnp.asarray stacks them); it moves
-    # with core/trace.py (§8.4).
-    ("core.jaxpr", "numpy"),
-}
+# Edges that break the rules today, each with the reason it stays (module, imported package): none.
+ALLOWED = set()
 
 
 def _package_of(module, node):

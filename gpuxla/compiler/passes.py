@@ -17,8 +17,10 @@ import numpy as np
 
 from ..core import dtypes, graph
 from ..core import primitives as P
-from ..core.graph import Array, constant, lineage, proj_p, shape_rules, toposort
+from ..core.graph import Array, constant, lineage, proj_p, shape_rules
 from ..core.program import params_key
+from ..core import trace as _trace
+from ..core.trace import Traced, substitute
 from ..core.extensions import COLLECTIVES
 
 # Constant folding never materialises more than this many elements out of fewer (a broadcast
@@ -75,22 +77,13 @@ def start_of(in_leaves, start=None):
 
 def trace_nodes(outs, in_leaves, start=None):
     """The nodes a pass may rewrite, inputs before consumers."""
-    lo = start_of(in_leaves, start)
-    leaf_ids = {x.id for x in in_leaves}
-    order = toposort(outs, stop=lambda n: n.id in leaf_ids or n.id < lo or n.prim is None)
-    return [n for n in order if n.prim is not None and n.id >= lo and n.id not in leaf_ids]
+    return _trace.trace_nodes(Traced(in_leaves, outs, start_of(in_leaves, start)))
 
 
 def rewrite(outs, in_leaves, visit, start=None):
     """Walk the trace's nodes in order; `visit(node, ins)` gets a node and its rewritten inputs
     and returns its replacement (`rebuild(node, ins)` when nothing applies)."""
-    new = {}
-    for n in trace_nodes(outs, in_leaves, start):
-        ins = tuple(new.get(x.id, x) for x in n.inputs)
-        r = visit(n, ins)
-        if r is not n:
-            new[n.id] = r
-    return [new.get(o.id, o) for o in outs]
+    return substitute(Traced(in_leaves, outs, start_of(in_leaves, start)), in_leaves, visit=visit)
 
 
 def rebuild(n, ins):

@@ -1,95 +1,10 @@
-"""Tracing a Python function to a graph, and printing graphs as jaxpr-like text."""
-import inspect
+"""Printing graphs as jaxpr-like text, and make_jaxpr."""
 import itertools
 
 import numpy as np
 
-from . import dtypes
-from . import graph
-from .graph import Array, Aval, constant, proj_p, symbolic, toposort, trace_scope
-from ..tree_util import tree_flatten, tree_unflatten
-
-
-def aval_of(x):
-    """The aval a traced argument gets: Arrays keep theirs, Python scalars are weak."""
-    if isinstance(x, Array):
-        return x.aval
-    if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
-        return Aval((), dtypes.scalar_dtype_for_value(x), weak_type=not isinstance(x, bool))
-    if hasattr(x, "shape") and hasattr(x, "dtype"):
-        return Aval(x.shape, dtypes.canonicalize_dtype(x.dtype))
-    arr = np.asarray(x)
-    if arr.dtype == object:
-        raise TypeError(f"Argument {x!r} of type {type(x).__name__} is not a valid gpuxla type")
-    return Aval(arr.shape, dtypes.canonicalize_dtype(arr.dtype))
-
-
-def as_node(x):
-    if isinstance(x, Array):
-        return x
-    from .. import numpy as jnp
-    return jnp.asarray(x)
-
-
-def arg_names(f, n):
-    """Names for the first n positional arguments of f, for error messages."""
-    try:
-        params = [p.name for p in inspect.signature(f).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        params = []
-    return [params[i] if i < len(params) else f"args[{i}]" for i in range(n)]
-
-
-class Traced:
-    """A function traced on symbolic leaves: inputs, outputs and their pytree structures."""
-
-    def __init__(self, in_leaves, in_tree, outs, out_tree):
-        self.in_leaves, self.in_tree, self.outs, self.out_tree = in_leaves, in_tree, outs, out_tree
-
-    def pretty(self):
-        return pp_graph(self.in_leaves, self.outs)
-
-    __str__ = pretty
-
-    def __repr__(self):
-        return self.pretty()
-
-
-def trace(f, args, kwargs=None, what="jit", fname=None):
-    """Call f on symbolic leaves shaped like `args` (a tuple); kwargs are traced too."""
-    kwargs = kwargs or {}
-    flat, in_tree = tree_flatten((tuple(args), kwargs))
-    fname = fname or getattr(f, "__name__", "fun")
-    names = arg_names(f, len(args))
-    leaves = []
-    for i, x in enumerate(flat):
-        leaves.append(symbolic(aval_of(x), _leaf_name(what, fname, names, args, i, flat)))
-    a, k = tree_unflatten(in_tree, leaves)
-    first = leaves[0].id if leaves else next(graph._ids)
-    with trace_scope():
-        out = f(*a, **k)
-    out_flat, out_tree = tree_flatten(out)
-    outs = [as_node(o) for o in out_flat]
-    # Arrays the function closed over that were still pending when tracing began are values from
-    # outside, as in JAX (constants), not operations of the function: compute them now.
-    inside = [n for n in toposort(outs, stop=lambda n: n.id < first) if n.id >= first]
-    outside = {x.id: x for n in inside for x in n.inputs if x.id < first and x._buf is None and x.sym is None}
-    outside.update((o.id, o) for o in outs if o.id < first and o._buf is None and o.sym is None)
-    if outside:
-        graph.realize(list(outside.values()))
-    return Traced(leaves, in_tree, outs, out_tree)
-
-
-def _leaf_name(what, fname, names, args, i, flat):
-    # Which positional argument does flat leaf i belong to?
-    count = 0
-    for k, a in enumerate(args):
-        n = len(tree_flatten(a)[0])
-        if i < count + n:
-            return f"the argument '{names[k]}' of {fname} traced for {what}"
-        count += n
-    return f"a keyword argument of {fname} traced for {what}"
+from .graph import proj_p, toposort
+from .trace import trace_values
 
 
 def _names():
@@ -239,13 +154,13 @@ class ClosedJaxpr:
 
     def __init__(self, traced):
         self.traced = traced
-        self.in_avals = [x.aval for x in traced.in_leaves]
+        self.in_avals = [x.aval for x in traced.leaves]
         self.out_avals = [o.aval for o in traced.outs]
         self.jaxpr = self
 
     @property
     def eqns(self):
-        ids = {x.id for x in self.traced.in_leaves}
+        ids = {x.id for x in self.traced.leaves}
         return [n for n in toposort(self.traced.outs, stop=lambda n: n.id in ids)
                 if n.id not in ids and n.prim is not None and n.prim is not proj_p]
 
@@ -276,9 +191,9 @@ def make_jaxpr(fun, static_argnums=(), axis_env=None, return_shape=False, abstra
                 full = [args[i] if i in static_argnums else next(it) for i in range(len(args))]
                 return fun(*full, **kw)
             g.__name__ = getattr(fun, "__name__", "fun")
-            t = trace(g, dyn, kwargs, what="make_jaxpr")
+            t = trace_values(g, dyn, kwargs, what="make_jaxpr")
         else:
-            t = trace(fun, args, kwargs, what="make_jaxpr")
+            t = trace_values(fun, args, kwargs, what="make_jaxpr")
         cj = ClosedJaxpr(t)
         if return_shape:
             from ..tree_util import tree_unflatten as tu

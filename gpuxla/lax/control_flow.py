@@ -13,64 +13,40 @@ import numpy as np
 from ..core import dtypes
 from ..core import graph as G
 from ..core.extensions import cond_cap_positions, cond_captured, cond_p, scan_p, while_p
-from ..core.graph import Array, Aval, symbolic, trace_scope
+from ..core.graph import Array, Aval
+from ..core.jaxpr import pp_graph
 from ..core.program import Program
+from ..core.trace import INPUTS, Traced, substitute, trace
 from ..transforms.ad import jvp, jvp_rules, vjp, vjp_rules
 from ..transforms.batching import batch_rules, batch_size, bdim_at_front, moveaxis, vmap
 from ..tree_util import tree_flatten, tree_unflatten
 from . import (asarray, broadcast_in_dim, clamp, convert_element_type, full, reduce_or, select, select_n,
                zeros_like_array)
 
-_nid = G._ids
 
-
-class Body:
+class Body(Traced):
     """A function traced on symbolic leaves: `outs` computed from `leaves` and `captured` outer
-    nodes. Hashable by identity, so a node's params can hold it."""
+    nodes, which become explicit inputs of the primitive. Hashable by identity, so a node's params
+    can hold it."""
 
     def __init__(self, fun, in_avals, name):
-        start = next(_nid)
-        self.leaves = [symbolic(a, f"an argument of {name}") for a in in_avals]
-        with trace_scope():
-            out = fun(*self.leaves)
-        flat, self.out_tree = tree_flatten(out)
-        self.outs = [o if isinstance(o, Array) else asarray(o) for o in flat]
+        t = trace(fun, in_avals, what=name, names=[f"an argument of {name}"] * len(in_avals), closed=INPUTS)
+        super().__init__(t.leaves, t.outs, t.start, out_tree=t.out_tree, captured=t.captured)
         self.out_avals = [o.aval for o in self.outs]
         self.name = name
-        leaf_ids = {x.id for x in self.leaves}
-        order = G.toposort(self.outs, stop=lambda n: n.id < start or n.id in leaf_ids)
-        caps = {}
-        for n in order:
-            if n.id < start and n.id not in leaf_ids:
-                caps[n.id] = n
-        self.captured = list(caps.values())
         self.executables = {}     # platform -> compiled body (backends/host_loops.py)
 
     def __repr__(self):
-        from ..core.jaxpr import pp_graph
         return pp_graph(self.leaves + self.captured, self.outs, indent=6)
+
+    __str__ = __repr__
 
     def program(self):
         return Program.from_graph(self.leaves + self.captured, self.outs)
 
     def call(self, args, caps=None):
         """The body's graph copied onto new input nodes (a Python-callable form of the body)."""
-        caps = self.captured if caps is None else caps
-        m = {x.id: a for x, a in zip(self.leaves + self.captured, list(args) + list(caps))}
-        ids = set(m)
-        for n in G.toposort(self.outs, stop=lambda n: n.id in ids):
-            if n.id in m or n.prim is None:
-                continue
-            ins = [m.get(x.id, x) for x in n.inputs]
-            if all(a is b for a, b in zip(ins, n.inputs)):
-                m[n.id] = n
-            elif n.prim is G.proj_p:
-                m[n.id] = ins[0][n.params["index"]] if isinstance(ins[0], list) else G.proj_p.bind(ins[0], **n.params)
-            else:
-                # For a multiple-results node this is the list of its projections, which the
-                # proj nodes after it pick from.
-                m[n.id] = n.prim.bind(*ins, **(n.params or {}))
-        return [m.get(o.id, o) for o in self.outs]
+        return substitute(self, args, caps)
 
 
 def _avals(xs):

@@ -17,8 +17,8 @@ import numpy as np
 
 from ..core import dtypes
 from ..core import primitives as P
-from ..core.graph import Array, constant, proj_p, toposort, trace_scope
-from ..core.jaxpr import as_node
+from ..core.graph import Array, constant, proj_p, trace_scope
+from ..core.trace import Traced, as_node, trace_nodes
 from ..tree_util import tree_flatten, tree_structure, tree_unflatten
 from .batching import vmap
 
@@ -96,13 +96,11 @@ class Linear:
         self.leaves, self.outs = leaves, outs
         leaf_ids = {x.id for x in leaves}
         # Ids grow with creation, so nothing older than the first leaf can depend on it.
-        lo = min(leaf_ids) if leaf_ids else 0
-        order = toposort(outs, stop=lambda n: n.id <= lo or n.id in leaf_ids or n.prim is None,
-                         inputs=_ad_inputs)
+        t = Traced(leaves, outs, min(leaf_ids) if leaf_ids else 0)
         dep = set(leaf_ids)
         self.eqns = []
-        for n in order:
-            if n.id in leaf_ids or n.prim is None or not is_float_aval(n.aval):
+        for n in trace_nodes(t, inputs=_ad_inputs):
+            if not is_float_aval(n.aval):
                 continue
             ins = _ad_inputs(n)
             if any(x.id in dep for x in ins):

@@ -21,11 +21,9 @@ import threading
 
 import numpy as np
 
-from ..core import graph
 from ..core import primitives as P
 from ..core.extensions import COLLECTIVES
-from ..core.graph import symbolic, toposort, trace_scope
-from ..core.jaxpr import as_node, arg_names
+from ..core.trace import LEAVE, arg_names, as_node, trace, trace_nodes
 from ..tree_util import tree_flatten, tree_leaves, tree_unflatten
 
 __all__ = ["vmap", "batch_rules", "defvectorized", "defbroadcasting", "def_batch_leading"]
@@ -176,21 +174,16 @@ def def_batch_leading(*prims):
 
 
 # --- the rewrite ------------------------------------------------------------------------------
-def batch_graph(leaves, values, dims, outs, frame, first_id):
-    """Rewrite the graph from `leaves` to `outs` onto batched `values` (batch axes `dims`).
-    Returns [(value, dim)] for `outs`; dim None means unbatched."""
-    env = {x.id: (v, d) for x, v, d in zip(leaves, values, dims)}
+def batch_graph(t, values, dims, frame):
+    """Rewrite the traced graph `t` onto batched `values` for its leaves (batch axes `dims`).
+    Returns [(value, dim)] for its outs; dim None means unbatched."""
+    env = {x.id: (v, d) for x, v, d in zip(t.leaves, values, dims)}
     name = frame.name
-
-    def stop(n):
-        # Nothing created before the trace, and nothing free of symbolic inputs, can depend on
-        # this level's leaves.
-        return n.id in env or n.id < first_id or n.sym is None
 
     _env.rewriting.append(frame)
     try:
-        for node in toposort(outs, stop=stop):
-            if stop(node) or node.prim is None:
+        for node in trace_nodes(t):
+            if node.sym is None:      # free of symbolic inputs: it cannot depend on the leaves
                 continue
             ins = [env.get(x.id) for x in node.inputs]
             mine = node.prim in COLLECTIVES and name is not None and name in node.params["axis_name"]
@@ -209,7 +202,7 @@ def batch_graph(leaves, values, dims, outs, frame, first_id):
             env[node.id] = rule(args, bdims, **(node.params or {}))
     finally:
         _env.rewriting.pop()
-    return [env.get(o.id, (o, None)) for o in outs]
+    return [env.get(o.id, (o, None)) for o in t.outs]
 
 
 # --- vmap -------------------------------------------------------------------------------------
@@ -311,26 +304,23 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
             lines[-1] = lines[-1][:-1]
             raise ValueError("vmap got inconsistent sizes for array axes to be mapped:\n" + "\n".join(lines))
         size = sizes.pop()
-        first_id = next(graph._ids)
-        leaves = []
-        per_example = list(flat)
+        per_example, leaf_names = list(flat), [None] * len(flat)
         for i, n, a in mapped:
-            aval = n.aval.update(shape=n.shape[:a] + n.shape[a + 1:])
-            leaf = symbolic(aval, f"the argument '{names[i]}' of {fname} traced for vmap")
-            leaves.append(leaf)
-            per_example[i] = leaf
-        a_ex, k_ex = tree_unflatten(in_tree, per_example)
+            per_example[i] = n.aval.update(shape=n.shape[:a] + n.shape[a + 1:])
+            leaf_names[i] = f"the argument '{names[i]}' of {fname} traced for vmap"
         frame = AxisFrame(axis_name, size)
-        _env.frames.append(frame)
-        try:
-            with trace_scope():
-                out = fun(*a_ex, **k_ex)
-        finally:
-            _env.frames.pop()
-        out_flat, out_tree = tree_flatten(out)
-        out_nodes = [as_node(o) for o in out_flat]
-        oaxes = _prefix_flatten(out_axes, out, "out_axes")
-        res = batch_graph(leaves, [n for _, n, _ in mapped], [a for _, _, a in mapped], out_nodes, frame, first_id)
+
+        def in_frame(*a, **k):
+            _env.frames.append(frame)
+            try:
+                return fun(*a, **k)
+            finally:
+                _env.frames.pop()
+        in_frame.__name__ = fname
+        t = trace(in_frame, per_example, what="vmap", names=leaf_names, in_tree=in_tree, closed=LEAVE)
+        out_nodes = t.outs
+        oaxes = _prefix_flatten(out_axes, t.out_tree.unflatten(out_nodes), "out_axes")
+        res = batch_graph(t, [n for _, n, _ in mapped], [a for _, _, a in mapped], frame)
         final = []
         for (v, d), oa, o in zip(res, oaxes, out_nodes):
             if oa is None:
@@ -343,6 +333,6 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
                 raise ValueError(f"axis {oa} is out of bounds for array of dimension {nd}")
             oa %= nd
             final.append(broadcast_batched(v, size, oa) if d is None else moveaxis(v, d, oa))
-        return tree_unflatten(out_tree, final)
+        return tree_unflatten(t.out_tree, final)
 
     return batched

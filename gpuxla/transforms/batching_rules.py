@@ -5,7 +5,7 @@ import numpy as np
 from .. import lax
 from ..core import primitives as P
 from ..core.graph import proj_p
-from ..core.jaxpr import as_node
+from ..core.trace import as_node
 from ..tree_util import tree_unflatten
 from .batching import (batch_rules, batch_size, bdim_at_front, broadcast_batched, defbroadcasting, defvectorized,
                        moveaxis, shift_axis, vmap)

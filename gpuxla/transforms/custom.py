@@ -19,7 +19,7 @@ import numpy as np
 from ..core import dtypes
 from ..core import primitives as P
 from ..core.graph import state
-from ..core.jaxpr import as_node
+from ..core.trace import as_node
 from ..tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
 from . import ad
 from .ad import jvp_rules, vjp_rules

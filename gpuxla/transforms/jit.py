@@ -33,8 +33,9 @@ from ..backends import CrossPlatform, from_numpy, get_backend
 from ..compiler import passes as _passes
 from .. import config
 from . import batching
-from ..core.graph import Array, Aval, from_buffer, realize, state, symbolic, toposort, trace_scope
-from ..core.jaxpr import arg_names, as_node, aval_of, pp_graph
+from ..core.graph import Array, Aval, from_buffer, realize, state, symbolic
+from ..core.jaxpr import pp_graph
+from ..core.trace import BAKE, Traced, arg_names, as_node, aval_of, substitute, trace
 from ..core.program import Program
 from ..tree_util import PyTreeDef, _flat, _unflatten, tree_flatten
 
@@ -210,35 +211,19 @@ class JitFunction:
             owners += [f"the argument '{names[dyn_pos[k]]}'"] * len(tree_flatten(a)[0])
         for k in sorted(kwargs):
             owners += [f"the argument '{k}'"] * len(tree_flatten(kwargs[k])[0])
-        start = symbolic(Aval((), np.bool_), "").id      # nodes older than this are not the trace's
-        in_leaves = [symbolic(a, f"{o} of {fname} traced for jit") for a, o in zip(avals, owners)]
-        a_tree = tree_flatten((args, kwargs) if (self._has_static or kwargs) else args)[1]
-        sym = a_tree.unflatten(in_leaves)
-        sargs, skw = sym if (self._has_static or kwargs) else (sym, {})
-        it = iter(sargs)
-        full = [pos_statics[i] if i in pos_statics else next(it) for i in range(n_all)]
-        with trace_scope():
-            out = fun(*full, **skw, **kw_statics)
-        out_flat, out_tree = tree_flatten(out)
-        try:
-            outs = [as_node(o) for o in out_flat]
-        except TypeError as e:
-            raise TypeError(f"jit: {fname} must return arrays (or pytrees of arrays); {e}") from None
 
-        dump = _Dump(fname, in_leaves, start)
-        dump("traced", outs)
-        closure = _closure(outs, in_leaves, start)
-        if closure and not state.trace_level:
-            # Eager arrays the function closed over are computed once, now, and baked in.
-            realize([n for n in closure if n.sym is None and n._buf is None])
-            for n in closure:
-                if n._buf is not None:
-                    n.prim, n.params, n.inputs = None, None, ()
-            closure = [n for n in closure if n._buf is None]
-        opt = _passes.run_passes(_passes.OPTIMIZE, outs, in_leaves, start=start, on_pass=dump)
+        def with_statics(*sargs, **skw):
+            it = iter(sargs)
+            return fun(*[pos_statics[i] if i in pos_statics else next(it) for i in range(n_all)], **skw, **kw_statics)
+        with_statics.__name__ = fname
+        t = trace(with_statics, avals, what="jit", names=[f"{o} of {fname} traced for jit" for o in owners],
+                  in_tree=tree_flatten((args, kwargs))[1], closed=BAKE)
+        dump = _Dump(fname, t.leaves, t.start)
+        dump("traced", t.outs)
+        opt = _passes.run_passes(_passes.OPTIMIZE, t.outs, t.leaves, start=t.start, on_pass=dump)
         dump("optimized", opt)
-        entry = _Entry(fname, in_leaves, opt, out_tree, start, closure, dump)
-        if not closure:
+        entry = _Entry(fname, Traced(t.leaves, opt, t.start, t.in_tree, t.out_tree, t.captured), dump)
+        if not t.captured:
             # A function closing over arrays of an active grad/vmap is traced per call: its graph
             # references that transformation's nodes.
             self._cache[key] = entry
@@ -321,37 +306,24 @@ def _structs_to_leaves(tree):
                         if isinstance(x, ShapeDtypeStruct) else x for x in leaves])
 
 
-def _closure(outs, in_leaves, start):
-    """Nodes older than the trace that it reads and that are not constants: arrays of an outer
-    transformation (or pending eager arrays) the function closed over."""
-    ids = {x.id for x in in_leaves}
-    order = toposort(outs, stop=lambda n: n.id in ids or n.id < start or n.prim is None)
-    return [n for n in order if n.id < start and n.id not in ids and not _passes.is_const(n)]
-
-
 class _Entry:
     """One traced signature: the optimised graph (inlined under transformations), its lowered
     form and Program (built on first use) and the executable."""
 
-    def __init__(self, fname, in_leaves, outs, out_tree, start, closure, dump):
-        self.fname, self.in_leaves, self.outs, self.start = fname, in_leaves, outs, start
-        self.out_tree, self.out_node = out_tree, out_tree._node
-        self.out_avals = [o.aval for o in outs]
-        self.closure = closure
+    def __init__(self, fname, traced, dump):
+        self.fname, self.traced = fname, traced
+        self.in_leaves, self.outs, self.start = traced.leaves, traced.outs, traced.start
+        self.out_tree, self.out_node = traced.out_tree, traced.out_tree._node
+        self.out_avals = [o.aval for o in self.outs]
+        self.closure = traced.captured
         self._dump = dump
-        self._order = None
         self._lowered = None
         self._program = None
         self.fn = self.fn_backend = None
 
     def inline(self, args):
-        """The optimised graph copied onto `args` (nodes)."""
-        if self._order is None:
-            self._order = _passes.trace_nodes(self.outs, self.in_leaves, self.start)
-        m = {x.id: a for x, a in zip(self.in_leaves, args)}
-        for n in self._order:
-            m[n.id] = _passes.make_node(n.prim, n.params, [m.get(x.id, x) for x in n.inputs], n.aval)
-        return [m.get(o.id, o) for o in self.outs]
+        """The optimised graph copied onto `args` (nodes), as new nodes that compute nothing yet."""
+        return substitute(self.traced, args, visit=lambda n, ins: _passes.make_node(n.prim, n.params, ins, n.aval))
 
     def lowered(self):
         if self._lowered is None:
