@@ -21,7 +21,6 @@ specification this follows (section numbers below refer to it):
 `jax_threefry_partitionable` (default True, as in JAX >= 0.5) picks the counter layout; set it to
 False with `gpuxla.config.update` to get the numbers of JAX < 0.5 (and of old tutorials).
 """
-import math
 import operator
 import warnings
 from collections.abc import Sequence

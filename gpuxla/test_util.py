@@ -88,7 +88,8 @@ def numerical_jvp(f, primals, tangents, eps=EPS):
     """Central difference (f(x + eps t) - f(x - eps t)) / (2 eps), leaves as float64 NumPy."""
     f_pos = f(*_as_arrays(_axpy(eps, tangents, primals)))
     f_neg = f(*_as_arrays(_axpy(-eps, tangents, primals)))
-    return tree_map(lambda p, n: (_np(p) - _np(n)) / (2 * eps) if _is_float(p) else np.zeros(np.shape(p), dtypes.float0),
+    return tree_map(lambda p, n: (_np(p) - _np(n)) / (2 * eps) if _is_float(p)
+                                 else np.zeros(np.shape(p), dtypes.float0),
                     f_pos, f_neg)
 
 

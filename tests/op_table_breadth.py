@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from op_table import F32, F64, F3264, FLOATS, Arr, Idx, Op, _digamma, _erfinv, _vec
+from op_table import F32, F64, F3264, FLOATS, Idx, Op, _digamma, _erfinv, _vec
 
 F32_ = (F32,)
 

@@ -26,7 +26,7 @@ def U(*shape, lo=-1.0, hi=1.0, seed=0):
     return np.random.RandomState(seed + 7 * len(shape)).uniform(lo, hi, shape)
 
 
-def I(v):
+def I(v):  # noqa: E743  (int32 index operand, the companion of U() in the case table)
     return np.asarray(v, np.int32)
 
 

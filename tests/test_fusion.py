@@ -12,7 +12,6 @@ import pytest
 import gpuxla
 import gpuxla.numpy as jnp
 from gpuxla import lax
-from gpuxla.backends.cuda import interpret
 from gpuxla.compiler import fusion
 
 from codegen_util import _session_cache, needs_cxx, plan_of  # noqa: E402,F401  (fixture, autouse)

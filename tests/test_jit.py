@@ -51,13 +51,16 @@ def test_trace_count_per_shape_dtype_and_weak_type():
         count.append(1)
         return x * 2
 
-    f(jnp.ones(3)); f(jnp.zeros(3)); f(jnp.ones(3) + 5)
+    f(jnp.ones(3))
+    f(jnp.zeros(3))
+    f(jnp.ones(3) + 5)
     assert len(count) == 1
     f(jnp.ones(4))
     assert len(count) == 2
     f(jnp.ones(3, jnp.int32))
     assert len(count) == 3
-    f(1.0); f(2.0)                                          # Python scalars: weak f32[], one trace
+    f(1.0)                                                  # Python scalars: weak f32[], one trace
+    f(2.0)
     assert len(count) == 4
     f(jnp.float32(1.0))                                     # strong f32[]: another trace
     assert len(count) == 5

@@ -6,11 +6,9 @@ and a GPU are present, run on the GPU through the very same test body (the `plat
 checks the interpret runtime's emulation of shuffles, votes and intrinsics against the hardware.
 All kernels live in two sources (INFRA, MATH) so the whole file builds few shared objects.
 """
-import ctypes
 import math
 import os
 import statistics
-import struct
 import subprocess
 import sys
 from fractions import Fraction
@@ -1012,19 +1010,26 @@ def _int_binary_ref(op, a, b, bits, signed):
     w = lambda v: _wrap(v, bits, signed)
     mask = (1 << bits) - 1
     ub = b & mask
-    if op == "add": return w(a + b)
-    if op == "sub": return w(a - b)
-    if op == "mul": return w(a * b)
+    if op == "add":
+        return w(a + b)
+    if op == "sub":
+        return w(a - b)
+    if op == "mul":
+        return w(a * b)
     if op == "div":
         return w(-1) if b == 0 else (w(-a) if signed and b == -1 else w(_cdiv(a, b)))
     if op == "rem":
         return a if b == 0 else (0 if signed and b == -1 else w(a - _cdiv(a, b) * b))
     if op == "pow":
         return (1 if a == 1 else 0) if signed and b < 0 else w(pow(a, b, 1 << bits))
-    if op == "max": return max(a, b)
-    if op == "min": return min(a, b)
-    if op == "shift_left": return 0 if ub >= bits else w(a << ub)
-    if op == "shift_right_logical": return 0 if ub >= bits else w((a & mask) >> ub)
+    if op == "max":
+        return max(a, b)
+    if op == "min":
+        return min(a, b)
+    if op == "shift_left":
+        return 0 if ub >= bits else w(a << ub)
+    if op == "shift_right_logical":
+        return 0 if ub >= bits else w((a & mask) >> ub)
     if op == "shift_right_arithmetic":
         sa = _wrap(a, bits, True)
         return w((-1 if sa < 0 else 0) if ub >= bits else sa >> ub)

@@ -1,8 +1,6 @@
 """lax convolutions and windowed reductions (gpuxla/lax/conv.py, windowed.py) against direct NumPy
 loops and values baked from JAX 0.10.2; the lax extras; and the jnp functions of issue #10
 (convolve, quantiles, nan-reductions, unique, searchsorted, interp, ...) against NumPy."""
-import math
-
 import numpy as np
 import pytest
 

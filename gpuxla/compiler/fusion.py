@@ -78,7 +78,8 @@ class Info:
             ins = tuple(self.resolve(s) for s in e.ins)
             params = e.params or {}
             src = by_out.get(e.ins[0]) if e.ins else None
-            if e.prim.marker or (e.prim is P.convert_element_type_p and params["new_dtype"] == self.avals[ins[0]].dtype) \
+            if e.prim.marker \
+                    or (e.prim is P.convert_element_type_p and params["new_dtype"] == self.avals[ins[0]].dtype) \
                     or (e.prim in REDUCE and e.prim not in ARG_REDUCE and not params["axes"]):
                 self.alias[e.out] = ins[0]
                 continue
@@ -241,7 +242,8 @@ class Fusion:
         a = self.info.avals[slot]
         if stage:
             src = self.info.avals[self.info.eqns[slot].ins[0]]
-            return g.kind == "reduction" and g.in_shape == src.shape and g.axes == tuple(sorted(self.info.eqns[slot].params["axes"]))
+            return (g.kind == "reduction" and g.in_shape == src.shape
+                    and g.axes == tuple(sorted(self.info.eqns[slot].params["axes"])))
         if g.kind == "loop":
             return g.shape == a.shape and len(g.roots) < MAX_OUTPUTS
         return g.kind == "reduction" and a.shape in (g.outer_shape, g.in_shape)
@@ -382,7 +384,8 @@ class Fusion:
         lines = []
         for g in self.groups:
             if g.kind == "library":
-                lines.append(f"  library {g.eqn.prim.name}: {', '.join(str(self.info.avals[s]) for s in g.eqn.ins)} -> {g.eqn.aval}")
+                lines.append(f"  library {g.eqn.prim.name}: "
+                             f"{', '.join(str(self.info.avals[s]) for s in g.eqn.ins)} -> {g.eqn.aval}")
             else:
                 k = g.lowered.kernel
                 prims = sorted({self.info.eqns[s].prim.name for s in g.lowered.ctx.inlined if s in self.info.eqns})

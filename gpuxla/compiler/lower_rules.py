@@ -209,7 +209,8 @@ def _gather_lower(b, eqn, ix):
     p = eqn.params
     axes, fill = tuple(p["axes"]), p["mode"] == "fill"
     fv = p.get("fill_value")
-    fill_value = literal(np.nan if fv is None and eqn.aval.dtype in (F16, BF16, F32, F64) else (0 if fv is None else fv),
+    fill_value = literal(np.nan if fv is None and eqn.aval.dtype in (F16, BF16, F32, F64)
+                         else (0 if fv is None else fv),
                          eqn.aval.dtype) if fill else None
     if xa.size == 0:
         return fill_value or literal(0, eqn.aval.dtype)

@@ -128,12 +128,12 @@ class _Ctx:
     def _warp_tree(self, st):
         self.helpers.add("shfl")
         if st.arg:
-            return [f"for (int gx_d = 16; gx_d > 0; gx_d >>= 1) {{",
+            return ["for (int gx_d = 16; gx_d > 0; gx_d >>= 1) {",
                     f"  const {st.acc_type} gx_v = gx_shfl_down({st.acc}, gx_d);",
                     f"  const {st.idx_type} gx_i = gx_shfl_down({st.idx}, gx_d);",
                     f"  {self._combine(st, st.acc, 'gx_v', st.idx, 'gx_i')}", "}"]
         # The shuffle is a statement of its own: every lane must execute it (`a && shfl(..)` would not).
-        return [f"for (int gx_d = 16; gx_d > 0; gx_d >>= 1) {{",
+        return ["for (int gx_d = 16; gx_d > 0; gx_d >>= 1) {",
                 f"  const {st.acc_type} gx_v = gx_shfl_down({st.acc}, gx_d);",
                 f"  {self._combine(st, st.acc, 'gx_v')}", "}"]
 
@@ -153,7 +153,8 @@ class _Ctx:
         out += ["__syncthreads();",
                 f"{st.acc} = gx_lane < {nw} ? {sm}[gx_lane] : {st.identity};"]
         if st.arg:
-            out.append(f"{st.idx} = gx_lane < {nw} ? {si}[gx_lane] : {literal(np.iinfo(st.eqn.aval.dtype).max, st.eqn.aval.dtype)};")
+            out.append(f"{st.idx} = gx_lane < {nw} ? {si}[gx_lane] : "
+                       f"{literal(np.iinfo(st.eqn.aval.dtype).max, st.eqn.aval.dtype)};")
         return out + self._warp_tree(st) + self._bcast(st) + ["__syncthreads();"]
 
     def group_reduce(self, st):
@@ -179,7 +180,8 @@ class _Ctx:
         if st.arg:
             out += [f"{st.idx} = {idx_max};",
                     f"for (gx_ix c = threadIdx.x; c < {c}; c += {self.block}) "
-                    f"{self._combine(st, st.acc, f'((const volatile {st.acc_type}*){ws})[o * {c} + c]', st.idx, f'((const volatile {st.idx_type}*){wi})[o * {c} + c]')}"]
+                    + self._combine(st, st.acc, f"((const volatile {st.acc_type}*){ws})[o * {c} + c]",
+                                    st.idx, f"((const volatile {st.idx_type}*){wi})[o * {c} + c]")]
         else:
             out.append(f"for (gx_ix c = threadIdx.x; c < {c}; c += {self.block}) "
                        f"{self._combine(st, st.acc, f'((const volatile {st.acc_type}*){ws})[o * {c} + c]')}")

@@ -121,7 +121,7 @@ def is_bool(d): return np.dtype(d) == b1
 def is_unsigned(d): return np.dtype(d).kind == "u" or np.dtype(d) in _INT4[1]
 def is_int(d): return np.dtype(d).kind in "iu" or np.dtype(d) in (*_INT4[0], *_INT4[1])
 def is_complex(d): return np.dtype(d).kind == "c"
-def is_float(d): d = np.dtype(d); return d.kind == "f" or d in _CUSTOM_FLOATS
+def is_float(d): d = np.dtype(d); return d.kind == "f" or d in _CUSTOM_FLOATS  # noqa: E702  (one-line predicate rows)
 def is_inexact(d): return is_float(d) or is_complex(d)
 
 

@@ -56,7 +56,8 @@ def _solve_rule(avals, transpose_a=False):
     a, b = avals
     check_matrix("solve", a)
     if b.ndim != a.ndim or b.shape[:-2] != a.shape[:-2] or b.shape[-2] != a.shape[-1] or a.dtype != b.dtype:
-        raise TypeError(f"solve: b must be (..., n, k) with a's batch dims and dtype for a {a.str_short()}, got {b.str_short()}")
+        raise TypeError(f"solve: b must be (..., n, k) with a's batch dims and dtype for a {a.str_short()}, "
+                        f"got {b.str_short()}")
     return b.update(weak_type=False)
 
 

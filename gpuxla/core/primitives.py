@@ -8,7 +8,6 @@ objects.
 """
 import numpy as np
 
-from . import dtypes
 from .graph import FREE, SLOW, TRANSCENDENTAL, PRIMITIVES, Aval, Primitive, shape_rules
 
 _F = "float"      # inexact (float or complex)
@@ -186,7 +185,8 @@ shape_rules[select_n_p] = _select_n_rule
 
 # --- type conversion and creation -----------------------------------------------------------
 convert_element_type_p = Primitive("convert_element_type", elementwise=True)
-shape_rules[convert_element_type_p] = lambda avals, new_dtype, weak_type=False: Aval(avals[0].shape, new_dtype, weak_type)
+shape_rules[convert_element_type_p] = lambda avals, new_dtype, weak_type=False: Aval(
+    avals[0].shape, new_dtype, weak_type)
 
 bitcast_convert_type_p = Primitive("bitcast_convert_type", elementwise=True, nondiff=True)
 
@@ -228,7 +228,8 @@ reshape_p = Primitive("reshape", cost=FREE)
 def _reshape_rule(avals, new_sizes):
     (a,) = avals
     if int(np.prod(new_sizes, dtype=np.int64)) != a.size or any(d < 0 for d in new_sizes):
-        raise TypeError(f"reshape: cannot reshape array of shape {a.shape} (size {a.size}) into shape {tuple(new_sizes)}")
+        raise TypeError(f"reshape: cannot reshape array of shape {a.shape} (size {a.size}) "
+                        f"into shape {tuple(new_sizes)}")
     return Aval(new_sizes, a.dtype, a.weak_type)
 
 
@@ -272,7 +273,8 @@ pad_p = Primitive("pad", cost=FREE)   # inputs operand, padding_value; param pad
 def _pad_rule(avals, padding_config):
     a, v = avals
     if v.shape != () or v.dtype != a.dtype:
-        raise TypeError(f"pad: padding value must be a scalar of the operand's dtype, got {v.str_short()} for {a.str_short()}")
+        raise TypeError("pad: padding value must be a scalar of the operand's dtype, "
+                        f"got {v.str_short()} for {a.str_short()}")
     if len(padding_config) != a.ndim:
         raise ValueError(f"pad: padding_config has {len(padding_config)} entries for operand {a.str_short()}")
     shape = []

@@ -66,9 +66,11 @@ class Program:
         for s, _, a in self.consts:
             lines.append(f"  s{s}:{a.str_short()} = const")
         for e in self.eqns:
-            aval = e.aval.str_short() if not isinstance(e.aval, tuple) else "(" + ", ".join(a.str_short() for a in e.aval) + ")"
+            aval = (e.aval.str_short() if not isinstance(e.aval, tuple)
+                    else "(" + ", ".join(a.str_short() for a in e.aval) + ")")
             ps = " ".join(f"{k}={v!r}" for k, v in sorted((e.params or {}).items()))
-            lines.append(f"  s{e.out}:{aval} = {e.prim.name}{'[' + ps + ']' if ps else ''} {' '.join(f's{i}' for i in e.ins)}")
+            lines.append(f"  s{e.out}:{aval} = {e.prim.name}{'[' + ps + ']' if ps else ''} "
+                         f"{' '.join(f's{i}' for i in e.ins)}")
         return "\n".join(lines)
 
     def last_use(self):

@@ -57,7 +57,8 @@ def conv_dimension_numbers(lhs_shape, rhs_shape, dimension_numbers):
     if isinstance(dimension_numbers, ConvDimensionNumbers):
         return dimension_numbers
     if len(lhs_shape) != len(rhs_shape):
-        raise TypeError(f"convolution requires lhs and rhs ndim to be equal, got {len(lhs_shape)} and {len(rhs_shape)}.")
+        raise TypeError(f"convolution requires lhs and rhs ndim to be equal, got {len(lhs_shape)} and "
+                        f"{len(rhs_shape)}.")
     if dimension_numbers is None:
         iota = tuple(range(len(lhs_shape)))
         return ConvDimensionNumbers(iota, iota, iota)
@@ -65,7 +66,8 @@ def conv_dimension_numbers(lhs_shape, rhs_shape, dimension_numbers):
         if all(isinstance(s, str) for s in dimension_numbers):
             for s, shape in zip(dimension_numbers, (lhs_shape, rhs_shape, lhs_shape)):
                 if len(s) != len(shape):
-                    raise TypeError(f"convolution dimension_numbers {dimension_numbers} do not match operand rank {len(shape)}")
+                    raise TypeError(f"convolution dimension_numbers {dimension_numbers} do not match operand rank "
+                                    f"{len(shape)}")
             return ConvDimensionNumbers(*conv_general_permutations(dimension_numbers))
         return ConvDimensionNumbers(*(tuple(map(int, s)) for s in dimension_numbers))
     raise TypeError(f"convolution dimension_numbers must be None, a ConvDimensionNumbers or a tuple of three "
@@ -145,7 +147,8 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, r
     if isinstance(padding, str) or hasattr(padding, "name"):
         if any(d != 1 for d in lhs_dilation):
             raise ValueError("String padding is not implemented for transposed convolution using this op (lhs_dilation "
-                             f"{lhs_dilation}). Please either exactly specify the required padding or use conv_transpose.")
+                             f"{lhs_dilation}). Please either exactly specify the required padding "
+                             "or use conv_transpose.")
         padding = padtype_to_pads(x.shape[2:], [_dilate(k, d) for k, d in zip(kernel, rhs_dilation)], strides, padding)
     padding = [tuple(map(int, p)) for p in padding]
     if len(padding) != nsp:
@@ -248,5 +251,6 @@ def conv_general_shape_tuple(lhs_shape, rhs_shape, window_strides, padding, dime
     return tuple(out_t[int(j)] for j in np.argsort(dn.out_spec))
 
 
-__all__ = ["ConvDimensionNumbers", "conv", "conv_dimension_numbers", "conv_general_dilated", "conv_general_permutations",
-           "conv_general_shape_tuple", "conv_transpose", "conv_with_general_padding", "padtype_to_pads"]
+__all__ = ["ConvDimensionNumbers", "conv", "conv_dimension_numbers", "conv_general_dilated",
+           "conv_general_permutations", "conv_general_shape_tuple", "conv_transpose", "conv_with_general_padding",
+           "padtype_to_pads"]

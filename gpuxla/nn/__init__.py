@@ -257,7 +257,8 @@ def dot_product_attention(query, key, value, bias=None, mask=None, *, scale=None
         m = jnp.ones((T, S), bool) if mask is None else jnp.asarray(mask, bool)
         if is_causal:
             m = m & jnp.tril(jnp.ones((T, S), bool))
-        big = np.float32(0.7 * np.finfo(np.float32).max) if logits.dtype != np.float64 else 0.7 * np.finfo(np.float64).max
+        big = (np.float32(0.7 * np.finfo(np.float32).max) if logits.dtype != np.float64
+               else 0.7 * np.finfo(np.float64).max)
         logits = jnp.where(m, logits, -big)
     probs = softmax(logits.astype(np.float32), axis=-1).astype(logits.dtype)
     out = jnp.einsum("BKGTS,BSKH->BTKGH", jnp.reshape(probs, (B, K, N // K, T, S)), v)

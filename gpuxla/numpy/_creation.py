@@ -75,7 +75,8 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
-    return power(asarray(base, _dt(dtype) or dtypes.default_float_dtype()), linspace(start, stop, num, endpoint, dtype=dtype))
+    return power(asarray(base, _dt(dtype) or dtypes.default_float_dtype()),
+                 linspace(start, stop, num, endpoint, dtype=dtype))
 
 
 def eye(N, M=None, k=0, dtype=None):

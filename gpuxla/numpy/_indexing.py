@@ -57,7 +57,8 @@ def _normalize(x, idx):
         b = _bool_scalar(i)
         if b is not None:
             out.append(None if b else _FALSE)
-        elif isinstance(i, (list,)) or (isinstance(i, np.ndarray) and i.ndim > 0) or (isinstance(i, Array) and i.ndim > 0):
+        elif (isinstance(i, (list,)) or (isinstance(i, np.ndarray) and i.ndim > 0)
+              or (isinstance(i, Array) and i.ndim > 0)):
             a = jnp.asarray(i) if not isinstance(i, np.ndarray) else i
             if a.dtype == np.bool_:
                 if isinstance(a, Array) and a.sym is not None and a._buf is None:

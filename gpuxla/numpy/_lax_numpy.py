@@ -50,7 +50,8 @@ bfloat16 = _scalar_type("bfloat16", dtypes.bfloat16)
 complex64, complex128 = _scalar_type("complex64", np.complex64), _scalar_type("complex128", np.complex128)
 float_, int_, complex_ = float64, int64, complex128
 generic, number, inexact, floating = np.generic, np.number, np.inexact, np.floating
-integer, signedinteger, unsignedinteger, complexfloating = np.integer, np.signedinteger, np.unsignedinteger, np.complexfloating
+integer, signedinteger, unsignedinteger, complexfloating = (np.integer, np.signedinteger, np.unsignedinteger,
+                                                            np.complexfloating)
 float0 = dtypes.float0
 result_type = dtypes.result_type
 promote_types = dtypes.promote_types
@@ -78,7 +79,8 @@ def asarray(a, dtype=None, copy=None, order=None):
         return a if dtype is None or a.dtype == dtype else lax.convert_element_type(a, dtype)
     if isinstance(a, (list, tuple)) and _py_any(isinstance(v, Array) for v in _flat(a)):
         return stack([asarray(v, dtype) for v in a]) if len(a) else asarray(np.array(a), dtype)
-    if isinstance(a, (list, tuple)) and len(a) and _py_all(isinstance(v, (int, float, bool, complex)) for v in _flat(a)):
+    if (isinstance(a, (list, tuple)) and len(a)
+            and _py_all(isinstance(v, (int, float, bool, complex)) for v in _flat(a))):
         # A list of Python scalars takes JAX's promotion of its elements, weak types included.
         dt, weak = dtypes.result_type_and_weak(*_flat(a))
         dt = dtype or dt
@@ -142,7 +144,8 @@ def reshape(a, shape=None, order="C", *, newshape=None):
     if -1 in shape:
         known = int(np.prod([d for d in shape if d != -1]))
         if known == 0 or a.size % known:
-            raise TypeError(f"reshape: cannot reshape array of shape {a.shape} (size {a.size}) into shape {tuple(shape)}")
+            raise TypeError(f"reshape: cannot reshape array of shape {a.shape} (size {a.size}) "
+                            f"into shape {tuple(shape)}")
         shape[shape.index(-1)] = a.size // known
     return lax.reshape(a, shape)
 
@@ -325,12 +328,14 @@ def split(ary, indices_or_sections, axis=0):
     n = a.shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
         if n % indices_or_sections:
-            raise ValueError(f"split: array of size {n} along axis {axis} does not divide into {indices_or_sections} equal sections")
+            raise ValueError(f"split: array of size {n} along axis {axis} does not divide into "
+                             f"{indices_or_sections} equal sections")
         step = n // indices_or_sections
         bounds = list(range(0, n + 1, step)) if step else [0] * (indices_or_sections + 1)
     else:
         bounds = [0] + [int(i) for i in indices_or_sections] + [n]
-    return [lax.slice_in_dim(a, _py_min(s, n), _py_min(_py_max(e, s), n), axis=axis) for s, e in zip(bounds[:-1], bounds[1:])]
+    return [lax.slice_in_dim(a, _py_min(s, n), _py_min(_py_max(e, s), n), axis=axis)
+            for s, e in zip(bounds[:-1], bounds[1:])]
 
 
 def array_split(ary, indices_or_sections, axis=0):

@@ -16,7 +16,8 @@ from ._creation import diagonal
 def _dot_promote(a, b):
     a, b = asarray(a), asarray(b)
     dt = dtypes.result_type(a, b)
-    return (a if a.dtype == dt else lax.convert_element_type(a, dt)), (b if b.dtype == dt else lax.convert_element_type(b, dt))
+    return ((a if a.dtype == dt else lax.convert_element_type(a, dt)),
+            (b if b.dtype == dt else lax.convert_element_type(b, dt)))
 
 
 def _dot(a, b, dimension_numbers, precision=None, preferred_element_type=None):
@@ -69,7 +70,8 @@ def dot(a, b, precision=None, preferred_element_type=None):
         if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
             raise TypeError(f"dot: shapes {a.shape} and {b.shape} not aligned: {a.shape[-1]} (dim {a.ndim - 1}) != "
                             f"{b.shape[0 if b.ndim == 1 else -2]}")
-        return _dot(a, b, (((a.ndim - 1,), (0 if b.ndim == 1 else b.ndim - 2,)), ((), ())), precision, preferred_element_type)
+        return _dot(a, b, (((a.ndim - 1,), (0 if b.ndim == 1 else b.ndim - 2,)), ((), ())), precision,
+                    preferred_element_type)
     return _dot(a, b, (((a.ndim - 1,), (b.ndim - 2,)), ((), ())), precision, preferred_element_type)
 
 

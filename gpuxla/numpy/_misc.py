@@ -170,9 +170,11 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
     a = asarray(a)
     axis = _canon_axis(axis, a.ndim, "diff")
     if prepend is not None:
-        a = concatenate([broadcast_to(asarray(prepend), a.shape[:axis] + (1,) + a.shape[axis + 1:]) if asarray(prepend).ndim == 0 else asarray(prepend), a], axis)
+        a = concatenate([broadcast_to(asarray(prepend), a.shape[:axis] + (1,) + a.shape[axis + 1:])
+                         if asarray(prepend).ndim == 0 else asarray(prepend), a], axis)
     if append is not None:
-        a = concatenate([a, broadcast_to(asarray(append), a.shape[:axis] + (1,) + a.shape[axis + 1:]) if asarray(append).ndim == 0 else asarray(append)], axis)
+        a = concatenate([a, broadcast_to(asarray(append), a.shape[:axis] + (1,) + a.shape[axis + 1:])
+                            if asarray(append).ndim == 0 else asarray(append)], axis)
     for _ in range(n):
         m = a.shape[axis]
         hi, lo = lax.slice_in_dim(a, 1, m, axis=axis), lax.slice_in_dim(a, 0, m - 1, axis=axis)

@@ -50,23 +50,29 @@ def _reduction(name, laxfn, dtype_rule=lambda d: d, init_where=None):
             x = _where_init(x, where, name)
         r = laxfn(x, axes)
         if initial is not None:
-            r = (maximum if name == "max" else minimum if name == "min" else add if name == "sum" else multiply)(r, initial)
+            r = (maximum if name == "max" else minimum if name == "min" else add if name == "sum"
+                 else multiply)(r, initial)
         return _keep(r, axes, keepdims, a.shape)
     f.__name__ = name
     return f
 
 
 def _where_init(x, mask, name):
-    ident = {"sum": 0, "prod": 1, "max": -np.inf if dtypes.is_inexact(x.dtype) else (np.iinfo(x.dtype).min if dtypes.is_int(x.dtype) else False),
-             "min": np.inf if dtypes.is_inexact(x.dtype) else (np.iinfo(x.dtype).max if dtypes.is_int(x.dtype) else True),
+    ident = {"sum": 0, "prod": 1,
+             "max": -np.inf if dtypes.is_inexact(x.dtype)
+                    else (np.iinfo(x.dtype).min if dtypes.is_int(x.dtype) else False),
+             "min": np.inf if dtypes.is_inexact(x.dtype)
+                    else (np.iinfo(x.dtype).max if dtypes.is_int(x.dtype) else True),
              "any": False, "all": True}[name]
     return where(mask, x, lax.full(x.shape, ident, x.dtype))
 
 
 sum = _reduction("sum", lax.reduce_sum, _sum_dtype)
 prod = _reduction("prod", lax.reduce_prod, _sum_dtype)
-max = amax = _reduction("max", lambda x, axes: lax.reduce_max(x, axes) if x.dtype != np.bool_ else lax.reduce_or(x, axes))
-min = amin = _reduction("min", lambda x, axes: lax.reduce_min(x, axes) if x.dtype != np.bool_ else lax.reduce_and(x, axes))
+max = amax = _reduction("max", lambda x, axes: lax.reduce_max(x, axes) if x.dtype != np.bool_
+                                               else lax.reduce_or(x, axes))
+min = amin = _reduction("min", lambda x, axes: lax.reduce_min(x, axes) if x.dtype != np.bool_
+                                               else lax.reduce_and(x, axes))
 
 
 def _check_nonempty(a, axes, name):

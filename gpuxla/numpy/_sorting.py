@@ -26,7 +26,8 @@ def repeat(a, repeats, axis=None, total_repeat_length=None):
         if total_repeat_length is not None and total_repeat_length != r * a.shape[axis]:
             return repeat(a, np.full(a.shape[axis], r), axis, total_repeat_length)
         shape = list(a.shape)
-        b = lax.broadcast_in_dim(a, shape[:axis + 1] + [r] + shape[axis + 1:], tuple(i if i <= axis else i + 1 for i in range(a.ndim)))
+        b = lax.broadcast_in_dim(a, shape[:axis + 1] + [r] + shape[axis + 1:],
+                                 tuple(i if i <= axis else i + 1 for i in range(a.ndim)))
         shape[axis] *= r
         return reshape(b, shape)
     reps = np.asarray(repeats if not isinstance(repeats, Array) else repeats._value())
@@ -40,13 +41,16 @@ def repeat(a, repeats, axis=None, total_repeat_length=None):
 
 def pad(array, pad_width, mode="constant", constant_values=0):
     a = asarray(array)
-    pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(-1, 2) if np.ndim(pad_width) else np.asarray([[pad_width, pad_width]]), (a.ndim, 2)) if a.ndim else np.zeros((0, 2), np.int64)
+    pw = (np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(-1, 2) if np.ndim(pad_width)
+                          else np.asarray([[pad_width, pad_width]]), (a.ndim, 2))
+          if a.ndim else np.zeros((0, 2), np.int64))
     if (pw < 0).any():
         raise ValueError(f"pad: pad_width must be non-negative, got {np.asarray(pad_width).tolist()}")
     if mode != "constant":
         if mode in ("edge", "reflect", "symmetric", "wrap"):
             return _pad_indexed(a, pw, mode)
-        raise NotImplementedError(f"jnp.pad: mode {mode!r} is not supported (constant, edge, reflect, symmetric, wrap are)")
+        raise NotImplementedError(f"jnp.pad: mode {mode!r} is not supported "
+                                  "(constant, edge, reflect, symmetric, wrap are)")
     cv = np.broadcast_to(np.asarray(constant_values), (a.ndim, 2)) if np.ndim(constant_values) else None
     if cv is None:
         return lax.pad(a, asarray(constant_values, a.dtype), [(int(lo), int(hi), 0) for lo, hi in pw])
@@ -84,7 +88,8 @@ def _pad_indexed(a, pw, mode):
 # --- sorting, searching, gathers --------------------------------------------------------------
 def _no_kind(name, kind, order):
     if kind is not None:
-        raise TypeError(f"'kind' argument to {name} is not supported. Use stable=True or stable=False to specify sort stability.")
+        raise TypeError(f"'kind' argument to {name} is not supported. "
+                        "Use stable=True or stable=False to specify sort stability.")
     if order is not None:
         raise TypeError(f"'order' argument to {name} is not supported.")
 
@@ -189,7 +194,8 @@ def ravel_multi_index(multi_index, dims, mode="raise"):
 def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None, *, size=None, fill_value=None):
     v = _concrete_value(ar, "unique") if size is None else None
     if size is None:
-        res = np.unique(v, return_index=return_index, return_inverse=return_inverse, return_counts=return_counts, axis=axis)
+        res = np.unique(v, return_index=return_index, return_inverse=return_inverse, return_counts=return_counts,
+                        axis=axis)
         if isinstance(res, tuple):
             return tuple(asarray(r.astype(dtypes.canonicalize_dtype(r.dtype))) for r in res)
         return asarray(res)
@@ -198,7 +204,8 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
     idx = nonzero(first, size=size, fill_value=-1 if fill_value is None else None)[0]
     vals = take(a, clip(idx, 0, a.shape[0] - 1))
     fill = a[0] if fill_value is None else asarray(fill_value, a.dtype)
-    return where(idx >= 0, vals, fill) if fill_value is None else where(lax.iota(np.int32, size) < sum(first), vals, fill)
+    return (where(idx >= 0, vals, fill) if fill_value is None
+            else where(lax.iota(np.int32, size) < sum(first), vals, fill))
 
 
 def bincount(x, weights=None, minlength=0, *, length=None):
@@ -226,7 +233,8 @@ def take(a, indices, axis=None, out=None, mode=None, unique_indices=False, indic
         idx = where(idx < 0, idx + n, idx)
     mode = mode or "fill"
     if mode == "raise":
-        raise NotImplementedError("take: mode='raise' is not supported (indices are not checked on device); use 'fill' or 'clip'")
+        raise NotImplementedError("take: mode='raise' is not supported (indices are not checked on device); "
+                                  "use 'fill' or 'clip'")
     g = lax.gather_points(a, lax.expand_dims(idx, (idx.ndim,)), (axis,), "clip" if mode in ("clip", "wrap") else "fill",
                           _fill_value(a.dtype, fill_value))
     # gather puts the index dimensions first; move them to `axis`.
@@ -262,7 +270,8 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
     full_idx = [lax.broadcasted_iota(np.int32, idx.shape, k) if k != axis else idx for k in range(a.ndim)]
     stacked = stack(full_idx, -1)
     mode = mode or "fill"
-    return lax.gather_points(a, stacked, tuple(range(a.ndim)), "clip" if mode == "clip" else "fill", _fill_value(a.dtype, fill_value))
+    return lax.gather_points(a, stacked, tuple(range(a.ndim)), "clip" if mode == "clip" else "fill",
+                             _fill_value(a.dtype, fill_value))
 
 
 def put_along_axis(arr, indices, values, axis, inplace=False, mode=None):

@@ -81,10 +81,16 @@ bitwise_and = _ufunc2(lax.bitwise_and, "bitwise_and")
 bitwise_or = _ufunc2(lax.bitwise_or, "bitwise_or")
 bitwise_xor = _ufunc2(lax.bitwise_xor, "bitwise_xor")
 left_shift = _ufunc2(lax.shift_left, "left_shift")
-right_shift = _ufunc2(lambda a, b: (lax.shift_right_logical if dtypes.is_unsigned(a.dtype) else lax.shift_right_arithmetic)(a, b), "right_shift")
-exp, exp2, log, log1p, expm1 = (_ufunc1(f, n) for f, n in ((lax.exp, "exp"), (lax.exp2, "exp2"), (lax.log, "log"), (lax.log1p, "log1p"), (lax.expm1, "expm1")))
-sin, cos, tan, arcsin, arccos, arctan = (_ufunc1(f, n) for f, n in ((lax.sin, "sin"), (lax.cos, "cos"), (lax.tan, "tan"), (lax.asin, "arcsin"), (lax.acos, "arccos"), (lax.atan, "arctan")))
-sinh, cosh, tanh, arcsinh, arccosh, arctanh = (_ufunc1(f, n) for f, n in ((lax.sinh, "sinh"), (lax.cosh, "cosh"), (lax.tanh, "tanh"), (lax.asinh, "arcsinh"), (lax.acosh, "arccosh"), (lax.atanh, "arctanh")))
+right_shift = _ufunc2(lambda a, b: (lax.shift_right_logical if dtypes.is_unsigned(a.dtype)
+                                    else lax.shift_right_arithmetic)(a, b), "right_shift")
+exp, exp2, log, log1p, expm1 = (_ufunc1(f, n) for f, n in (
+    (lax.exp, "exp"), (lax.exp2, "exp2"), (lax.log, "log"), (lax.log1p, "log1p"), (lax.expm1, "expm1")))
+sin, cos, tan, arcsin, arccos, arctan = (_ufunc1(f, n) for f, n in (
+    (lax.sin, "sin"), (lax.cos, "cos"), (lax.tan, "tan"),
+    (lax.asin, "arcsin"), (lax.acos, "arccos"), (lax.atan, "arctan")))
+sinh, cosh, tanh, arcsinh, arccosh, arctanh = (_ufunc1(f, n) for f, n in (
+    (lax.sinh, "sinh"), (lax.cosh, "cosh"), (lax.tanh, "tanh"),
+    (lax.asinh, "arcsinh"), (lax.acosh, "arccosh"), (lax.atanh, "arctanh")))
 sqrt, cbrt = _ufunc1(lax.sqrt, "sqrt"), _ufunc1(lax.cbrt, "cbrt")
 asin, acos, atan, asinh, acosh, atanh, atan2 = arcsin, arccos, arctan, arcsinh, arccosh, arctanh, arctan2
 bitwise_not = invert = _ufunc1(lax.bitwise_not, "invert", float_only=False)
@@ -127,7 +133,8 @@ abs = fabs = absolute
 def sign(x, /):
     x = asarray(x)
     if x.dtype == np.bool_:
-        raise TypeError("sign does not accept dtype bool. Accepted dtypes are subtypes of integer, floating, complexfloating.")
+        raise TypeError("sign does not accept dtype bool. "
+                        "Accepted dtypes are subtypes of integer, floating, complexfloating.")
     return lax.sign(x)
 
 

@@ -151,5 +151,6 @@ def complex_abs(z):
 def angle(z, deg=False):
     z = jnp.asarray(z)
     a = lax.atan2(_imag(z), _real(z)) if dtypes.is_complex(z.dtype) else lax.atan2(
-        jnp.zeros_like(jnp.asarray(z, _reductions._float_dtype(z.dtype))), jnp.asarray(z, _reductions._float_dtype(z.dtype)))
+        jnp.zeros_like(jnp.asarray(z, _reductions._float_dtype(z.dtype))),
+        jnp.asarray(z, _reductions._float_dtype(z.dtype)))
     return a * (180 / np.pi) if deg else a

@@ -156,7 +156,8 @@ class Linear:
                 raise NotImplementedError(f"Differentiation rule for '{prim.name}' not implemented (vjp)")
             outs = rule(g, node, *inputs, **params)
             if len(outs) != len(inputs):
-                raise RuntimeError(f"vjp rule of '{prim.name}' returned {len(outs)} cotangents for {len(inputs)} inputs")
+                raise RuntimeError(f"vjp rule of '{prim.name}' returned {len(outs)} cotangents "
+                                   f"for {len(inputs)} inputs")
             for x, c in zip(inputs, outs):
                 if c is not None and x.id in self.dep:
                     _accum(ct, x.id, fit(c, x.aval) if not isinstance(x.aval, tuple) else c)

@@ -196,7 +196,8 @@ def _not_implemented(p, mode):
 
 
 # As in JAX, nextafter has no derivative rule.
-jvp_rules[P.nextafter_p], vjp_rules[P.nextafter_p] = _not_implemented(P.nextafter_p, "jvp"), _not_implemented(P.nextafter_p, "vjp")
+jvp_rules[P.nextafter_p], vjp_rules[P.nextafter_p] = (_not_implemented(P.nextafter_p, "jvp"),
+                                                      _not_implemented(P.nextafter_p, "vjp"))
 
 
 # --- select, convert ---------------------------------------------------------------------------
@@ -573,8 +574,10 @@ def _dot_vjp(ct, out, l, r, dimension_numbers, precision=None, preferred_element
     (lc, rc), (lb, rb) = dimension_numbers
     ct_l = ct if ct.dtype == l.dtype else lax.convert_element_type(ct, l.dtype)
     ct_r = ct if ct.dtype == r.dtype else lax.convert_element_type(ct, r.dtype)
-    gl = _dot_transpose(ct_l, r, lc, rc, lb, rb, l.ndim, r.ndim, True, precision) if dtypes.is_inexact(l.dtype) else None
-    gr = _dot_transpose(ct_r, l, rc, lc, rb, lb, r.ndim, l.ndim, False, precision) if dtypes.is_inexact(r.dtype) else None
+    gl = (_dot_transpose(ct_l, r, lc, rc, lb, rb, l.ndim, r.ndim, True, precision)
+          if dtypes.is_inexact(l.dtype) else None)
+    gr = (_dot_transpose(ct_r, l, rc, lc, rb, lb, r.ndim, l.ndim, False, precision)
+          if dtypes.is_inexact(r.dtype) else None)
     return gl, gr
 
 

@@ -66,7 +66,8 @@ def triangular_solve(a, b, left_side, lower, transpose_a, conjugate_a, unit_diag
         if left_side:
             return _substitute(m, b, m_lower).astype(b.dtype)
         # x m = b  <=>  m^T x^T = b^T
-        return np.swapaxes(_substitute(np.swapaxes(m, -1, -2), np.swapaxes(b, -1, -2), not m_lower), -1, -2).astype(b.dtype)
+        return np.swapaxes(_substitute(np.swapaxes(m, -1, -2), np.swapaxes(b, -1, -2), not m_lower),
+                           -1, -2).astype(b.dtype)
 
 
 def lu(a):

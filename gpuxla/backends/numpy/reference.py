@@ -293,7 +293,8 @@ for _name, _fn in {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.l
 
 def _select_n(which, *cases):
     if which.dtype == np.bool_:
-        return np.where(which, cases[1], cases[0]) if len(cases) == 2 else np.broadcast_to(cases[0], np.broadcast_shapes(which.shape, cases[0].shape))
+        return (np.where(which, cases[1], cases[0]) if len(cases) == 2
+                else np.broadcast_to(cases[0], np.broadcast_shapes(which.shape, cases[0].shape)))
     shape = np.broadcast_shapes(which.shape, *(c.shape for c in cases))
     return np.choose(np.broadcast_to(which, shape), [np.broadcast_to(c, shape) for c in cases])
 
@@ -429,8 +430,10 @@ impl_rules[P.reduce_sum_p] = _reduce(np.sum, lambda d: 0)
 impl_rules[P.reduce_prod_p] = _reduce(np.prod, lambda d: 1)
 impl_rules[P.reduce_max_p] = _reduce(np.max, _lowest)
 impl_rules[P.reduce_min_p] = _reduce(np.min, _highest)
-impl_rules[P.reduce_and_p] = lambda x, axes: np.all(x, axis=axes) if x.dtype == np.bool_ else np.bitwise_and.reduce(x, axis=axes, initial=-1 if x.dtype.kind == "i" else np.iinfo(x.dtype).max).astype(x.dtype)
-impl_rules[P.reduce_or_p] = lambda x, axes: np.any(x, axis=axes) if x.dtype == np.bool_ else np.bitwise_or.reduce(x, axis=axes, initial=0).astype(x.dtype)
+impl_rules[P.reduce_and_p] = lambda x, axes: np.all(x, axis=axes) if x.dtype == np.bool_ else np.bitwise_and.reduce(
+    x, axis=axes, initial=-1 if x.dtype.kind == "i" else np.iinfo(x.dtype).max).astype(x.dtype)
+impl_rules[P.reduce_or_p] = lambda x, axes: np.any(x, axis=axes) if x.dtype == np.bool_ else np.bitwise_or.reduce(
+    x, axis=axes, initial=0).astype(x.dtype)
 
 
 def _arg(np_fn):
@@ -440,7 +443,8 @@ def _arg(np_fn):
         if v.dtype.kind == "f":
             # NaN counts as the extreme value, as in JAX: the first NaN wins.
             nan = np.isnan(v)
-            return np.where(np.any(nan, axis=ax), np.argmax(nan, axis=ax), np_fn(np.where(nan, 0, v), axis=ax)).astype(index_dtype)
+            return np.where(np.any(nan, axis=ax), np.argmax(nan, axis=ax),
+                            np_fn(np.where(nan, 0, v), axis=ax)).astype(index_dtype)
         return np_fn(v, axis=ax).astype(index_dtype)
     return impl
 

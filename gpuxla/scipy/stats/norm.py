@@ -7,7 +7,6 @@ Array(0.5, dtype=float32, weak_type=True)
 import math
 
 from ... import lax
-from ... import numpy as jnp
 from ..special import _inexact, log_ndtr, ndtr, ndtri
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
