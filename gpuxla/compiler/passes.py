@@ -214,7 +214,8 @@ def _scalar_operands(n, ins):
     for i, x in enumerate(ins):
         if x.aval.shape == () or (len(full) == 1 and full[0] == i):
             continue
-        if x.prim is P.broadcast_in_dim_p and x.inputs[0].aval.shape == () and x.inputs[0].aval.weak_type == x.weak_type:
+        src = x.inputs[0].aval if x.prim is P.broadcast_in_dim_p else None
+        if src is not None and src.shape == () and src.weak_type == x.weak_type:
             out[i] = x.inputs[0]
         elif is_const(x) and x.aval.size <= VALUE_MAX and (v := uniform_value(x)) is not None:
             out[i] = constant(np.asarray(v, x.dtype), weak_type=x.weak_type)

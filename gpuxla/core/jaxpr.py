@@ -22,7 +22,9 @@ def _fmt_param(v):
         return np.dtype(v).name
     if callable(v):
         return getattr(v, "__name__", repr(v))
-    return repr(v) if not isinstance(v, tuple) else "(" + ", ".join(_fmt_param(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    if not isinstance(v, tuple):
+        return repr(v)
+    return "(" + ", ".join(_fmt_param(x) for x in v) + ("," if len(v) == 1 else "") + ")"
 
 
 def _literal(node):
@@ -128,7 +130,8 @@ def pp_graph(in_leaves, outs, indent=2):
             name[node.id] = _literal(node)
             continue
         if node.prim.multiple_results:
-            projs = sorted((n for n in order if n.prim is proj_p and n.inputs[0] is node), key=lambda p: p.params["index"])
+            projs = sorted((n for n in order if n.prim is proj_p and n.inputs[0] is node),
+                           key=lambda p: p.params["index"])
             outs_ = projs
         else:
             outs_ = [node]

@@ -65,15 +65,20 @@ def _binary(p):
 
 
 neg, sign, floor, ceil, is_finite = _map(_unary, (P.neg_p, P.sign_p, P.floor_p, P.ceil_p, P.is_finite_p))
-exp, exp2, log, log1p, expm1, tanh, logistic = _map(_unary, (P.exp_p, P.exp2_p, P.log_p, P.log1p_p, P.expm1_p, P.tanh_p, P.logistic_p))
+exp, exp2, log, log1p, expm1, tanh, logistic = _map(
+    _unary, (P.exp_p, P.exp2_p, P.log_p, P.log1p_p, P.expm1_p, P.tanh_p, P.logistic_p))
 sin, cos, tan, asin, acos, atan = _map(_unary, (P.sin_p, P.cos_p, P.tan_p, P.asin_p, P.acos_p, P.atan_p))
 sinh, cosh, asinh, acosh, atanh = _map(_unary, (P.sinh_p, P.cosh_p, P.asinh_p, P.acosh_p, P.atanh_p))
-sqrt, rsqrt, cbrt, abs, erf, erfc, erf_inv = _map(_unary, (P.sqrt_p, P.rsqrt_p, P.cbrt_p, P.abs_p, P.erf_p, P.erfc_p, P.erf_inv_p))
-lgamma, digamma, bitwise_not, population_count, clz = _map(_unary, (P.lgamma_p, P.digamma_p, P.not_p, P.population_count_p, P.clz_p))
-add, sub, mul, div, rem, pow, max, min = _map(_binary, (P.add_p, P.sub_p, P.mul_p, P.div_p, P.rem_p, P.pow_p, P.max_p, P.min_p))
+sqrt, rsqrt, cbrt, abs, erf, erfc, erf_inv = _map(
+    _unary, (P.sqrt_p, P.rsqrt_p, P.cbrt_p, P.abs_p, P.erf_p, P.erfc_p, P.erf_inv_p))
+lgamma, digamma, bitwise_not, population_count, clz = _map(
+    _unary, (P.lgamma_p, P.digamma_p, P.not_p, P.population_count_p, P.clz_p))
+add, sub, mul, div, rem, pow, max, min = _map(
+    _binary, (P.add_p, P.sub_p, P.mul_p, P.div_p, P.rem_p, P.pow_p, P.max_p, P.min_p))
 atan2, nextafter = _binary(P.atan2_p), _binary(P.nextafter_p)
 bitwise_and, bitwise_or, bitwise_xor = _map(_binary, (P.and_p, P.or_p, P.xor_p))
-shift_left, shift_right_logical, shift_right_arithmetic = _map(_binary, (P.shift_left_p, P.shift_right_logical_p, P.shift_right_arithmetic_p))
+shift_left, shift_right_logical, shift_right_arithmetic = _map(
+    _binary, (P.shift_left_p, P.shift_right_logical_p, P.shift_right_arithmetic_p))
 eq, ne, lt, le, gt, ge = _map(_binary, (P.eq_p, P.ne_p, P.lt_p, P.le_p, P.gt_p, P.ge_p))
 bitwise_not.__name__ = "bitwise_not"
 
@@ -148,7 +153,8 @@ def iota(dtype, size):
 
 
 def broadcasted_iota(dtype, shape, dimension):
-    return P.iota_p.bind(dtype=dtypes.canonicalize_dtype(dtype), shape=tuple(int(d) for d in shape), dimension=int(dimension))
+    return P.iota_p.bind(dtype=dtypes.canonicalize_dtype(dtype), shape=tuple(int(d) for d in shape),
+                         dimension=int(dimension))
 
 
 def broadcast_in_dim(x, shape, broadcast_dimensions):
@@ -319,7 +325,8 @@ def _cumulative(p):
     return op
 
 
-cumsum, cumprod, cummax, cummin, cumlogsumexp = _map(_cumulative, (P.cumsum_p, P.cumprod_p, P.cummax_p, P.cummin_p, P.cumlogsumexp_p))
+cumsum, cumprod, cummax, cummin, cumlogsumexp = _map(
+    _cumulative, (P.cumsum_p, P.cumprod_p, P.cummax_p, P.cummin_p, P.cumlogsumexp_p))
 
 
 def sort(x, dimension=-1):

@@ -77,7 +77,8 @@ def switch(index, branches, *operands):
         raise ValueError("switch: branches must be a non-empty sequence of callables")
     idx = asarray(index)
     if idx.shape != () or not (dtypes.is_int(idx.dtype) or idx.dtype == np.bool_):
-        raise TypeError(f"switch/cond: the index/predicate must be a scalar integer or boolean, got {idx.aval.str_short()}")
+        raise TypeError("switch/cond: the index/predicate must be a scalar integer or boolean, "
+                        f"got {idx.aval.str_short()}")
     if idx.dtype != np.int32:
         idx = convert_element_type(idx, np.int32)
     ops, ops_tree = _nodes(operands)
@@ -142,7 +143,8 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
     (n,) = lengths
     x_avals = [Aval(x.shape[1:], x.dtype, x.weak_type) for x in xs_flat]
     def trace_body():
-        return Body(lambda *v: f(tree_unflatten(init_tree, v[:len(init_flat)]), tree_unflatten(xs_tree, v[len(init_flat):])),
+        n = len(init_flat)
+        return Body(lambda *v: f(tree_unflatten(init_tree, v[:n]), tree_unflatten(xs_tree, v[n:])),
                     _avals(init_flat) + x_avals, f"the body of scan ({getattr(f, '__name__', 'fun')})")
     body = trace_body()
     if _strengthen(init_flat, body.out_avals):
@@ -400,8 +402,8 @@ def _scan_jvp(primals, tangents, out, body, length, reverse, n_carry, n_xs):
             cc, xx, kk = _put(c, dc, d_c), _put(x, dx, d_x), _put(caps, dk, d_k)
             outs = body.call(cc + xx, kk)
             return [outs[k] for k in dc], [outs[n_carry + k] for k in fy], outs
-        (oc, oy, full), (toc, toy, _) = jvp(lambda a, b_, k: h(a, b_, k), ([c[k] for k in dc], [x[k] for k in dx], [caps[k] for k in dk]),
-                                            (list(tcv), list(txv), tcap))
+        primals = ([c[k] for k in dc], [x[k] for k in dx], [caps[k] for k in dk])
+        (oc, oy, full), (toc, toy, _) = jvp(lambda a, b_, k: h(a, b_, k), primals, (list(tcv), list(txv), tcap))
         new_c = list(full[:n_carry])
         return (new_c, list(toc)), (list(full[n_carry:]), list(toy))
     (_, tc_out), (_, ty) = scan(f, (list(carry), tcar), (list(xs), txs), length=length, reverse=reverse)
@@ -455,7 +457,8 @@ def _scan_batch(args, dims, body, length, reverse, n_carry, n_xs):
     size = batch_size(args, dims)
     carry = [bdim_at_front(a, d, size) for a, d in zip(args[:n_carry], dims[:n_carry])]
     # xs: batch axis after the scanned axis (axis 1), unbatched xs stay as they are.
-    xs = [a if d is None else moveaxis(a, d, 1) for a, d in zip(args[n_carry:n_carry + n_xs], dims[n_carry:n_carry + n_xs])]
+    xs_part = slice(n_carry, n_carry + n_xs)
+    xs = [a if d is None else moveaxis(a, d, 1) for a, d in zip(args[xs_part], dims[xs_part])]
     xdims = [None if d is None else 0 for d in dims[n_carry:n_carry + n_xs]]
     caps = list(args[n_carry + n_xs:])
     kdims = list(dims[n_carry + n_xs:])

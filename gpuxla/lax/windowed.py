@@ -274,7 +274,8 @@ def tile(operand, reps):
     dims = (1,) * (nd - x.ndim) + x.shape
     reps = (1,) * (nd - len(reps)) + reps
     # Broadcast to (r0, d0, r1, d1, ...) and merge each pair.
-    b = lax.broadcast_in_dim(lax.reshape(x, dims), [n for rd in zip(reps, dims) for n in rd], tuple(range(1, 2 * nd, 2)))
+    b = lax.broadcast_in_dim(lax.reshape(x, dims), [n for rd in zip(reps, dims) for n in rd],
+                             tuple(range(1, 2 * nd, 2)))
     return lax.reshape(b, [r * d for r, d in zip(reps, dims)])
 
 

@@ -211,8 +211,10 @@ class SVDResult(tuple):
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False, subset_by_index=None):
     """u, s, vh with a = u @ diag(s) @ vh (singular values descending)."""
     if not compute_uv:
-        return lax.linalg.svd(jnp.asarray(a), full_matrices=full_matrices, compute_uv=False, subset_by_index=subset_by_index)
-    return SVDResult(*lax.linalg.svd(jnp.asarray(a), full_matrices=full_matrices, compute_uv=True, subset_by_index=subset_by_index))
+        return lax.linalg.svd(jnp.asarray(a), full_matrices=full_matrices, compute_uv=False,
+                              subset_by_index=subset_by_index)
+    return SVDResult(*lax.linalg.svd(jnp.asarray(a), full_matrices=full_matrices, compute_uv=True,
+                                     subset_by_index=subset_by_index))
 
 
 def svdvals(x):
@@ -355,7 +357,8 @@ def norm(x, ord=None, axis=None, keepdims=False):
     elif ord in (2, -2, "nuc"):
         y = jnp.moveaxis(x, (r, c), (-2, -1))
         s = svd(y, compute_uv=False)
-        out = _reductions.max(s, axis=-1) if ord == 2 else _reductions.min(s, axis=-1) if ord == -2 else _reductions.sum(s, axis=-1)
+        reduce = {2: _reductions.max, -2: _reductions.min}.get(ord, _reductions.sum)
+        out = reduce(s, axis=-1)
         if keepdims:
             out = jnp.expand_dims(out, tuple(sorted(axis)))
         return out

@@ -89,7 +89,8 @@ def moveaxis(x, src, dst):
 def bdim_at_front(x, d, size):
     """x with its batch axis first; an unbatched x is broadcast along a new first axis."""
     if d is None:
-        return P.broadcast_in_dim_p.bind(x, shape=(int(size),) + x.shape, broadcast_dimensions=tuple(range(1, x.ndim + 1)))
+        return P.broadcast_in_dim_p.bind(x, shape=(int(size),) + x.shape,
+                                         broadcast_dimensions=tuple(range(1, x.ndim + 1)))
     return moveaxis(x, d, 0)
 
 
@@ -97,7 +98,8 @@ def broadcast_batched(x, size, axis):
     """Insert a batch axis of `size` at `axis` into an unbatched x."""
     shape = list(x.shape)
     shape.insert(axis, int(size))
-    return P.broadcast_in_dim_p.bind(x, shape=tuple(shape), broadcast_dimensions=tuple(i for i in range(len(shape)) if i != axis))
+    return P.broadcast_in_dim_p.bind(x, shape=tuple(shape),
+                                     broadcast_dimensions=tuple(i for i in range(len(shape)) if i != axis))
 
 
 def shift_axis(axis, d):

@@ -8,9 +8,10 @@
     Array([0., 0.], dtype=float32)
 
 A call flattens its arguments, keys the cache by (pytree structure, avals incl. weak types, static
-arguments, the trace-affecting config flags and the vmap axis names bound here), and on a hit runs the executable on the argument buffers: no Python tracing. On a
-miss the function runs once on symbolic leaves (`core.graph.symbolic`), the graph goes through the
-compiler passes (`compiler.passes.OPTIMIZE`), and the backend compiles it on first execution.
+arguments, the trace-affecting config flags and the vmap axis names bound here), and on a hit runs
+the executable on the argument buffers: no Python tracing. On a miss the function runs once on
+symbolic leaves (`core.graph.symbolic`), the graph goes through the compiler passes
+(`compiler.passes.OPTIMIZE`), and the backend compiles it on first execution.
 
 Under an outer transformation (arguments that are symbolic, or nodes grad/vmap still have to walk
 through) nothing is executed: the optimised graph is copied onto the arguments, so grad, vmap and
@@ -283,7 +284,8 @@ def _resolve_static(fun, nums, names):
                 raise ValueError(f"Jitted function has static_argnums={nums}, but only accepts {len(pos)} "
                                  "positional arguments.")
     if not var_kw:
-        bad = {n for n in names if n not in sig.parameters or sig.parameters[n].kind == inspect.Parameter.POSITIONAL_ONLY}
+        bad = {n for n in names
+               if n not in sig.parameters or sig.parameters[n].kind == inspect.Parameter.POSITIONAL_ONLY}
         if bad:
             raise ValueError(f"Jitted function has invalid argnames {bad} in static_argnames. Function does not "
                              "take these args.")
