@@ -37,6 +37,7 @@ import numpy as np
 
 from ..core import primitives as P
 from ..core.graph import proj_p
+from ..core.program import Eqn
 from .cexpr import literal, supported_dtype
 from .lower import ARG_REDUCE, MAX_DEPTH, NotLocal, TooLarge, lower_loop, lower_reduction, room_to_recurse
 from .lower_rules import LOWER
@@ -46,13 +47,6 @@ WINDOW = 8
 MAX_OUTPUTS = 8
 SPLIT_EVALS = 4
 REDUCE = set(P.GROUP.reduce) | set(ARG_REDUCE)
-
-
-class Eqn:
-    __slots__ = ("prim", "params", "ins", "out", "aval")
-
-    def __init__(self, prim, params, ins, out, aval):
-        self.prim, self.params, self.ins, self.out, self.aval = prim, params or {}, tuple(ins), out, aval
 
 
 class Info:

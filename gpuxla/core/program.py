@@ -17,7 +17,7 @@ class Eqn:
     __slots__ = ("prim", "params", "ins", "out", "aval")
 
     def __init__(self, prim, params, ins, out, aval):
-        self.prim, self.params, self.ins, self.out, self.aval = prim, params, ins, out, aval
+        self.prim, self.params, self.ins, self.out, self.aval = prim, params or {}, tuple(ins), out, aval
 
 
 class Program:
