@@ -172,10 +172,10 @@ def as_node(x):
     scalars in JAX's promotion of their elements, nested lists holding Arrays stacked."""
     if isinstance(x, Array):
         return x
-    if isinstance(x, (list, tuple)) and any(isinstance(v, Array) for v in _flat(x)):
+    if isinstance(x, (list, tuple)) and any(isinstance(v, Array) for v in iter_nested(x)):
         return _stack([as_node(v) for v in x])
-    if isinstance(x, (list, tuple)) and len(x) and all(isinstance(v, (int, float, bool, complex)) for v in _flat(x)):
-        dt = dtypes.result_type_and_weak(*_flat(x))[0]
+    if isinstance(x, (list, tuple)) and len(x) and all(isinstance(v, (int, float, bool, complex)) for v in iter_nested(x)):
+        dt = dtypes.result_type_and_weak(*iter_nested(x))[0]
         arr = np.array(x)
         return constant(dtypes.astype_numpy(arr, dt) if arr.dtype != dt else arr)
     if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
@@ -192,10 +192,11 @@ def as_node(x):
     return constant(dtypes.astype_numpy(arr, dt) if arr.dtype != dt else arr)
 
 
-def _flat(a):
+def iter_nested(a):
+    """The leaves of nested lists and tuples (the elements of an array literal)."""
     for v in a:
         if isinstance(v, (list, tuple)):
-            yield from _flat(v)
+            yield from iter_nested(v)
         else:
             yield v
 

@@ -7,6 +7,7 @@ import numpy as np
 from .. import lax
 from ..core import dtypes
 from ..core.graph import Array, constant
+from ..core.trace import iter_nested
 from ..lax import asarray as _lax_asarray
 from ._util import _broadcast, _canon_axis, _py_all, _py_any, _py_max, _py_min, _shape
 
@@ -77,23 +78,15 @@ def asarray(a, dtype=None, copy=None, order=None):
     dtype = _dt(dtype)
     if isinstance(a, Array):
         return a if dtype is None or a.dtype == dtype else lax.convert_element_type(a, dtype)
-    if isinstance(a, (list, tuple)) and _py_any(isinstance(v, Array) for v in _flat(a)):
+    if isinstance(a, (list, tuple)) and _py_any(isinstance(v, Array) for v in iter_nested(a)):
         return stack([asarray(v, dtype) for v in a]) if len(a) else asarray(np.array(a), dtype)
     if (isinstance(a, (list, tuple)) and len(a)
-            and _py_all(isinstance(v, (int, float, bool, complex)) for v in _flat(a))):
+            and _py_all(isinstance(v, (int, float, bool, complex)) for v in iter_nested(a))):
         # A list of Python scalars takes JAX's promotion of its elements, weak types included.
-        dt, weak = dtypes.result_type_and_weak(*_flat(a))
+        dt, weak = dtypes.result_type_and_weak(*iter_nested(a))
         dt = dtype or dt
         return constant(dtypes.astype_numpy(np.array(a), dt) if np.array(a).dtype != dt else np.array(a))
     return _lax_asarray(a, dtype)
-
-
-def _flat(a):
-    for v in a:
-        if isinstance(v, (list, tuple)):
-            yield from _flat(v)
-        else:
-            yield v
 
 
 def array(object, dtype=None, copy=True, order=None, ndmin=0):
