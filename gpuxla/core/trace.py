@@ -174,7 +174,8 @@ def as_node(x):
         return x
     if isinstance(x, (list, tuple)) and any(isinstance(v, Array) for v in iter_nested(x)):
         return _stack([as_node(v) for v in x])
-    if isinstance(x, (list, tuple)) and len(x) and all(isinstance(v, (int, float, bool, complex)) for v in iter_nested(x)):
+    if isinstance(x, (list, tuple)) and len(x) and all(isinstance(v, (int, float, bool, complex))
+                                                       for v in iter_nested(x)):
         dt = dtypes.result_type_and_weak(*iter_nested(x))[0]
         arr = np.array(x)
         return constant(dtypes.astype_numpy(arr, dt) if arr.dtype != dt else arr)
