@@ -28,14 +28,8 @@ _LOW = (np.dtype(np.float16), np.dtype(dtypes.bfloat16))
 
 
 def _float_array(x, name, square=False):
-    x = jnp.asarray(x)
-    if not dtypes.is_inexact(x.dtype):
-        x = x.astype(dtypes.default_float_dtype())
-    if x.ndim < 2:
-        raise ValueError(f"{name}: expected an array of rank >= 2 (..., m, n), got shape {x.shape}")
-    if square:
-        check_matrix(name, x.aval)
-    return x
+    # jnp's asarray first: nested lists holding Arrays are array literals here, not in lax.
+    return lax.linalg._float_array(jnp.asarray(x), name, square)
 
 
 def _T(x):
