@@ -257,3 +257,17 @@ def test_stacked_shifts_are_split_before_kernels_explode():
     c = run_interpret(stencil, X[0])
     assert 1 < len(c.kernels) <= 5
     assert max(len(k.source.splitlines()) for k in c.kernels) < 5000
+
+
+@needs_cxx
+def test_a_kernel_of_no_elements_is_not_compiled():
+    # Its text has no loop to declare the index in; it would never be launched anyway. (The
+    # original threefry layout leaves a zero-size loop kernel in random.bits of no elements.)
+    random = pytest.importorskip("gpuxla.random")
+    key = random.PRNGKey(3)
+    gpuxla.config.update("jax_threefry_partitionable", False)
+    try:
+        c = gpuxla.jit(lambda k: random.bits(k, (0, 4))).lower(key).compile(platform="cuda-interpret")
+        assert np.asarray(c(key)).shape == (0, 4)
+    finally:
+        gpuxla.config.update("jax_threefry_partitionable", True)

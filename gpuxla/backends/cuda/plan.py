@@ -78,7 +78,8 @@ class Executable:
         # GIL is released during launches) never share one. A call that fails keeps its set out:
         # a counter left mid-count must not reach the next call.
         self._scratch_free = []
-        runtime.prepare(self.kernels)
+        # A kernel of no elements is never launched (see _run), and its text is not compilable.
+        runtime.prepare([k for k in self.kernels if k.size])
 
     def cuda_source(self):
         return self.plan.cuda_source()
