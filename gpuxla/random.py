@@ -433,48 +433,6 @@ def bits(key, shape=(), dtype=None):
 
 
 # --- XLA CPU's float kernels (section 7.3) --------------------------------------------------
-def _round_to_odd(s, err):
-    """s = RN(exact), err = exact - s: the round-to-odd value of `exact` (float64)."""
-    b = _bitcast(s, _U64)
-    inexact = lax.bitwise_or(lax.gt(err, 0.0), lax.lt(err, 0.0))
-    fix = lax.bitwise_and(inexact, lax.eq(lax.bitwise_and(b, 1), 0))
-    # The odd neighbour lies toward `err`: one more bit pattern away from zero or one less.
-    step = lax.select(lax.eq(lax.gt(err, 0.0), lax.gt(s, 0.0)), _c(1, _U64), _c(2 ** 64 - 1, _U64))
-    return _bitcast(lax.select(fix, lax.add(b, step), b), _F64)
-
-
-def _two_sum_err(a, b, s):
-    bb = lax.sub(s, a)
-    return lax.add(lax.sub(a, lax.sub(s, bb)), lax.sub(b, bb))
-
-
-def _fma32(a, b, c):
-    # a*b is exact in float64; the sum rounded to odd at 53 bits then to nearest at 24 bits is
-    # the correctly rounded a*b+c (Boldo & Melquiond).
-    a, b, c = (_cvt(v, _F64) for v in (a, b, c))
-    p = lax.mul(a, b)
-    s = lax.add(p, c)
-    return _cvt(_round_to_odd(s, _two_sum_err(p, c, s)), _F32)
-
-
-def _veltkamp(a):
-    t = lax.mul(a, 134217729.0)     # 2**27 + 1
-    hi = lax.sub(t, lax.sub(t, a))
-    return hi, lax.sub(a, hi)
-
-
-def _fma64(a, b, c):
-    # Dekker's exact product p + e = a*b, then RN(c + p + RO(e + tail)) (Boldo & Melquiond).
-    p = lax.mul(a, b)
-    (ah, al), (bh, bl) = _veltkamp(a), _veltkamp(b)
-    e = lax.add(lax.add(lax.add(lax.sub(lax.mul(ah, bh), p), lax.mul(ah, bl)), lax.mul(al, bh)), lax.mul(al, bl))
-    th = lax.add(c, p)
-    tl = _two_sum_err(c, p, th)
-    v = lax.add(tl, e)
-    r = lax.add(th, _round_to_odd(v, _two_sum_err(tl, e, v)))
-    return lax.select(lax.is_finite(th), r, th)
-
-
 def _differentiable(deriv):
     """Give an exact kernel the derivative of the function it computes (as JAX's primitives have):
     its bit manipulations have none. deriv(out, *primals, *tangents) -> tangent."""
@@ -490,19 +448,13 @@ def _differentiable(deriv):
 
 
 def _fma(a, b, c):
-    """Correctly rounded a*b + c, as XLA CPU's contracted multiply-add."""
+    """Correctly rounded a*b + c, as XLA CPU's contracted multiply-add: the fma primitive (fmaf/fma
+    on the kernel platforms, a correctly rounded reference on NumPy). XLA does not contract 16-bit
+    (or 8-bit) arithmetic: there each op rounds to the dtype."""
     dt = next(v.dtype for v in (a, b, c) if isinstance(v, Array))
-    return _fma_arrays(*(v if isinstance(v, Array) else _c(v, dt) for v in (a, b, c)))
-
-
-@_differentiable(lambda out, a, b, c, ta, tb, tc: lax.add(lax.add(lax.mul(ta, b), lax.mul(a, tb)), tc))
-def _fma_arrays(a, b, c):
-    dt = a.dtype
-    if dt == _F32:
-        return _fma32(a, b, c)
-    if dt == _F64:
-        return _fma64(a, b, c)
-    # XLA does not contract 16-bit (or 8-bit) arithmetic: each op rounds to the dtype.
+    a, b, c = (v if isinstance(v, Array) else _c(v, dt) for v in (a, b, c))
+    if dt in (_F32, _F64):
+        return lax.fma(a, b, c)
     return lax.add(lax.mul(a, b), c)
 
 
