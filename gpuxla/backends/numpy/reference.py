@@ -206,11 +206,14 @@ impl_rules[P.shift_right_arithmetic_p] = _shift("arithmetic")
 def _ro_add(a, b):
     """a + b rounded to odd in float64: rounded to nearest, then one step toward the exact sum
     where that rounding was inexact and landed on an even significand."""
-    s = a + b
+    s = np.asarray(a + b)
     bb = s - a
     err = (a - (s - bb)) + (b - bb)    # a + b - s, exactly (Knuth's two-sum)
-    fix = np.isfinite(s) & (err != 0) & ((s.view(np.int64) & 1) == 0)
-    return np.where(fix, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
+    bits = s.view(np.int64)
+    fix = (err != 0) & ((bits & 1) == 0) & np.isfinite(s)
+    # One bit pattern further from zero when the exact sum is, one nearer when it is not.
+    step = np.where((err > 0) == (s > 0), np.int64(1), np.int64(-1))
+    return np.where(fix, bits + step, bits).view(np.float64)
 
 
 def _split(a):
@@ -258,10 +261,13 @@ def _fma(x, y, z):
     if dt.kind == "c":
         return x * y + z
     shape = np.broadcast_shapes(x.shape, y.shape, z.shape)
-    x, y, z = (np.broadcast_to(v, shape).ravel().astype(np.float64) for v in (x, y, z))
     with np.errstate(all="ignore"):
-        r = _fma64(x, y, z) if dt == np.float64 else _ro_add(x * y, z).astype(np.float32)
-    return r.astype(dt).reshape(shape)
+        if dt != np.float64:        # the float32 product is exact in float64; scalars stay scalars
+            f8 = np.float64
+            r = _ro_add(x.astype(f8) * y.astype(f8), z.astype(f8)).astype(np.float32)
+            return r.astype(dt).reshape(shape)      # 16-bit: rounded from float32, as the kernels do
+        x, y, z = (np.broadcast_to(v, shape).ravel().astype(np.float64) for v in (x, y, z))
+        return _fma64(x, y, z).reshape(shape)
 
 
 impl_rules[P.fma_p] = _fma
