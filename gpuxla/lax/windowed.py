@@ -215,8 +215,12 @@ def broadcast_to_rank(x, rank):
 def broadcast_like(arr, like_arr):
     """`arr` broadcast (NumPy's rules) to the shape of `like_arr`."""
     lax = _lax()
-    x = lax.asarray(arr)
     shape = tuple(like_arr.shape) if isinstance(like_arr, lax.Array) else np.shape(like_arr)
+    return broadcast_to_shape(lax.asarray(arr), shape)
+
+
+def broadcast_to_shape(x, shape):
+    """`x` broadcast (NumPy's rules) to `shape`: jnp.broadcast_to's semantics, at the lax level."""
     if x.shape == shape:
         return x
     try:
@@ -224,7 +228,7 @@ def broadcast_like(arr, like_arr):
             raise ValueError
     except ValueError:
         raise ValueError(f"broadcast_to: cannot broadcast array of shape {x.shape} to shape {shape}") from None
-    return lax.broadcast_in_dim(x, shape, tuple(range(len(shape) - x.ndim, len(shape))))
+    return _lax().broadcast_in_dim(x, shape, tuple(range(len(shape) - x.ndim, len(shape))))
 
 
 def batch_matmul(lhs, rhs, precision=None):

@@ -9,7 +9,8 @@ from ..core import dtypes
 from ..core.graph import Array, constant
 from ..core.trace import iter_nested
 from ..lax import asarray as _lax_asarray
-from ._util import _broadcast, _canon_axis, _py_all, _py_any, _py_max, _py_min, _shape
+from ..lax.windowed import broadcast_to_shape
+from ._util import _canon_axis, _py_all, _py_any, _py_max, _py_min, _shape
 
 
 ndarray = Array
@@ -211,16 +212,7 @@ def squeeze(a, axis=None):
 
 
 def broadcast_to(array, shape):
-    a = asarray(array)
-    shape = _shape(shape)
-    if a.shape == shape:
-        return a
-    try:
-        if np.broadcast_shapes(a.shape, shape) != shape:
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"broadcast_to: cannot broadcast array of shape {a.shape} to shape {shape}") from None
-    return _broadcast(a, shape)
+    return broadcast_to_shape(asarray(array), _shape(shape))
 
 
 def broadcast_shapes(*shapes):
