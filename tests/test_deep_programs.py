@@ -53,3 +53,21 @@ def test_a_10000_op_chain_runs_on_numpy():
     x = np.linspace(-2, 2, 5, dtype=np.float32)
     got = np.asarray(jax.jit(chain(10_000))(jnp.asarray(x)))
     np.testing.assert_allclose(got, chain_numpy(10_000, x), rtol=2e-6, atol=2e-6)
+
+
+def test_the_gradient_of_a_cut_chain_converges_in_a_few_fusion_rounds(monkeypatch):
+    # Once a chain is cut, its backward kernel recomputes the forward values the forward kernels
+    # also compute: each is an expensive shared producer. Materialising only the outermost one per
+    # round took one link per round and ran out of rounds (grad of 400 links: 27 s to plan on
+    # cuda-interpret); after PATIENT_ROUNDS all of them go at once.
+    from gpuxla.compiler import fusion
+    monkeypatch.setattr(fusion, "MAX_DEPTH", 64)          # cuts at 64 links instead of 512: a small program
+
+    def f(x):
+        for _ in range(60):
+            x = x + 0.01 * jnp.sin(x)
+        return jnp.sum(x)
+    plan = plan_of(jax.grad(f), jnp.ones(8))
+    assert plan.fusion.rounds <= fusion.PATIENT_ROUNDS + 4 < fusion.MAX_ROUNDS
+    # No producer costing EXPENSIVE or more is left recomputed by two kernels.
+    assert not plan.fusion._expensive_shared(plan.fusion.materialised, outermost=False)

@@ -24,6 +24,10 @@ The pass decides which values are *materialised* (written to memory), then group
      (each primitive's `cost` trait: transcendental 10, div/rem/gather 4, arithmetic 1, index-only 0,
      summed over the unmaterialised subtree) reaches EXPENSIVE, it is materialised instead and
      the grouping is redone. Within one kernel a shared producer is computed once per index (CSE).
+     Each round materialises only the outermost such producers (their own producers may then be
+     needed by one kernel only); after PATIENT_ROUNDS rounds all of them at once, so that a long
+     chain shared by several kernels (the forward values a gradient's backward chain recomputes)
+     converges in a few rounds instead of one link per round.
   4. Group size: a kernel never joins with one more than WINDOW groups back, and a loop kernel
      takes at most MAX_OUTPUTS outputs; bigger graphs simply make more kernels. Index movement
      stacked on index movement (x[1:] + x[:-1], repeated) evaluates producers at exponentially
@@ -46,6 +50,8 @@ EXPENSIVE = 10
 WINDOW = 8
 MAX_OUTPUTS = 8
 SPLIT_EVALS = 4
+PATIENT_ROUNDS = 8
+MAX_ROUNDS = 64
 REDUCE = set(P.GROUP.reduce) | set(ARG_REDUCE)
 
 
@@ -191,16 +197,18 @@ class Fusion:
             if info.cls[e.out] == "library":
                 must.update(s for s in e.ins if info.cls.get(s) == "elem")
         must |= self._depth_cuts(must)
-        for _ in range(64):
+        for self.rounds in range(1, MAX_ROUNDS + 1):
             try:
                 self._assign(must)
             except TooLarge as e:
                 must |= self._split(e.evals, must)
                 continue
-            extra = self._expensive_shared(must)
+            extra = self._expensive_shared(must, outermost=self.rounds <= PATIENT_ROUNDS)
             if not extra:
                 break
             must |= extra
+        else:
+            self._assign(must)          # the last round's materialisations, so the groups agree with `must`
         self.materialised = must
 
     def _depth_cuts(self, must):
@@ -325,7 +333,7 @@ class Fusion:
                 if g.stored:
                     g.lowered = lower(info, g, self.owner, g.stored)
 
-    def _expensive_shared(self, must):
+    def _expensive_shared(self, must, outermost=True):
         info = self.info
         kernels_of = {}
         for g in self.groups:
@@ -334,6 +342,8 @@ class Fusion:
                     if info.cls.get(s) == "elem":
                         kernels_of.setdefault(s, set()).add(g.index)
         found = {s for s, ks in kernels_of.items() if len(ks) > 1 and s not in must and self.cost(s, must) >= EXPENSIVE}
+        if not outermost:
+            return found
         # Materialise the outermost ones first: their producers may then be needed by one kernel only.
         inner = set()
         for s in found:
