@@ -8,6 +8,7 @@ import gpuxla as jax
 import gpuxla.numpy as jnp
 from gpuxla.backends.numpy import executor as NB
 from gpuxla.backends.numpy.reference import impl_rules
+from gpuxla.core.graph import PRIMITIVES
 from gpuxla.core.trace import trace_values
 from gpuxla.core.program import Program
 
@@ -83,3 +84,42 @@ def test_random_normal_through_chunks_keeps_its_bits():
     exe, got, want = _both(f, key)
     assert any(isinstance(s[0], NB._Chunked) for s in exe.steps)
     assert got[0].tobytes() == want[0].tobytes()
+
+
+def test_a_large_float32_transcendental_widens_slice_by_slice():
+    # float32 exp/sin/... compute in float64 and round once; on a large operand the detour runs in
+    # slices into the float32 result, with the same bits as the whole-array detour.
+    from gpuxla.backends.numpy import reference as R
+    x = np.random.default_rng(3).standard_normal(5 * R._WIDEN_CHUNK + 5).astype(np.float32) * 4
+    y = np.random.default_rng(4).standard_normal(x.size).astype(np.float32)
+    for prim, args, want in [("exp", (x,), np.exp(x.astype(np.float64))),
+                             ("atan2", (x, y), np.arctan2(x.astype(np.float64), y.astype(np.float64))),
+                             ("tanh", (x.reshape(5, -1)[:, 1:],), None)]:          # not contiguous: whole
+        got = impl_rules[PRIMITIVES[prim]](*args)
+        if want is None:
+            want = np.tanh(args[0].astype(np.float64))
+        assert got.dtype == np.float32 and got.shape == args[0].shape
+        np.testing.assert_array_equal(got, want.astype(np.float32))
+
+
+def test_softmax_peaks_near_twice_its_input_on_the_numpy_platform(monkeypatch):
+    import tracemalloc
+    from gpuxla import backends
+    from gpuxla.backends.numpy import reference as R
+    from gpuxla.backends.numpy import NumpyBackend
+    monkeypatch.setattr(backends, "_backend", NumpyBackend())
+    monkeypatch.setattr(backends, "_eager_cache", {})
+    x = jnp.asarray(np.random.default_rng(5).standard_normal((256, 2048)).astype(np.float32))
+    f = jax.jit(lambda x: jax.nn.softmax(x, axis=-1))
+    f(x)
+    tracemalloc.start()
+    try:
+        y = np.asarray(f(x))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # exp(x - max) and the result, and a slice's float64 operand and result (the whole was 5x).
+    slices = 2 * 8 * R._WIDEN_CHUNK
+    assert peak <= 2 * x.size * 4 + slices + 65536, (peak - slices) / (x.size * 4)
+    e = np.exp(np.asarray(x, np.float64) - np.asarray(x).max(-1, keepdims=True))
+    np.testing.assert_allclose(y, e / e.sum(-1, keepdims=True), rtol=2e-6, atol=1e-9)

@@ -35,10 +35,25 @@ def _float_op(prim, fn):
         if dt in _LOW:
             return fn(*(x.astype(np.float32) for x in xs), **params).astype(dt)
         if dt == np.float32 and widen:
+            if xs[0].size > _WIDEN_CHUNK and all(x.shape == xs[0].shape and x.flags.c_contiguous for x in xs):
+                return _widened_by_chunks(fn, xs, params)
             return fn(*(x.astype(np.float64) for x in xs), **params).astype(dt)
         r = fn(*xs, **params)
         return r.astype(dt, copy=False) if dt.kind != "b" else r
     return impl
+
+
+# The float64 detour of a large float32 operand runs slice by slice into the float32 result: whole,
+# it held the operand and the result in float64 too (softmax's exp peaked at 5x its input).
+_WIDEN_CHUNK = 1 << 16
+
+
+def _widened_by_chunks(fn, xs, params):
+    flat = [x.reshape(-1) for x in xs]
+    out = np.empty(flat[0].size, np.float32)
+    for k in range(0, out.size, _WIDEN_CHUNK):
+        out[k:k + _WIDEN_CHUNK] = fn(*(x[k:k + _WIDEN_CHUNK].astype(np.float64) for x in flat), **params)
+    return out.reshape(xs[0].shape)
 
 
 def _vectorize(f):
