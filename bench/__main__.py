@@ -4,6 +4,7 @@ installed; print a table; write JSON lines and a speed-up chart to bench/results
     python -m bench --quick                  # < 1 minute on 2 CPU cores, reduced sizes
     python -m bench --only selu,softmax      # substring match on workload names
     python -m bench --platform cuda          # sets GPUXLA_PLATFORM before gpuxla is imported
+    python -m bench --kernels --quick        # per-kernel static roofline of each workload, no timing
 """
 from __future__ import annotations
 
@@ -43,6 +44,11 @@ def parse_args(argv=None):
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="give up on one measurement after S seconds (default 10 with --quick, else 300)")
     p.add_argument("--list", action="store_true", help="list workloads and exit")
+    p.add_argument("--kernels", action="store_true",
+                   help="time nothing: print the static roofline of each workload's jit program, per "
+                        "fused kernel and library call (launch shape, bytes moved, flops)")
+    p.add_argument("--bandwidth", type=float, default=None, metavar="GB/S",
+                   help="with --kernels: also print each step's time at this memory bandwidth")
     p.add_argument("--report", metavar="FILE.jsonl",
                    help="measure nothing: print the table of the last run in FILE (with "
                         "--markdown, as Markdown) and redraw its chart as FILE.png")
@@ -78,6 +84,9 @@ def main(argv=None) -> int:
     if not chosen:
         print(f"no workload matches --only {args.only}; see --list", file=sys.stderr)
         return 2
+    if args.kernels:
+        from . import kernels
+        return kernels.main(chosen, args.quick, args.bandwidth)
 
     t_start = time.perf_counter()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None

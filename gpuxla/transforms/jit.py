@@ -31,7 +31,8 @@ import weakref
 import numpy as np
 
 from ..backends import CrossPlatform, from_numpy, get_backend
-from ..compiler import passes as _passes
+from ..compiler import passes as _passes, roofline
+from ..compiler.fusion import Fusion
 from .. import config
 from . import batching
 from ..core.graph import Array, Aval, from_buffer, realize, state, symbolic
@@ -426,6 +427,23 @@ class Compiled:
     def as_text(self):
         exe_text = getattr(self._exe, "as_text", None)
         return exe_text() if callable(exe_text) else self._entry.program().text()
+
+    def kernel_report(self):
+        """The static roofline (compiler/roofline.py): per fused kernel and library call, in order,
+        the bytes it must move, its flops and transcendentals and its launch shape. The fusion is
+        the kernel platforms' whatever the platform this was compiled for."""
+        plan = getattr(self._exe, "plan", None)
+        if plan is not None:
+            fusion = plan.fusion
+        else:                       # the numpy platform: its host buffers give the scalar constants
+            program = self._entry.program()
+            fusion = Fusion(program, {s: np.asarray(b) for s, b, a in program.consts
+                                      if a.size == 1 and isinstance(b, np.ndarray)})
+        return roofline.rows(fusion)
+
+    def cost_analysis(self):
+        """XLA's keys summed over the kernel report: flops, transcendentals, bytes accessed."""
+        return roofline.totals(self.kernel_report())
 
     def __call__(self, *args, **kwargs):
         leaves, tree = tree_flatten((args, kwargs))

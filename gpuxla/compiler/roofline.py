@@ -1,0 +1,94 @@
+"""The static roofline of a fused program: per kernel and library call, the bytes it must move, the
+arithmetic it does and its launch shape (#19).
+
+"Must move" is each operand read once and each result written once: what a kernel at the memory
+bandwidth limit costs. A kernel that reads more (a stencil, a row read twice) is slower than its
+figure says, which is what the report is for: a kernel far from its roofline on a GPU is the one to
+fix. The counts follow each primitive's `cost` trait: an element of an arithmetic primitive is one
+flop, of a transcendental one transcendental (as XLA's cost analysis counts them), index movement
+and converts are free; a reduction stage is one flop per element it reads; dot_general is
+2*M*N*K flops.
+"""
+import math
+
+from ..core import primitives as P
+from ..core.graph import TRANSCENDENTAL
+from .render import render
+
+
+def _nbytes(aval):
+    return aval.size * aval.dtype.itemsize
+
+
+def _kernel_row(info, g):
+    k, ctx = g.lowered.kernel, g.lowered.ctx
+    flops = trans = 0
+    for s in ctx.inlined:
+        e = info.eqns.get(s)
+        if e is None or not e.prim.cost or s in g.stages:   # stages are counted below, per element read
+            continue
+        n = e.aval.size * max(1, ctx.evals.get(s, 1))
+        if e.prim.cost >= TRANSCENDENTAL:
+            trans += n
+        else:
+            flops += n
+    for s in g.stages:                                   # a reduction stage: one op per element read
+        flops += info.avals[info.eqns[s].ins[0]].size
+    grid, block = k.launch
+    return {
+        "name": k.name, "kind": k.kind, "strategy": k.strategy,
+        "grid": grid, "block": block, "threads": math.prod(grid) * math.prod(block),
+        "bytes_read": sum(_nbytes(info.avals[s]) for s in k.inputs),
+        "bytes_written": sum(_nbytes(info.avals[s]) for s in k.outputs),
+        "flops": flops, "transcendentals": trans,
+    }
+
+
+def _library_row(info, g):
+    e = g.eqn
+    outs = e.aval if isinstance(e.aval, tuple) else (e.aval,)
+    flops = 0
+    if e.prim is P.dot_general_p:
+        (lc, _), _ = e.params["dimension_numbers"]
+        lhs = info.avals[e.ins[0]]
+        flops = 2 * outs[0].size * math.prod(lhs.shape[d] for d in lc)
+    return {
+        "name": e.prim.name, "kind": "library", "strategy": "", "grid": None, "block": None, "threads": None,
+        "bytes_read": sum(_nbytes(info.avals[s]) for s in e.ins if not isinstance(info.avals[s], tuple)),
+        "bytes_written": sum(_nbytes(a) for a in outs),
+        "flops": flops, "transcendentals": 0,
+    }
+
+
+def rows(fusion):
+    """One dict per step of a fused program (compiler.fusion.Fusion), in order: name, kind,
+    strategy, grid, block, threads, bytes_read, bytes_written, flops, transcendentals."""
+    for k in fusion.kernels:
+        if k.launch is None:
+            render(k)
+    info = fusion.info
+    return [_library_row(info, g) if g.kind == "library" else _kernel_row(info, g) for g in fusion.groups]
+
+
+def totals(report):
+    """XLA's cost-analysis keys, summed over the steps."""
+    return {"flops": float(sum(r["flops"] for r in report)),
+            "transcendentals": float(sum(r["transcendentals"] for r in report)),
+            "bytes accessed": float(sum(r["bytes_read"] + r["bytes_written"] for r in report))}
+
+
+def table(report, bandwidth=None):
+    """The report as text. With `bandwidth` (bytes/s), each row also gets the time its bytes take
+    at that bandwidth: the floor a kernel can reach."""
+    head = f"{'step':<28} {'strategy':<10} {'launch':<18} {'MB moved':>9} {'MFLOP':>8} {'trans/M':>8} {'F/B':>6}"
+    lines = [head + (f" {'floor µs':>9}" if bandwidth else "")]
+    for r in report:
+        moved = r["bytes_read"] + r["bytes_written"]
+        launch = f"{r['grid'][0]}x{r['grid'][1]}x{r['block'][0]}" if r["grid"] else "-"
+        line = (f"{r['name'][:28]:<28} {r['strategy'][:10]:<10} {launch:<18} {moved / 1e6:>9.3f} "
+                f"{r['flops'] / 1e6:>8.3f} {r['transcendentals'] / 1e6:>8.3f} "
+                f"{(r['flops'] + r['transcendentals']) / max(moved, 1):>6.2f}")
+        if bandwidth:
+            line += f" {moved / bandwidth * 1e6:>9.2f}"
+        lines.append(line)
+    return "\n".join(lines)
