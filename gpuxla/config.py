@@ -88,6 +88,9 @@ CXX = EnvFlag("CXX", None, str.strip, "the host C++ compiler of the cuda-interpr
 # platforms always compute in full precision, as XLA:CPU does.
 MATMUL_PRECISIONS = {"default", "high", "highest", "bfloat16", "tensorfloat32", "float32", "fastest"}
 
+# How jax.numpy treats operands of different ranks: broadcast them, warn, or raise ValueError.
+RANK_PROMOTION = ("allow", "warn", "raise")
+
 _values = {
     "jax_enable_x64": ENABLE_X64.get() or JAX_ENABLE_X64.get(),
     "jax_threefry_partitionable": True,
@@ -118,6 +121,8 @@ def update(name, value):
     global x64, TRACE_FLAGS
     if name not in _values:
         raise AttributeError(f"Unrecognized config option: {name}")
+    if name == "jax_numpy_rank_promotion" and value not in RANK_PROMOTION:
+        raise ValueError(f"jax_numpy_rank_promotion: {value!r} is not one of {RANK_PROMOTION}")
     if name == "jax_default_matmul_precision" and value is not None \
             and str(value).lower() not in MATMUL_PRECISIONS:
         raise ValueError(f"jax_default_matmul_precision: {value!r} is not a matmul precision; choose one of "

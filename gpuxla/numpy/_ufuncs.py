@@ -1,9 +1,13 @@
 """Elementwise math: JAX's operand promotion (_promote) and the ufuncs built on it.
 """
 
+import os
+import sys
+import warnings
+
 import numpy as np
 
-from .. import lax
+from .. import config, lax
 from ..core import dtypes
 from ..core.graph import Array, constant
 from ._util import _as_bool, _broadcast, _full_shape, _inexact
@@ -28,11 +32,47 @@ def _promote(*args, op="op"):
         else:
             xs.append(asarray(np.asarray(a), dt))
     shapes = [x.shape for x in xs]
-    try:
-        shape = np.broadcast_shapes(*shapes)
-    except ValueError:
-        raise TypeError(f"{op} got incompatible shapes for broadcasting: {', '.join(map(str, shapes))}.") from None
+    shape = _broadcast_shapes(op, shapes)
     return [x if x.shape == shape or x.ndim == 0 else _broadcast(x, shape) for x in xs]
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _user_stacklevel():
+    """warnings.warn's stacklevel that names the first frame outside gpuxla (the user's line)."""
+    f, level = sys._getframe(2), 2
+    while f is not None and f.f_code.co_filename.startswith(_PACKAGE):
+        f, level = f.f_back, level + 1
+    return level
+
+
+def _broadcast_shapes(op, shapes):
+    """The common shape of an n-ary op's operands, with JAX's errors and rank-promotion check.
+
+    Like JAX, operands of one rank are checked as the lax op checks them (TypeError), while
+    operands of different ranks are rank-promoted first, which fails with a ValueError;
+    `jax_numpy_rank_promotion` ('allow' | 'warn' | 'raise') governs that promotion (scalars are
+    not promoted: they meet arrays of any shape)."""
+    if len({len(s) for s in shapes if s}) < 2:
+        try:
+            return np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise TypeError(f"{op} got incompatible shapes for broadcasting: "
+                            f"{', '.join(map(str, shapes))}.") from None
+    mode = config.read("jax_numpy_rank_promotion")
+    if mode == "raise":
+        raise ValueError(f"Operands could not be broadcast together for {op} on shapes "
+                         f"{' '.join(map(str, shapes))} and with the config option "
+                         "jax_numpy_rank_promotion='raise'.")
+    if mode == "warn":
+        warnings.warn(f"Following NumPy automatic rank promotion for {op} on shapes "
+                      f"{' '.join(map(str, shapes))}. Set the jax_numpy_rank_promotion config option "
+                      "to 'allow' to disable this warning.", stacklevel=_user_stacklevel())
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{op}: Incompatible shapes for broadcasting: shapes={list(shapes)}") from None
 
 
 def _ufunc1(laxfn, name, float_only=True):
