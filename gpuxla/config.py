@@ -77,6 +77,16 @@ KERNELS_DIR = EnvFlag("GPUXLA_KERNELS_DIR", None, str.strip,
 CUDA_ARCH = EnvFlag("GPUXLA_CUDA_ARCH", None, str.strip, "NVRTC's target (sm_90, ...); default: the device's")
 CUDA_SYNC = EnvFlag("GPUXLA_CUDA_SYNC", False, _bool,
                     "1: wait after every launch, so a faulting kernel is the one named")
+JAX_PLATFORMS = EnvFlag("JAX_PLATFORMS", None, str.strip,
+                        "JAX's platform list (cpu, cuda, gpu; comma-separated, first usable wins); "
+                        "GPUXLA_PLATFORM overrides it")
+JAX_PLATFORM_NAME = EnvFlag("JAX_PLATFORM_NAME", None, str.strip, "JAX's older single-platform name")
+JAX_COMPILATION_CACHE_DIR = EnvFlag("JAX_COMPILATION_CACHE_DIR", None, str.strip,
+                                    "JAX's name for the kernel cache root (GPUXLA_CACHE_DIR overrides it)")
+JAX_LOG_COMPILES = EnvFlag("JAX_LOG_COMPILES", False, _bool, "start with jax_log_compiles on")
+JAX_DEBUG_NANS = EnvFlag("JAX_DEBUG_NANS", False, _bool, "start with jax_debug_nans on")
+JAX_NUMPY_RANK_PROMOTION = EnvFlag("JAX_NUMPY_RANK_PROMOTION", "allow", str.strip,
+                                   "start with this jax_numpy_rank_promotion (allow | warn | raise)")
 CXX = EnvFlag("CXX", None, str.strip, "the host C++ compiler of the cuda-interpret platform; default g++, clang++")
 
 
@@ -95,32 +105,56 @@ _values = {
     "jax_enable_x64": ENABLE_X64.get() or JAX_ENABLE_X64.get(),
     "jax_threefry_partitionable": True,
     "jax_default_matmul_precision": None,
-    "jax_numpy_rank_promotion": "allow",
-    "jax_debug_nans": False,
+    "jax_numpy_rank_promotion": JAX_NUMPY_RANK_PROMOTION.get(),
+    "jax_debug_nans": JAX_DEBUG_NANS.get(),
+    "jax_debug_infs": False,
     "jax_disable_jit": False,
+    # Read when the first array picks its platform (backends.default_platform); None: the
+    # environment's JAX_PLATFORMS / JAX_PLATFORM_NAME.
     "jax_platform_name": None,
     "jax_platforms": None,
+    # The root of the on-disk kernel caches (backends/cache.py); None: GPUXLA_CACHE_DIR, then
+    # JAX_COMPILATION_CACHE_DIR, then ~/.cache/gpuxla.
+    "jax_compilation_cache_dir": None,
+    # Log every compile (jit and eager) at WARNING on the "gpuxla" logger, as JAX does.
+    "jax_log_compiles": JAX_LOG_COMPILES.get(),
 }
+
+if _values["jax_numpy_rank_promotion"] not in RANK_PROMOTION:
+    raise ValueError(f"JAX_NUMPY_RANK_PROMOTION={_values['jax_numpy_rank_promotion']!r} is not one of {RANK_PROMOTION}")
+
+# Checks other layers add for an option (name -> f(name, value) raising on a refused value):
+# gpuxla.backends refuses a platform option that comes too late to take effect.
+validators = {}
 
 # The options a trace depends on: jit keys its cache on their values, so flipping one retraces.
 _TRACED = ("jax_enable_x64", "jax_threefry_partitionable", "jax_default_matmul_precision",
-           "jax_numpy_rank_promotion", "jax_debug_nans")
+           "jax_numpy_rank_promotion", "jax_debug_nans", "jax_debug_infs")
 
 
 def _trace_flags():
     return tuple(_values[n] for n in _TRACED)
 
 
-# Read on every dtype canonicalisation and every jit call: plain globals, refreshed by update().
+def _invalid_checks():
+    """The values jax_debug_nans / jax_debug_infs look for, as NumPy predicates' names."""
+    return tuple(k for k, on in (("nan", _values["jax_debug_nans"]), ("inf", _values["jax_debug_infs"])) if on)
+
+
+# Read on every dtype canonicalisation, every node built and every jit call: plain globals,
+# refreshed by update().
 x64 = _values["jax_enable_x64"]
 TRACE_FLAGS = _trace_flags()
+CHECK_INVALID = _invalid_checks()
 
 
 def update(name, value):
     """Set a `jax_*` option, as `jax.config.update`."""
-    global x64, TRACE_FLAGS
+    global x64, TRACE_FLAGS, CHECK_INVALID
     if name not in _values:
         raise AttributeError(f"Unrecognized config option: {name}")
+    if name in validators:
+        validators[name](name, value)
     if name == "jax_numpy_rank_promotion" and value not in RANK_PROMOTION:
         raise ValueError(f"jax_numpy_rank_promotion: {value!r} is not one of {RANK_PROMOTION}")
     if name == "jax_default_matmul_precision" and value is not None \
@@ -130,6 +164,7 @@ def update(name, value):
     _values[name] = value
     x64 = bool(_values["jax_enable_x64"])
     TRACE_FLAGS = _trace_flags()
+    CHECK_INVALID = _invalid_checks()
 
 
 def read(name):
