@@ -147,6 +147,17 @@ not_p = _unop("not", (_I, _B), nondiff=True)
 population_count_p = _unop("population_count", (_I,), nondiff=True)
 clz_p = _unop("clz", (_I,), nondiff=True)
 integer_pow_p = _unop("integer_pow", (_F, _I), cost=SLOW)   # param y: a Python int
+_unary_rule = shape_rules[integer_pow_p]
+
+
+def _integer_pow_rule(avals, y):
+    # As JAX: 1 / x is no integer, so a negative power of an integer is refused, not wrapped.
+    if y < 0 and _kind(avals[0].dtype) == _I:
+        raise TypeError(f"Integers cannot be raised to negative powers, got integer_pow({avals[0].str_short()}, {y})")
+    return _unary_rule(avals, y=y)
+
+
+shape_rules[integer_pow_p] = _integer_pow_rule
 stop_gradient_p = _unop("stop_gradient", marker=True, nondiff=True)
 # wrap_p is the identity; transformations use it to mark the leaves they differentiate or batch
 # with respect to, so nested transformations each see their own leaves.

@@ -236,9 +236,7 @@ def power(x1, x2, /):
     """x1 ** x2; a concrete integer exponent becomes integer_pow (exact, and cheap to differentiate)."""
     if isinstance(x2, (int, np.integer)) and not isinstance(x2, bool):
         a = _bool_to_int(asarray(x1) if not isinstance(x1, (int, float)) else _promote(x1, x2)[0])
-        if dtypes.is_int(a.dtype) and x2 < 0:
-            raise ValueError("Integers to negative integer powers are not allowed.")
-        return lax.integer_pow(a, int(x2))
+        return lax.integer_pow(a, int(x2))      # integers to negative powers: TypeError, as JAX
     a, b = _promote(x1, x2, op="power")
     if dtypes.is_int(a.dtype):
         return _int_power(a, b)
