@@ -16,8 +16,10 @@ are read when they are used, not at import, so a launcher or a test that sets on
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 import types
 
 # ---------------------------------------------------------------------------------------------
@@ -151,6 +153,14 @@ CHECK_INVALID = _invalid_checks()
 def update(name, value):
     """Set a `jax_*` option, as `jax.config.update`."""
     global x64, TRACE_FLAGS, CHECK_INVALID
+    _check(name, value)
+    _values[name] = value
+    x64 = bool(_values["jax_enable_x64"])
+    TRACE_FLAGS = _trace_flags()
+    CHECK_INVALID = _invalid_checks()
+
+
+def _check(name, value):
     if name not in _values:
         raise AttributeError(f"Unrecognized config option: {name}")
     if name in validators:
@@ -161,24 +171,54 @@ def update(name, value):
             and str(value).lower() not in MATMUL_PRECISIONS:
         raise ValueError(f"jax_default_matmul_precision: {value!r} is not a matmul precision; choose one of "
                          f"{sorted(MATMUL_PRECISIONS)} or None")
-    _values[name] = value
-    x64 = bool(_values["jax_enable_x64"])
-    TRACE_FLAGS = _trace_flags()
-    CHECK_INVALID = _invalid_checks()
 
 
 def read(name):
+    """An option's value in this thread: its `override`, else the process-wide value."""
     if name not in _values:
         raise AttributeError(f"Unrecognized config option: {name}")
-    return _values[name]
+    scoped = getattr(_local, "overrides", None)
+    return scoped[name] if scoped and name in scoped else _values[name]
+
+
+# JAX scopes these to the thread inside `with jax.default_matmul_precision(...)` (and
+# `jax.numpy_rank_promotion(...)`): `override` sets them for one thread and one block, and every
+# reader (read(), jit's cache key) sees this thread's value. Options read through the globals above
+# (x64, CHECK_INVALID) stay process-wide, set by update() only.
+THREAD_LOCAL = ("jax_default_matmul_precision", "jax_numpy_rank_promotion")
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def override(name, value):
+    """Set `name` to `value` in this thread for a `with` block; other threads keep theirs."""
+    if name not in THREAD_LOCAL:
+        raise ValueError(f"{name} cannot be set for one thread; use config.update({name!r}, value)")
+    _check(name, value)
+    scoped = _local.__dict__.setdefault("overrides", {})
+    had, old = name in scoped, scoped.get(name)
+    scoped[name] = value
+    try:
+        yield
+    finally:
+        if had:
+            scoped[name] = old
+        else:
+            del scoped[name]
+
+
+def trace_flags():
+    """The values of the options a trace depends on, as this thread sees them (jit's cache key)."""
+    scoped = getattr(_local, "overrides", None)
+    return tuple(scoped.get(n, _values[n]) for n in _TRACED) if scoped else TRACE_FLAGS
 
 
 def __getattr__(name):
     # JAX also exposes options without the jax_ prefix (config.enable_x64 / config.x64_enabled).
     if name in _values:
-        return _values[name]
+        return read(name)
     if "jax_" + name in _values:
-        return _values["jax_" + name]
+        return read("jax_" + name)
     if name == "x64_enabled":
         return _values["jax_enable_x64"]
     raise AttributeError(f"Unrecognized config option: {name}")

@@ -146,7 +146,7 @@ class JitFunction:
             statics, tree_in = (), args
         leaves = []
         node = _flat(tree_in, leaves)
-        key = [node, statics, config.TRACE_FLAGS, batching.axis_env_key()]
+        key = [node, statics, config.trace_flags(), batching.axis_env_key()]
         ready = True
         level = state.trace_level
         for x in leaves:
