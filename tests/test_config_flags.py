@@ -45,7 +45,9 @@ def test_rank_promotion_raise(option):
         f(x, v)                    # jit keys its cache on the option: a retrace, which raises
     with pytest.raises(ValueError, match="for add on shapes"):
         jax.vmap(lambda r: r + jnp.ones((2, 3)))(jnp.ones((4, 3)))     # per-example ranks 1 and 2
-    # What JAX does not count as rank promotion: scalars, and equal ranks with size-1 axes.
+    # What JAX does not count as rank promotion: scalars, equal ranks with size-1 axes, and where's
+    # broadcasting (it promotes dtypes only).
+    np.testing.assert_array_equal(np.asarray(jnp.where(x > 0, v, 0.0)), np.broadcast_to(np.arange(3.0), (2, 3)))
     assert (x + 1.0).shape == (2, 3) and (x * jnp.float32(2)).shape == (2, 3)
     np.testing.assert_array_equal(np.asarray(x + jnp.ones((1, 3))), np.full((2, 3), 2.0))
     np.testing.assert_array_equal(np.asarray(jax.vmap(lambda r: r + v)(x)), np.ones((2, 3)) + np.arange(3.0))

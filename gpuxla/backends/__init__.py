@@ -63,21 +63,25 @@ _JAX_PLATFORMS = {"cpu": "cpu", "cuda": "cuda", "gpu": "cuda", "numpy": "numpy",
 _HOST = ("cpu", "numpy", "cuda-interpret")       # platforms whose device is a CPU device
 
 
-def _jax_platform_request(overrides=None):
+def _jax_platform_request():
     """(where it was set, [platform names]) from JAX's options or their environment variables, or
     None. Unknown names are refused here, naming the option."""
-    read = lambda name: (overrides or {}).get(name, config.read(name))  # noqa: E731
+    read = config.read
     for where, value in (("jax_platforms", read("jax_platforms")), ("JAX_PLATFORMS", config.JAX_PLATFORMS.get()),
                          ("jax_platform_name", read("jax_platform_name")),
                          ("JAX_PLATFORM_NAME", config.JAX_PLATFORM_NAME.get())):
         if value:
-            names = [w.strip().lower() for w in str(value).split(",") if w.strip()]
-            bad = [w for w in names if w not in _JAX_PLATFORMS]
-            if bad or not names:
-                raise ValueError(f"{where}={value!r}: gpuxla has no platform {bad[0] if bad else ''!r}; it knows "
-                                 f"{sorted(_JAX_PLATFORMS)} ('cpu' runs on the host, 'gpu' is 'cuda')")
-            return where, [_JAX_PLATFORMS[w] for w in names]
+            return where, _parse(where, value)
     return None
+
+
+def _parse(where, value):
+    names = [w.strip().lower() for w in str(value).split(",") if w.strip()]
+    bad = [w for w in names if w not in _JAX_PLATFORMS]
+    if bad or not names:
+        raise ValueError(f"{where}={value!r}: gpuxla has no platform {bad[0] if bad else ''!r}; it knows "
+                         f"{sorted(_JAX_PLATFORMS)} ('cpu' runs on the host, 'gpu' is 'cuda')")
+    return [_JAX_PLATFORMS[w] for w in names]
 
 
 def default_platform():
@@ -102,14 +106,14 @@ def _check_platform_option(option, value):
     """jax_platforms / jax_platform_name choose the platform before the first array, as in JAX.
     A value that cannot take effect (the platform is already running, or GPUXLA_PLATFORM chose
     another) is refused, never ignored."""
-    if value:
-        _jax_platform_request({"jax_platforms": None, "jax_platform_name": None, option: value})
-    request = _jax_platform_request({option: value})
+    if not value:           # back to the default: never refused
+        return
+    names = _parse(option, value)
     running = _backend.platform if _backend is not None else config.PLATFORM.get()
-    if request is None or not running or any(_serves(n, running) for n in request[1]):
+    if not running or any(_serves(n, running) for n in names):
         return
     why = "gpuxla already runs on" if _backend is not None else "GPUXLA_PLATFORM chose"
-    raise RuntimeError(f"{option}={value!r} asks for {request[1]}, but {why} {running!r}; set {option} "
+    raise RuntimeError(f"{option}={value!r} asks for {names}, but {why} {running!r}; set {option} "
                        "(or JAX_PLATFORMS / GPUXLA_PLATFORM) before the first array is made")
 
 

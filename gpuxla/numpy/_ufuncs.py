@@ -15,8 +15,10 @@ from ._lax_numpy import asarray, full_like, ones_like, zeros_like
 
 
 # --- promotion helpers ------------------------------------------------------------------------
-def _promote(*args, op="op"):
-    """Promote operands to their JAX result dtype and broadcast non-scalars to a common shape."""
+def _promote(*args, op="op", rank_promotion=True):
+    """Promote operands to their JAX result dtype and broadcast non-scalars to a common shape
+    (checked against jax_numpy_rank_promotion unless `rank_promotion` is False, as JAX's
+    promote_dtypes callers such as `where` are not)."""
     dt, weak = dtypes.result_type_and_weak(*args)
     xs = []
     for a in args:
@@ -32,7 +34,7 @@ def _promote(*args, op="op"):
         else:
             xs.append(asarray(np.asarray(a), dt))
     shapes = [x.shape for x in xs]
-    shape = _broadcast_shapes(op, shapes)
+    shape = _broadcast_shapes(op, shapes, rank_promotion)
     return [x if x.shape == shape or x.ndim == 0 else _broadcast(x, shape) for x in xs]
 
 
@@ -47,7 +49,7 @@ def _user_stacklevel():
     return level
 
 
-def _broadcast_shapes(op, shapes):
+def _broadcast_shapes(op, shapes, rank_promotion=True):
     """The common shape of an n-ary op's operands, with JAX's errors and rank-promotion check.
 
     Like JAX, operands of one rank are checked as the lax op checks them (TypeError), while
@@ -60,7 +62,7 @@ def _broadcast_shapes(op, shapes):
         except ValueError:
             raise TypeError(f"{op} got incompatible shapes for broadcasting: "
                             f"{', '.join(map(str, shapes))}.") from None
-    mode = config.read("jax_numpy_rank_promotion")
+    mode = config.read("jax_numpy_rank_promotion") if rank_promotion else "allow"
     if mode == "raise":
         raise ValueError(f"Operands could not be broadcast together for {op} on shapes "
                          f"{' '.join(map(str, shapes))} and with the config option "
@@ -390,7 +392,7 @@ def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
         np.broadcast_shapes(*shapes)
     except ValueError:
         raise ValueError(f"where: incompatible shapes for broadcasting: shapes={shapes}") from None
-    a, b = _promote(x, y, op="where")
+    a, b = _promote(x, y, op="where", rank_promotion=False)
     c, a, b = _full_shape([c, a, b]) if (c.shape != a.shape or a.shape != b.shape) else (c, a, b)
     return lax.select(c, a, b)
 
