@@ -77,6 +77,9 @@ KERNELS_DIR = EnvFlag("GPUXLA_KERNELS_DIR", None, str.strip,
 CUDA_ARCH = EnvFlag("GPUXLA_CUDA_ARCH", None, str.strip, "NVRTC's target (sm_90, ...); default: the device's")
 CUDA_SYNC = EnvFlag("GPUXLA_CUDA_SYNC", False, _bool,
                     "1: wait after every launch, so a faulting kernel is the one named")
+ARENA = EnvFlag("GPUXLA_ARENA", True, _bool,
+                "0: every intermediate of an executable is its own allocation, instead of a place in the "
+                "executable's arena (planned from liveness); for comparison")
 CXX = EnvFlag("CXX", None, str.strip, "the host C++ compiler of the cuda-interpret platform; default g++, clang++")
 
 

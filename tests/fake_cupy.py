@@ -159,7 +159,10 @@ def _unwrap(x, where="argument"):
     if isinstance(x, np.ndarray) and x.ndim > 0:
         raise TypeError(f"Unsupported type {type(x)} ({where}: a host array mixed with device arrays)")
     if t is tuple or t is list:
-        return t([_unwrap(v, where) for v in x])
+        for v in x:
+            if type(v) not in _PLAIN:
+                return t([_unwrap(v, where) for v in x])
+        return x
     if isinstance(x, (list, tuple)):
         return type(x)(_unwrap(v, where) for v in x)
     if isinstance(x, dict):
@@ -167,11 +170,20 @@ def _unwrap(x, where="argument"):
     return x
 
 
+def _plain(items):
+    for v in items:     # (this module's `all` is NumPy's, on fake arrays)
+        if type(v) not in _PLAIN:
+            return False
+    return True
+
+
 def _fakes(x, acc):
     t = type(x)
     if t is ndarray:
         acc.append(x)
     elif t in _PLAIN:
+        pass
+    elif (t is tuple or t is list) and _plain(x):
         pass
     elif isinstance(x, ndarray):
         acc.append(x)
@@ -244,6 +256,7 @@ class ndarray(NDArrayOperatorsMixin):
     itemsize = property(lambda self: self._a.itemsize)
     strides = property(lambda self: self._a.strides)
     flags = property(lambda self: self._a.flags)
+    data = property(lambda self: types.SimpleNamespace(ptr=self._a.__array_interface__["data"][0]))   # MemoryPointer
     T = property(lambda self: _result(self._a.T, [self]))
     real = property(lambda self: _result(self._a.real, [self]))
     imag = property(lambda self: _result(self._a.imag, [self]))
@@ -517,6 +530,8 @@ def _maybe_fail_sync():
 
 
 class _Stream:
+    ptr = 0         # the legacy default stream
+
     def synchronize(self):
         _maybe_fail_sync()
 
