@@ -7,9 +7,11 @@ so what is timed is the Python between the user's call and the driver: argument 
 walk over the plan, allocations, launch-argument tuples, library-call set-up. CuPy's own per-call
 cost (a few µs per launch on a real GPU) comes on top and is not here.
 
-Per workload: µs per cached call (best of several samples of back-to-back calls; the median beside
-it), and per call the kernel launches, library calls (the executable's library steps, control
-flow included), cuBLAS matmuls and device allocations.
+Per workload: µs per cached call, as CPU time of the calling thread (best of several samples of
+back-to-back calls; the median beside it, and the best wall-clock time: CPU time is what a busy
+shared host disturbs least), and per call the kernel launches, library calls that take the
+general path (`CudaRuntime.library`: control flow, sort, ...), cuBLAS matmuls (planned
+dot_generals) and device allocations.
 """
 from __future__ import annotations
 
@@ -72,15 +74,16 @@ def measure(number=None, repeat=7, only=()):
                 per_call = {k: fc.stats[k] - before[k] for k in ("launches", "matmuls", "allocs")}
                 per_call["library"] = counts["library"] - lib0
                 n = number or _calibrate(f, dev)
-                samples = []
+                samples, wall = [], []
                 gc.collect()
                 for _ in range(repeat):
-                    t0 = time.perf_counter()
+                    t0, w0 = time.thread_time(), time.perf_counter()
                     for _ in range(n):
                         f(*dev)
-                    samples.append((time.perf_counter() - t0) / n * 1e6)
+                    samples.append((time.thread_time() - t0) / n * 1e6)
+                    wall.append((time.perf_counter() - w0) / n * 1e6)
                 rows.append({"name": name, "us": min(samples), "us_median": statistics.median(samples),
-                             "number": n, **per_call})
+                             "wall_us": min(wall), "number": n, **per_call})
     finally:
         R.CudaRuntime.library = real_library
     return rows
@@ -94,12 +97,14 @@ def _calibrate(f, args, target_s=0.05):
 
 
 def render(rows):
-    head = f"{'workload':28s} {'µs/call':>9s} {'median':>9s} {'launches':>9s} {'library':>8s} {'matmuls':>8s} " \
-           f"{'allocs':>7s}"
-    lines = ["gpuxla host overhead per cached jit call, cuda platform on the fake device (device work stubbed)",
+    head = f"{'workload':28s} {'µs/call':>9s} {'median':>9s} {'wall':>9s} {'launches':>9s} {'library':>8s} " \
+           f"{'matmuls':>8s} {'allocs':>7s}"
+    lines = ["gpuxla host overhead per cached jit call (µs of CPU time), cuda platform on the fake device "
+             "(device work stubbed)",
              head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['name']:28s} {r['us']:9.1f} {r['us_median']:9.1f} {r['launches']:9d} {r['library']:8d} "
+        lines.append(f"{r['name']:28s} {r['us']:9.1f} {r['us_median']:9.1f} {r['wall_us']:9.1f} {r['launches']:9d} "
+                     f"{r['library']:8d} "
                      f"{r['matmuls']:8d} {r['allocs']:7d}")
     return "\n".join(lines)
 

@@ -399,11 +399,17 @@ _compute_types = {0: COMPUTE_TYPE_DEFAULT, 1: COMPUTE_TYPE_DEFAULT, 2: COMPUTE_T
 
 
 def _compute_type_index(dtype):
+    i = _TYPE_INDEX.get(dtype)
+    if i is not None:
+        return i
     char = np.dtype(dtype).char
     for i, chars in enumerate(("e", "fF", "dD")):
         if char in chars:
             return i
     raise TypeError(f"dtype is not supported: {np.dtype(dtype)}")
+
+
+_TYPE_INDEX = {np.dtype(c): i for i, cs in enumerate(("e", "fF", "dD")) for c in cs}
 
 
 def get_compute_type(dtype):

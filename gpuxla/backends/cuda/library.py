@@ -171,6 +171,9 @@ class DotPlan:
         n = int(np.prod([rhs.shape[i] for i in rf], dtype=np.int64))
         self.lhs = _operand(lhs.shape, list(lb) + lf + list(lc), tuple(batch + [m, k]))
         self.rhs = _operand(rhs.shape, list(rb) + list(rc) + rf, tuple(batch + [k, n]))
+        # Whether preparing an operand makes a view (no copy): then it can be prepared once for a
+        # buffer that stays (a constant, an arena slot).
+        self.lhs_view, self.rhs_view = (p is None or sh is None for p, sh in (self.lhs, self.rhs))
         self.out_shape = tuple(batch + [m, n])
         self.reshape = self.out_shape != tuple(eqn.aval.shape)
         precision = eqn.params.get("precision")
@@ -178,25 +181,26 @@ class DotPlan:
         self.tf32 = None if precision in (None, "DEFAULT") else uses_tf32(precision)
         self.dtype = np.dtype(lhs.dtype)
         self.matmul = cp.matmul
-        self.lin = cp._core._routines_linalg if self.dtype in (np.float32, np.complex64) else None
+        self.lin = lin = cp._core._routines_linalg if self.dtype in (np.float32, np.complex64) else None
+        if lin is not None:     # (CuPy's enum values, in case a build does not export the names)
+            self.tf32_type = getattr(lin, "COMPUTE_TYPE_TF32", 7)
+            self.full_type = getattr(lin, "COMPUTE_TYPE_DEFAULT", 1)
+
+    def prep_lhs(self, x):
+        return _as_matrix(x, *self.lhs)
+
+    def prep_rhs(self, x):
+        return _as_matrix(x, *self.rhs)
 
     def __call__(self, lhs, rhs, out):
-        (lp, ls), (rp, rs) = self.lhs, self.rhs
-        if lp is not None:
-            lhs = lhs.transpose(lp)
-        if ls is not None:
-            lhs = lhs.reshape(ls)
-        if rp is not None:
-            rhs = rhs.transpose(rp)
-        if rs is not None:
-            rhs = rhs.reshape(rs)
+        """The product of operands already prepared (`prep_lhs`/`prep_rhs`) into `out`."""
         lin = self.lin
         if lin is None:
             return self.matmul(lhs, rhs, out=out)
         # cuBLAS's compute type follows the precision (TF32 or full float32), whatever CuPy's
         # process-wide setting is; read per call, as jax.default_matmul_precision may change.
         tf32 = self.tf32 if self.tf32 is not None else uses_tf32(None)
-        want = getattr(lin, "COMPUTE_TYPE_TF32", 7) if tf32 else getattr(lin, "COMPUTE_TYPE_DEFAULT", 1)
+        want = self.tf32_type if tf32 else self.full_type
         old = lin.get_compute_type(self.dtype)
         if old == want:
             return self.matmul(lhs, rhs, out=out)
@@ -205,6 +209,17 @@ class DotPlan:
             return self.matmul(lhs, rhs, out=out)
         finally:
             lin.set_compute_type(self.dtype, old)
+
+
+def _as_matrix(x, perm, shape):
+    """An operand as the (batch of) matrices cuBLAS multiplies: a 2-D transpose is a strided view
+    (cuBLAS takes it as a transpose flag); otherwise a transpose and a reshape (a view when the
+    layout allows, else CuPy copies)."""
+    if perm == (1, 0) and shape is None:
+        return x.T
+    if perm is not None:
+        x = x.transpose(perm)
+    return x if shape is None else x.reshape(shape)
 
 
 def _operand(shape, perm, matrix_shape):

@@ -77,7 +77,8 @@ class Plan:
                 for s in ins:
                     last[s] = max(last.get(s, n), reach)
         self.last_use = last
-        self.steps = [(kind, what, ins, outs, tuple(s for s in dict.fromkeys(ins) if last.get(s) == n and s not in keep))
+        self.steps = [(kind, what, ins, outs,
+                       tuple(s for s in dict.fromkeys(ins) if last.get(s) == n and s not in keep))
                       for n, (kind, what, ins, outs) in enumerate(steps)]
         self._layouts = {}
         d = config.DEBUG.get()
@@ -307,7 +308,7 @@ class Executable:
             elif n in self._dots:
                 out, dot = outs[0], self._dots[n]
                 o2 = mem.view(f.arena, lay.offsets[out], dot.out_shape, avals[out].dtype) if out in placed else None
-                ops.append(_dot_op(dot, ins, out, o2, fresh, clear))
+                ops.append(_dot_op(dot, env, ins, static, out, o2, fresh, clear))
             else:
                 ops.append(_library_op(rt, what, ins, outs[0], clear))
         f.ops = ops
@@ -317,7 +318,8 @@ class Executable:
         rt, mem = self.runtime, self._mem
         params = [p for p in k.params if p.role in ("scratch", "counter")]
         if f.arena is not None:
-            return [mem.view(f.arena, off, (p.size,), p.dtype) for p, off in zip(params, self.layout.scratch.get(n, ()))]
+            offsets = self.layout.scratch.get(n, ())
+            return [mem.view(f.arena, off, (p.size,), p.dtype) for p, off in zip(params, offsets)]
         return [rt.zeros(p.size, p.dtype) for p in params]
 
 
@@ -350,16 +352,28 @@ def _alloc_op(fresh):
     return op
 
 
-def _dot_op(dot, ins, out, o2, fresh, clear):
+def _dot_op(dot, env, ins, static, out, o2, fresh, clear):
+    """A planned dot_general; operands that are constants or in the arena are prepared (as matrices,
+    transposed by view) once, here."""
     lhs, rhs = ins
+    L = dot.prep_lhs(env[lhs]) if lhs in static and dot.lhs_view else None
+    R = dot.prep_rhs(env[rhs]) if rhs in static and dot.rhs_view else None
+    pl, pr = dot.prep_lhs, dot.prep_rhs
     if o2 is not None:               # into the arena
-        return lambda env: dot(env[lhs], env[rhs], o2)
+        if L is not None and R is not None:
+            return lambda env: dot(L, R, o2)
+        if L is not None:
+            return lambda env: dot(L, pr(env[rhs]), o2)
+        if R is not None:
+            return lambda env: dot(pl(env[lhs]), R, o2)
+        return lambda env: dot(pl(env[lhs]), pr(env[rhs]), o2)
     ((_, make),) = fresh
     shape = dot.out_shape if dot.reshape else None
 
     def op(env):
         env[out] = o = make()
-        dot(env[lhs], env[rhs], o if shape is None else o.reshape(shape))
+        dot(L if L is not None else pl(env[lhs]), R if R is not None else pr(env[rhs]),
+            o if shape is None else o.reshape(shape))
         for s in clear:
             env[s] = None
     return op
