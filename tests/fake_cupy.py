@@ -121,6 +121,9 @@ def get_default_memory_pool():
 # ---------------------------------------------------------------------------------------------
 # ndarray
 # ---------------------------------------------------------------------------------------------
+_F32 = np.dtype(np.float32)
+
+
 def _check_dtype(dtype):
     dtype = np.dtype(dtype)
     if dtype.kind not in _SUPPORTED_KINDS:
@@ -367,7 +370,8 @@ def get_array_module(*args):
 
 
 def empty(shape, dtype=float, order="C"):
-    dtype = _check_dtype(dtype)
+    if type(dtype) is not type(_F32) or dtype.kind not in _SUPPORTED_KINDS:
+        dtype = _check_dtype(dtype)
     _pool._check(math.prod((shape,) if isinstance(shape, int) else shape) * dtype.itemsize)  # fail before allocating
     return _wrap(np.empty(shape, dtype, order))
 
@@ -443,12 +447,12 @@ def _matmul_shape(a, b):
 
 
 def matmul(a, b, out=None):
+    stats["matmuls"] += 1
+    if _stub["on"] and out is not None:
+        return out
     A, B = _unwrap((a, b))
     dt = np.result_type(A, B)
-    stats["matmuls"] += 1
     if _stub["on"]:
-        if out is not None:
-            return out
         return _wrap(np.empty(_matmul_shape(A, B), dt))
     ct = get_compute_type(dt) if dt.char in "efdFD" else None
     matmul_log.append((dt.name, ct))

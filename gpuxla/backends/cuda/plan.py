@@ -20,6 +20,7 @@ its frame: concurrent calls from threads (or on other streams) each check out th
 demand. A call that fails keeps its frame out: a split reduction's counter left mid-count must not
 reach the next call. GPUXLA_ARENA=0 gives every intermediate its own allocation (for comparison).
 """
+import operator
 import sys
 import threading
 import time
@@ -200,7 +201,7 @@ class _HostMemory:
 class _Frame:
     """One checked-out set of per-call memory: the arena, the slots' template environment (constants,
     arena views) and the steps as closures over them."""
-    __slots__ = ("arena", "template", "ops")
+    __slots__ = ("arena", "template", "ops", "op_steps")
 
 
 class Executable:
@@ -228,7 +229,7 @@ class Executable:
                         self._dots[n] = d
         self.layout = self.plan.layout(self._dots)
         self._free = {}                      # stream key -> frames not in use
-        self._stream_key = getattr(runtime, "stream_key", None)
+        self._stream_key = None if not hasattr(runtime, "stream_key") else runtime.stream_key
         # A kernel of no elements is never launched, and its text is not compilable.
         runtime.prepare([k for k in self.kernels if k.size])
 
@@ -250,9 +251,13 @@ class Executable:
         except (KeyError, IndexError):
             frame = self._new_frame()
         env = frame.template[:]
-        fast, in_avals = self._fast, self.program.in_avals
-        for i, a in enumerate(args):
-            env[i] = a if type(a) in fast else self.runtime.asbuf(a, in_avals[i])
+        fast = self._fast
+        for a in args:
+            if type(a) not in fast:
+                in_avals, asbuf = self.program.in_avals, self.runtime.asbuf
+                args = [asbuf(a, in_avals[i]) for i, a in enumerate(args)]
+                break
+        env[:len(args)] = args
         for op in frame.ops:
             op(env)
         outs = [env[s] for s in self._outs]
@@ -261,7 +266,10 @@ class Executable:
             for j in self._check:
                 if mem.aliases(frame.arena, outs[j]):
                     outs[j] = mem.copy(outs[j])     # a library call passed an intermediate through
-        self._free.setdefault(key, []).append(frame)
+        try:
+            self._free[key].append(frame)
+        except KeyError:
+            self._free[key] = [frame]
         return outs
 
     def _outputs_to_check(self):
@@ -277,7 +285,7 @@ class Executable:
         f = _Frame()
         use = self.use_arena and lay.nbytes > 0
         f.arena = mem.arena(lay.nbytes) if use else None
-        env = [None] * self.program.n_slots
+        env = [None] * self.program.n_slots     # (+ scratch buffers, appended below)
         for s, buf in self.consts:
             env[s] = buf
         placed = set()
@@ -294,17 +302,22 @@ class Executable:
                 return allocator(a.shape, a.dtype, what)
             return lambda: rt.empty(a.shape, a.dtype, what)
         static = set(placed) | {s for s, _ in self.consts}
-        ops = []
+        ops, f.op_steps = [], []      # (the step each op runs: what the arena tests poison after)
         for n, (kind, what, ins, outs, dead) in enumerate(plan.steps):
+            f.op_steps.append(n)
             clear = tuple(s for s in dead if s not in static and s >= len(self.program.in_avals))
             fresh = tuple((s, alloc(s, what if kind == "kernel" else f"the library call '{what.prim.name}'"))
                           for s in outs if s not in placed) if kind == "kernel" or n in self._dots else ()
             if kind == "kernel":
                 scratch = self._scratch(f, n, what)
                 if what.size:
-                    ops.append(_kernel_op(rt, what, env, ins + outs, scratch, static, fresh, clear))
+                    env.extend(scratch)
+                    slots = ins + outs + tuple(range(len(env) - len(scratch), len(env)))
+                    ops.append(_kernel_op(rt, what, env, slots, static, fresh, clear))
                 elif fresh:
                     ops.append(_alloc_op(fresh))
+                else:
+                    f.op_steps.pop()
             elif n in self._dots:
                 out, dot = outs[0], self._dots[n]
                 o2 = mem.view(f.arena, lay.offsets[out], dot.out_shape, avals[out].dtype) if out in placed else None
@@ -325,21 +338,20 @@ class Executable:
 
 # The steps as closures: what a call does is only read and write `env`, the list of the slots'
 # buffers; everything that does not change between calls is bound here once.
-def _kernel_op(rt, k, env, slots, scratch, static, fresh, clear):
+def _kernel_op(rt, k, env, slots, static, fresh, clear):
     launch = rt.launcher(k) if hasattr(rt, "launcher") else (lambda args: rt.launch(k, list(args)))
-    template = [env[s] if s in static else None for s in slots] + list(scratch)
-    dyn = tuple((i, s) for i, s in enumerate(slots) if s not in static)
-    if not dyn:
-        args = tuple(template)
-        return lambda env: launch(args)
+    if len(slots) == 1:
+        (slot,) = slots
+        args = lambda env: (env[slot],)  # noqa: E731
+    else:
+        args = operator.itemgetter(*slots)   # the launch's argument tuple, in one call
+    if not fresh and not clear:
+        return lambda env: launch(args(env))
 
     def op(env):
         for s, make in fresh:
             env[s] = make()
-        a = template[:]
-        for i, s in dyn:
-            a[i] = env[s]
-        launch(tuple(a))
+        launch(args(env))
         for s in clear:
             env[s] = None
     return op

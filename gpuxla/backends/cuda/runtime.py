@@ -16,6 +16,10 @@ from . import nvrtc
 from ...compiler.cexpr import BF16
 
 
+def _current_stream():
+    return cupy().cuda.get_current_stream()
+
+
 def cupy():
     """The cupy module, imported on first use: the rest of gpuxla runs without it."""
     try:
@@ -108,7 +112,8 @@ class CudaRuntime:
         return (cupy().ndarray, Bf16Array)
 
     def stream_key(self):
-        return cupy().cuda.get_current_stream().ptr
+        """The current stream: frames (plan.Executable) are reused only on the stream they ran on."""
+        return _current_stream().ptr
 
     def arena(self, nbytes):
         return self.zeros(nbytes, np.uint8)
