@@ -9,7 +9,8 @@ cost (a few µs per launch on a real GPU) comes on top and is not here.
 
 Per workload: µs per cached call, as CPU time of the calling thread (best of several samples of
 back-to-back calls; the median beside it, and the best wall-clock time: CPU time is what a busy
-shared host disturbs least), and per call the kernel launches, library calls that take the
+shared host disturbs least), the same for the executable alone (`exe`: the runtime, without jit's
+dispatch: pytree flattening, cache key, result Arrays), and per call the kernel launches, library calls that take the
 general path (`CudaRuntime.library`: control flow, sort, ...), cuBLAS matmuls (planned
 dot_generals) and device allocations.
 """
@@ -82,8 +83,18 @@ def measure(number=None, repeat=7, only=()):
                         f(*dev)
                     samples.append((time.thread_time() - t0) / n * 1e6)
                     wall.append((time.perf_counter() - w0) / n * 1e6)
+                # The executable alone, on the arguments' buffers: without jit's dispatch (pytree
+                # flattening, cache key, result Arrays).
+                exe = next(iter(f._cache.values())).fn
+                bufs = [x._buf for x in jax.tree_util.tree_leaves(dev)]
+                exe_us = []
+                for _ in range(repeat):
+                    t0 = time.thread_time()
+                    for _ in range(n):
+                        exe(bufs)
+                    exe_us.append((time.thread_time() - t0) / n * 1e6)
                 rows.append({"name": name, "us": min(samples), "us_median": statistics.median(samples),
-                             "wall_us": min(wall), "number": n, **per_call})
+                             "wall_us": min(wall), "exe_us": min(exe_us), "number": n, **per_call})
     finally:
         R.CudaRuntime.library = real_library
     return rows
@@ -97,13 +108,14 @@ def _calibrate(f, args, target_s=0.05):
 
 
 def render(rows):
-    head = f"{'workload':28s} {'µs/call':>9s} {'median':>9s} {'wall':>9s} {'launches':>9s} {'library':>8s} " \
+    head = f"{'workload':28s} {'µs/call':>9s} {'median':>9s} {'wall':>9s} {'exe':>7s} {'launches':>9s} {'library':>8s} " \
            f"{'matmuls':>8s} {'allocs':>7s}"
     lines = ["gpuxla host overhead per cached jit call (µs of CPU time), cuda platform on the fake device "
              "(device work stubbed)",
              head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['name']:28s} {r['us']:9.1f} {r['us_median']:9.1f} {r['wall_us']:9.1f} {r['launches']:9d} "
+        lines.append(f"{r['name']:28s} {r['us']:9.1f} {r['us_median']:9.1f} {r['wall_us']:9.1f} {r['exe_us']:7.1f} "
+                     f"{r['launches']:9d} "
                      f"{r['library']:8d} "
                      f"{r['matmuls']:8d} {r['allocs']:7d}")
     return "\n".join(lines)

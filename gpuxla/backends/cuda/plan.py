@@ -242,6 +242,7 @@ class Executable:
                 if self.consts is None:
                     rt = self.runtime
                     self._outs = list(self.plan.outputs)
+                    self._get_outs = _getter(self._outs)
                     self._check = self._outputs_to_check()
                     self._fast = getattr(rt, "device_types", ())
                     self.consts = [(s, rt.asbuf(buf, a)) for s, buf, a in self.program.consts]
@@ -260,7 +261,7 @@ class Executable:
         env[:len(args)] = args
         for op in frame.ops:
             op(env)
-        outs = [env[s] for s in self._outs]
+        outs = self._get_outs(env)
         if self._check and frame.arena is not None:
             mem = self._mem
             for j in self._check:
@@ -336,6 +337,14 @@ class Executable:
         return [rt.zeros(p.size, p.dtype) for p in params]
 
 
+def _getter(slots):
+    """env -> [env[s] for s in slots], in one C call where there are several."""
+    if len(slots) > 1:
+        get = operator.itemgetter(*slots)
+        return lambda env: list(get(env))
+    return lambda env: [env[s] for s in slots]
+
+
 # The steps as closures: what a call does is only read and write `env`, the list of the slots'
 # buffers; everything that does not change between calls is bound here once.
 def _kernel_op(rt, k, env, slots, static, fresh, clear):
@@ -367,28 +376,32 @@ def _alloc_op(fresh):
 def _dot_op(dot, env, ins, static, out, o2, fresh, clear):
     """A planned dot_general; operands that are constants or in the arena are prepared (as matrices,
     transposed by view) once, here."""
-    lhs, rhs = ins
-    L = dot.prep_lhs(env[lhs]) if lhs in static and dot.lhs_view else None
-    R = dot.prep_rhs(env[rhs]) if rhs in static and dot.rhs_view else None
-    pl, pr = dot.prep_lhs, dot.prep_rhs
-    if o2 is not None:               # into the arena
-        if L is not None and R is not None:
-            return lambda env: dot(L, R, o2)
-        if L is not None:
-            return lambda env: dot(L, pr(env[rhs]), o2)
-        if R is not None:
-            return lambda env: dot(pl(env[lhs]), R, o2)
-        return lambda env: dot(pl(env[lhs]), pr(env[rhs]), o2)
-    ((_, make),) = fresh
+    lhs = _operand(env, ins[0], static, dot.prep_lhs, dot.lhs_view, dot.lhs == (None, None))
+    rhs = _operand(env, ins[1], static, dot.prep_rhs, dot.rhs_view, dot.rhs == (None, None))
+    if o2 is not None and not clear:         # into the arena
+        return lambda env: dot(lhs(env), rhs(env), o2)
+    make = fresh[0][1] if fresh else None
     shape = dot.out_shape if dot.reshape else None
 
     def op(env):
-        env[out] = o = make()
-        dot(L if L is not None else pl(env[lhs]), R if R is not None else pr(env[rhs]),
-            o if shape is None else o.reshape(shape))
+        if make is None:
+            dot(lhs(env), rhs(env), o2)
+        else:
+            env[out] = o = make()
+            dot(lhs(env), rhs(env), o if shape is None else o.reshape(shape))
         for s in clear:
             env[s] = None
     return op
+
+
+def _operand(env, slot, static, prep, is_view, identity):
+    """env -> the operand as the matrix cuBLAS takes."""
+    if slot in static and is_view:
+        m = prep(env[slot])
+        return lambda env: m
+    if identity:
+        return operator.itemgetter(slot)
+    return lambda env: prep(env[slot])
 
 
 def _library_op(rt, eqn, ins, out, clear):

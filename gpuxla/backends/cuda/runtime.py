@@ -16,10 +16,6 @@ from . import nvrtc
 from ...compiler.cexpr import BF16
 
 
-def _current_stream():
-    return cupy().cuda.get_current_stream()
-
-
 def cupy():
     """The cupy module, imported on first use: the rest of gpuxla runs without it."""
     try:
@@ -113,7 +109,14 @@ class CudaRuntime:
 
     def stream_key(self):
         """The current stream: frames (plan.Executable) are reused only on the stream they ran on."""
-        return _current_stream().ptr
+        return self._current_stream().ptr
+
+    @property
+    def _current_stream(self):
+        f = self.__dict__.get("_gcs")
+        if f is None:
+            f = self._gcs = cupy().cuda.get_current_stream
+        return f
 
     def arena(self, nbytes):
         return self.zeros(nbytes, np.uint8)
