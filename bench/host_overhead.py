@@ -108,8 +108,8 @@ def _calibrate(f, args, target_s=0.05):
 
 
 def render(rows):
-    head = f"{'workload':28s} {'µs/call':>9s} {'median':>9s} {'wall':>9s} {'exe':>7s} {'launches':>9s} {'library':>8s} " \
-           f"{'matmuls':>8s} {'allocs':>7s}"
+    head = f"{'workload':28s} {'µs/call':>9s} {'median':>9s} {'wall':>9s} {'exe':>7s} {'launches':>9s} " \
+           f"{'library':>8s} {'matmuls':>8s} {'allocs':>7s}"
     lines = ["gpuxla host overhead per cached jit call (µs of CPU time), cuda platform on the fake device "
              "(device work stubbed)",
              head, "-" * len(head)]

@@ -161,7 +161,7 @@ class DotPlan:
     layout allows; cuBLAS takes a transposed operand as a flag) and one `cupy.matmul` writing into
     `out`, an array of shape `out_shape` (an arena view or a fresh output)."""
 
-    def __init__(self, cp, eqn, lhs, rhs):
+    def __init__(self, eqn, lhs, rhs):
         (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
         lf = [i for i in range(lhs.ndim) if i not in lc and i not in lb]
         rf = [i for i in range(rhs.ndim) if i not in rc and i not in rb]
@@ -180,11 +180,18 @@ class DotPlan:
         # An explicit precision decides the compute type now; else the config does, per call.
         self.tf32 = None if precision in (None, "DEFAULT") else uses_tf32(precision)
         self.dtype = np.dtype(lhs.dtype)
-        self.matmul = cp.matmul
-        self.lin = lin = cp._core._routines_linalg if self.dtype in (np.float32, np.complex64) else None
-        if lin is not None:     # (CuPy's enum values, in case a build does not export the names)
-            self.tf32_type = getattr(lin, "COMPUTE_TYPE_TF32", 7)
-            self.full_type = getattr(lin, "COMPUTE_TYPE_DEFAULT", 1)
+        self.matmul = None      # CuPy is bound on the first call (compiling needs no GPU)
+
+    def bind(self):
+        if self.matmul is None:
+            from .runtime import cupy
+            cp = cupy()
+            lin = cp._core._routines_linalg if self.dtype in (np.float32, np.complex64) else None
+            if lin is not None:     # (CuPy's enum values, in case a build does not export the names)
+                self.tf32_type = getattr(lin, "COMPUTE_TYPE_TF32", 7)
+                self.full_type = getattr(lin, "COMPUTE_TYPE_DEFAULT", 1)
+            self.lin, self.matmul = lin, cp.matmul
+        return self
 
     def prep_lhs(self, x):
         return _as_matrix(x, *self.lhs)
@@ -239,8 +246,7 @@ def plan_dot(rt, eqn, lhs, rhs):
             or (pref is not None and np.dtype(pref) != dt) or np.dtype(eqn.aval.dtype) != dt \
             or 0 in lhs.shape or 0 in rhs.shape:
         return None
-    from .runtime import cupy
-    return DotPlan(cupy(), eqn, lhs, rhs)
+    return DotPlan(eqn, lhs, rhs)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -93,13 +93,14 @@ class Plan:
     def cuda_source(self):
         return R.module_source(self.kernels)
 
-    def layout(self, in_place=frozenset()):
+    def layout(self, in_place=frozenset(), blocks=()):
         """The arena layout (`Layout`) for a runtime; `in_place`: the library steps (indices) that
-        runtime runs into memory it is given (dot_general on cuBLAS)."""
-        key = frozenset(in_place)
+        runtime runs into memory it is given (dot_general on cuBLAS); `blocks`: [(slots, until)]
+        placed side by side, as one array, live until step `until` at least (batched dots)."""
+        key = (frozenset(in_place), tuple(blocks))
         lay = self._layouts.get(key)
         if lay is None:
-            lay = self._layouts[key] = Layout(self, key)
+            lay = self._layouts[key] = Layout(self, *key)
         return lay
 
 
@@ -111,11 +112,13 @@ class Layout:
     A slot written by step p and last read by step u occupies its bytes over steps [p, u]. Slots
     are placed in program order, first fit among the blocks freed by slots whose last reader ran
     before p (so an output never overlaps an input of its own step), else at the top. Program
-    outputs are not here: they are fresh allocations the caller keeps."""
+    outputs are not here: they are fresh allocations the caller keeps. The slots of a block (same
+    size) lie back to back from where the first of them is written, until all are dead."""
 
-    def __init__(self, plan, in_place):
+    def __init__(self, plan, in_place, blocks=()):
         avals, last, keep = plan.info.avals, plan.last_use, set(plan.outputs)
         self.offsets, self.scratch, self.in_place = {}, {}, in_place
+        block_of = {m: (members, until) for members, until in blocks for m in members}
         free, live, top = [], [], 0      # free: [offset, size] sorted; live: (last use, offset, size)
         for n, (kind, what, ins, outs, _) in enumerate(plan.steps):
             if kind == "library" and n not in in_place:
@@ -128,13 +131,15 @@ class Layout:
                     still.append((u, off, size))
             live = still
             for s in outs:
-                if s in keep:
+                if s in keep or s in self.offsets:
                     continue
                 a = avals[s]
-                size = _aligned(a.size * np.dtype(a.dtype).itemsize)
-                off, free, top = _place(free, top, size)
-                self.offsets[s] = off
-                live.append((last.get(s, n), off, size))
+                nbytes = a.size * np.dtype(a.dtype).itemsize
+                members, until = block_of.get(s, ((s,), n))
+                off, free, top = _place(free, top, _aligned(nbytes * len(members)))
+                for i, m in enumerate(members):
+                    self.offsets[m] = off + i * nbytes
+                live.append((max([until] + [last.get(m, n) for m in members]), off, _aligned(nbytes * len(members))))
         # Scratch at the top, never shared: its contents must stay as the kernels leave them.
         for n, (kind, what, *_) in enumerate(plan.steps):
             if kind == "kernel":
@@ -147,11 +152,22 @@ class Layout:
                     self.scratch[n] = offs
         self.nbytes = top
 
-    def intervals(self, plan):
-        """[(slot, first byte, end byte, first step, last step)]: what the tests check for overlap."""
+    def intervals(self, plan, batches=()):
+        """[(slot, first byte, end byte, first step, last step)]: what the tests check for overlap.
+        `batches` ([(steps, vectors, outputs, ...)] of a batched dot) moves writes and reads of its
+        members to its last step."""
         first = {s: n for n, (_, _, _, outs, _) in enumerate(plan.steps) for s in outs}
-        return [(s, off, off + _aligned(plan.info.avals[s].size * np.dtype(plan.info.avals[s].dtype).itemsize),
-                 first[s], plan.last_use.get(s, first[s])) for s, off in self.offsets.items()]
+        last = dict(plan.last_use)
+        for steps, vecs, outs, *_ in batches:
+            for s in outs:
+                first[s] = steps[-1]
+            for s in vecs:
+                last[s] = max(last.get(s, 0), steps[-1])
+        out = []
+        for s, off in self.offsets.items():
+            a = plan.info.avals[s]
+            out.append((s, off, off + a.size * np.dtype(a.dtype).itemsize, first[s], last.get(s, first[s])))
+        return out
 
 
 def _aligned(n):
@@ -227,7 +243,10 @@ class Executable:
                     d = dot_plan(what, avals[ins[0]], avals[ins[1]])
                     if d is not None:
                         self._dots[n] = d
-        self.layout = self.plan.layout(self._dots)
+        # Independent matrix-vector dots sharing their matrix run as one matrix product.
+        self.batches = self._dot_batches() if self.use_arena and self._dots else []
+        self.layout = self.plan.layout(self._dots, [(b[1], b[0][-1]) for b in self.batches]
+                                       + [(b[2], b[0][-1]) for b in self.batches])
         self._free = {}                      # stream key -> frames not in use
         self._stream_key = None if not hasattr(runtime, "stream_key") else runtime.stream_key
         # A kernel of no elements is never launched, and its text is not compilable.
@@ -279,10 +298,57 @@ class Executable:
                   if kind == "library" and what.prim is not P.dot_general_p}
         return [j for j, s in enumerate(self._outs) if s in by_lib]
 
+    def _dot_batches(self):
+        """[(steps, vectors, outputs, shared matrix slot, transposed)]: planned dot_generals of one
+        shared 2-D operand S (as lhs or rhs) and a vector v_i each, same avals and precision, whose
+        results are all first read after the last of them. They become one product at the last
+        one's step, O = V @ S' (S' = S, or S.T when S's contracted dimension is 1): V stacks the
+        v_i and O the results, each a block of the arena (the v_i must be intermediates there).
+        The unrolled `[mat @ v for v in vs]` is 32 cuBLAS calls without this, one with it."""
+        steps, avals, keep = self.plan.steps, self.plan.info.avals, set(self.plan.outputs)
+        made_by = {s: n for n, st in enumerate(steps) for s in st[3]}
+        first_read = {}
+        for n, st in enumerate(steps):
+            for s in st[2]:
+                first_read.setdefault(s, n)
+        groups = {}
+        for n in sorted(self._dots):
+            eqn, (a, b), (out,) = steps[n][1], steps[n][2], steps[n][3]
+            (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+            if lb or len(lc) != 1 or a == b:
+                continue
+            # A "vector": an operand with no other dimension than the contracted one (of size 1
+            # otherwise: jnp.matmul makes v a (k, 1) matrix).
+            is_vec = [avals[x].size == avals[x].shape[c] for x, c in ((a, lc[0]), (b, rc[0]))]
+            if is_vec == [False, True] and avals[a].ndim == 2:
+                shared, vec, cdim = a, b, lc[0]
+            elif is_vec == [True, False] and avals[b].ndim == 2:
+                shared, vec, cdim = b, a, rc[0]
+            else:
+                continue
+            m = made_by.get(vec)
+            if vec in keep or out in keep or m is None or not (steps[m][0] == "kernel" or m in self._dots):
+                continue
+            key = (shared, cdim, avals[vec].key(), eqn.params.get("precision"))
+            groups.setdefault(key, []).append((n, vec, out))
+        batches = []
+        for (shared, cdim, *_), members in groups.items():
+            runs = [[]]
+            for n, vec, out in members:
+                run = runs[-1]
+                if vec in [v for _, v, _ in run] or any(first_read.get(o, len(steps)) <= n for _, _, o in run):
+                    runs.append([])     # v_i again, or a result already read: a new batch from here
+                runs[-1].append((n, vec, out))
+            batches += [(tuple(r[0] for r in run), tuple(r[1] for r in run), tuple(r[2] for r in run), shared,
+                         cdim == 1) for run in runs if len(run) > 1]
+        return batches
+
     # --- a frame: arena, views, and the steps as closures --------------------------------------
     def _new_frame(self):
         rt, mem, plan, lay = self.runtime, self._mem, self.plan, self.layout
         avals = plan.info.avals
+        for dot in self._dots.values():
+            dot.bind()
         f = _Frame()
         use = self.use_arena and lay.nbytes > 0
         f.arena = mem.arena(lay.nbytes) if use else None
@@ -303,8 +369,21 @@ class Executable:
                 return allocator(a.shape, a.dtype, what)
             return lambda: rt.empty(a.shape, a.dtype, what)
         static = set(placed) | {s for s, _ in self.consts}
+        batched = {}                  # step -> the batched product it runs, or None (a member before the last)
+        if use:
+            for steps, vecs, outs, shared, transposed in self.batches:
+                batched.update(dict.fromkeys(steps[:-1]))
+                dt, k, p = avals[vecs[0]].dtype, avals[vecs[0]].size, avals[outs[0]].size
+                V = mem.view(f.arena, lay.offsets[vecs[0]], (len(vecs), k), dt)
+                O = mem.view(f.arena, lay.offsets[outs[0]], (len(outs), p), dt)
+                batched[steps[-1]] = _batched_dot_op(self._dots[steps[-1]], env, shared, transposed, static, V, O)
         ops, f.op_steps = [], []      # (the step each op runs: what the arena tests poison after)
         for n, (kind, what, ins, outs, dead) in enumerate(plan.steps):
+            if n in batched:
+                if batched[n] is not None:
+                    ops.append(batched[n])
+                    f.op_steps.append(n)
+                continue
             f.op_steps.append(n)
             clear = tuple(s for s in dead if s not in static and s >= len(self.program.in_avals))
             fresh = tuple((s, alloc(s, what if kind == "kernel" else f"the library call '{what.prim.name}'"))
@@ -392,6 +471,16 @@ def _dot_op(dot, env, ins, static, out, o2, fresh, clear):
         for s in clear:
             env[s] = None
     return op
+
+
+def _batched_dot_op(dot, env, shared, transposed, static, V, O):
+    """O = V @ S' (see Executable._dot_batches), with the dot's compute type."""
+    if shared in static:
+        S = env[shared].T if transposed else env[shared]
+        return lambda env: dot(V, S, O)
+    if transposed:
+        return lambda env: dot(V, env[shared].T, O)
+    return lambda env: dot(V, env[shared], O)
 
 
 def _operand(env, slot, static, prep, is_view, identity):
