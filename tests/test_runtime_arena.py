@@ -286,6 +286,26 @@ def test_concurrent_calls_from_threads(cuda):
     assert 1 <= len(exe._free[0]) <= n      # frames made on demand, one per call in flight
 
 
+def test_idle_arenas_go_back_when_memory_runs_out(cuda):
+    # Two executables with 4 MB arenas, room for one: the second call's arena is made after the
+    # first executable's idle one is given back.
+    x = jnp.asarray(RNG.standard_normal(1 << 20).astype(np.float32))
+    f = jax.jit(lambda v: jnp.sort(jnp.sin(v)) * 2)
+    g = jax.jit(lambda v: jnp.sort(jnp.cos(v)) * 2)
+    want_f, want_g = np.sort(np.sin(np.asarray(x))) * 2, np.sort(np.cos(np.asarray(x))) * 2
+    np.testing.assert_allclose(np.asarray(f(x)), want_f, rtol=1e-6, atol=1e-6)
+    fexe = next(iter(f._cache.values())).fn
+    assert fexe.layout.nbytes >= 4 << 20 and fexe._free[0]
+    pool = fc.get_default_memory_pool()
+    pool.set_limit(size=pool.used_bytes() + (10 << 20))     # g's arena, sort result and output: ~12 MB
+    try:
+        np.testing.assert_allclose(np.asarray(g(x)), want_g, rtol=1e-6, atol=1e-6)
+    finally:
+        pool.set_limit(None)
+    assert not fexe._free.get(0)                # f's arena went back
+    np.testing.assert_allclose(np.asarray(f(x)), want_f, rtol=1e-6, atol=1e-6)     # and is made again
+
+
 def test_an_intermediate_passed_through_to_an_output_is_copied(cuda):
     # cond hands its operand (sin(x), an arena slot) back unchanged: the caller must get its own
     # buffer, or the next call would overwrite the first result.

@@ -19,11 +19,20 @@ which is what makes reuse safe without waiting. Frames are kept per stream and a
 its frame: concurrent calls from threads (or on other streams) each check out their own, made on
 demand. A call that fails keeps its frame out: a split reduction's counter left mid-count must not
 reach the next call. GPUXLA_ARENA=0 gives every intermediate its own allocation (for comparison).
+
+What a runtime provides. Required: `host_scalar(buf)`, `asbuf(x, aval)`, `empty(shape, dtype,
+what)`, `zeros(n, dtype)`, `prepare(kernels)`, `launch(kernel, args)`, `library(eqn, args)`.
+Optional, for the lean path (runtime.CudaRuntime has them all): `launcher(kernel)` -> launch(args
+tuple) with everything bound; `allocator(shape, dtype, what)` -> make(); `device_types` (buffers
+taken as they are); `stream_key()`; `arena(nbytes)`, `view(arena, offset, shape, dtype)`,
+`aliases(arena, buf)`, `copy(buf)` (else NumPy arenas, `_HostMemory`); `dot_plan(eqn, lhs aval,
+rhs aval)` -> a planned dot_general writing into memory it is given, or None.
 """
 import operator
 import sys
 import threading
 import time
+import weakref
 
 import numpy as np
 
@@ -214,6 +223,19 @@ class _HostMemory:
         return buf.copy()
 
 
+# Executables that made frames: when device memory runs out, the idle frames' arenas are given
+# back before the allocation is retried (runtime.CudaRuntime._alloc), so arenas cached by eager
+# programs that will not run again never starve a new allocation.
+_with_frames = weakref.WeakSet()
+
+
+def release_idle_frames():
+    """Drop every frame not in use (their arenas go back to the memory pool); frames are made
+    again on demand."""
+    for exe in list(_with_frames):
+        exe._free.clear()
+
+
 class _Frame:
     """One checked-out set of per-call memory: the arena, the slots' template environment (constants,
     arena views) and the steps as closures over them."""
@@ -349,6 +371,7 @@ class Executable:
         avals = plan.info.avals
         for dot in self._dots.values():
             dot.bind()
+        _with_frames.add(self)
         f = _Frame()
         use = self.use_arena and lay.nbytes > 0
         f.arena = mem.arena(lay.nbytes) if use else None

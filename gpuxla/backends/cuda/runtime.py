@@ -65,7 +65,10 @@ class CudaRuntime:
         try:
             return make()
         except cp.cuda.memory.OutOfMemoryError:
-            # Blocks cached by the pool but not in use go back to the device: try once more.
+            # Idle executables' arenas, then blocks cached by the pool but not in use, go back to
+            # the device: try once more.
+            from .plan import release_idle_frames
+            release_idle_frames()
             cp.get_default_memory_pool().free_all_blocks()
             try:
                 return make()
@@ -204,6 +207,8 @@ class CudaRuntime:
         try:
             return library.call(self, cp, eqn, args)
         except cp.cuda.memory.OutOfMemoryError as e:
+            from .plan import release_idle_frames
+            release_idle_frames()
             cp.get_default_memory_pool().free_all_blocks()
             raise out_of_memory(cp, None, f"the library call '{eqn.prim.name}'", e) from None
 
