@@ -952,9 +952,15 @@ _EXP_P64 = [_f64(b) for b in (0x3F2089CDD5E44BE8, 0x3F9F06D10CCA2C7E)] + [1.0]
 _EXP_Q64 = [_f64(b) for b in (0x3EC92EB6BC365FA0, 0x3F64AE39B508B6C0, 0x3FCD17099887E074)] + [2.0]
 
 
+def _full(x, value, dtype=None):
+    """An array of x's shape filled with value, in x's dtype (or `dtype`) exactly: unlike
+    lax.full_like it never canonicalizes, so float64 kernels work inside x32 programs too."""
+    return lax.broadcast_in_dim(_c(value, x.dtype if dtype is None else dtype), x.shape, ())
+
+
 def _flush(x):
     """XLA CPU runs with denormals flushed to zero: a subnormal kernel result comes out as 0."""
-    return lax.select(lax.lt(lax.abs(x), _c(dtypes.finfo(x.dtype).tiny, x.dtype)), lax.full_like(x, 0), x)
+    return lax.select(lax.lt(lax.abs(x), _c(dtypes.finfo(x.dtype).tiny, x.dtype)), _full(x, 0), x)
 
 
 def _exp32(x):
@@ -989,8 +995,8 @@ def _exp64(x):
     f1 = _bitcast(lax.add(lax.shift_left(b, 52), one), _F64)
     f2 = _bitcast(lax.add(lax.shift_left(lax.sub(ni, lax.mul(b, 3)), 52), one), _F64)
     out = lax.mul(lax.mul(lax.mul(lax.mul(e, f1), f1), f1), f2)
-    out = lax.select(lax.lt(x, lo), lax.full_like(out, 0), out)
-    return _flush(lax.select(lax.gt(x, hi), lax.full_like(out, np.inf), out))
+    out = lax.select(lax.lt(x, lo), _full(out, 0), out)
+    return _flush(lax.select(lax.gt(x, hi), _full(out, np.inf), out))
 
 
 @_differentiable(lambda out, x, t: lax.mul(t, out))
@@ -1022,9 +1028,9 @@ def _libm(fn, *xs):
 # from RSQRTSS on the Intel Xeon that recorded the JAX reference vectors (exhaustively over [1, 4),
 # then checked scale-invariant on 2e7 random floats), stored as the zlib'd decreasing steps from
 # 4096. AMD CPUs have a different table, so JAX itself gives other gamma samples there.
-_RSQRTSS_STEPS = ("eNqdkkEOAyEMA0Xo/9/cqtqFOLZDu0DsCeeJVzqz0oRIQy/HKri57kg9kdakgNyN6E8IjlzBUWaXetBcBdNlNEF4PaSC30GocWWp1RsA"
-                  "zUd/RvcxmIavlC4AzLgSS3oN8iJ5VQJa7Nfnnj8rcIUQHk03nkvTq+LK8io02zytxbP31+lbHZ2PdR2MI56r+YuNjYP/ucfakVjaM+ka"
-                  "oygTohH1U4ut4xiQQSiyrdUdAALjInb/eThvB3IQAA==")
+_RSQRTSS_STEPS = ("eNqdkkEOAyEMA0Xo/9/cqtqFOLZDu0DsCeeJVzqz0oRIQy/HKri57kg9kdakgNyN6E8IjlzBUWaXetBcBdNlNEF4PaSC30Go"
+                  "cWWp1RsAzUd/RvcxmIavlC4AzLgSS3oN8iJ5VQJa7Nfnnj8rcIUQHk03nkvTq+LK8io02zytxbP31+lbHZ2PdR2MI56r+YuN"
+                  "jYP/ucfakVjaM+kaoygTohH1U4ut4xiQQSiyrdUdAALjInb/eThvB3IQAA==")
 
 
 def _rsqrtss_table():
@@ -1053,7 +1059,7 @@ def _rsqrt32(x):
                          lax.select(lax.lt(x, 0.0), _c(np.nan, _F32), _c(np.inf, _F32)), _c(0.0, _F32))
     special = lax.select(lax.bitwise_and(lax.ge(x, 0.0), lax.lt(x, _c(np.finfo(np.float32).tiny, _F32))),
                          _c(np.inf, _F32), special)
-    return lax.select(lax.bitwise_or(normal, lax.ne(x, x)), y, lax.full_like(x, 0) + special)
+    return lax.select(lax.bitwise_or(normal, lax.ne(x, x)), y, _full(x, 0) + special)
 
 
 def _rsqrt(x):
@@ -1063,7 +1069,7 @@ def _rsqrt(x):
 # --- batched keys: one key per element, as JAX's vmapped per-sample loops use ---------------
 def _bhash(k0, k1, c0, c1):
     """hash of every key (k0[i], k1[i]) with the constant counter pair (c0, c1)."""
-    return _hash(k0, k1, lax.full_like(k0, c0), lax.full_like(k0, c1))
+    return _hash(k0, k1, _full(k0, c0), _full(k0, c1))
 
 
 def _bsplit(k0, k1, num):
@@ -1141,18 +1147,18 @@ def _gamma_flat(k0, k1, alpha, log_space):
             x = _bnormal(q0, q1, dt)
             return m0, m1, x, _fma(x, c, one)
         _, _, x, v = _while_any(lambda t: lax.le(t[3], 0.0), next_x,
-                                (x0, x1, lax.full_like(alpha, 0), lax.full_like(alpha, -1)))
+                                (x0, x1, _full(alpha, 0), _full(alpha, -1)))
         return n0, n1, lax.mul(x, x), lax.mul(lax.mul(v, v), v), _bunit(u0, u1, dt)
 
-    zero = lax.full_like(alpha, 0)
-    V = _while_any(again, draw, (k0, k1, zero, lax.full_like(alpha, 1), lax.full_like(alpha, 2)))[3]
+    zero = _full(alpha, 0)
+    V = _while_any(again, draw, (k0, k1, zero, _full(alpha, 1), _full(alpha, 2)))[3]
     if log_space:
         log_u = _log1p(lax.neg(_bunit(s0, s1, dt)))       # -exponential(subkey)
         log_boost = lax.select(lax.bitwise_or(boost, lax.eq(log_u, 0.0)), zero,
                                lax.mul(log_u, lax.div(one, alpha)))
         return lax.add(lax.add(_log(d), _log(V)), log_boost)
     u = lax.sub(one, _bunit(s0, s1, dt))
-    return lax.mul(lax.mul(d, V), lax.select(boost, lax.full_like(alpha, 1), _libm(lax.pow, u, lax.div(one, alpha))))
+    return lax.mul(lax.mul(d, V), lax.select(boost, _full(alpha, 1), _libm(lax.pow, u, lax.div(one, alpha))))
 
 
 @custom_jvp
@@ -1181,7 +1187,8 @@ def _param(v, dtype, shape):
 
 def _safe_cast(name, dtype, *args):
     for v in args:
-        src = v.dtype if isinstance(v, (Array, np.ndarray, np.generic)) else np.asarray(v).dtype
+        src = dtypes.canonicalize_dtype(v.dtype if isinstance(v, (Array, np.ndarray, np.generic))
+                                        else np.asarray(v).dtype)
         weak = isinstance(v, (bool, int, float)) or (isinstance(v, Array) and v.weak_type)
         bad = dtypes.is_complex(src) and not dtypes.is_complex(dtype)
         if not weak and not bad and dtypes.is_float(src) and src.itemsize > dtype.itemsize:
@@ -1202,7 +1209,11 @@ def _div_param(x, v, dtype):
 
 def _param_shape(name, shape, *params):
     if shape is None:
-        return tuple(np.broadcast_shapes(*(np.shape(p) for p in params))) if params else ()
+        try:
+            return tuple(np.broadcast_shapes(*(np.shape(p) for p in params)))
+        except ValueError:
+            raise ValueError(f"{name}: Incompatible shapes for broadcasting: shapes="
+                             f"{[tuple(np.shape(p)) for p in params]}") from None
     shape = _shape(shape, name)
     _check_shape(name, shape, *(np.shape(p) for p in params))
     return shape
@@ -1255,7 +1266,8 @@ def dirichlet(key, alpha, shape=None, dtype=None):
     full = tuple(shape) + np.shape(alpha)[-1:]
     lg = _gamma_draw(words, _param(alpha, dtype, full), True)
     e = _exp(lg - lax.stop_gradient(jnp.max(lg, axis=-1, keepdims=True)))
-    return _div_param(e, jnp.sum(e, axis=-1, keepdims=True), dtype)
+    total = _row_sum(_columns(e), e.size) if e.shape[-1] <= 8 else jnp.sum(e, axis=-1)
+    return _div_param(e, lax.expand_dims(total, (e.ndim - 1,)), dtype)
 
 
 def chisquare(key, df, shape=None, dtype=None):
@@ -1292,8 +1304,8 @@ def f(key, dfnum, dfden, shape=None, dtype=None):
     _safe_cast("f", dtype, dfnum, dfden)
     kd, kn = _split2(words)
     dn, dd = _param(dfnum, dtype, shape), _param(dfden, dtype, shape)
-    # XLA rewrites (a / b) / (c / d) as ((a / b) * d) / c.
-    return lax.div(lax.mul(lax.div(_chisquare(kn, dn), dn), dd), _chisquare(kd, dd))
+    # XLA's simplifier rewrites (a / b) / (c / d) as (a * d) / (b * c).
+    return lax.div(lax.mul(_chisquare(kn, dn), dd), lax.mul(dn, _chisquare(kd, dd)))
 
 
 def generalized_normal(key, p, shape=(), dtype=None):
@@ -1322,7 +1334,7 @@ def ball(key, d, p=2, shape=(), dtype=None):
     e = lax.neg(_log1p(lax.neg(_uniform(k2, shape, dtype))))
     ag = lax.abs(g)
     powed = lax.integer_pow(ag, p) if isinstance(p, int) else _libm(lax.pow, ag, _param(p, dtype, ag.shape))
-    s = lax.add(_sum_contracted([lax.index_in_dim(powed, i, axis=ag.ndim - 1, keepdims=False) for i in range(d)]), e)
+    s = lax.add(_row_sum(_columns(powed), powed.size), e)
     # XLA rewrites g / pow(s, 1/p) as g * pow(s, -1/p).
     r = _libm(lax.pow, s, lax.neg(_param(1 / p, dtype, s.shape)))
     return lax.mul(g, jnp.broadcast_to(lax.expand_dims(r, (s.ndim,)), g.shape))
@@ -1368,19 +1380,38 @@ def lognormal(key, sigma=np.float32(1), shape=None, dtype=None):
     return _exp(lax.mul(_normal_real(words, shape, dtype), _param(sigma, dtype, shape)))
 
 
-def _sum_contracted(squares, roots=None):
-    """XLA CPU's short sum of squares along a row: sequential, each `acc + x*x` contracted by LLVM
-    into an fma, the first pair as fma(x0, x0, x1*x1) (LLVM fuses the left product of
-    `x0*x0 + x1*x1`). Without `roots` the terms are plain adds. Measured against JAX's maxwell."""
-    if roots is None or len(squares) < 2:
-        acc = squares[0]
-        for sq in squares[1:]:
-            acc = lax.add(acc, sq)
+def _row_sum(terms, size, roots=None):
+    """XLA CPU's sum along a short last axis (the terms are its columns), in the order its code
+    takes: for a reduced operand of fewer than 4096 elements, sequential, and with `roots` (a sum
+    of squares) each `acc + x*x` contracted into an fma, the first pair as fma(x0, x0, x1*x1) in
+    float32 and fma(x1, x1, x0*x0) in float64; from 4096 elements on, two interleaved partial sums
+    (x0 + x2 + ...) + (x1 + x3 + ...) without fmas. Measured against JAX's maxwell and softmax for
+    3 and 4 columns, at sizes on both sides of the threshold."""
+    if size >= 4096:
+        even, odd = terms[0::2], terms[1::2]
+        acc = even[0]
+        for x in even[1:]:
+            acc = lax.add(acc, x)
+        if odd:
+            acc2 = odd[0]
+            for x in odd[1:]:
+                acc2 = lax.add(acc2, x)
+            acc = lax.add(acc, acc2)
         return acc
-    acc = _fma(roots[0], roots[0], squares[1])
+    if roots is None or len(terms) < 2:
+        acc = terms[0]
+        for x in terms[1:]:
+            acc = lax.add(acc, x)
+        return acc
+    first, second = (0, 1) if roots[0].dtype != _F64 else (1, 0)
+    acc = _fma(roots[first], roots[first], terms[second])
     for r in roots[2:]:
         acc = _fma(r, r, acc)
     return acc
+
+
+def _columns(x):
+    return [lax.index_in_dim(x, i, axis=x.ndim - 1, keepdims=False) for i in range(x.shape[-1])]
 
 
 def maxwell(key, shape=(), dtype=None):
@@ -1392,8 +1423,8 @@ def maxwell(key, shape=(), dtype=None):
 
 def _maxwell(words, shape, dtype):
     x = _normal_real(words, tuple(shape) + (3,), dtype)
-    xs = [lax.index_in_dim(x, i, axis=x.ndim - 1, keepdims=False) for i in range(3)]
-    return lax.sqrt(_sum_contracted([lax.mul(v, v) for v in xs], xs))
+    xs = _columns(x)
+    return lax.sqrt(_row_sum([lax.mul(v, v) for v in xs], x.size, xs))
 
 
 def double_sided_maxwell(key, loc, scale, shape=(), dtype=None):
@@ -1497,7 +1528,7 @@ def geometric(key, p, shape=None, dtype=None):
     if not dtypes.is_inexact(p.dtype):
         p = _cvt(p, dtypes.default_float_dtype())
     u = _uniform(words, shape, p.dtype)
-    u = lax.select(lax.eq(u, 0.0), lax.full_like(u, 1), u)
+    u = lax.select(lax.eq(u, 0.0), _full(u, 1), u)
     return _cvt(lax.add(lax.floor(_div_param(_log(u), _log1p(lax.neg(p)), p.dtype)), 1.0), dtype)
 
 
@@ -1514,7 +1545,7 @@ def _poisson_knuth(words, lam, shape):
         w, sub = _split2(w)
         k = lax.select(lax.gt(logp, lax.neg(lam)), lax.add(k, 1.0), k)
         return lax.add(i, 1), k, w, lax.add(logp, _log(_uniform(sub, shape, _F32)))
-    init = (_c(0, np.int32), lax.full_like(lam, 0), words, lax.full_like(lam, 0))
+    init = (_c(0, np.int32), _full(lam, 0), words, _full(lam, 0))
     k = lax.while_loop(lambda s: jnp.any(lax.gt(s[3], lax.neg(lam))), body, init)[1]
     return lax.sub(k, 1.0)
 
@@ -1540,7 +1571,7 @@ def _poisson_rejection(words, lam, shape):
         reject = lax.bitwise_or(lax.lt(k, 0.0), lax.bitwise_and(lax.lt(us, 0.013), lax.gt(v, us)))
         accept = lax.bitwise_or(accept1, lax.bitwise_and(lax.bitwise_not(reject), lax.le(sv, tv)))
         return lax.add(i, 1), lax.select(accept, k, k_out), lax.bitwise_or(accepted, accept), w
-    init = (_c(0, np.int32), lax.full_like(lam, -1), lax.full_like(lam, False, np.bool_), words)
+    init = (_c(0, np.int32), _full(lam, -1), _full(lam, False, np.bool_), words)
     return lax.while_loop(lambda s: jnp.any(lax.bitwise_not(s[2])), body, init)[1]
 
 
@@ -1554,11 +1585,11 @@ def poisson(key, lam, shape=None, dtype=None):
     shape = tuple(np.shape(lam)) if shape is None else _shape(shape, "poisson")
     lam = _param(lam, _F32, shape)
     knuth = lax.bitwise_or(lax.ne(lam, lam), lax.lt(lam, 10.0))
-    lam_k = lax.select(knuth, lam, lax.full_like(lam, 0))
-    lam_r = lax.select(knuth, lax.full_like(lam, 1e5), lam)
+    lam_k = lax.select(knuth, lam, _full(lam, 0))
+    lam_r = lax.select(knuth, _full(lam, 1e5), lam)
     out = lax.select(knuth, _poisson_knuth(words, lam_k, shape), _poisson_rejection(words, lam_r, shape))
     out = _cvt(out, dtype)
-    return lax.select(lax.eq(lam, 0.0), lax.full_like(out, 0), out)
+    return lax.select(lax.eq(lam, 0.0), _full(out, 0), out)
 
 
 _STIRLING_TAIL = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509,
@@ -1586,7 +1617,7 @@ def _binomial_inversion(words, count, prob, shape):
         num = lax.select(lax.le(total, count), lax.add(num, 1.0), num)
         geom = lax.ceil(lax.div(_log(_uniform(sub, shape, prob.dtype)), log_q))
         return lax.add(i, 1), num, lax.add(total, geom), w
-    init = (_c(0, np.int32), lax.full_like(prob, 0), lax.full_like(prob, 0), words)
+    init = (_c(0, np.int32), _full(prob, 0), _full(prob, 0), words)
     k = lax.while_loop(lambda s: jnp.any(lax.le(s[2], count)), body, init)[1]
     return lax.sub(k, 1.0)
 
@@ -1621,7 +1652,7 @@ def _btrs(words, count, prob, shape):
         ub = lax.sub(lax.sub(ub, _stirling_tail(k)), _stirling_tail(lax.sub(count, k)))
         accept = lax.bitwise_or(accept1, lax.bitwise_and(lax.bitwise_not(reject), lax.le(v, ub)))
         return lax.add(i, 1), lax.select(accept, k, k_out), lax.bitwise_or(accepted, accept), w
-    init = (_c(0, np.int32), lax.full_like(prob, -1), lax.full_like(prob, False, np.bool_), words)
+    init = (_c(0, np.int32), _full(prob, -1), _full(prob, False, np.bool_), words)
     return lax.while_loop(lambda s: jnp.any(lax.bitwise_not(s[2])), body, init)[1]
 
 
@@ -1640,17 +1671,17 @@ def binomial(key, n, p, shape=None, dtype=None):
     bad_n = lax.bitwise_or(lax.ne(count, count), lax.lt(count, 0.0))
     inf_n = lax.eq(lax.abs(count), np.inf)
     nan_q, neg_q = lax.ne(q, q), lax.lt(q, 0.0)
-    q = lax.select(lax.bitwise_or(nan_q, neg_q), lax.full_like(q, 0.01), q)
+    q = lax.select(lax.bitwise_or(nan_q, neg_q), _full(q, 0.01), q)
     inv = lax.bitwise_or(bad_n, lax.le(lax.mul(count, q), 10.0))
     count = lax.floor(count)
-    c_inv = lax.select(inv, count, lax.full_like(count, 0))
-    c_btrs = lax.select(inv, lax.full_like(count, 10000.0), count)
-    q_btrs = lax.select(inv, lax.full_like(q, 0.5), q)
+    c_inv = lax.select(inv, count, _full(count, 0))
+    c_btrs = lax.select(inv, _full(count, 10000.0), count)
+    q_btrs = lax.select(inv, _full(q, 0.5), q)
     out = _cvt(lax.select(inv, _binomial_inversion(words, c_inv, q, shape), _btrs(words, c_btrs, q_btrs, shape)),
                dtype)
     invalid = lax.bitwise_or(lax.bitwise_or(neg_q, nan_q), bad_n)
-    out = lax.select(invalid, lax.full_like(out, np.nan), out)
-    out = lax.select(lax.bitwise_and(inf_n, lax.bitwise_not(invalid)), lax.full_like(out, np.inf), out)
+    out = lax.select(invalid, _full(out, np.nan), out)
+    out = lax.select(lax.bitwise_and(inf_n, lax.bitwise_not(invalid)), _full(out, np.inf), out)
     keep = lax.bitwise_or(lax.bitwise_or(low, bad_n), lax.bitwise_or(nan_q, inf_n))
     return lax.select(keep, out, lax.sub(_cvt(count, dtype), out))
 

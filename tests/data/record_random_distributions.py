@@ -29,7 +29,7 @@ CALLS_X32 = [
     f"random.cauchy({K}(0), (64,))",
     f"random.lognormal({K}(0), shape=(64,))",
     f"random.lognormal({K}(2), 0.5, (64,))",
-    f"random.maxwell({K}(0), (32,))",
+    f"random.maxwell({K}(0), (256,))",
     f"random.pareto({K}(0), 3.0, (64,))",
     f"random.weibull_min({K}(0), 2.0, 1.5, (64,))",
     f"random.triangular({K}(0), 0.0, 0.3, 1.0, (64,))",
@@ -69,7 +69,7 @@ CALLS_X32 = [
     f"random.double_sided_maxwell({K}(0), 1.0, 2.0, (16,))",
     f"random.rayleigh({K}(0), 2.0, (64,))",
     f"random.wald({K}(0), 1.5, (64,))",
-    f"random.gamma(random.key(4), 2.5, (16,))",
+    "random.gamma(random.key(4), 2.5, (16,))",
 ]
 
 CALLS_X64 = [
@@ -85,7 +85,7 @@ CALLS_X64 = [
     f"random.binomial({K}(0), 200.0, 0.6, (32,), jnp.float64)",
     f"random.geometric({K}(0), 0.3, (32,))",
     f"random.gamma({K}(0), 2.5, (32,))",
-    f"random.maxwell({K}(0), (16,), jnp.float64)",
+    f"random.maxwell({K}(0), (256,), jnp.float64)",
 ]
 
 
