@@ -1161,8 +1161,7 @@ def _gamma_flat(k0, k1, alpha, log_space):
     return lax.mul(lax.mul(d, V), lax.select(boost, _full(alpha, 1), _libm(lax.pow, u, lax.div(one, alpha))))
 
 
-@custom_jvp
-def _gamma_draw(words, a, log_space):
+def _gamma_draw_impl(words, a, log_space):
     n = a.size
     if n == 0:
         return a
@@ -1171,12 +1170,23 @@ def _gamma_draw(words, a, log_space):
     return lax.reshape(_gamma_flat(k0, k1, lax.reshape(a, (n,)), log_space), a.shape)
 
 
-def _gamma_jvp(primals, tangents):
-    raise NotImplementedError("random.gamma / loggamma: the derivative with respect to `a` (JAX's implicit "
-                              "reparameterization, lax.random_gamma_grad) is not implemented in gpuxla yet")
+_gamma_draw = custom_jvp(_gamma_draw_impl, nondiff_argnums=(2,))
 
 
-_gamma_draw.defjvp(_gamma_jvp)
+@_gamma_draw.defjvp
+def _gamma_jvp(log_space, primals, tangents):
+    """The implicit reparameterization gradient, as JAX: a sample moves with a so that its quantile
+    P(a, x) stays fixed, dx/da = lax.random_gamma_grad(a, x); log-space samples divide it by x."""
+    words, a = primals
+    out = _gamma_draw(words, a, log_space)
+    ta = tangents[1]
+    if log_space:
+        x = lax.exp(out)
+        x = lax.select(lax.eq(x, 0.0), _full(x, dtypes.finfo(x.dtype).tiny), x)
+        d = lax.div(lax.random_gamma_grad(a, x), x)
+    else:
+        d = lax.random_gamma_grad(a, out)
+    return out, (None if ta is None else lax.mul(ta, d))
 
 
 def _param(v, dtype, shape):

@@ -425,3 +425,4 @@ from .fft import *  # noqa: E402,F401,F403
 from . import linalg  # noqa: E402,F401
 from .windowed import *  # noqa: E402,F401,F403
 from .control_flow import cond, switch, while_loop, fori_loop, scan, map  # noqa: E402,F401
+from .special import igamma, igammac, igamma_grad_a, random_gamma_grad  # noqa: E402,F401

@@ -4,8 +4,9 @@ NEEDS REAL JAX (CPU); the test suite never runs this file, it only reads the JSO
     python3 -m venv /tmp/jaxref && /tmp/jaxref/bin/pip install jax
     /tmp/jaxref/bin/python tests/data/record_random_distributions.py
 
-Format: {"_about": ..., "x32": {call: [dtype, shape, hex]}, "x64": {...}, "kernels": {fn: [in_hex..., out_hex]}}.
-Each call string is evaluated with `random`, `jnp` and `np` in scope (the same string runs on gpuxla);
+Format: {"_about": ..., "x32": {call: [dtype, shape, hex]}, "x64": {...}, "grads": {...},
+"kernels": {fn: [in_hex..., out_hex]}}. Each call string is evaluated with `random`, `jnp`, `np`, `jax`
+and `lax` in scope (the same string runs on gpuxla); "grads" holds derivatives (x32);
 hex is the little-endian bytes of the result. x32/x64: jax_enable_x64 off/on. Default counter
 layout (jax_threefry_partitionable=True).
 """
@@ -89,12 +90,29 @@ CALLS_X64 = [
 ]
 
 
+A16 = "jnp.linspace(0.05, 6.0, 16)"
+CALLS_GRAD = [
+    f"jax.grad(lambda a: random.gamma({K}(0), a).sum())({A16})",
+    f"jax.grad(lambda a: random.loggamma({K}(1), a).sum())({A16})",
+    f"jax.grad(lambda a: random.beta({K}(2), a, 2.0).sum())({A16})",
+    f"jax.grad(lambda a: random.dirichlet({K}(3), a)[0])(jnp.array([0.5, 1.0, 2.0, 4.0]))",
+    f"jax.grad(lambda df: random.t({K}(4), df).sum())({A16} + 0.5)",
+    f"jax.grad(lambda df: random.chisquare({K}(5), df).sum())({A16} + 0.5)",
+    "lax.random_gamma_grad(jnp.array([0.1, 0.5, 1.0, 2.5, 7.0, 30.0, 0.3, 5.0]), "
+    "jnp.array([0.05, 0.7, 3.0, 1.0, 9.0, 25.0, 4.0, 0.2]))",
+    "lax.igamma(jnp.array([0.1, 0.5, 1.0, 2.5, 7.0, 30.0, 0.3, 5.0]), jnp.array([0.05, 0.7, 3.0, 1.0, 9.0, 25.0, 4.0, 0.2]))",
+    "lax.igammac(jnp.array([0.1, 0.5, 1.0, 2.5, 7.0, 30.0, 0.3, 5.0]), jnp.array([0.05, 0.7, 3.0, 1.0, 9.0, 25.0, 4.0, 0.2]))",
+    "lax.igamma_grad_a(jnp.array([0.1, 0.5, 1.0, 2.5, 7.0, 30.0, 0.3, 5.0]), "
+    "jnp.array([0.05, 0.7, 3.0, 1.0, 9.0, 25.0, 4.0, 0.2]))",
+]
+
+
 def _hex(a):
     return np.ascontiguousarray(np.asarray(a)).tobytes().hex()
 
 
 def record(calls):
-    env = {"random": random, "jnp": jnp, "np": np}
+    env = {"random": random, "jnp": jnp, "np": np, "jax": jax, "lax": lax}
     out = {}
     for call in calls:
         v = np.asarray(eval(call, env))
@@ -124,6 +142,7 @@ if __name__ == "__main__":
                       "[dtype, shape, hex of the little-endian bytes]. kernels: fn_dtype -> [input hex..., "
                       "jax.jit(lax.fn)(inputs) hex].",
             "x32": record(CALLS_X32)}
+    data["grads"] = record(CALLS_GRAD)
     data["kernels"] = kernels()
     jax.config.update("jax_enable_x64", True)
     data["x64"] = record(CALLS_X64)
