@@ -24,6 +24,7 @@ import gpuxla
 import gpuxla.numpy as jnp
 from gpuxla import random
 from gpuxla.core import dtypes
+from gpuxla.core.dtypes import config
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = json.loads((ROOT / "tests" / "data" / "jax_random_distributions.json").read_text())
@@ -65,6 +66,17 @@ def _compare(call, got, want):
 @pytest.mark.parametrize("call", list(DATA["x32"]))
 def test_matches_jax_x32(call):
     _compare(call, _run(call), _decode(*DATA["x32"][call]))
+
+
+@pytest.mark.parametrize("call", list(DATA["legacy"]))
+def test_matches_jax_legacy_layout(call):
+    old = config.read("jax_threefry_partitionable")
+    config.update("jax_threefry_partitionable", False)
+    try:
+        got = _run(call)
+    finally:
+        config.update("jax_threefry_partitionable", old)
+    _compare(call, got, _decode(*DATA["legacy"][call]))
 
 
 def _x64_outputs():
@@ -310,7 +322,6 @@ def test_incomplete_gamma_identities():
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--x64"]:
-    from gpuxla.core.dtypes import config
     config.update("jax_enable_x64", True)
     out = {}
     for call in DATA["x64"]:

@@ -4,9 +4,10 @@ NEEDS REAL JAX (CPU); the test suite never runs this file, it only reads the JSO
     python3 -m venv /tmp/jaxref && /tmp/jaxref/bin/pip install jax
     /tmp/jaxref/bin/python tests/data/record_random_distributions.py
 
-Format: {"_about": ..., "x32": {call: [dtype, shape, hex]}, "x64": {...}, "grads": {...},
+Format: {"_about": ..., "x32": {call: [dtype, shape, hex]}, "x64": {...}, "grads": {...}, "legacy": {...},
 "kernels": {fn: [in_hex..., out_hex]}}. Each call string is evaluated with `random`, `jnp`, `np`, `jax`
-and `lax` in scope (the same string runs on gpuxla); "grads" holds derivatives (x32);
+and `lax` in scope (the same string runs on gpuxla); "grads" holds derivatives (x32); "legacy" was
+recorded with jax_threefry_partitionable=False (x32);
 hex is the little-endian bytes of the result. x32/x64: jax_enable_x64 off/on. Default counter
 layout (jax_threefry_partitionable=True).
 """
@@ -90,6 +91,18 @@ CALLS_X64 = [
 ]
 
 
+# The legacy counter layout (jax_threefry_partitionable=False, JAX < 0.5): the per-element keys of
+# gamma and the loops of poisson/binomial split keys differently.
+CALLS_LEGACY = [
+    f"random.gamma({K}(0), 2.5, (64,))",
+    f"random.gamma({K}(1), 0.5, (64,))",
+    f"random.loggamma({K}(2), 0.2, (64,))",
+    f"random.poisson({K}(3), 30.0, (64,))",
+    f"random.binomial({K}(4), 100.0, 0.3, (64,))",
+    f"random.beta({K}(5), 2.0, 0.5, (64,))",
+    f"random.t({K}(7), 4.0, (64,))",
+]
+
 A16 = "jnp.linspace(0.05, 6.0, 16)"
 CALLS_GRAD = [
     f"jax.grad(lambda a: random.gamma({K}(0), a).sum())({A16})",
@@ -143,6 +156,9 @@ if __name__ == "__main__":
                       "jax.jit(lax.fn)(inputs) hex].",
             "x32": record(CALLS_X32)}
     data["grads"] = record(CALLS_GRAD)
+    jax.config.update("jax_threefry_partitionable", False)
+    data["legacy"] = record(CALLS_LEGACY)
+    jax.config.update("jax_threefry_partitionable", True)
     data["kernels"] = kernels()
     jax.config.update("jax_enable_x64", True)
     data["x64"] = record(CALLS_X64)
