@@ -56,9 +56,13 @@ def _compare(call, got, want):
     tol = next((t for p, (t, _) in TOLERANT.items() if call.startswith(p)), 0)
     if tol is None:
         np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6 if want.dtype == np.float32 else 1e-13)
-    elif tol == 0 or want.dtype.kind != "f":
-        bad = np.ascontiguousarray(got).view(np.uint8) != np.ascontiguousarray(want).view(np.uint8)
-        assert not bad.any(), (got, want)
+    elif want.dtype.kind != "f":
+        np.testing.assert_array_equal(got, want)
+    elif tol == 0:
+        # bit for bit, except that any NaN matches any NaN (XLA's and NumPy's NaN signs differ)
+        nan = np.isnan(want)
+        assert (np.isnan(got) == nan).all(), (got, want)
+        assert got[~nan].tobytes() == want[~nan].tobytes(), (got, want)
     else:
         assert _ulps(got, want).max() <= tol, (got, want)
 
@@ -103,7 +107,7 @@ def test_matches_jax_x64(call):
 def test_the_exact_calls_are_most_of_the_data():
     # Guard against TOLERANT silently growing: only these three samplers may be inexact.
     loose = [c for c in list(DATA["x32"]) + list(DATA["x64"]) if any(c.startswith(p) for p in TOLERANT)]
-    assert len(loose) == 6 and len(DATA["x32"]) + len(DATA["x64"]) == 60
+    assert len(loose) == 6 and len(DATA["x32"]) + len(DATA["x64"]) == 65
 
 
 # --- the XLA CPU kernels the samplers reproduce --------------------------------------------------

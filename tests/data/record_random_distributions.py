@@ -72,6 +72,13 @@ CALLS_X32 = [
     f"random.rayleigh({K}(0), 2.0, (64,))",
     f"random.wald({K}(0), 1.5, (64,))",
     "random.gamma(random.key(4), 2.5, (16,))",
+    # parameters at and beyond the edges of the domains
+    f"random.gamma({K}(0), jnp.array([0.0, -1.0, jnp.nan, jnp.inf, 1e-30, 1e6]))",
+    f"random.poisson({K}(0), jnp.array([0.0, -1.0, jnp.nan, jnp.inf, 1e6, 1e9]))",
+    f"random.binomial({K}(0), jnp.array([0.0, 10.0, 10.0, 5.0, jnp.inf, -1.0, 1e6]), "
+    "jnp.array([0.3, 0.0, 1.0, jnp.nan, 0.5, 0.5, 0.999]))",
+    f"random.geometric({K}(0), jnp.array([0.0, 1.0, 0.5]))",
+    f"random.beta({K}(0), jnp.array([1e-3, 0.0]), jnp.array([1e-3, 1.0]))",
 ]
 
 CALLS_X64 = [
