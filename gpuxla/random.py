@@ -272,6 +272,12 @@ def key(seed, *, impl=None):
     return PRNGKeyArray(_seed_words(seed, "key"))
 
 
+def key_dtype(impl=None):
+    """The dtype of typed keys (key<fry>)."""
+    _check_impl(impl)
+    return KEY_DTYPE
+
+
 def key_data(keys):
     """The uint32[..., 2] words of typed (or raw) keys."""
     return _key_words(keys, "key_data")
@@ -1696,6 +1702,35 @@ def binomial(key, n, p, shape=None, dtype=None):
     return lax.select(keep, out, lax.sub(_cvt(count, dtype), out))
 
 
+def multinomial(key, n, p, *, shape=None, dtype=None, unroll=1):
+    """Multinomial counts over the last axis of p (n trials): category i takes a binomial draw of
+    what is left, with probability p_i / (p_i + ... + p_last), as JAX's scan does."""
+    words = _single_key(key, "multinomial")
+    n = n if isinstance(n, Array) else jnp.asarray(n)
+    p = p if isinstance(p, Array) else jnp.asarray(p)
+    ft = dtypes.promote_types(n.dtype, p.dtype)
+    ft = ft if dtypes.is_inexact(ft) else dtypes.default_float_dtype()
+    n, p = _cvt(n, ft), _cvt(p, ft)
+    if p.ndim < 1:
+        raise ValueError(f"multinomial: p must have at least one dimension, got shape {p.shape}")
+    shape = p.shape if shape is None else _shape(shape, "multinomial")
+    n, p = jnp.broadcast_to(n, shape[:-1]), jnp.broadcast_to(p, shape)
+    cols = _columns(p)
+    # remaining[i] = p_i + remaining[i + 1], summed from the last category
+    remaining = [cols[-1]]
+    for c in reversed(cols[:-1]):
+        remaining.insert(0, lax.add(c, remaining[0]))
+    keys = _split_n(words, len(cols))
+    left, counts = n, []
+    for c, r, k in zip(cols, remaining, keys):
+        ratio = lax.div(c, lax.select(lax.eq(r, 0.0), _full(r, 1), r))
+        count = binomial(k, left, jnp.clip(ratio, 0, 1), dtype=left.dtype)
+        left = lax.sub(left, count)
+        counts.append(count)
+    out = jnp.stack(counts, axis=-1)
+    return out.astype(dtypes.default_float_dtype() if dtype is None else dtype)
+
+
 # --- linear-algebra samplers ----------------------------------------------------------------------
 def multivariate_normal(key, mean, cov, shape=None, dtype=None, method="cholesky"):
     """Samples mean + factor @ normal, the factor from cholesky (default), eigh or svd of cov."""
@@ -1752,4 +1787,4 @@ def orthogonal(key, n, shape=(), dtype=None, m=None):
 __all__ += ["laplace", "logistic", "cauchy", "gamma", "loggamma", "beta", "dirichlet", "poisson", "binomial",
             "chisquare", "t", "f", "multivariate_normal", "orthogonal", "rademacher", "ball", "lognormal",
             "maxwell", "pareto", "weibull_min", "triangular", "geometric", "generalized_normal",
-            "double_sided_maxwell", "rayleigh", "wald"]
+            "double_sided_maxwell", "rayleigh", "wald", "multinomial", "key_dtype"]

@@ -107,7 +107,7 @@ def test_matches_jax_x64(call):
 def test_the_exact_calls_are_most_of_the_data():
     # Guard against TOLERANT silently growing: only these three samplers may be inexact.
     loose = [c for c in list(DATA["x32"]) + list(DATA["x64"]) if any(c.startswith(p) for p in TOLERANT)]
-    assert len(loose) == 6 and len(DATA["x32"]) + len(DATA["x64"]) == 65
+    assert len(loose) == 6 and len(DATA["x32"]) + len(DATA["x64"]) == 67
 
 
 # --- the XLA CPU kernels the samplers reproduce --------------------------------------------------
@@ -213,6 +213,17 @@ def test_dirichlet_and_ball():
     assert abs(np.mean(r <= 0.5) - 0.125) < 0.02
     b1 = np.asarray(random.ball(K, 2, 1, (N // 4,)), np.float64)
     assert np.abs(b1).sum(-1).max() <= 1.0
+
+
+def test_multinomial():
+    p = np.array([0.1, 0.2, 0.3, 0.4])
+    c = np.asarray(random.multinomial(K, 30.0, p, shape=(N // 4, 4)), np.float64)
+    np.testing.assert_array_equal(c.sum(-1), 30.0)
+    assert (c >= 0).all() and (c == np.round(c)).all()
+    se = np.sqrt(30 * p * (1 - p) / (N // 4))
+    assert (np.abs(c.mean(0) - 30 * p) <= 5 * se).all(), (c.mean(0), 30 * p)
+    np.testing.assert_allclose(c.var(0), 30 * p * (1 - p), rtol=0.1)
+    assert random.key_dtype() == random.key(0).dtype
 
 
 def test_multivariate_normal_and_orthogonal():

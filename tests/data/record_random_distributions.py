@@ -72,6 +72,9 @@ CALLS_X32 = [
     f"random.rayleigh({K}(0), 2.0, (64,))",
     f"random.wald({K}(0), 1.5, (64,))",
     "random.gamma(random.key(4), 2.5, (16,))",
+    f"random.multinomial({K}(0), 20.0, jnp.array([0.1, 0.2, 0.3, 0.4]))",
+    f"random.multinomial({K}(1), jnp.array([5.0, 100.0]), jnp.array([[0.5, 0.0, 0.5], [0.2, 0.7, 0.1]]), "
+    "shape=(4, 2, 3))",
     # parameters at and beyond the edges of the domains
     f"random.gamma({K}(0), jnp.array([0.0, -1.0, jnp.nan, jnp.inf, 1e-30, 1e6]))",
     f"random.poisson({K}(0), jnp.array([0.0, -1.0, jnp.nan, jnp.inf, 1e6, 1e9]))",
