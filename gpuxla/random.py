@@ -18,6 +18,15 @@ specification this follows (section numbers below refer to it):
     float32 erf_inv/log1p/log/erf kernels (section 7.3), so they match JAX on CPU. The float64
     kernels take `log` from the backend, which agrees with glibc's almost always.
 
+The other distributions follow JAX's algorithms step for step (gamma: Marsaglia-Tsang with one key
+and one rejection loop per element; poisson: Knuth below 10, transformed rejection above; binomial:
+inversion or BTRS) and reproduce the rest of what XLA CPU computes: its exp kernels, its float32
+rsqrt (the x86 RSQRTSS estimate, an Intel table, plus Newton steps), its simplifier's rewrites
+(a / sqrt(b), division by a broadcast, (a/b)/(c/d)), its fma contractions and its reduction order.
+tests/test_random_distributions.py lists what is not bit for bit: tan and pow (glibc's tanf/powf,
+taken here from float64), multivariate_normal and orthogonal (LAPACK), and dirichlet over 4096 or
+more values (XLA hands that exp and sum to YNNPACK, whose kernels are not modelled).
+
 `jax_threefry_partitionable` (default True, as in JAX >= 0.5) picks the counter layout; set it to
 False with `gpuxla.config.update` to get the numbers of JAX < 0.5 (and of old tutorials).
 """
@@ -1400,9 +1409,9 @@ def _row_sum(terms, size, roots=None):
     """XLA CPU's sum along a short last axis (the terms are its columns), in the order its code
     takes: for a reduced operand of fewer than 4096 elements, sequential, and with `roots` (a sum
     of squares) each `acc + x*x` contracted into an fma, the first pair as fma(x0, x0, x1*x1) in
-    float32 and fma(x1, x1, x0*x0) in float64; from 4096 elements on, two interleaved partial sums
-    (x0 + x2 + ...) + (x1 + x3 + ...) without fmas. Measured against JAX's maxwell and softmax for
-    3 and 4 columns, at sizes on both sides of the threshold."""
+    float32 and fma(x1, x1, x0*x0) in float64; from 4096 elements on (where XLA hands the reduction
+    to YNNPACK), two interleaved partial sums (x0 + x2 + ...) + (x1 + x3 + ...) without fmas.
+    Measured against JAX's maxwell and softmax for 3 and 4 columns, on both sides of the threshold."""
     if size >= 4096:
         even, odd = terms[0::2], terms[1::2]
         acc = even[0]
