@@ -429,3 +429,4 @@ from . import linalg  # noqa: E402,F401
 from .windowed import *  # noqa: E402,F401,F403
 from .control_flow import cond, switch, while_loop, fori_loop, scan, map  # noqa: E402,F401
 from .associative_scan import associative_scan  # noqa: E402,F401
+from .special import igamma, igammac, igamma_grad_a, random_gamma_grad  # noqa: E402,F401

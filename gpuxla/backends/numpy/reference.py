@@ -181,7 +181,8 @@ _unary = {
     "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "asinh": np.arcsinh, "acosh": np.arccosh,
     "atanh": np.arctanh, "sqrt": np.sqrt, "rsqrt": lambda x: 1.0 / np.sqrt(x), "cbrt": np.cbrt,
     "abs": np.abs, "erf": _vectorize(math.erf), "erfc": _vectorize(math.erfc), "erf_inv": _erf_inv,
-    "lgamma": _vectorize(lambda v: math.lgamma(v) if v > 0 or v != math.floor(v) else math.inf),
+    # Poles (0, -1, -2, ...) give inf; NaN and -inf go to math.lgamma (nan, inf), not to floor().
+    "lgamma": _vectorize(lambda v: math.inf if v <= 0 and float(v).is_integer() else math.lgamma(v)),
     "digamma": _digamma,
 }
 for _name, _fn in _unary.items():
