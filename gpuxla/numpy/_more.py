@@ -258,7 +258,7 @@ def modf(x, /, out=None):
     """(fractional part, integral part), both with the sign of x."""
     x = _float(jnp.asarray(x))
     whole = jnp.trunc(x)
-    return x - whole, whole
+    return jnp.copysign(jnp.where(jnp.isinf(x), 0, x - whole), x), whole
 
 
 def spacing(x, /):
