@@ -113,7 +113,12 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, precision=No
 
 def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, precision=None):
     _check2d(in1, in2, boundary, fillvalue, "correlate2d")
-    return correlate(in1, in2, mode)
+    if mode != "same":
+        return correlate(in1, in2, mode)
+    # SciPy's 2-d 'same' window starts at n2 // 2 of the full correlation (not (n2 - 1) // 2 as correlate)
+    full = correlate(in1, in2, "full")
+    starts = [n2 // 2 for n2 in jnp.shape(in2)]
+    return lax.slice(full, starts, [s + n1 for s, n1 in zip(starts, jnp.shape(in1))])
 
 
 def fftconvolve(in1, in2, mode="full", axes=None):

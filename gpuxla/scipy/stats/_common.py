@@ -12,3 +12,8 @@ def outside(cond, logp):
 def logdiffexp(a, b):
     """log(exp(a) - exp(b)) for a >= b, without cancellation."""
     return a + jnp.log1p(-jnp.exp(b - a))
+
+
+def log1mexp_neg(u):
+    """log(1 - exp(-u)) for u >= 0: log(-expm1(-u)) for small u, log1p(-exp(-u)) for large."""
+    return jnp.where(u < 0.6931471805599453, jnp.log(-jnp.expm1(-u)), jnp.log1p(-jnp.exp(-u)))

@@ -1,6 +1,6 @@
 """The left-skewed Gumbel distribution, as `jax.scipy.stats.gumbel_l`."""
 from ... import numpy as jnp
-from ._common import _inexact
+from ._common import _inexact, log1mexp_neg
 
 
 def _z(x, loc, scale):
@@ -23,7 +23,8 @@ def cdf(x, loc=0, scale=1):
 
 
 def logcdf(x, loc=0, scale=1):
-    return jnp.log(cdf(x, loc, scale))
+    z, _ = _z(x, loc, scale)
+    return log1mexp_neg(jnp.exp(z))
 
 
 def logsf(x, loc=0, scale=1):

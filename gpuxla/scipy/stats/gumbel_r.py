@@ -1,6 +1,6 @@
 """The right-skewed Gumbel distribution, as `jax.scipy.stats.gumbel_r`."""
 from ... import numpy as jnp
-from ._common import _inexact
+from ._common import _inexact, log1mexp_neg
 
 
 def _z(x, loc, scale):
@@ -32,7 +32,8 @@ def sf(x, loc=0, scale=1):
 
 
 def logsf(x, loc=0, scale=1):
-    return jnp.log(sf(x, loc, scale))
+    z, _ = _z(x, loc, scale)
+    return log1mexp_neg(jnp.exp(-z))
 
 
 def ppf(q, loc=0, scale=1):
