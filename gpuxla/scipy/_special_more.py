@@ -21,8 +21,8 @@ from ..core import dtypes
 from ..numpy._windows import i0, i0e, i1, i1e
 from .special import _inexact, betaln, gammasgn
 
-__all__ = ["bernoulli", "beta", "betainc", "comb", "erfcx", "exp1", "expi", "expn", "factorial", "gammainc",
-           "gammaincc", "i0", "i0e", "i1", "i1e", "loggamma", "poch", "spence"]
+__all__ = ["bernoulli", "beta", "betainc", "comb", "erfcx", "exp1", "expi", "expn", "factorial", "gammainc", "hyp1f1",
+           "gammaincc", "i0", "i0e", "i1", "i1e", "loggamma", "owens_t", "poch", "spence"]
 
 _N_INC = 200          # terms of the incomplete gamma/beta series and continued fractions
 _EULER = 0.5772156649015329
@@ -300,3 +300,53 @@ def bernoulli(n):
     if n >= 1:
         b[1] = -b[1]
     return jnp.asarray(np.array([float(v) for v in b]), dtypes.canonicalize_dtype(np.float64))
+
+
+# --- hypergeometric 1F1, Owen's T -------------------------------------------------------------
+_N_HYP = 1000         # series terms: they peak near n = |x|, so this covers |x| up to the float64 range
+
+
+def hyp1f1(a, b, x):
+    """Kummer's confluent hypergeometric function 1F1(a; b; x) = sum_n (a)_n / (b)_n x^n / n!, by
+    its series for x >= 0 and Kummer's transformation exp(x) 1F1(b - a; b; -x) for x < 0 (so the
+    summed terms keep one sign when a, b > 0)."""
+    a, b, x = _inexact(a, b, x)
+    neg = x < 0
+    aa = jnp.where(neg, b - a, a)
+    xx = jnp.abs(x)
+
+    def body(n, c):
+        term, total = c
+        term = term * (aa + n) / (b + n) * xx / (n + 1)
+        return term, total + term
+    _, total = _loop(_N_HYP, body, (jnp.ones_like(xx), jnp.ones_like(xx)))
+    return jnp.where(neg, jnp.exp(x) * total, total)
+
+
+_GL_T, _GL_W = np.polynomial.legendre.leggauss(40)
+_GL_T, _GL_W = (_GL_T + 1) / 2, _GL_W / 2          # nodes and weights on [0, 1]
+
+
+def _owens_t_small_a(h, a):
+    # T(h, a) = a / (2 pi) * integral_0^1 exp(-h^2 (1 + a^2 s^2) / 2) / (1 + a^2 s^2) ds, 0 <= a <= 1
+    s = jnp.asarray(_GL_T.astype(h.dtype))
+    w = jnp.asarray(_GL_W.astype(h.dtype))
+    q = 1 + (a[..., None] * s) ** 2
+    f = jnp.exp(-0.5 * (h * h)[..., None] * q) / q
+    return a / (2 * math.pi) * jnp.sum(f * w, axis=-1)
+
+
+def owens_t(h, a):
+    """Owen's T function T(h, a) = 1/(2 pi) integral_0^a exp(-h^2 (1 + x^2) / 2) / (1 + x^2) dx, by
+    Gauss-Legendre quadrature for |a| <= 1 and the identity T(h, a) = (Phi(h) Q(ah) + Phi(ah) Q(h)) / 2
+    - T(ah, 1/a) beyond; T is even in h and odd in a."""
+    from .special import ndtr
+    h, a = _inexact(h, a)
+    ah_, aa = jnp.abs(h), jnp.abs(a)
+    small = aa <= 1
+    a_s = jnp.where(small, aa, 1.0)
+    a_l = jnp.where(small, 2.0, aa)
+    t_small = _owens_t_small_a(ah_, a_s)
+    ha = a_l * ah_
+    t_large = 0.5 * (ndtr(ah_) * ndtr(-ha) + ndtr(ha) * ndtr(-ah_)) - _owens_t_small_a(ha, 1 / a_l)
+    return jnp.sign(a) * jnp.where(small, t_small, t_large)
