@@ -64,10 +64,9 @@ def rankdata(a, method="average", *, axis=None, nan_policy="propagate"):
     f = lambda v: _rank1d(v, method)  # noqa: E731
     for _ in range(moved.ndim - 1):
         f = vmap(f)
-    r = f(moved)
+    r = f(moved).astype(dtypes.default_float_dtype())      # JAX's ranks are floats for every method
     if dtypes.is_inexact(a.dtype):
-        r = jnp.where(jnp.any(jnp.isnan(moved), axis=-1, keepdims=True), jnp.nan, r.astype(
-            dtypes.default_float_dtype()))
+        r = jnp.where(jnp.any(jnp.isnan(moved), axis=-1, keepdims=True), jnp.nan, r)
     return jnp.moveaxis(r, -1, axis)
 
 
