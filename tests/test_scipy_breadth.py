@@ -174,6 +174,12 @@ def test_distributions_float32_dtype_and_jit():
     close(T.bernoulli.ppf(np.float32([0.0, 0.5, 0.8, 1.0]), 0.3), [0.0, 0.0, 1.0, 1.0])
 
 
+def test_poisson_entropy(x64):
+    mu = np.array([0.01, 0.5, 1.0, 5.0, 30.0, 99.0, 100.0, 150.0, 1000.0])
+    close(T.poisson.entropy(mu), st.poisson.entropy(mu), rtol=1e-9)
+    assert float(T.poisson.entropy(0.0)) == 0.0 and np.isnan(float(T.poisson.entropy(-1.0)))
+
+
 def test_multivariate_discrete_and_dirichlet(x64):
     x = np.array([[1.0, 2.0, 3.0], [0.0, 6.0, 0.0], [2.0, 2.0, 1.0]])
     p = np.array([0.2, 0.5, 0.3])
