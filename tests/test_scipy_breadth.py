@@ -53,6 +53,7 @@ SPECIAL = [
     ("comb", (np.array([5.0, 10.0, 3.0, 4.0]), np.array([2.0, 3.0, 5.0, -1.0])), 1e-12),
     ("hyp1f1", (np.array([0.5, 1.0, 2.0, -1.5, 3.0, 0.3, 10.0]), np.array([1.5, 2.0, 0.5, 2.5, 3.0, 4.0, 3.0]),
                 np.array([0.1, -3.0, 10.0, 2.0, 50.0, -20.0, 100.0])), 1e-13),
+    ("dawsn", (np.array([-30.0, -3.0, -0.1, 0.0, 1e-8, 0.19, 0.21, 0.92, 2.0, 5.0, 12.0, 1e4]),), 1e-14),
     ("owens_t", (np.array([0.0, 0.5, 1.0, 3.0, -2.0, 6.0, 0.1]), np.array([0.5, 1.0, 3.0, 0.2, 10.0, 2.0, -4.0])), 1e-13),
 ]
 
@@ -96,6 +97,8 @@ def test_special_gradients(x64):
     close(jax.grad(S.exp1)(1.5), -math.exp(-1.5) / 1.5, rtol=1e-10)
     close(jax.grad(S.i0e)(3.0), ss.i1e(3.0) - ss.i0e(3.0), rtol=1e-10)
     close(jax.grad(S.spence)(2.5), math.log(2.5) / (1 - 2.5), rtol=1e-10)
+    close(jax.grad(S.dawsn)(1.3), 1 - 2 * 1.3 * ss.dawsn(1.3), rtol=1e-12)
+    close(jax.grad(S.gammainc, argnums=1)(2.5, 0.0), 0.0)           # finite at the boundary
     close(jax.grad(S.erfcx)(4.0), 2 * 4.0 * ss.erfcx(4.0) - 2 / math.sqrt(math.pi), rtol=1e-8)
 
 
