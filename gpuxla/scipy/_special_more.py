@@ -21,8 +21,8 @@ from ..core import dtypes
 from ..numpy._windows import i0, i0e, i1, i1e
 from .special import _inexact, betaln, gammasgn
 
-__all__ = ["bernoulli", "beta", "betainc", "comb", "dawsn", "erfcx", "exp1", "expi", "expn", "factorial", "gammainc", "hyp1f1",
-           "gammaincc", "i0", "i0e", "i1", "i1e", "loggamma", "owens_t", "poch", "spence"]
+__all__ = ["bernoulli", "beta", "betainc", "comb", "dawsn", "erfcx", "exp1", "expi", "expn", "factorial",
+           "gammainc", "gammaincc", "hyp1f1", "i0", "i0e", "i1", "i1e", "loggamma", "owens_t", "poch", "spence"]
 
 _N_INC = 200          # terms of the incomplete gamma/beta series and continued fractions
 _EULER = 0.5772156649015329
