@@ -65,6 +65,17 @@ def test_special_matches_scipy_float64(x64, name, args, rtol):
     close(out, getattr(ss, name)(*args), rtol=rtol, atol=1e-300)
 
 
+def test_sici(x64):
+    x = np.array([-30.0, -1.0, 1e-3, 0.5, 3.9, 4.1, 6.0, 20.0, 100.0, 1e4])
+    si, ci = S.sici(x)
+    rs, rc = ss.sici(x)
+    close(si, rs, rtol=1e-13), close(ci, rc, rtol=1e-13)
+    si0, ci0 = S.sici(0.0)
+    assert float(si0) == 0.0 and float(ci0) == -np.inf
+    close(jax.grad(lambda v: S.sici(v)[0])(5.0), math.sin(5.0) / 5.0, rtol=1e-12)       # through complex E1
+    close(jax.grad(lambda v: S.sici(v)[1])(2.0), math.cos(2.0) / 2.0, rtol=1e-12)
+
+
 def test_special_float32_and_domain():
     a, x = np.float32([0.5, 3.0, 100.0]), np.float32([0.2, 3.5, 110.0])
     out = S.gammainc(a, x)

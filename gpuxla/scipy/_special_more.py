@@ -22,7 +22,7 @@ from ..numpy._windows import i0, i0e, i1, i1e
 from .special import _inexact, betaln, gammasgn
 
 __all__ = ["bernoulli", "beta", "betainc", "comb", "dawsn", "erfcx", "exp1", "expi", "expn", "factorial",
-           "gammainc", "gammaincc", "hyp1f1", "i0", "i0e", "i1", "i1e", "loggamma", "owens_t", "poch", "spence"]
+           "gammainc", "gammaincc", "hyp1f1", "i0", "i0e", "i1", "i1e", "loggamma", "owens_t", "poch", "sici", "spence"]
 
 _N_INC = 200          # terms of the incomplete gamma/beta series and continued fractions
 _EULER = 0.5772156649015329
@@ -375,3 +375,39 @@ def dawsn(x):
     d = xl[..., None] - n * _RYB_H
     ryb = jnp.sum(jnp.exp(-d * d) / n, axis=-1) / math.sqrt(math.pi)
     return jnp.where(small, total, ryb)
+
+
+# --- sine and cosine integrals ----------------------------------------------------------------
+def sici(x):
+    """(Si(x), Ci(x)): the power series for |x| <= 4 and, beyond, E1(i|x|) = -Ci + i (Si - pi/2) from
+    E1's continued fraction in complex arithmetic. Si is odd; Ci(x) is taken at |x| (as SciPy)."""
+    (x,) = _inexact(x)
+    ax = jnp.abs(x)
+    small = ax <= 4
+    xs = jnp.where(small & (ax > 0), ax, 1.0)
+    x2 = xs * xs
+    si_t, si = xs, xs
+    ci_t, ci = jnp.ones_like(xs), jnp.zeros_like(xs)
+    for k in range(1, 20):            # si_t = x^(2k+1) / (2k+1)!, ci_t = x^(2k) / (2k)!
+        ci_t = ci_t * x2 / ((2 * k - 1) * (2 * k))
+        si_t = si_t * x2 / ((2 * k) * (2 * k + 1))
+        sgn = -1.0 if k % 2 else 1.0
+        ci = ci + sgn * ci_t / (2 * k)
+        si = si + sgn * si_t / (2 * k + 1)
+    ci = ci + _EULER + jnp.log(xs)
+    xl = jnp.where(small, 5.0, ax)
+    cdt = np.complex128 if xl.dtype == np.float64 else np.complex64
+    z = 1j * xl.astype(cdt)
+
+    def body(i, t):
+        n = 100 - i                    # E1(z) = exp(-z) / (z + 1 - 1/(z + 3 - 4/(z + 5 - ...)))
+        return z + (2 * n - 1) - (n * n) / t
+    t = _loop(100, body, z + 201.0)
+    e1 = jnp.exp(-z) / t
+    ci_l, si_l = -jnp.real(e1), jnp.imag(e1) + math.pi / 2        # E1(ix) = -Ci(x) + i (Si(x) - pi/2)
+    si = jnp.where(small, si, si_l)
+    ci = jnp.where(small, ci, ci_l)
+    si = jnp.where(ax == 0, 0.0, jnp.sign(x) * si)
+    ci = jnp.where(ax == 0, -jnp.inf, ci)
+    nan = jnp.isnan(x)
+    return jnp.where(nan, jnp.nan, si), jnp.where(nan, jnp.nan, ci)
