@@ -76,6 +76,21 @@ def test_sici(x64):
     close(jax.grad(lambda v: S.sici(v)[1])(2.0), math.cos(2.0) / 2.0, rtol=1e-12)
 
 
+def test_fresnel(x64):
+    x = np.array([-30.0, -1.0, 0.0, 1e-3, 0.5, 1.9, 2.1, 3.0, 6.0, 20.0, 100.0, 1e4])
+    s, c = S.fresnel(x)
+    rs, rc = ss.fresnel(x)
+    close(s, rs, rtol=1e-13, atol=1e-300), close(c, rc, rtol=1e-13, atol=1e-300)
+    close(jax.grad(lambda v: S.fresnel(v)[0])(7.3), math.sin(math.pi * 7.3 ** 2 / 2), rtol=1e-12)
+
+
+def test_fresnel_float32_large_argument():
+    x = np.float32([0.5, 3.0, 100.0, 317.3])       # the phase pi x^2 / 2 is reduced before float32 rounds it
+    s, c = S.fresnel(x)
+    rs, rc = ss.fresnel(x.astype(np.float64))
+    close(s, rs, atol=1e-7), close(c, rc, atol=1e-7)
+
+
 def test_special_float32_and_domain():
     a, x = np.float32([0.5, 3.0, 100.0]), np.float32([0.2, 3.5, 110.0])
     out = S.gammainc(a, x)

@@ -21,7 +21,7 @@ from ..core import dtypes
 from ..numpy._windows import i0, i0e, i1, i1e
 from .special import _inexact, betaln, gammasgn
 
-__all__ = ["bernoulli", "beta", "betainc", "comb", "dawsn", "erfcx", "exp1", "expi", "expn", "factorial",
+__all__ = ["bernoulli", "beta", "betainc", "comb", "dawsn", "erfcx", "exp1", "expi", "expn", "factorial", "fresnel",
            "gammainc", "gammaincc", "hyp1f1", "i0", "i0e", "i1", "i1e", "loggamma", "owens_t", "poch", "sici", "spence"]
 
 _N_INC = 200          # terms of the incomplete gamma/beta series and continued fractions
@@ -411,3 +411,44 @@ def sici(x):
     ci = jnp.where(ax == 0, -jnp.inf, ci)
     nan = jnp.isnan(x)
     return jnp.where(nan, jnp.nan, si), jnp.where(nan, jnp.nan, ci)
+
+
+# --- Fresnel integrals ------------------------------------------------------------------------
+def fresnel(x):
+    """(S(x), C(x)) = (integral_0^x sin(pi t^2 / 2) dt, integral_0^x cos(pi t^2 / 2) dt): power series
+    for |x| <= 2, and C + i S = (1 + i)/2 (1 - erfc(z)), z = (1 - i) sqrt(pi) |x| / 2, with erfc's
+    Laplace continued fraction (complex arithmetic) beyond. Both are odd."""
+    (x,) = _inexact(x)
+    ax = jnp.abs(x)
+    small = ax <= 2
+    xs = jnp.where(small, ax, 0.0)
+    t = 0.5 * math.pi * xs * xs
+    # S = sum (-1)^k t^(2k+1) / ((2k+1)! (4k+3)) * x, C = sum (-1)^k t^(2k) / ((2k)! (4k+1)) * x
+    c_t, s_t = jnp.ones_like(xs), t
+    c_sum, s_sum = c_t, s_t / 3
+    for k in range(1, 25):
+        c_t = -c_t * t * t / ((2 * k - 1) * (2 * k))
+        s_t = -s_t * t * t / ((2 * k) * (2 * k + 1))
+        c_sum = c_sum + c_t / (4 * k + 1)
+        s_sum = s_sum + s_t / (4 * k + 3)
+    s_small, c_small = xs * s_sum, xs * c_sum
+    xl = jnp.where(small, 3.0, ax)
+    cdt = np.complex128 if xl.dtype == np.float64 else np.complex64
+    z = (1 - 1j) * (0.5 * math.sqrt(math.pi)) * xl.astype(cdt)
+
+    def body(i, t_):
+        k = 120 - i                     # erfc(z) = exp(-z^2)/sqrt(pi) / (z + (1/2)/(z + 1/(z + (3/2)/(z + ...))))
+        return z + (k / 2) / t_
+    tt = _loop(120, body, z)
+    # exp(-z^2) = exp(i pi x^2 / 2): reduce x^2 mod 4 first, through x = 2m + r, so that the phase
+    # keeps its accuracy for large x (x^2 itself would lose it in float32)
+    m = jnp.floor(xl / 2)
+    r = xl - 2 * m
+    q = jnp.remainder(4 * jnp.remainder(m * r, 1.0) + r * r, 4.0)
+    phase = (0.5 * math.pi) * q
+    rot = jnp.cos(phase).astype(cdt) + 1j * jnp.sin(phase).astype(cdt)
+    erfc = rot / (math.sqrt(math.pi) * tt)
+    cs = (0.5 + 0.5j) * (1 - erfc)
+    s_l, c_l = jnp.imag(cs), jnp.real(cs)
+    sgn = jnp.sign(x)
+    return sgn * jnp.where(small, s_small, s_l), sgn * jnp.where(small, c_small, c_l)
