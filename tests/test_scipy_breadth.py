@@ -91,6 +91,16 @@ def test_fresnel_float32_large_argument():
     close(s, rs, atol=1e-7), close(c, rc, atol=1e-7)
 
 
+def test_wofz():
+    z = np.array([1 + 1j, 0.5 - 2j, 3 + 0j, 0.01j, 10 + 0.1j, 100 + 5j, 1e-3 + 1e-3j, 5.5 + 0.5j, -2 - 1j, 0.3 - 0.2j])
+    from gpuxla.core import dtypes
+    with dtypes.enable_x64(True):
+        close(S.wofz(z), ss.wofz(z), rtol=1e-14)
+    out = S.wofz(z.astype(np.complex64))
+    assert out.dtype == np.complex64
+    close(out, ss.wofz(z), rtol=1e-5, atol=1e-6)
+
+
 def test_special_float32_and_domain():
     a, x = np.float32([0.5, 3.0, 100.0]), np.float32([0.2, 3.5, 110.0])
     out = S.gammainc(a, x)
