@@ -106,3 +106,11 @@ import numpy as _np  # noqa: E402
 
 _attach_methods()
 from . import linalg, fft  # noqa: E402,F401
+# The breadth of jax.numpy added for #21 (set ops, index tricks, windows, polynomials, the rest).
+from ._setops import *  # noqa: E402,F401,F403
+from ._index_tricks import *  # noqa: E402,F401,F403
+from ._more import *  # noqa: E402,F401,F403
+from ._windows import *  # noqa: E402,F401,F403
+from ._polynomial import *  # noqa: E402,F401,F403
+from . import _setops, _index_tricks, _more, _windows, _polynomial  # noqa: E402
+__all__ = sorted(set(__all__) | {n for m in (_setops, _index_tricks, _more, _windows, _polynomial) for n in m.__all__})

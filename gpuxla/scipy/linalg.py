@@ -139,3 +139,9 @@ def tril(m, k=0):
 
 def triu(m, k=0):
     return jnp.triu(m, k)
+
+
+# The rest of jax.scipy.linalg (#21): special matrices, expm, polar.
+from ._linalg_more import *  # noqa: E402,F401,F403
+from . import _linalg_more  # noqa: E402
+__all__ += _linalg_more.__all__

@@ -255,3 +255,9 @@ def _log_ndtr(x, order):
     big = x > hi
     nd = ndtr(jnp.where(big, -x, jnp.maximum(x, lo)))
     return jnp.where(big, -nd, jnp.where(x > lo, lax.log(nd), _log_ndtr_series(jnp.minimum(x, lo), order)))
+
+
+# The rest of jax.scipy.special (#21): incomplete gamma/beta, exponential integrals, Bessel I0/I1, ...
+from ._special_more import *  # noqa: E402,F401,F403
+from . import _special_more  # noqa: E402
+__all__ += _special_more.__all__

@@ -1,0 +1,42 @@
+"""The left-skewed Gumbel distribution, as `jax.scipy.stats.gumbel_l`."""
+from ... import numpy as jnp
+from ._common import _inexact, log1mexp_neg
+
+
+def _z(x, loc, scale):
+    x, loc, scale = _inexact(x, loc, scale)
+    return (x - loc) / scale, scale
+
+
+def logpdf(x, loc=0, scale=1):
+    z, scale = _z(x, loc, scale)
+    return z - jnp.exp(z) - jnp.log(scale)
+
+
+def pdf(x, loc=0, scale=1):
+    return jnp.exp(logpdf(x, loc, scale))
+
+
+def cdf(x, loc=0, scale=1):
+    z, _ = _z(x, loc, scale)
+    return -jnp.expm1(-jnp.exp(z))
+
+
+def logcdf(x, loc=0, scale=1):
+    z, _ = _z(x, loc, scale)
+    return log1mexp_neg(jnp.exp(z))
+
+
+def logsf(x, loc=0, scale=1):
+    z, _ = _z(x, loc, scale)
+    return -jnp.exp(z)
+
+
+def sf(x, loc=0, scale=1):
+    return jnp.exp(logsf(x, loc, scale))
+
+
+def ppf(q, loc=0, scale=1):
+    q, loc, scale = _inexact(q, loc, scale)
+    out = loc + scale * jnp.log(-jnp.log1p(-q))
+    return jnp.where((q < 0) | (q > 1), jnp.nan, out)
