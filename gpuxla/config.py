@@ -57,7 +57,8 @@ class EnvFlag:
 FLAGS: dict[str, EnvFlag] = {}
 
 PLATFORM = EnvFlag("GPUXLA_PLATFORM", None, str.strip,
-                   "cuda | cuda-interpret | numpy; unset: cuda when CuPy sees a GPU, else numpy")
+                   "cuda | cpu | cuda-interpret | numpy; unset: cuda when CuPy sees a GPU, else numpy "
+                   "(see backends.CPU_BY_DEFAULT)")
 DEBUG = EnvFlag("GPUXLA_DEBUG", 0, _level,
                 "1: each traced and optimized graph, and every host fallback of the cuda platform; "
                 "2: + the fusion plan; 3: + every kernel's CUDA C; 4: + NVRTC's log")
@@ -77,7 +78,11 @@ KERNELS_DIR = EnvFlag("GPUXLA_KERNELS_DIR", None, str.strip,
 CUDA_ARCH = EnvFlag("GPUXLA_CUDA_ARCH", None, str.strip, "NVRTC's target (sm_90, ...); default: the device's")
 CUDA_SYNC = EnvFlag("GPUXLA_CUDA_SYNC", False, _bool,
                     "1: wait after every launch, so a faulting kernel is the one named")
-CXX = EnvFlag("CXX", None, str.strip, "the host C++ compiler of the cuda-interpret platform; default g++, clang++")
+CXX = EnvFlag("CXX", None, str.strip,
+              "the host C++ compiler of the cpu and cuda-interpret platforms; default g++, clang++")
+CPU_THREADS = EnvFlag("GPUXLA_CPU_THREADS", 0, int,
+                      "threads of the cpu platform's kernels; 0: OpenMP's default (OMP_NUM_THREADS, else "
+                      "one per core). Results are the same bits for every count")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,8 +2,12 @@
 
 A backend turns a `Program` into a callable on buffers. `numpy` (backends/numpy/) is the reference;
 `cuda` (backends/cuda/) runs generated CUDA C on a GPU; `cuda-interpret` (also backends/cuda/) runs
-the same CUDA C on the CPU; backends/cache.py holds the kernel caches the last two share. The platform is
-chosen by `GPUXLA_PLATFORM`, else `cuda` when a usable GPU is present, else `numpy`.
+the same CUDA C on the CPU; `cpu` (backends/cpu/) runs the kernels rendered as C++ loops, compiled
+for the host; backends/cache.py holds the kernel caches the last three share.
+
+The platform is chosen by `GPUXLA_PLATFORM`, else by JAX's `jax_platforms` / `jax_platform_name`
+options ("cpu" there is the native cpu platform), else `cuda` when a usable GPU is present, else
+`cpu` when CPU_BY_DEFAULT and a host compiler works, else `numpy`.
 """
 import threading
 import types
@@ -13,7 +17,9 @@ from ..core import graph
 from ..core.program import Program
 
 _backend = None
-PLATFORMS = ("numpy", "cuda", "cuda-interpret")
+PLATFORMS = ("numpy", "cuda", "cuda-interpret", "cpu")
+# Whether a machine without a GPU runs the native cpu platform when nothing is asked for (else numpy).
+CPU_BY_DEFAULT = False
 
 
 class Device:
@@ -44,11 +50,36 @@ def _gpu_usable():
         return False
 
 
+def _jax_platform():
+    """The first platform of jax_platforms ("cuda,cpu") that can run here, or jax_platform_name."""
+    names = config.read("jax_platforms") or config.read("jax_platform_name")
+    if not names:
+        return None
+    names = [n.strip().lower() for n in str(names).split(",") if n.strip()]
+    names = ["cuda" if n == "gpu" else n for n in names]
+    for n in names:
+        if n not in PLATFORMS:
+            raise ValueError(f"Unknown platform {n!r} in jax_platforms; choose from {PLATFORMS}")
+        if n != "cuda" or _gpu_usable() or len(names) == 1:
+            return n
+    return names[-1]
+
+
+def default_platform():
+    """The platform used when GPUXLA_PLATFORM and the jax_platforms options say nothing."""
+    if _gpu_usable():
+        return "cuda"
+    if CPU_BY_DEFAULT:
+        from .cpu import available
+        return "cpu" if available() else "numpy"
+    return "numpy"
+
+
 def get_backend(platform=None):
     global _backend
     if platform is None:
         if _backend is None:
-            name = config.PLATFORM.get() or ("cuda" if _gpu_usable() else "numpy")
+            name = config.PLATFORM.get() or _jax_platform() or default_platform()
             _backend = _make(name)
         return _backend
     if _backend is not None and _backend.platform == platform:
@@ -57,9 +88,12 @@ def get_backend(platform=None):
 
 
 def _make(name):
-    if name == "numpy" or name == "cpu":
+    if name == "numpy":
         from .numpy import NumpyBackend
         return NumpyBackend()
+    if name == "cpu":
+        from .cpu import CpuBackend
+        return CpuBackend()
     if name == "cuda-interpret":
         from .cuda import InterpretBackend
         return InterpretBackend()

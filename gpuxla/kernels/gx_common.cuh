@@ -3,7 +3,8 @@
 // One device function per elementwise primitive, named after it (exp_p -> gx_exp), overloaded for
 // float and double and, where the primitive is defined on them, for the integer types.  The same
 // text compiles under NVRTC (device functions) and under the host C++ compiler of the interpret
-// platform, where gx_interpret.h supplies the CUDA keywords and intrinsics.
+// platform, where gx_interpret.h supplies the CUDA keywords and intrinsics, and under the host
+// compiler of the native `cpu` platform (-DGX_CPU), where gx_cpu.h does.
 //
 // Semantics follow XLA/lax, not C, wherever they differ:
 //   * integer add/sub/mul/neg/abs wrap (two's complement), never signed-overflow UB;
@@ -23,6 +24,10 @@
 #define GX_CUDA 1
 #define GX_FUNC __device__ __forceinline__
 #define GX_MFUNC __device__ __forceinline__
+#elif defined(GX_CPU)
+#include "gx_cpu.h"
+#define GX_FUNC static inline
+#define GX_MFUNC inline
 #else
 #include "gx_interpret.h"
 #define GX_FUNC static inline
@@ -212,7 +217,7 @@ GX_F1(gx_round, roundf, round)  // half away from zero (lax.round's default)
 GX_F1(gx_rint, rintf, rint)     // half to even (default rounding mode)
 GX_F1(gx_erf, erff, erf)
 GX_F1(gx_erfc, erfcf, erfc)
-GX_F1(gx_erf_inv, erfinvf, erfinv)  // host versions in gx_interpret.h
+GX_F1(gx_erf_inv, erfinvf, erfinv)  // host versions in gx_host.h
 GX_F1(gx_lgamma, lgammaf, lgamma)
 #undef GX_F1
 

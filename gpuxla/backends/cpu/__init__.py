@@ -1,0 +1,52 @@
+"""The native `cpu` platform: the fused kernels compiled for the host, library calls on NumPy.
+
+Fusion, the kernel IR and the schedule are the cuda platforms' (compiler/, cuda/plan.py); the
+kernels are printed by the CPU dialect of the renderer (plain C++ loops, vectorised, threaded,
+deterministic) and compiled as one host module per program (runtime.py).
+
+Without a working host C++ compiler the platform falls back to the NumPy backend, program by
+program, with one warning: NumPy buffers are this platform's buffers too, so results of either
+mix freely. A module the compiler rejects while it builds a trivial one is a gpuxla bug, and is
+raised, never hidden behind the fallback.
+"""
+import warnings
+
+from .. import Device
+from ..cuda.plan import Executable
+from .runtime import CpuCompileError, CpuRuntime, CpuUnavailable, compiler_works
+
+
+class CpuBackend:
+    """GPUXLA_PLATFORM=cpu."""
+    platform = "cpu"
+
+    def __init__(self):
+        self.device = Device("cpu", 0)
+        self.fallback = None        # why programs run on NumPy instead (the first failure), if they do
+
+    def from_numpy(self, arr):
+        return arr
+
+    def to_numpy(self, buf):
+        return buf
+
+    def synchronize(self, buf):
+        pass
+
+    def compile(self, program):
+        if self.fallback is None:
+            try:
+                return Executable(program, CpuRuntime())
+            except (CpuUnavailable, CpuCompileError) as e:
+                if isinstance(e, CpuCompileError) and compiler_works():
+                    raise
+                self.fallback = e
+                warnings.warn(f"gpuxla: the cpu platform cannot compile kernels here, so programs run on the "
+                              f"NumPy backend ({str(e).splitlines()[0]})", RuntimeWarning, stacklevel=2)
+        from ..numpy import NumpyBackend
+        return NumpyBackend().compile(program)
+
+
+def available():
+    """Whether the cpu platform can build kernels here (a host C++ compiler that works)."""
+    return compiler_works()
