@@ -324,9 +324,11 @@ class CpuDialect(CStyle):
         """One pass over a row: interleaved accumulators for the stage it reduces, if any."""
         pad, n = "  " * ind, self.n_red
         sets = [s for s in body if s[0] == "set" and s[1] in self.stages]
-        plain = f"{pad}for (gx_ix r = 0; r < {n}; ++r) {{"
+        plain = [f"{pad}for (gx_ix r = 0; r < {n}; ++r) {{"]
+        if not sets and not any(s[0] == "argstep" for s in body):
+            plain.insert(0, f"{pad}GX_SIMD")   # row-wise outputs only: independent iterations
         if len(sets) != 1 or n < 2 * LANES:
-            return [plain] + self.stmts(body, ind + 1) + [pad + "}"]
+            return plain + self.stmts(body, ind + 1) + [pad + "}"]
         st = self.stages[sets[0][1]]
         lane = f"{st.acc}_l"
         pat = re.compile(rf"\b{st.acc}\b")

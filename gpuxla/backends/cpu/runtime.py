@@ -31,7 +31,7 @@ from ..cache import DiskCache, headers_digest, kernels_dir, numbered_source
 from ..cuda.interpret import InterpretRuntime, _compiler_version, _load_library, host_compiler
 
 FLAGS = ["-O2", "-march=native", "-std=c++17", "-shared", "-fPIC", "-fvisibility=hidden", "-fno-strict-aliasing",
-         "-fno-math-errno", "-ffp-contract=off", "-DGX_CPU=1", "-w"]
+         "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-DGX_CPU=1", "-w"]
 OPENMP = ["-fopenmp"]
 
 
