@@ -292,8 +292,10 @@ class CpuDialect(CStyle):
     exported `GX_NAME(void* const* args, int threads)` that hands chunks of CPU_GRAIN elements'
     worth of items to gx_parallel (OpenMP). Whatever the GPU strategy, a row is reduced by one
     thread in a fixed order: LANES interleaved accumulators (value r goes to lane r % LANES, so
-    the compiler can vectorise the row) combined in lane order at the end. The result depends on
-    the shapes only, never on the thread count. Loop kernels' element loops carry `omp simd`:
+    the compiler can vectorise the row) combined in lane order at the end. A kernel of at most
+    SPLIT_ROWS long rows (a full reduction) instead cuts each pass over a row into fixed chunks that
+    threads take in parallel, and combines the chunks' partials in chunk order. The result depends
+    on the shapes only, never on the thread count. Loop kernels' element loops carry `omp simd`:
     their iterations are independent, so the vectoriser needs no proof of it, and no float
     operation is reassociated (the module is built without -ffast-math and with -ffp-contract=off).
     """
@@ -301,6 +303,8 @@ class CpuDialect(CStyle):
     def __init__(self, k):
         super().__init__(k)
         self.stages = {st.acc: st for st in k.info.get("stages", ())}
+        # Few long rows: the rows' passes run chunks of one row in parallel instead of rows.
+        self.split = k.kind == "reduction" and self.n_out <= SPLIT_ROWS and self.n_red >= 2 * CPU_GRAIN
 
     def skeleton(self, st, ind):
         k, pad, op = self.k, "  " * ind, st[0]
@@ -321,31 +325,61 @@ class CpuDialect(CStyle):
         raise ValueError(f"unknown kernel IR statement {op!r}")
 
     def for_red(self, body, ind):
-        """One pass over a row: interleaved accumulators for the stage it reduces, if any."""
+        """One pass over a row: interleaved accumulators for the stage it reduces, if any; a long
+        row of a kernel with few rows is cut into chunks run in parallel (`split`)."""
         pad, n = "  " * ind, self.n_red
         sets = [s for s in body if s[0] == "set" and s[1] in self.stages]
-        plain = [f"{pad}for (gx_ix r = 0; r < {n}; ++r) {{"]
-        if not sets and not any(s[0] == "argstep" for s in body):
+        st = self.stages[sets[0][1]] if len(sets) == 1 else None
+        serial = len(sets) > 1 or any(s[0] == "argstep" for s in body)
+        if not self.split or serial:
+            return self.row_pass(body, st if not serial else None, "0", str(n), ind, serial)
+        # Chunk c covers [c*CH, (c+1)*CH); its partial lands in gx_part[c], combined in chunk order
+        # after the parallel loop: the same bits for any number of threads.
+        ch = cpu_split_chunk(n)
+        nc = -(-n // ch)
+        p1, p2 = pad + "  ", pad + "    "
+        out = [f"{pad}{{"]
+        if st is not None:
+            out.append(f"{p1}{st.acc_type} gx_part[{nc}];")
+        out += ["#pragma omp parallel for num_threads(gx_threads) schedule(static)",
+                f"{p1}for (gx_ix gx_c = 0; gx_c < {nc}; ++gx_c) {{",
+                f"{p2}const gx_ix gx_rlo = gx_c * {ch}, gx_rhi = gx_c < {nc - 1} ? gx_rlo + {ch} : {n};"]
+        if st is not None:   # a chunk-local accumulator shadows the row's
+            out.append(f"{p2}{st.acc_type} {st.acc} = {st.identity};")
+        out += self.row_pass(body, st, "gx_rlo", "gx_rhi", ind + 2, False)
+        if st is not None:
+            out.append(f"{p2}gx_part[gx_c] = {st.acc};")
+        out.append(f"{p1}}}")
+        if st is not None:
+            out.append(f"{p1}for (gx_ix gx_c = 0; gx_c < {nc}; ++gx_c) "
+                       f"{st.acc} = {reduce_combine(st.prim, st.in_dtype, st.acc, 'gx_part[gx_c]')};")
+        return out + [f"{pad}}}"]
+
+    def row_pass(self, body, st, lo, hi, ind, serial):
+        """The loop over r in [lo, hi) (lo a multiple of LANES); stage `st` into LANES accumulators."""
+        pad = "  " * ind
+        plain = [f"{pad}for (gx_ix r = {lo}; r < {hi}; ++r) {{"]
+        if st is None and not serial:
             plain.insert(0, f"{pad}GX_SIMD")   # row-wise outputs only: independent iterations
-        if len(sets) != 1 or n < 2 * LANES:
+        if st is None or (lo == "0" and int(hi) < 2 * LANES):
             return plain + self.stmts(body, ind + 1) + [pad + "}"]
-        st = self.stages[sets[0][1]]
         lane = f"{st.acc}_l"
         pat = re.compile(rf"\b{st.acc}\b")
-        laned = [("set", f"{lane}[gx_j]", pat.sub(f"{lane}[gx_j]", s[2])) if s is sets[0] else s for s in body]
-        tail = [("set", f"{lane}[r % {LANES}]", pat.sub(f"{lane}[r % {LANES}]", s[2])) if s is sets[0] else s
-                for s in body]
+        laned = [("set", f"{lane}[gx_j]", pat.sub(f"{lane}[gx_j]", s[2])) if s[0] == "set" and s[1] == st.acc else s
+                 for s in body]
+        tail = [("set", f"{lane}[r % {LANES}]", pat.sub(f"{lane}[r % {LANES}]", s[2]))
+                if s[0] == "set" and s[1] == st.acc else s for s in body]
         p1, p2 = pad + "  ", pad + "    "
         out = [f"{pad}{{",
                f"{p1}{st.acc_type} {lane}[{LANES}];",
                f"{p1}for (int gx_j = 0; gx_j < {LANES}; ++gx_j) {lane}[gx_j] = {st.acc};",
-               f"{p1}for (gx_ix gx_r0 = 0; gx_r0 < {n - n % LANES}; gx_r0 += {LANES}) {{",
+               f"{p1}gx_ix gx_r0 = {lo};",
+               f"{p1}for (; gx_r0 + {LANES} <= {hi}; gx_r0 += {LANES}) {{",
                f"{p2}GX_SIMD",
                f"{p2}for (int gx_j = 0; gx_j < {LANES}; ++gx_j) {{",
                f"{p2}  const gx_ix r = gx_r0 + gx_j;"]
         out += self.stmts(laned, ind + 3) + [f"{p2}}}", f"{p1}}}"]
-        if n % LANES:
-            out += [f"{p1}for (gx_ix r = {n - n % LANES}; r < {n}; ++r) {{"] + self.stmts(tail, ind + 2) + [f"{p1}}}"]
+        out += [f"{p1}for (gx_ix r = gx_r0; r < {hi}; ++r) {{"] + self.stmts(tail, ind + 2) + [f"{p1}}}"]
         # Lanes combined pairwise in a fixed order (0+1, 2+3, ...), then into the accumulator.
         w = LANES
         while w > 1:
@@ -358,12 +392,12 @@ class CpuDialect(CStyle):
     def function(self, text):
         k = self.k
         params = ", ".join(f"{p.ctype} __restrict__ {p.name}" for p in k.params)
-        run = f"static void GX_NAME_run({params}, long long gx_lo, long long gx_hi) {{\n{text}\n}}\n"
+        run = f"static void GX_NAME_run({params}, long long gx_lo, long long gx_hi, int gx_threads) {{\n{text}\n}}\n"
         casts = ", ".join(f"({p.ctype})gx_args[{i}]" for i, p in enumerate(k.params))
         n, grain = cpu_items(k)
         return run + (f"GX_EXPORT void GX_NAME(void* const* gx_args, int gx_threads) {{\n"
                       f"  gx_parallel({n}LL, {grain}LL, gx_threads, [&](long long gx_lo, long long gx_hi) {{\n"
-                      f"    GX_NAME_run({casts}, gx_lo, gx_hi);\n  }});\n}}\n")
+                      f"    GX_NAME_run({casts}, gx_lo, gx_hi, gx_threads);\n  }});\n}}\n")
 
     def finish(self, k):
         n, grain = cpu_items(k)
@@ -375,11 +409,22 @@ LANES = 8
 CPU_GRAIN = 1 << 15
 
 
+# Reductions with at most this many rows, each at least 2 CPU_GRAIN long, split their rows.
+SPLIT_ROWS = 4
+
+
+def cpu_split_chunk(n_red):
+    """Values of a split row per chunk: CPU_GRAIN, or more so that there are at most 4096 chunks."""
+    return max(CPU_GRAIN, -(-n_red // (4096 * LANES)) * LANES)
+
+
 def cpu_items(k):
     """(items, items per chunk) of a kernel in the CPU dialect: elements, or rows of a reduction."""
     if k.kind == "loop":
         return k.size, CPU_GRAIN
     n_out, n_red = k.info["n_out"], max(1, k.info["n_red"])
+    if n_out <= SPLIT_ROWS and n_red >= 2 * CPU_GRAIN:
+        return n_out, max(1, n_out)     # one chunk of rows: the threads share each row instead
     return n_out, max(1, CPU_GRAIN // n_red)
 
 

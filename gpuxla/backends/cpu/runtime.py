@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ... import config
@@ -100,25 +101,27 @@ def _build(cxx, source, flags, label):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _key(cxx, source, names, openmp):
+def _key(cxx, source, names, openmp, options):
     h = hashlib.sha256(b"gpuxla-cpu-1\0")
-    for part in (source, repr(names), "\0".join(FLAGS + (OPENMP if openmp else [])), cxx, _compiler_version(cxx),
+    for part in (source, repr(names), "\0".join(FLAGS + (OPENMP if openmp else []) + options), cxx, _compiler_version(cxx),
                  os.uname().machine, _features, headers_digest()):
         h.update(part.encode() + b"\0\1")
     return h.hexdigest()
 
 
-def compile_module(source: str, names) -> Module:
-    """Compile a module of CPU-dialect kernels (`names`: their exported entries), or load it from a cache."""
+def compile_module(source: str, names, options=()) -> Module:
+    """Compile a module of CPU-dialect kernels (`names`: their exported entries), or load it from a
+    cache. `options`: more compiler flags (tests build with -O1: same results, faster builds).
+    Thread-safe; the compiler runs outside the lock, so threads build modules in parallel."""
     global _features
     cxx = host_compiler()
     if cxx is None:
         raise CpuUnavailable("the cpu platform needs a host C++ compiler, and none was found ($CXX unset or "
                              "not on PATH, no g++, no clang++); install g++ (Debian: build-essential)")
-    names = list(names)
+    names, options = list(names), [str(o) for o in options]
     if _features is None:
         _features = _cpu_features()
-    key = _key(cxx, source, names, _openmp.get(cxx, True))
+    key = _key(cxx, source, names, _openmp.get(cxx, True), options)
     t0 = time.perf_counter()
     with _lock:
         mod = _memory.get(key)
@@ -135,26 +138,27 @@ def compile_module(source: str, names) -> Module:
                 _memory[key] = mod
                 compile_stats["disk_hits"] += 1
                 return mod
-        label = names[0] if names else "<no kernels>"
-        if _openmp.get(cxx, True):
-            try:
-                payload = _build(cxx, source, FLAGS + OPENMP, label)
-            except CpuCompileError:
-                # A compiler without OpenMP: build serial kernels from now on (same results) -- but
-                # only if that is what failed; a module it rejects anyway is reported as it is.
-                payload = _build(cxx, source, FLAGS, label)
-                _openmp[cxx] = False
-                key = _key(cxx, source, names, False)
-            else:
-                _openmp[cxx] = True
+    label = names[0] if names else "<no kernels>"
+    if _openmp.get(cxx, True):
+        try:
+            payload = _build(cxx, source, FLAGS + OPENMP + options, label)
+        except CpuCompileError:
+            # A compiler without OpenMP: build serial kernels from now on (same results) -- but
+            # only if that is what failed; a module it rejects anyway is reported as it is.
+            payload = _build(cxx, source, FLAGS + options, label)
+            _openmp[cxx] = False
+            key = _key(cxx, source, names, False, options)
         else:
-            payload = _build(cxx, source, FLAGS, label)
-        mod = Module(payload, names, key)
-        _disk.put(key, payload)
+            _openmp[cxx] = True
+    else:
+        payload = _build(cxx, source, FLAGS + options, label)
+    mod = Module(payload, names, key)
+    _disk.put(key, payload)
+    with _lock:
         _memory[key] = mod
         compile_stats["compiled"] += 1
         compile_stats["compile_seconds"] += time.perf_counter() - t0
-        return mod
+    return mod
 
 
 _works: dict[str, bool] = {}
@@ -175,24 +179,45 @@ def compiler_works() -> bool:
     return _works[cxx]
 
 
+# Kernel name (a hash of its source) -> entry, from every module loaded in this process: a kernel
+# compiled once, for any program, is never compiled again (compile_many relies on it).
+_loaded: dict[str, object] = {}
+_max_threads = 0
+
+
 class CpuRuntime(InterpretRuntime):
-    """What plan.Executable runs on for the cpu platform: NumPy buffers, kernels from one host
-    module, library calls on the NumPy reference (InterpretRuntime's)."""
+    """What plan.Executable runs on for the cpu platform: NumPy buffers, kernels from host modules,
+    library calls on the NumPy reference (InterpretRuntime's)."""
     render = staticmethod(render_cpu)
 
-    def __init__(self, threads=None):
-        super().__init__()
+    def __init__(self, threads=None, options=()):
+        super().__init__(options=options)
         self.threads = config.CPU_THREADS.get() if threads is None else threads
         self.fns = {}
 
     def prepare(self, kernels, jobs=1):
-        todo = list({k.name: k for k in kernels if k.name not in self.fns}.values())
-        if not todo:
-            return
-        mod = compile_module(module_source(todo), [k.name for k in todo])
-        self.fns.update((k.name, mod.fns[k.name]) for k in todo)
+        """Load the kernels: those no loaded module has go into one new module, or into `jobs`
+        modules built by parallel compiler runs."""
+        global _max_threads
+        todo = list({k.name: k for k in kernels if k.name not in _loaded}.values())
+        if todo:
+            n = max(1, min(jobs, len(todo) // 32))
+            chunks = [todo[i::n] for i in range(n)]
+
+            def build(c):
+                return compile_module(module_source(c), [k.name for k in c], self.options)
+            if n == 1:
+                mods = [build(todo)]
+            else:
+                with ThreadPoolExecutor(n) as pool:
+                    mods = list(pool.map(build, chunks))
+            with _lock:
+                for mod, c in zip(mods, chunks):
+                    _loaded.update((k.name, mod.fns[k.name]) for k in c)
+                    _max_threads = max(_max_threads, mod.max_threads)
+        self.fns.update((k.name, _loaded[k.name]) for k in kernels)
         if self.threads <= 0:
-            self.threads = max(1, mod.max_threads)
+            self.threads = max(1, _max_threads)
 
     def launch(self, k, args):
         ptrs = (ctypes.c_void_p * len(args))(*[a.ctypes.data for a in args])
