@@ -111,7 +111,7 @@ def _key(cxx, source, names, openmp, options):
 
 def compile_module(source: str, names, options=()) -> Module:
     """Compile a module of CPU-dialect kernels (`names`: their exported entries), or load it from a
-    cache. `options`: more compiler flags (tests build with -O1: same results, faster builds).
+    cache. `options`: more compiler flags (tests build with -O0: same results, faster builds).
     Thread-safe; the compiler runs outside the lock, so threads build modules in parallel."""
     global _features
     cxx = host_compiler()
