@@ -88,7 +88,7 @@ def test_eager_and_jit_run_the_cpu_kernels(on_cpu):
     eager = np.asarray(gpuxla.nn.softmax(jnp.asarray(x), axis=1))
     f = gpuxla.jit(lambda v: gpuxla.nn.softmax(v, axis=1))
     np.testing.assert_allclose(eager, want, rtol=2e-6, atol=1e-9)
-    np.testing.assert_array_equal(np.asarray(f(x)), eager)
+    np.testing.assert_allclose(np.asarray(f(x)), want, rtol=2e-6, atol=1e-9)
     exe = f.lower(x).compile()
     assert exe.kernels and all("GX_EXPORT" in k.source and "__global__" not in k.source for k in exe.kernels)
     assert repr(gpuxla.devices()[0]) == "CpuDevice(id=0)" and gpuxla.default_backend() == "cpu"
@@ -96,6 +96,22 @@ def test_eager_and_jit_run_the_cpu_kernels(on_cpu):
     w = np.random.default_rng(0).standard_normal((300, 7)).astype(np.float32)
     g = gpuxla.jit(lambda v, w: jnp.tanh(v @ w).sum(0))
     np.testing.assert_allclose(np.asarray(g(x, w)), np.tanh(x @ w).sum(0), rtol=1e-5, atol=1e-4)
+
+
+def test_eager_graphs_run_on_numpy_until_hot(on_cpu):
+    x = jnp.asarray(np.linspace(-3, 3, 1000, dtype=np.float32))
+
+    def step():
+        return np.asarray(jnp.exp(x) * 2 + jnp.sum(x * x))
+    want = np.exp(np.asarray(x)) * 2 + np.sum(np.asarray(x) ** 2)
+    np.testing.assert_allclose(step(), want, rtol=1e-6)      # NumPy: no compiler run
+    (tiered,) = backends._eager_cache.values()
+    assert isinstance(tiered, cpu.Tiered) and tiered.future is None and tiered.native is None
+    np.testing.assert_allclose(step(), want, rtol=1e-6)      # hot: the module is built in the background
+    assert tiered.future is not None
+    tiered.future.result(timeout=300)
+    np.testing.assert_allclose(step(), want, rtol=1e-6)
+    assert isinstance(tiered.native.runtime, cpu_rt.CpuRuntime)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -384,8 +384,8 @@ class CpuDialect(CStyle):
         w = LANES
         while w > 1:
             w //= 2
-            out.append(f"{p1}for (int gx_j = 0; gx_j < {w}; ++gx_j) "
-                       f"{lane}[gx_j] = {reduce_combine(st.prim, st.in_dtype, f'{lane}[2 * gx_j]', f'{lane}[2 * gx_j + 1]')};")
+            pair = reduce_combine(st.prim, st.in_dtype, f"{lane}[2 * gx_j]", f"{lane}[2 * gx_j + 1]")
+            out.append(f"{p1}for (int gx_j = 0; gx_j < {w}; ++gx_j) {lane}[gx_j] = {pair};")
         out += [f"{p1}{st.acc} = {lane}[0];", f"{pad}}}"]
         return out
 

@@ -8,9 +8,20 @@ Without a working host C++ compiler the platform falls back to the NumPy backend
 program, with one warning: NumPy buffers are this platform's buffers too, so results of either
 mix freely. A module the compiler rejects while it builds a trivial one is a gpuxla bug, and is
 raised, never hidden behind the fallback.
+
+When compiling happens: `jit` compiles its program at once (a host compile is ~0.3-1 s cold,
+milliseconds from the disk cache) and every call runs the native kernels. Eager code never waits
+for the compiler (`compile_eager`): a pending graph runs on the NumPy backend, and once the same
+graph structure has been realised HOT times its module is built on a background thread and used
+from the next call after it is ready. One-off eager expressions (most of a test suite, a REPL)
+thus cost no compiles at all, and an eager loop speeds up after its first iterations. The price:
+early and late iterations of an eager loop may differ in the last bits (NumPy's and the kernels'
+exp, sums in another order), within the op table's tolerances.
 """
 import os
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -50,6 +61,10 @@ class CpuBackend:
         from ..numpy import NumpyBackend
         return NumpyBackend().compile(program)
 
+    def compile_eager(self, program):
+        """An executable for a pending eager graph: NumPy now, the native module once it is hot."""
+        return Tiered(self, program)
+
     def compile_many(self, programs, jobs=None, options=("-O0",)):
         """Compile several programs with few compiler runs (tests): their kernels are built as
         `jobs` modules (default: one per CPU) in parallel; each program then finds its kernels loaded.
@@ -65,3 +80,47 @@ class CpuBackend:
 def available():
     """Whether the cpu platform can build kernels here (a host C++ compiler that works)."""
     return compiler_works()
+
+
+# Eager graph structures realised this many times get their native module built.
+HOT = 2
+_builder = None
+_builder_lock = threading.Lock()
+
+
+def _background():
+    global _builder
+    with _builder_lock:
+        if _builder is None:
+            _builder = ThreadPoolExecutor(1, thread_name_prefix="gpuxla-cpu-compile")
+        return _builder
+
+
+class Tiered:
+    """An eager graph's executable: the NumPy backend's until the native one is built (see above)."""
+
+    def __init__(self, backend, program):
+        from ..numpy import NumpyBackend
+        self.backend, self.program = backend, program
+        self.numpy = NumpyBackend().compile(program)
+        self.native, self.future, self.calls = None, None, 0
+
+    def __call__(self, bufs):
+        if self.native is not None:
+            return self.native(bufs)
+        self.calls += 1
+        if self.future is None:
+            if self.calls >= HOT and self.backend.fallback is None:
+                self.future = _background().submit(self._build)
+        elif self.future.done():
+            self.native = self.future.result() or self.numpy
+            return self.native(bufs)
+        return self.numpy(bufs)
+
+    def _build(self):
+        try:
+            return self.backend.compile(self.program)
+        except Exception as e:  # noqa: BLE001 - a background failure must not break a later eager call
+            warnings.warn(f"gpuxla: building the cpu kernels of an eager graph failed; it stays on NumPy: {e}",
+                          RuntimeWarning, stacklevel=1)
+            return None

@@ -103,8 +103,9 @@ def _build(cxx, source, flags, label):
 
 def _key(cxx, source, names, openmp, options):
     h = hashlib.sha256(b"gpuxla-cpu-1\0")
-    for part in (source, repr(names), "\0".join(FLAGS + (OPENMP if openmp else []) + options), cxx, _compiler_version(cxx),
-                 os.uname().machine, _features, headers_digest()):
+    flags = FLAGS + (OPENMP if openmp else []) + options
+    for part in (source, repr(names), "\0".join(flags), cxx, _compiler_version(cxx), os.uname().machine, _features,
+                 headers_digest()):
         h.update(part.encode() + b"\0\1")
     return h.hexdigest()
 
