@@ -106,10 +106,10 @@ def test_eager_graphs_run_on_numpy_until_hot(on_cpu):
     want = np.exp(np.asarray(x)) * 2 + np.sum(np.asarray(x) ** 2)
     np.testing.assert_allclose(step(), want, rtol=1e-6)      # NumPy: no compiler run
     (tiered,) = backends._eager_cache.values()
-    assert isinstance(tiered, cpu.Tiered) and tiered.future is None and tiered.native is None
+    assert isinstance(tiered, cpu.Tiered) and tiered.job is None and tiered.native is None
     np.testing.assert_allclose(step(), want, rtol=1e-6)      # hot: the module is built in the background
-    assert tiered.future is not None
-    tiered.future.result(timeout=300)
+    assert tiered.job is not None
+    assert tiered.job.done.wait(timeout=300)
     np.testing.assert_allclose(step(), want, rtol=1e-6)
     assert isinstance(tiered.native.runtime, cpu_rt.CpuRuntime)
 
@@ -184,6 +184,28 @@ def test_same_bits_for_every_thread_count():
             for o1, o2, o0 in zip(a, b, runs[1][0]):
                 assert o1.tobytes() == o2.tobytes() == o0.tobytes(), (t, prog.out_avals)
         assert_same(runs[2][0], NumpyBackend().compile(prog)(xs), tol, tol, str(prog.out_avals))
+
+
+@pytest.mark.parametrize("n", [37, 3000, 70000])
+def test_max_min_rows_with_nans_and_signed_zeros(n):
+    """Float max/min rows take a fast compare-and-select pass and redo the row exactly when it
+    met a NaN or came out zero: every case must still give NumPy's (lax's) answer, bits included."""
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((6, n)).astype(np.float32)
+    x[1, n // 3] = np.nan                                 # NaN inside a row
+    x[2] = -np.abs(x[2])
+    x[2, n - 1] = -0.0                                    # max is -0 ...
+    x[3] = -np.abs(x[3])
+    x[3, [1, n // 2]] = [-0.0, 0.0]                       # ... or +0 next to a -0
+    x[4] = np.abs(x[4])
+    x[4, [0, n - 2]] = [0.0, -0.0]                        # min of +0 and -0 is -0
+    x[5, -1] = np.nan                                     # NaN in the tail
+    for f, ref in ((lambda v: jnp.max(v, 1), lambda v: np.max(v, 1)), (lambda v: jnp.min(v, 1), lambda v: np.min(v, 1)),
+                   (lambda v: jnp.max(v), np.max)):
+        (got,) = cpu.CpuBackend().compile(program_of(f, [x]))([x])
+        want = np.asarray(ref(x))
+        assert np.array_equal(got, want, equal_nan=True) and np.array_equal(np.signbit(got), np.signbit(want)), \
+            (got, want)
 
 
 def test_threads_flag(monkeypatch):

@@ -363,23 +363,52 @@ class CpuDialect(CStyle):
             plain.insert(0, f"{pad}GX_SIMD")   # row-wise outputs only: independent iterations
         if st is None or (lo == "0" and int(hi) < 2 * LANES):
             return plain + self.stmts(body, ind + 1) + [pad + "}"]
+        exact = self.laned(body, st, lo, hi, ind + 1, fast=False)
+        if st.prim.name not in ("reduce_max", "reduce_min") or st.acc_type not in ("float", "double"):
+            return [f"{pad}{{"] + exact + [f"{pad}}}"]
+        # Float max/min: lanes take a plain compare-and-select, which agrees with gx_max/gx_min
+        # except on NaN (one can be dropped) and on -0 vs +0. So the pass notes NaNs, and when it
+        # saw one or its result is a zero, the exact pass runs again from the same start.
+        p1 = pad + "  "
+        return ([f"{pad}{{", f"{p1}const {st.acc_type} gx_acc_in = {st.acc};", f"{p1}gx_u32 gx_odd = 0;"]
+                + self.laned(body, st, lo, hi, ind + 1, fast=True)
+                + [f"{p1}if (gx_odd || {st.acc} == 0) {{", f"{p1}  {st.acc} = gx_acc_in;"]
+                + self.laned(body, st, lo, hi, ind + 2, fast=False) + [f"{p1}}}", f"{pad}}}"])
+
+    def laned(self, body, st, lo, hi, ind, fast):
+        pad = "  " * ind
         lane = f"{st.acc}_l"
         pat = re.compile(rf"\b{st.acc}\b")
-        laned = [("set", f"{lane}[gx_j]", pat.sub(f"{lane}[gx_j]", s[2])) if s[0] == "set" and s[1] == st.acc else s
-                 for s in body]
-        tail = [("set", f"{lane}[r % {LANES}]", pat.sub(f"{lane}[r % {LANES}]", s[2]))
-                if s[0] == "set" and s[1] == st.acc else s for s in body]
+        op = ">" if st.prim.name == "reduce_max" else "<"
+
+        def step(s, at):
+            if s[0] != "set" or s[1] != st.acc:
+                return [s]
+            if not fast:
+                return [("set", f"{lane}[{at}]", pat.sub(f"{lane}[{at}]", s[2]))]
+            head = f"{'gx_max' if op == '>' else 'gx_min'}({st.acc}, "
+            assert s[2].startswith(head) and s[2].endswith(")"), s[2]
+            v = s[2][len(head):-1]
+            return [("let", st.acc_type, "gx_v", v),
+                    ("set", f"{lane}[{at}]", f"gx_v {op} {lane}[{at}] ? gx_v : {lane}[{at}]"),
+                    ("set", f"gx_odd_l[{at}]", f"gx_odd_l[{at}] | (gx_u32)(gx_v != gx_v)")]
+        laned = [x for s in body for x in step(s, "gx_j")]
+        tail = [x for s in body for x in step(s, f"r % {LANES}")]
         p1, p2 = pad + "  ", pad + "    "
         out = [f"{pad}{{",
                f"{p1}{st.acc_type} {lane}[{LANES}];",
-               f"{p1}for (int gx_j = 0; gx_j < {LANES}; ++gx_j) {lane}[gx_j] = {st.acc};",
-               f"{p1}gx_ix gx_r0 = {lo};",
-               f"{p1}for (; gx_r0 + {LANES} <= {hi}; gx_r0 += {LANES}) {{",
-               f"{p2}GX_SIMD",
-               f"{p2}for (int gx_j = 0; gx_j < {LANES}; ++gx_j) {{",
-               f"{p2}  const gx_ix r = gx_r0 + gx_j;"]
+               f"{p1}for (int gx_j = 0; gx_j < {LANES}; ++gx_j) {lane}[gx_j] = {st.acc};"]
+        if fast:
+            out.append(f"{p1}gx_u32 gx_odd_l[{LANES}] = {{0}};")
+        out += [f"{p1}gx_ix gx_r0 = {lo};",
+                f"{p1}for (; gx_r0 + {LANES} <= {hi}; gx_r0 += {LANES}) {{",
+                f"{p2}GX_SIMD",
+                f"{p2}for (int gx_j = 0; gx_j < {LANES}; ++gx_j) {{",
+                f"{p2}  const gx_ix r = gx_r0 + gx_j;"]
         out += self.stmts(laned, ind + 3) + [f"{p2}}}", f"{p1}}}"]
         out += [f"{p1}for (gx_ix r = gx_r0; r < {hi}; ++r) {{"] + self.stmts(tail, ind + 2) + [f"{p1}}}"]
+        if fast:
+            out.append(f"{p1}for (int gx_j = 0; gx_j < {LANES}; ++gx_j) gx_odd |= gx_odd_l[gx_j];")
         # Lanes combined pairwise in a fixed order (0+1, 2+3, ...), then into the accumulator.
         w = LANES
         while w > 1:

@@ -19,9 +19,9 @@ early and late iterations of an eager loop may differ in the last bits (NumPy's 
 exp, sums in another order), within the op table's tolerances.
 """
 import os
+import queue
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -84,16 +84,40 @@ def available():
 
 # Eager graph structures realised this many times get their native module built.
 HOT = 2
-_builder = None
-_builder_lock = threading.Lock()
 
 
-def _background():
-    global _builder
-    with _builder_lock:
-        if _builder is None:
-            _builder = ThreadPoolExecutor(1, thread_name_prefix="gpuxla-cpu-compile")
-        return _builder
+class _Job:
+    """A module build on the background thread; `done` is set when `result` holds the executable
+    (None if the build failed)."""
+
+    def __init__(self, fn):
+        self.fn, self.result, self.done = fn, None, threading.Event()
+
+
+_jobs = queue.Queue()
+_worker = None
+_worker_lock = threading.Lock()
+
+
+def _work():
+    while True:
+        job = _jobs.get()
+        try:
+            job.result = job.fn()
+        finally:
+            job.done.set()
+
+
+def _submit(fn):
+    """Queue a build for the one background thread (a daemon: exiting never waits for builds)."""
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = threading.Thread(target=_work, name="gpuxla-cpu-compile", daemon=True)
+            _worker.start()
+    job = _Job(fn)
+    _jobs.put(job)
+    return job
 
 
 class Tiered:
@@ -103,17 +127,17 @@ class Tiered:
         from ..numpy import NumpyBackend
         self.backend, self.program = backend, program
         self.numpy = NumpyBackend().compile(program)
-        self.native, self.future, self.calls = None, None, 0
+        self.native, self.job, self.calls = None, None, 0
 
     def __call__(self, bufs):
         if self.native is not None:
             return self.native(bufs)
         self.calls += 1
-        if self.future is None:
+        if self.job is None:
             if self.calls >= HOT and self.backend.fallback is None:
-                self.future = _background().submit(self._build)
-        elif self.future.done():
-            self.native = self.future.result() or self.numpy
+                self.job = _submit(self._build)
+        elif self.job.done.is_set():
+            self.native = self.job.result or self.numpy
             return self.native(bufs)
         return self.numpy(bufs)
 
