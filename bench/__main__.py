@@ -31,7 +31,7 @@ def parse_args(argv=None):
                         "as the baseline); e.g. --impl gpuxla-jit")
     p.add_argument("--no-jax", action="store_true", help="do not compare with JAX")
     p.add_argument("--no-cupy", action="store_true", help="do not compare with CuPy")
-    p.add_argument("--platform", choices=["cuda", "cuda-interpret", "numpy"],
+    p.add_argument("--platform", choices=["cuda", "cpu", "cuda-interpret", "numpy"],
                    help="gpuxla platform (exported as GPUXLA_PLATFORM before gpuxla is imported)")
     p.add_argument("--out", default=os.path.join(HERE, "results"), metavar="DIR",
                    help="where <host>-<date>.jsonl and .png go (default: bench/results)")

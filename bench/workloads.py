@@ -569,6 +569,8 @@ class JaxLike(Backend):
             dev = jax.devices()[0]
             out["device"] = str(getattr(dev, "device_kind", None) or dev)
             out["platform"] = str(getattr(dev, "platform", "") or os.environ.get("GPUXLA_PLATFORM", ""))
+            if jax.__name__ == "gpuxla":   # its numpy and cpu platforms both have "cpu" devices, as JAX's
+                out["platform"] = jax.backends.get_backend().platform
         except Exception as exc:  # noqa: BLE001
             out["device"] = f"unknown ({type(exc).__name__})"
         return out

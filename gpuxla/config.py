@@ -59,7 +59,8 @@ class EnvFlag:
 FLAGS: dict[str, EnvFlag] = {}
 
 PLATFORM = EnvFlag("GPUXLA_PLATFORM", None, str.strip,
-                   "cuda | cuda-interpret | numpy; unset: cuda when CuPy sees a GPU, else numpy")
+                   "cuda | cpu | cuda-interpret | numpy; unset: cuda when CuPy sees a GPU, else numpy "
+                   "(see backends.CPU_BY_DEFAULT)")
 DEBUG = EnvFlag("GPUXLA_DEBUG", 0, _level,
                 "1: each traced and optimized graph, and every host fallback of the cuda platform; "
                 "2: + the fusion plan; 3: + every kernel's CUDA C; 4: + NVRTC's log")
@@ -92,7 +93,11 @@ JAX_NUMPY_RANK_PROMOTION = EnvFlag("JAX_NUMPY_RANK_PROMOTION", "allow", str.stri
 ARENA = EnvFlag("GPUXLA_ARENA", True, _bool,
                 "0: every intermediate of an executable is its own allocation, instead of a place in the "
                 "executable's arena (planned from liveness); for comparison")
-CXX = EnvFlag("CXX", None, str.strip, "the host C++ compiler of the cuda-interpret platform; default g++, clang++")
+CXX = EnvFlag("CXX", None, str.strip,
+              "the host C++ compiler of the cpu and cuda-interpret platforms; default g++, clang++")
+CPU_THREADS = EnvFlag("GPUXLA_CPU_THREADS", 0, int,
+                      "threads of the cpu platform's kernels; 0: OpenMP's default (OMP_NUM_THREADS, else "
+                      "one per core). Results are the same bits for every count")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,9 +2,12 @@
 
 A backend turns a `Program` into a callable on buffers. `numpy` (backends/numpy/) is the reference;
 `cuda` (backends/cuda/) runs generated CUDA C on a GPU; `cuda-interpret` (also backends/cuda/) runs
-the same CUDA C on the CPU; backends/cache.py holds the kernel caches the last two share. The platform is
-chosen by `GPUXLA_PLATFORM`, else JAX's `jax_platforms`/`JAX_PLATFORMS` ('cpu', 'cuda', 'gpu'), else
-`cuda` when a usable GPU is present, else `numpy` (see `default_platform`).
+the same CUDA C on the CPU; `cpu` (backends/cpu/) runs the kernels rendered as C++ loops, compiled
+for the host; backends/cache.py holds the kernel caches the last three share.
+
+The platform is chosen by `GPUXLA_PLATFORM`, else by JAX's `jax_platforms` / `jax_platform_name`
+options or their environment variables ("cpu" there is the native cpu platform), else `cuda` when
+a usable GPU is present, else `cpu` when CPU_BY_DEFAULT and a host compiler works, else `numpy`.
 """
 import logging
 import threading
@@ -15,7 +18,9 @@ from ..core import graph
 from ..core.program import Program
 
 _backend = None
-PLATFORMS = ("numpy", "cuda", "cuda-interpret")
+PLATFORMS = ("numpy", "cuda", "cuda-interpret", "cpu")
+# Whether a machine without a GPU runs the native cpu platform when nothing is asked for (else numpy).
+CPU_BY_DEFAULT = False
 
 
 class Device:
@@ -87,13 +92,19 @@ def _parse(where, value):
 def default_platform():
     """The platform the first array uses: GPUXLA_PLATFORM; else jax_platforms (or JAX_PLATFORMS,
     then jax_platform_name / JAX_PLATFORM_NAME), a comma-separated list whose first usable entry
-    wins, as in JAX; else cuda when a usable GPU is present, else numpy."""
+    wins, as in JAX; else cuda when a usable GPU is present, else cpu when CPU_BY_DEFAULT and a host
+    compiler works, else numpy."""
     name = config.PLATFORM.get()
     if name:
         return name
     request = _jax_platform_request()
     if request is None:
-        return "cuda" if _gpu_usable() else "numpy"
+        if _gpu_usable():
+            return "cuda"
+        if CPU_BY_DEFAULT:
+            from .cpu import available
+            return "cpu" if available() else "numpy"
+        return "numpy"
     names = request[1]
     return next((n for n in names if n != "cuda" or _gpu_usable()), names[-1])
 
@@ -131,9 +142,12 @@ def log_compile(what, avals, platform):
 
 
 def _make(name):
-    if name == "numpy" or name == "cpu":
+    if name == "numpy":
         from .numpy import NumpyBackend
         return NumpyBackend()
+    if name == "cpu":
+        from .cpu import CpuBackend
+        return CpuBackend()
     if name == "cuda-interpret":
         from .cuda import InterpretBackend
         return InterpretBackend()
@@ -193,7 +207,8 @@ def run_pending(order, outputs):
         if log.isEnabledFor(logging.WARNING if config.read("jax_log_compiles") else logging.DEBUG):
             prims = ", ".join(dict.fromkeys(n.prim.name for n in order if n._buf is None))
             log_compile(f"eager({prims})", [n.aval for n in inputs], backend.platform)
-        fn = backend.compile(Program.from_graph(inputs, outputs, order=order))
+        # (a backend may compile eager graphs its own way: the cpu platform runs them on NumPy until hot)
+        fn = getattr(backend, "compile_eager", backend.compile)(Program.from_graph(inputs, outputs, order=order))
         eager_cache_stats["misses"] += 1
         if key is not None:
             with _eager_lock:

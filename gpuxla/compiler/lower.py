@@ -150,7 +150,7 @@ class Kernel:
     """One generated kernel: what render.py prints and the backends launch.
 
     name     gx_<kind>_<hash of the source>          kind     "loop" | "reduction"
-    source   the CUDA C text (one translation unit)  launch   (grid, block): 3-tuples
+    source   its C text (one translation unit)        launch   (grid, block): 3-tuples
     params   [Param]: inputs, outputs, then scratch  strategy how threads map to work
     """
 

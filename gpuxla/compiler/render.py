@@ -1,8 +1,14 @@
-"""A lowered `Kernel` (compiler/lower.py) -> CUDA C.
+"""A lowered `Kernel` (compiler/lower.py) -> C: one C-style renderer, two dialects.
 
-One `extern "C" __global__` function per kernel, named `gx_<kind>_<hash of its text>`, with shapes
-baked in as constants and grid-stride loops. The same text compiles under NVRTC for the GPU and
-under the host C++ compiler for the cuda-interpret platform (gpuxla/kernels/gx_interpret.h).
+`CStyle` prints what both dialects share: the statements of the kernel IR (lets, stores, ifs,
+argmax steps), the header and helper sections, the kernel's name (`gx_<kind>_<hash of its text>`).
+A dialect spells the rest -- the skeleton statements (the loops over outputs and reduced values,
+the cross-thread combine, the leader), the function signature and how it is launched:
+  * `CudaDialect` (`render`): one `extern "C" __global__` function per kernel with shapes baked in
+    as constants and grid-stride loops. The same text compiles under NVRTC for the GPU and under
+    the host C++ compiler for the cuda-interpret platform (gpuxla/kernels/gx_interpret.h).
+  * `CpuDialect` (`render_cpu`): plain C++ loops for the native `cpu` platform
+    (backends/cpu/); see its docstring.
 The C that only some kernels need (warp shuffles, the argmax/argmin step, nextafter in 16 bits)
 lives in gpuxla/kernels/gx_reduce.cuh; each kernel's text carries the sections of it that it uses.
 
@@ -39,42 +45,102 @@ def _helper_sections():
 _HELPERS = _helper_sections()
 
 
-def _stmts(stmts, ctx, ind):
-    out = []
-    pad = "  " * ind
-    for st in stmts:
-        op = st[0]
-        if op == "let":
-            out.append(f"{pad}const {st[1]} {st[2]} = {st[3]};")
-        elif op == "init":
-            out.append(f"{pad}{st[1]} {st[2]} = {st[3]};")
-        elif op == "decl":
-            out.append(f"{pad}{st[1]} {st[2]};")
-        elif op == "set":
-            out.append(f"{pad}{st[1]} = {st[2]};")
-        elif op == "store":
-            out.append(f"{pad}{st[1]}[{st[2]}] = {st[3]};")
-        elif op == "if":
-            for k, (cond, body) in enumerate(st[1]):
-                head = "if" if k == 0 else "} else if" if cond is not None else "} else"
-                out.append(f"{pad}{head} ({cond}) {{" if cond is not None else f"{pad}{head} {{")
-                out += _stmts(body, ctx, ind + 1)
-            out.append(f"{pad}}}")
-        elif op == "argstep":
-            s = st[1]
-            out.append(f"{pad}gx_arg{ARG_REDUCE[s.prim]}_step({s.acc}, {s.idx}, {st[2]}, {st[3]});")
-        else:
-            out += ctx.skeleton(st, ind)
-    return out
+class CStyle:
+    """What both dialects print alike; a subclass spells the skeleton statements and the function."""
 
-
-class _Ctx:
     def __init__(self, k):
         self.k = k
         self.helpers = set()
         info = k.info
         self.n_out, self.n_red = info.get("n_out", k.size), info.get("n_red", 1)
+
+    def stmts(self, stmts, ind):
+        out = []
+        pad = "  " * ind
+        for st in stmts:
+            op = st[0]
+            if op == "let":
+                out.append(f"{pad}const {st[1]} {st[2]} = {st[3]};")
+            elif op == "init":
+                out.append(f"{pad}{st[1]} {st[2]} = {st[3]};")
+            elif op == "decl":
+                out.append(f"{pad}{st[1]} {st[2]};")
+            elif op == "set":
+                out.append(f"{pad}{st[1]} = {st[2]};")
+            elif op == "store":
+                out.append(f"{pad}{st[1]}[{st[2]}] = {st[3]};")
+            elif op == "if":
+                for k, (cond, body) in enumerate(st[1]):
+                    head = "if" if k == 0 else "} else if" if cond is not None else "} else"
+                    out.append(f"{pad}{head} ({cond}) {{" if cond is not None else f"{pad}{head} {{")
+                    out += self.stmts(body, ind + 1)
+                out.append(f"{pad}}}")
+            elif op == "argstep":
+                s = st[1]
+                out.append(f"{pad}gx_arg{ARG_REDUCE[s.prim]}_step({s.acc}, {s.idx}, {st[2]}, {st[3]});")
+            else:
+                out += self.skeleton(st, ind)
+        return out
+
+    def skeleton(self, st, ind):
+        raise NotImplementedError(type(self).__name__)
+
+    def prologue(self):
+        """Lines at the top of the kernel body, after the index typedef."""
+        return []
+
+    def function(self, text):
+        """The kernel function (named GX_NAME) around the body `text`."""
+        raise NotImplementedError(type(self).__name__)
+
+    def finish(self, k):
+        """Set what the backend needs to launch `k` (k.launch, ...)."""
+
+    def render(self):
+        k = self.k
+        if any(st.arg for st in k.info.get("stages", ())):
+            self.helpers.add("arg")
+        body = [f"  typedef {k.ix_type} gx_ix;"] + self.prologue() + self.stmts(k.body, 1)
+        text = "\n".join(body)
+        if "gx_nextafter_f16" in text or "gx_nextafter_bf16" in text:
+            self.helpers.add("nextafter16")
+        head = [_describe(k), '#include "gx_common.cuh"']
+        head += [_HELPERS[h] for h in ("shfl", "arg", "nextafter16") if h in self.helpers]
+        src = "\n".join(head) + "\n\n" + self.function(text)
+        k.name = f"gx_{k.kind}_{hashlib.sha256(src.encode()).hexdigest()[:12]}"
+        k.source = src.replace("GX_NAME", k.name)
+        k.helpers = self.helpers
+        self.finish(k)
+        return k.source
+
+
+class CudaDialect(CStyle):
+    """CUDA C: grid-stride loops, warp/block trees for reductions (the strategies above)."""
+
+    def __init__(self, k):
+        super().__init__(k)
         self.block = launch_block(k)
+
+    def prologue(self):
+        k, out = self.k, []
+        if k.strategy in ("warp", "block", "split"):
+            out.append("  const int gx_lane = threadIdx.x & 31;")
+        if k.strategy in ("block", "split"):
+            out.append("  const int gx_warp = threadIdx.x >> 5;")
+            for st in k.info["stages"]:
+                out.append(f"  __shared__ {st.acc_type} gx_sm{st.k}[32];")
+                if st.arg:
+                    out.append(f"  __shared__ {st.idx_type} gx_si{st.k}[32];")
+            if k.strategy == "split":
+                out.append("  __shared__ bool gx_last;")
+        return out
+
+    def function(self, text):
+        args = ", ".join(f"{p.ctype} __restrict__ {p.name}" for p in self.k.params)
+        return f'extern "C" __global__ __launch_bounds__({self.block}) void GX_NAME({args}) {{\n{text}\n}}\n'
+
+    def finish(self, k):
+        k.launch = launch_config(k)
 
     def skeleton(self, st, ind):
         k, pad, op = self.k, "  " * ind, st[0]
@@ -93,7 +159,7 @@ class _Ctx:
                 head = f"for (gx_ix o = blockIdx.x; o < {self.n_out}; o += gridDim.x) {{"
             else:  # split
                 head = "{\n" + pad + "  const gx_ix o = blockIdx.y;"
-            return [pad + head] + _stmts(st[1], self, ind + 1) + [pad + "}"]
+            return [pad + head] + self.stmts(st[1], ind + 1) + [pad + "}"]
         if op == "for_red":
             if s == "thread":
                 head = f"for (gx_ix r = 0; r < {self.n_red}; ++r) {{"
@@ -106,15 +172,15 @@ class _Ctx:
                 return [f"{pad}for (gx_ix r = (gx_ix)blockIdx.x * {c} + threadIdx.x, gx_end = (gx_ix)blockIdx.x < "
                         f"{k.info['chunks'] - 1} ? ((gx_ix)blockIdx.x + 1) * {c} : {self.n_red}; r < gx_end; "
                         f"r += {self.block}) {{"] + \
-                    _stmts(st[1], self, ind + 1) + [pad + "}"]
-            return [pad + head] + _stmts(st[1], self, ind + 1) + [pad + "}"]
+                    self.stmts(st[1], ind + 1) + [pad + "}"]
+            return [pad + head] + self.stmts(st[1], ind + 1) + [pad + "}"]
         if op == "group_reduce":
             return [pad + line for line in self.group_reduce(st[1])]
         if op == "leader":
             if s == "thread":
-                return [pad + "{"] + _stmts(st[1], self, ind + 1) + [pad + "}"]
+                return [pad + "{"] + self.stmts(st[1], ind + 1) + [pad + "}"]
             cond = "gx_lane == 0" if s == "warp" else "threadIdx.x == 0"
-            return [f"{pad}if ({cond}) {{"] + _stmts(st[1], self, ind + 1) + [pad + "}"]
+            return [f"{pad}if ({cond}) {{"] + self.stmts(st[1], ind + 1) + [pad + "}"]
         if op == "vec":
             return self.vec(st, ind)
         raise ValueError(f"unknown kernel IR statement {op!r}")
@@ -196,7 +262,7 @@ class _Ctx:
         vt = {4: "unsigned", 8: "uint2", 16: "uint4"}
         conds = [f"((unsigned long long){p.name} & {4 * p.dtype.itemsize - 1}) == 0" for p in direct + outs]
         out = [f"{pad}if ({' && '.join(conds)}) {{"]
-        out += _stmts(top, self, ind + 1)
+        out += self.stmts(top, ind + 1)
         p1, p2, p3 = pad + "  ", pad + "    ", pad + "      "
         out.append(f"{p1}for (gx_ix gx_v = (gx_ix)blockIdx.x * blockDim.x + threadIdx.x; gx_v < {self.k.size // 4}; "
                    f"gx_v += (gx_ix)gridDim.x * blockDim.x) {{")
@@ -209,13 +275,191 @@ class _Ctx:
         out.append(f"{p2}#pragma unroll")
         out.append(f"{p2}for (int gx_k = 0; gx_k < 4; ++gx_k) {{")
         out.append(f"{p3}const gx_ix i = gx_v * 4 + gx_k;")
-        out += _stmts(body, self, ind + 3)
+        out += self.stmts(body, ind + 3)
         out.append(f"{p2}}}")
         for p in outs:
             t = vt[4 * p.dtype.itemsize]
             out.append(f"{p2}reinterpret_cast<{t}*>({p.name})[gx_v] = *reinterpret_cast<const {t}*>({p.name}_v);")
         out += [f"{p1}}}", f"{p1}return;", f"{pad}}}"]
-        return out + _stmts(scalar, self, ind)
+        return out + self.stmts(scalar, ind)
+
+
+class CpuDialect(CStyle):
+    """Plain C++ loops for the native `cpu` platform (gpuxla/kernels/gx_cpu.h, backends/cpu/).
+
+    Every kernel becomes `GX_NAME_run(params..., lo, hi)`, which computes the outputs of items
+    [lo, hi) -- elements of a loop kernel, rows of a reduction -- with ordinary loops, and an
+    exported `GX_NAME(void* const* args, int threads)` that hands chunks of CPU_GRAIN elements'
+    worth of items to gx_parallel (OpenMP). Whatever the GPU strategy, a row is reduced by one
+    thread in a fixed order: LANES interleaved accumulators (value r goes to lane r % LANES, so
+    the compiler can vectorise the row) combined in lane order at the end. A kernel of at most
+    SPLIT_ROWS long rows (a full reduction) instead cuts each pass over a row into fixed chunks that
+    threads take in parallel, and combines the chunks' partials in chunk order. The result depends
+    on the shapes only, never on the thread count. Loop kernels' element loops carry `omp simd`:
+    their iterations are independent, so the vectoriser needs no proof of it, and no float
+    operation is reassociated (the module is built without -ffast-math and with -ffp-contract=off).
+    """
+
+    def __init__(self, k):
+        super().__init__(k)
+        self.stages = {st.acc: st for st in k.info.get("stages", ())}
+        # Few long rows: the rows' passes run chunks of one row in parallel instead of rows.
+        self.split = k.kind == "reduction" and self.n_out <= SPLIT_ROWS and self.n_red >= 2 * CPU_GRAIN
+
+    def skeleton(self, st, ind):
+        k, pad, op = self.k, "  " * ind, st[0]
+        if op == "for_out":
+            v = "i" if k.kind == "loop" else "o"
+            head = [f"{pad}for (gx_ix {v} = (gx_ix)gx_lo; {v} < (gx_ix)gx_hi; ++{v}) {{"]
+            if k.kind == "loop":
+                head.insert(0, f"{pad}GX_SIMD")
+            return head + self.stmts(st[1], ind + 1) + [pad + "}"]
+        if op == "for_red":
+            return self.for_red(st[1], ind)
+        if op == "group_reduce":
+            return []
+        if op == "leader":
+            return [pad + "{"] + self.stmts(st[1], ind + 1) + [pad + "}"]
+        if op == "vec":   # the 4-wide CUDA twin: the scalar loop is what a CPU vectorises
+            return self.stmts(st[5], ind)
+        raise ValueError(f"unknown kernel IR statement {op!r}")
+
+    def for_red(self, body, ind):
+        """One pass over a row: interleaved accumulators for the stage it reduces, if any; a long
+        row of a kernel with few rows is cut into chunks run in parallel (`split`)."""
+        pad, n = "  " * ind, self.n_red
+        sets = [s for s in body if s[0] == "set" and s[1] in self.stages]
+        st = self.stages[sets[0][1]] if len(sets) == 1 else None
+        serial = len(sets) > 1 or any(s[0] == "argstep" for s in body)
+        if not self.split or serial:
+            return self.row_pass(body, st if not serial else None, "0", str(n), ind, serial)
+        # Chunk c covers [c*CH, (c+1)*CH); its partial lands in gx_part[c], combined in chunk order
+        # after the parallel loop: the same bits for any number of threads.
+        ch = cpu_split_chunk(n)
+        nc = -(-n // ch)
+        p1, p2 = pad + "  ", pad + "    "
+        out = [f"{pad}{{"]
+        if st is not None:
+            out.append(f"{p1}{st.acc_type} gx_part[{nc}];")
+        out += ["#pragma omp parallel for num_threads(gx_threads) schedule(static)",
+                f"{p1}for (gx_ix gx_c = 0; gx_c < {nc}; ++gx_c) {{",
+                f"{p2}const gx_ix gx_rlo = gx_c * {ch}, gx_rhi = gx_c < {nc - 1} ? gx_rlo + {ch} : {n};"]
+        if st is not None:   # a chunk-local accumulator shadows the row's
+            out.append(f"{p2}{st.acc_type} {st.acc} = {st.identity};")
+        out += self.row_pass(body, st, "gx_rlo", "gx_rhi", ind + 2, False)
+        if st is not None:
+            out.append(f"{p2}gx_part[gx_c] = {st.acc};")
+        out.append(f"{p1}}}")
+        if st is not None:
+            out.append(f"{p1}for (gx_ix gx_c = 0; gx_c < {nc}; ++gx_c) "
+                       f"{st.acc} = {reduce_combine(st.prim, st.in_dtype, st.acc, 'gx_part[gx_c]')};")
+        return out + [f"{pad}}}"]
+
+    def row_pass(self, body, st, lo, hi, ind, serial):
+        """The loop over r in [lo, hi) (lo a multiple of LANES); stage `st` into LANES accumulators."""
+        pad = "  " * ind
+        plain = [f"{pad}for (gx_ix r = {lo}; r < {hi}; ++r) {{"]
+        if st is None and not serial:
+            plain.insert(0, f"{pad}GX_SIMD")   # row-wise outputs only: independent iterations
+        if st is None or (lo == "0" and int(hi) < 2 * LANES):
+            return plain + self.stmts(body, ind + 1) + [pad + "}"]
+        exact = self.laned(body, st, lo, hi, ind + 1, fast=False)
+        if st.prim.name not in ("reduce_max", "reduce_min") or st.acc_type not in ("float", "double"):
+            return [f"{pad}{{"] + exact + [f"{pad}}}"]
+        # Float max/min: lanes take a plain compare-and-select, which agrees with gx_max/gx_min
+        # except on NaN (one can be dropped) and on -0 vs +0. So the pass notes NaNs, and when it
+        # saw one or its result is a zero, the exact pass runs again from the same start.
+        p1 = pad + "  "
+        return ([f"{pad}{{", f"{p1}const {st.acc_type} gx_acc_in = {st.acc};", f"{p1}gx_u32 gx_odd = 0;"]
+                + self.laned(body, st, lo, hi, ind + 1, fast=True)
+                + [f"{p1}if (gx_odd || {st.acc} == 0) {{", f"{p1}  {st.acc} = gx_acc_in;"]
+                + self.laned(body, st, lo, hi, ind + 2, fast=False) + [f"{p1}}}", f"{pad}}}"])
+
+    def laned(self, body, st, lo, hi, ind, fast):
+        pad = "  " * ind
+        lane = f"{st.acc}_l"
+        pat = re.compile(rf"\b{st.acc}\b")
+        op = ">" if st.prim.name == "reduce_max" else "<"
+
+        def step(s, at):
+            if s[0] != "set" or s[1] != st.acc:
+                return [s]
+            if not fast:
+                return [("set", f"{lane}[{at}]", pat.sub(f"{lane}[{at}]", s[2]))]
+            head = f"{'gx_max' if op == '>' else 'gx_min'}({st.acc}, "
+            assert s[2].startswith(head) and s[2].endswith(")"), s[2]
+            v = s[2][len(head):-1]
+            return [("let", st.acc_type, "gx_v", v),
+                    ("set", f"{lane}[{at}]", f"gx_v {op} {lane}[{at}] ? gx_v : {lane}[{at}]"),
+                    ("set", f"gx_odd_l[{at}]", f"gx_odd_l[{at}] | (gx_u32)(gx_v != gx_v)")]
+        laned = [x for s in body for x in step(s, "gx_j")]
+        tail = [x for s in body for x in step(s, f"r % {LANES}")]
+        p1, p2 = pad + "  ", pad + "    "
+        out = [f"{pad}{{",
+               f"{p1}{st.acc_type} {lane}[{LANES}];",
+               f"{p1}for (int gx_j = 0; gx_j < {LANES}; ++gx_j) {lane}[gx_j] = {st.acc};"]
+        if fast:
+            out.append(f"{p1}gx_u32 gx_odd_l[{LANES}] = {{0}};")
+        out += [f"{p1}gx_ix gx_r0 = {lo};",
+                f"{p1}for (; gx_r0 + {LANES} <= {hi}; gx_r0 += {LANES}) {{",
+                f"{p2}GX_SIMD",
+                f"{p2}for (int gx_j = 0; gx_j < {LANES}; ++gx_j) {{",
+                f"{p2}  const gx_ix r = gx_r0 + gx_j;"]
+        out += self.stmts(laned, ind + 3) + [f"{p2}}}", f"{p1}}}"]
+        out += [f"{p1}for (gx_ix r = gx_r0; r < {hi}; ++r) {{"] + self.stmts(tail, ind + 2) + [f"{p1}}}"]
+        if fast:
+            out.append(f"{p1}for (int gx_j = 0; gx_j < {LANES}; ++gx_j) gx_odd |= gx_odd_l[gx_j];")
+        # Lanes combined pairwise in a fixed order (0+1, 2+3, ...), then into the accumulator.
+        w = LANES
+        while w > 1:
+            w //= 2
+            pair = reduce_combine(st.prim, st.in_dtype, f"{lane}[2 * gx_j]", f"{lane}[2 * gx_j + 1]")
+            out.append(f"{p1}for (int gx_j = 0; gx_j < {w}; ++gx_j) {lane}[gx_j] = {pair};")
+        out += [f"{p1}{st.acc} = {lane}[0];", f"{pad}}}"]
+        return out
+
+    def function(self, text):
+        k = self.k
+        params = ", ".join(f"{p.ctype} __restrict__ {p.name}" for p in k.params)
+        run = f"static void GX_NAME_run({params}, long long gx_lo, long long gx_hi, int gx_threads) {{\n{text}\n}}\n"
+        casts = ", ".join(f"({p.ctype})gx_args[{i}]" for i, p in enumerate(k.params))
+        n, grain = cpu_items(k)
+        return run + (f"GX_EXPORT void GX_NAME(void* const* gx_args, int gx_threads) {{\n"
+                      f"  gx_parallel({n}LL, {grain}LL, gx_threads, [&](long long gx_lo, long long gx_hi) {{\n"
+                      f"    GX_NAME_run({casts}, gx_lo, gx_hi, gx_threads);\n  }});\n}}\n")
+
+    def finish(self, k):
+        n, grain = cpu_items(k)
+        k.launch = ((-(-n // grain), 1, 1), (1, 1, 1))
+
+
+# Accumulators per row in the CPU dialect, and about how many elements one chunk of work handles.
+LANES = 8
+CPU_GRAIN = 1 << 15
+
+
+# Reductions with at most this many rows, each at least 2 CPU_GRAIN long, split their rows.
+SPLIT_ROWS = 4
+
+
+def cpu_split_chunk(n_red):
+    """Values of a split row per chunk: CPU_GRAIN, or more so that there are at most 4096 chunks."""
+    return max(CPU_GRAIN, -(-n_red // (4096 * LANES)) * LANES)
+
+
+def cpu_items(k):
+    """(items, items per chunk) of a kernel in the CPU dialect: elements, or rows of a reduction."""
+    if k.kind == "loop":
+        return k.size, CPU_GRAIN
+    n_out, n_red = k.info["n_out"], max(1, k.info["n_red"])
+    if n_out <= SPLIT_ROWS and n_red >= 2 * CPU_GRAIN:
+        return n_out, max(1, n_out)     # one chunk of rows: the threads share each row instead
+    return n_out, max(1, CPU_GRAIN // n_red)
+
+
+def render_cpu(k):
+    """Fill in k.source, k.name, k.launch with the CPU dialect (and return the source)."""
+    return CpuDialect(k).render()
 
 
 def launch_block(k):
@@ -258,37 +502,8 @@ def _describe(k):
 
 
 def render(k):
-    """Fill in k.source, k.name, k.launch (and return the source)."""
-    ctx = _Ctx(k)
-    if any(st.arg for st in k.info.get("stages", ())):
-        ctx.helpers.add("arg")
-    body = []
-    body.append(f"  typedef {k.ix_type} gx_ix;")
-    if k.strategy in ("warp", "block", "split"):
-        body.append("  const int gx_lane = threadIdx.x & 31;")
-    if k.strategy in ("block", "split"):
-        body.append("  const int gx_warp = threadIdx.x >> 5;")
-        for st in k.info["stages"]:
-            body.append(f"  __shared__ {st.acc_type} gx_sm{st.k}[32];")
-            if st.arg:
-                body.append(f"  __shared__ {st.idx_type} gx_si{st.k}[32];")
-        if k.strategy == "split":
-            body.append("  __shared__ bool gx_last;")
-    body += _stmts(k.body, ctx, 1)
-    text = "\n".join(body)
-    if "gx_nextafter_f16" in text or "gx_nextafter_bf16" in text:
-        ctx.helpers.add("nextafter16")
-    args = ", ".join(f"{p.ctype} __restrict__ {p.name}" for p in k.params)
-    head = [_describe(k), '#include "gx_common.cuh"']
-    head += [_HELPERS[h] for h in ("shfl", "arg", "nextafter16") if h in ctx.helpers]
-    grid, block = launch_config(k)
-    fn = f'extern "C" __global__ __launch_bounds__({block[0]}) void GX_NAME({args}) {{\n{text}\n}}\n'
-    src = "\n".join(head) + "\n\n" + fn
-    k.name = f"gx_{k.kind}_{hashlib.sha256(src.encode()).hexdigest()[:12]}"
-    k.source = src.replace("GX_NAME", k.name)
-    k.launch = (grid, block)
-    k.helpers = ctx.helpers
-    return k.source
+    """Fill in k.source, k.name, k.launch with the CUDA dialect (and return the source)."""
+    return CudaDialect(k).render()
 
 
 def module_source(kernels):

@@ -3,7 +3,8 @@
 // One device function per elementwise primitive, named after it (exp_p -> gx_exp), overloaded for
 // float and double and, where the primitive is defined on them, for the integer types.  The same
 // text compiles under NVRTC (device functions) and under the host C++ compiler of the interpret
-// platform, where gx_interpret.h supplies the CUDA keywords and intrinsics.
+// platform, where gx_interpret.h supplies the CUDA keywords and intrinsics, and under the host
+// compiler of the native `cpu` platform (-DGX_CPU), where gx_cpu.h does.
 //
 // Semantics follow XLA/lax, not C, wherever they differ:
 //   * integer add/sub/mul/neg/abs wrap (two's complement), never signed-overflow UB;
@@ -23,6 +24,10 @@
 #define GX_CUDA 1
 #define GX_FUNC __device__ __forceinline__
 #define GX_MFUNC __device__ __forceinline__
+#elif defined(GX_CPU)
+#include "gx_cpu.h"
+#define GX_FUNC static inline
+#define GX_MFUNC inline
 #else
 #include "gx_interpret.h"
 #define GX_FUNC static inline
@@ -182,14 +187,22 @@ GX_FUNC To gx_convert(From x) { return gx_cvt<To, From>::run(x); }
 // =============================================================================================
 // Floating point
 // =============================================================================================
+// The cpu platform (gx_cpu.h) swaps in float32 versions of these that vectorise; elsewhere, C's.
+#ifndef GX_EXPF
+#define GX_EXPF expf
+#define GX_EXPM1F expm1f
+#define GX_LOGF logf
+#define GX_LOG1PF log1pf
+#define GX_TANHF tanhf
+#endif
 #define GX_F1(name, ff, fd) \
   GX_FUNC float name(float x) { return ff(x); } \
   GX_FUNC double name(double x) { return fd(x); }
-GX_F1(gx_exp, expf, exp)
+GX_F1(gx_exp, GX_EXPF, exp)
 GX_F1(gx_exp2, exp2f, exp2)
-GX_F1(gx_log, logf, log)
-GX_F1(gx_log1p, log1pf, log1p)
-GX_F1(gx_expm1, expm1f, expm1)
+GX_F1(gx_log, GX_LOGF, log)
+GX_F1(gx_log1p, GX_LOG1PF, log1p)
+GX_F1(gx_expm1, GX_EXPM1F, expm1)
 GX_F1(gx_sqrt, sqrtf, sqrt)
 GX_F1(gx_rsqrt, rsqrtf, rsqrt)
 GX_F1(gx_cbrt, cbrtf, cbrt)
@@ -201,7 +214,7 @@ GX_F1(gx_acos, acosf, acos)
 GX_F1(gx_atan, atanf, atan)
 GX_F1(gx_sinh, sinhf, sinh)
 GX_F1(gx_cosh, coshf, cosh)
-GX_F1(gx_tanh, tanhf, tanh)
+GX_F1(gx_tanh, GX_TANHF, tanh)
 GX_F1(gx_asinh, asinhf, asinh)
 GX_F1(gx_acosh, acoshf, acosh)
 GX_F1(gx_atanh, atanhf, atanh)
@@ -212,7 +225,7 @@ GX_F1(gx_round, roundf, round)  // half away from zero (lax.round's default)
 GX_F1(gx_rint, rintf, rint)     // half to even (default rounding mode)
 GX_F1(gx_erf, erff, erf)
 GX_F1(gx_erfc, erfcf, erfc)
-GX_F1(gx_erf_inv, erfinvf, erfinv)  // host versions in gx_interpret.h
+GX_F1(gx_erf_inv, erfinvf, erfinv)  // host versions in gx_host.h
 GX_F1(gx_lgamma, lgammaf, lgamma)
 #undef GX_F1
 
@@ -254,7 +267,7 @@ GX_FUNC double gx_sign(double x) { return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : x); 
 
 // logistic: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) below, so neither side overflows or underflows early.
 GX_FUNC float gx_logistic(float x) {
-  float e = expf(-fabsf(x)), r = 1.0f / (1.0f + e);
+  float e = GX_EXPF(-fabsf(x)), r = 1.0f / (1.0f + e);
   return x >= 0.0f ? r : e * r;
 }
 GX_FUNC double gx_logistic(double x) {

@@ -48,7 +48,7 @@ class Plan:
     """Fusion and rendering of a Program: groups in order, every kernel with its source, the steps
     `(kind, what, ins, outs, dead)` and the memory plan (`layout`)."""
 
-    def __init__(self, program, const_values=None):
+    def __init__(self, program, const_values=None, render=R.render):
         t0 = time.perf_counter()
         if const_values is None:
             const_values = {s: (b.get() if hasattr(b, "get") and not isinstance(b, np.ndarray) else np.asarray(b))
@@ -59,7 +59,7 @@ class Plan:
         self.groups = self.fusion.groups
         self.kernels = self.fusion.kernels
         for k in self.kernels:
-            R.render(k)
+            render(k)      # the CUDA dialect, or the runtime's (the cpu platform's C++ loops)
         self.seconds = time.perf_counter() - t0
         steps = []
         for g in self.groups:
@@ -247,7 +247,8 @@ class Executable:
 
     def __init__(self, program, runtime, plan=None):
         self.runtime = runtime
-        self.plan = plan or Plan(program, {s: runtime.host_scalar(buf) for s, buf, a in program.consts if a.size == 1})
+        self.plan = plan or Plan(program, {s: runtime.host_scalar(buf) for s, buf, a in program.consts if a.size == 1},
+                                 render=getattr(runtime, "render", R.render))
         self.program = program
         self.kernels = self.plan.kernels
         self.library_calls = [g.eqn.prim.name for g in self.plan.groups if g.kind == "library"]

@@ -1,0 +1,225 @@
+"""The native `cpu` platform's runtime: a program's kernels as one host C++ module, run in place.
+
+compiler/render.py's CPU dialect prints each fused kernel as plain C++ loops with an exported
+entry `gx_<kind>_<hash>(void* const* args, int threads)`; all the kernels of a program go into one
+translation unit, compiled by the host C++ compiler (`CXX`, else g++, else clang++) with
+-DGX_CPU (gx_common.cuh then includes gx_cpu.h instead of the interpret platform's fibers),
+OpenMP when the compiler has it, and exact float semantics: no -ffast-math, -ffp-contract=off
+(no fused multiply-add the program did not ask for: `random` stays bit-exact with JAX). The
+module is built for this machine (-march=native), so the CPU's feature flags are in the key.
+
+Shared objects are cached in memory and under `$GPUXLA_CACHE_DIR/cpu/` exactly as the interpret
+platform's are (backends/cache.py; loading is interpret._load_library). Library calls
+(dot_general, sort, linalg, fft, control flow) run the NumPy reference, as on cuda-interpret.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ... import config
+from ...compiler.render import module_source, render_cpu
+from ..cache import DiskCache, headers_digest, kernels_dir, numbered_source
+from ..cuda.interpret import InterpretRuntime, _compiler_version, _load_library, host_compiler
+
+FLAGS = ["-O2", "-march=native", "-std=c++17", "-shared", "-fPIC", "-fvisibility=hidden", "-fno-strict-aliasing",
+         "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-DGX_CPU=1", "-w"]
+OPENMP = ["-fopenmp"]
+
+
+class CpuUnavailable(RuntimeError):
+    """No host C++ compiler, or one that cannot build a shared object: the cpu platform cannot run."""
+
+
+class CpuCompileError(RuntimeError):
+    """The host compiler rejected a kernel module; the message holds its log and the numbered source."""
+
+
+def _cpu_features() -> str:
+    """What -march=native depends on: the CPU's feature flags (Linux), else the machine name."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return os.uname().machine
+
+
+compile_stats = {"compiled": 0, "memory_hits": 0, "disk_hits": 0, "compile_seconds": 0.0}
+_memory: dict[str, "Module"] = {}
+_lock = threading.RLock()
+_disk = DiskCache("cpu", ".so", b"GXCPUSO1")
+_openmp: dict[str, bool] = {}     # compiler -> whether -fopenmp works with it
+_features = None
+
+
+class Module:
+    """A loaded kernel module: kernel name -> ctypes function (void* const*, int)."""
+
+    def __init__(self, image: bytes, names, key: str):
+        self.key = key
+        self._lib = _load_library(image, key)
+        self.fns = {}
+        for n in names:
+            fn = getattr(self._lib, n)
+            fn.argtypes, fn.restype = [ctypes.c_void_p, ctypes.c_int], None
+            self.fns[n] = fn
+        mt = self._lib.gx_cpu_max_threads
+        mt.restype = ctypes.c_int
+        self.max_threads = mt()
+
+
+def _build(cxx, source, flags, label):
+    tmp = Path(tempfile.mkdtemp(prefix="gx_cpu_build_"))
+    try:
+        src, out = tmp / "gx_module.cc", tmp / "gx_module.so"
+        src.write_text(source)
+        kdir = kernels_dir()
+        cmd = [*shlex.split(cxx), *flags, f"-I{kdir}", str(src), "-o", str(out), "-lm"]
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True)
+        except OSError as e:
+            raise CpuUnavailable(f"host C++ compiler {cxx!r} does not run: {e}") from e
+        if r.returncode != 0 or not out.is_file():
+            raise CpuCompileError(
+                f"{cxx} failed to compile the kernel module ({label}) for the cpu platform:\n"
+                f"$ {' '.join(shlex.quote(c) for c in cmd)}\n{(r.stderr + r.stdout).strip()}\n\n"
+                f"---- source ----\n{numbered_source(source)}")
+        return out.read_bytes()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _key(cxx, source, names, openmp, options):
+    h = hashlib.sha256(b"gpuxla-cpu-1\0")
+    flags = FLAGS + (OPENMP if openmp else []) + options
+    for part in (source, repr(names), "\0".join(flags), cxx, _compiler_version(cxx), os.uname().machine, _features,
+                 headers_digest()):
+        h.update(part.encode() + b"\0\1")
+    return h.hexdigest()
+
+
+def compile_module(source: str, names, options=()) -> Module:
+    """Compile a module of CPU-dialect kernels (`names`: their exported entries), or load it from a
+    cache. `options`: more compiler flags (tests build with -O0: same results, faster builds).
+    Thread-safe; the compiler runs outside the lock, so threads build modules in parallel."""
+    global _features
+    cxx = host_compiler()
+    if cxx is None:
+        raise CpuUnavailable("the cpu platform needs a host C++ compiler, and none was found ($CXX unset or "
+                             "not on PATH, no g++, no clang++); install g++ (Debian: build-essential)")
+    names, options = list(names), [str(o) for o in options]
+    if _features is None:
+        _features = _cpu_features()
+    key = _key(cxx, source, names, _openmp.get(cxx, True), options)
+    t0 = time.perf_counter()
+    with _lock:
+        mod = _memory.get(key)
+        if mod is not None:
+            compile_stats["memory_hits"] += 1
+            return mod
+        status, payload = _disk.get(key)
+        if status == "hit":
+            try:
+                mod = Module(payload, names, key)
+            except (OSError, AttributeError):   # consistent but unloadable: rebuild it
+                pass
+            else:
+                _memory[key] = mod
+                compile_stats["disk_hits"] += 1
+                return mod
+    label = names[0] if names else "<no kernels>"
+    if _openmp.get(cxx, True):
+        try:
+            payload = _build(cxx, source, FLAGS + OPENMP + options, label)
+        except CpuCompileError:
+            # A compiler without OpenMP: build serial kernels from now on (same results) -- but
+            # only if that is what failed; a module it rejects anyway is reported as it is.
+            payload = _build(cxx, source, FLAGS + options, label)
+            _openmp[cxx] = False
+            key = _key(cxx, source, names, False, options)
+        else:
+            _openmp[cxx] = True
+    else:
+        payload = _build(cxx, source, FLAGS + options, label)
+    mod = Module(payload, names, key)
+    _disk.put(key, payload)
+    with _lock:
+        _memory[key] = mod
+        compile_stats["compiled"] += 1
+        compile_stats["compile_seconds"] += time.perf_counter() - t0
+    return mod
+
+
+_works: dict[str, bool] = {}
+
+
+def compiler_works() -> bool:
+    """Whether the host compiler builds a trivial shared object (tells a broken compiler from a
+    kernel it rejects)."""
+    cxx = host_compiler()
+    if cxx is None:
+        return False
+    if cxx not in _works:
+        try:
+            _build(cxx, 'extern "C" int gx_probe() { return 1; }\n', ["-O0", "-shared", "-fPIC", "-w"], "probe")
+            _works[cxx] = True
+        except (CpuCompileError, CpuUnavailable):
+            _works[cxx] = False
+    return _works[cxx]
+
+
+# Kernel name (a hash of its source) -> entry, from every module loaded in this process: a kernel
+# compiled once, for any program, is never compiled again (compile_many relies on it).
+_loaded: dict[str, object] = {}
+_max_threads = 0
+
+
+class CpuRuntime(InterpretRuntime):
+    """What plan.Executable runs on for the cpu platform: NumPy buffers, kernels from host modules,
+    library calls on the NumPy reference (InterpretRuntime's)."""
+    render = staticmethod(render_cpu)
+
+    def __init__(self, threads=None, options=()):
+        super().__init__(options=options)
+        self.threads = config.CPU_THREADS.get() if threads is None else threads
+        self.fns = {}
+
+    def prepare(self, kernels, jobs=1):
+        """Load the kernels: those no loaded module has go into one new module, or into `jobs`
+        modules built by parallel compiler runs."""
+        global _max_threads
+        todo = list({k.name: k for k in kernels if k.name not in _loaded}.values())
+        if todo:
+            n = max(1, min(jobs, len(todo) // 32))
+            chunks = [todo[i::n] for i in range(n)]
+
+            def build(c):
+                return compile_module(module_source(c), [k.name for k in c], self.options)
+            if n == 1:
+                mods = [build(todo)]
+            else:
+                with ThreadPoolExecutor(n) as pool:
+                    mods = list(pool.map(build, chunks))
+            with _lock:
+                for mod, c in zip(mods, chunks):
+                    _loaded.update((k.name, mod.fns[k.name]) for k in c)
+                    _max_threads = max(_max_threads, mod.max_threads)
+        self.fns.update((k.name, _loaded[k.name]) for k in kernels)
+        if self.threads <= 0:
+            self.threads = max(1, _max_threads)
+
+    def launch(self, k, args):
+        ptrs = (ctypes.c_void_p * len(args))(*[a.ctypes.data for a in args])
+        self.fns[k.name](ptrs, self.threads)

@@ -1,0 +1,171 @@
+// gx_cpu.h -- the host side of the native `cpu` platform (compiled with -DGX_CPU; gx_common.cuh
+// includes it).  Kernels rendered by the CPU dialect of compiler/render.py are plain C++ loops:
+// they use none of CUDA's thread model, only its spelling of a few keywords and intrinsics
+// (gx_host.h), and gx_parallel below to spread independent chunks of work over threads.
+#pragma once
+#ifndef GX_CPU_H
+#define GX_CPU_H
+#define __global__
+#define __device__
+#define __host__
+#define __launch_bounds__(...)
+#include "gx_host.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define GX_EXPORT extern "C" __attribute__((visibility("default")))
+// Before a loop whose iterations are independent (no reduction in it): vectorise it.
+#ifdef _OPENMP
+#define GX_SIMD _Pragma("omp simd")
+#else
+#define GX_SIMD
+#endif
+
+// Run body(lo, hi) over [0, n) in chunks of `grain` items, on up to `threads` OpenMP threads.
+// The chunks are independent (elements of a loop kernel, whole rows of a reduction), so the
+// result is the same bits whatever the thread count or schedule.
+template <class F>
+static inline void gx_parallel(long long n, long long grain, int threads, F&& body) {
+  long long chunks = (n + grain - 1) / grain;
+#ifdef _OPENMP
+  if (threads > 1 && chunks > 1) {
+    int t = (long long)threads < chunks ? threads : (int)chunks;
+#pragma omp parallel for num_threads(t) schedule(static)
+    for (long long c = 0; c < chunks; ++c) body(c * grain, c + 1 < chunks ? (c + 1) * grain : n);
+    return;
+  }
+#endif
+  (void)chunks;
+  (void)threads;
+  body(0LL, n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// float32 exp, expm1, log, log1p, tanh the compiler can vectorise (glibc's are calls, one value at
+// a time).  log, log1p and tanh compute in double -- where float's whole range, subnormals
+// included, is normal and a short polynomial is accurate to ~1e-14 -- and round once to float:
+// the correctly rounded value but for rare halfway-close cases (then 1 ulp off).  exp and expm1,
+// the hot ones (softmax, selu, logistic), compute in float, twice the lanes.  Special values (nan,
+// +-inf, 0, negative logs) come out as C's.  No branches: both sides are computed and selected
+// (the module is built with -fno-trapping-math, so the compiler may do the same).
+// ---------------------------------------------------------------------------------------------
+static inline double gx_bits_f64(unsigned long long b) { double d; memcpy(&d, &b, 8); return d; }
+static inline unsigned long long gx_f64_bits(double d) { unsigned long long b; memcpy(&b, &d, 8); return b; }
+
+// e^x for |x| <= 110 (or nan): x = n ln2 + r, |r| <= ln2/2, e^r by Taylor to r^12, times 2^n.
+static inline double gx_cpu_exp_core(double x) {
+  const double shift = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer in the low bits
+  double kd = x * 1.4426950408889634 + shift;
+  unsigned long long ki = gx_f64_bits(kd);
+  double n = kd - shift;
+  double r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
+  double p = 1.0 / 479001600.0;
+  p = 1.0 / 39916800.0 + r * p; p = 1.0 / 3628800.0 + r * p; p = 1.0 / 362880.0 + r * p;
+  p = 1.0 / 40320.0 + r * p;    p = 1.0 / 5040.0 + r * p;    p = 1.0 / 720.0 + r * p;
+  p = 1.0 / 120.0 + r * p;      p = 1.0 / 24.0 + r * p;      p = 1.0 / 6.0 + r * p;
+  p = 0.5 + r * p;              p = 1.0 + r * p;             p = 1.0 + r * p;
+  return p * gx_bits_f64((ki + 1023ull) << 52);  // (the 1.5*2^52 bits above bit 11 shift out)
+}
+static inline double gx_cpu_clamp110(double d) { return d < -110.0 ? -110.0 : (d > 110.0 ? 110.0 : d); }
+
+// e^x - 1: Taylor to x^11 for |x| < 1/4 (no cancellation), else e^x - 1 (at most 4x its error).
+static inline double gx_cpu_expm1_core(double d) {
+  double p = 1.0 / 39916800.0;
+  p = 1.0 / 3628800.0 + d * p; p = 1.0 / 362880.0 + d * p; p = 1.0 / 40320.0 + d * p;
+  p = 1.0 / 5040.0 + d * p;    p = 1.0 / 720.0 + d * p;    p = 1.0 / 120.0 + d * p;
+  p = 1.0 / 24.0 + d * p;      p = 1.0 / 6.0 + d * p;      p = 0.5 + d * p;
+  double small = d + d * d * p;
+  double big = gx_cpu_exp_core(gx_cpu_clamp110(d)) - 1.0;
+  return fabs(d) < 0.25 ? small : big;
+}
+
+// log x for positive finite x: x = m 2^k with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(f/(2+f)).
+static inline double gx_cpu_log_core(double x) {
+  unsigned long long ix = gx_f64_bits(x) + (0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull);
+  double k = gx_bits_f64(0x4330000000000000ull | (ix >> 52)) - 4503599627371519.0;  // (ix >> 52) - 1023
+  double m = gx_bits_f64((ix & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull);
+  double f = m - 1.0, s = f / (2.0 + f), z = s * s;
+  double q = 1.0 / 17.0;
+  q = 1.0 / 15.0 + z * q; q = 1.0 / 13.0 + z * q; q = 1.0 / 11.0 + z * q; q = 1.0 / 9.0 + z * q;
+  q = 1.0 / 7.0 + z * q;  q = 1.0 / 5.0 + z * q;  q = 1.0 / 3.0 + z * q;
+  return k * 6.93147180369123816490e-01 + (2.0 * s + (2.0 * s * z * q + k * 1.90821492927058770002e-10));
+}
+
+// exp and expm1 in float, 8 or 16 to a vector: within 1 ulp (exp) and 3 ulp (expm1) of the
+// correctly rounded result; e^x = 2^n e^r as above, 2^n applied in two halves so that results in
+// float's subnormal range round once.
+static inline float gx_bits_f32(unsigned b) { float f; memcpy(&f, &b, 4); return f; }
+static inline unsigned gx_f32_bits(float f) { unsigned b; memcpy(&b, &f, 4); return b; }
+static inline float gx_cpu_exp_f32(float x) {   // x in [-104, 89]
+  const float shift = 12582912.0f;  // 1.5 * 2^23
+  float kd = x * 1.44269504f + shift;
+  int n = (int)(gx_f32_bits(kd) - gx_f32_bits(shift));
+  float nf = kd - shift;
+  float r = (x - nf * 0.693145751953125f) - nf * 1.428606765330187e-06f;
+  float p = 1.0f / 5040.0f;
+  p = 1.0f / 720.0f + r * p; p = 1.0f / 120.0f + r * p; p = 1.0f / 24.0f + r * p; p = 1.0f / 6.0f + r * p;
+  p = 0.5f + r * p;          p = 1.0f + r * p;          p = 1.0f + r * p;
+  int h = n >> 1;
+  return (p * gx_bits_f32((unsigned)(h + 127) << 23)) * gx_bits_f32((unsigned)(n - h + 127) << 23);
+}
+static inline float gx_cpu_expf(float x) {
+  float c = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
+  float e = gx_cpu_exp_f32(c);
+  return x != x ? x : e;
+}
+// e^x - 1: Taylor to x^9 for |x| < 1/2 (no cancellation), else e^x - 1.
+static inline float gx_cpu_expm1f(float x) {
+  float p = 1.0f / 3628800.0f;
+  p = 1.0f / 362880.0f + x * p; p = 1.0f / 40320.0f + x * p; p = 1.0f / 5040.0f + x * p;
+  p = 1.0f / 720.0f + x * p;    p = 1.0f / 120.0f + x * p;   p = 1.0f / 24.0f + x * p;
+  p = 1.0f / 6.0f + x * p;      p = 0.5f + x * p;
+  float small = x + (x * x) * p;
+  float c = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
+  float big = gx_cpu_exp_f32(c) - 1.0f;
+  float r = fabsf(x) < 0.5f ? small : big;
+  return x != x ? x : r;
+}
+
+static inline float gx_cpu_logf(float x) {
+  double d = x;
+  double r = gx_cpu_log_core(d > 0.0 && d <= 3.5e38 ? d : 1.0);
+  r = d == 0.0 ? -HUGE_VAL : r;
+  r = d > 3.5e38 ? d : r;        // +inf
+  r = d < 0.0 ? NAN : r;
+  return (float)(d != d ? d : r);
+}
+
+// log1p: log u * x / (u - 1) with u = 1 + x rounded (the factor corrects u's rounding).
+static inline float gx_cpu_log1pf(float x) {
+  double d = x, u = 1.0 + d;
+  double ok = u > 0.0 && u <= 3.5e38 ? u : 2.0;
+  double r = u == 1.0 ? d : gx_cpu_log_core(ok) * (d / (ok - 1.0));
+  r = u == 0.0 ? -HUGE_VAL : r;
+  r = u > 3.5e38 ? u : r;
+  r = u < 0.0 ? NAN : r;
+  return (float)(d != d ? d : r);
+}
+
+// tanh |x| = t / (t + 2) with t = e^(2|x|) - 1; tanh 20 rounds to 1 in float.
+static inline float gx_cpu_tanhf(float x) {
+  double a = fabs((double)x);
+  a = a > 20.0 ? 20.0 : a;
+  double t = gx_cpu_expm1_core(2.0 * a);
+  return (float)copysign(t / (t + 2.0), (double)x);
+}
+#define GX_EXPF gx_cpu_expf
+#define GX_EXPM1F gx_cpu_expm1f
+#define GX_LOGF gx_cpu_logf
+#define GX_LOG1PF gx_cpu_log1pf
+#define GX_TANHF gx_cpu_tanhf
+
+// The OpenMP threads this module would use by default (0 when built without OpenMP).
+GX_EXPORT int gx_cpu_max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 0;
+#endif
+}
+#endif  // GX_CPU_H
