@@ -236,3 +236,8 @@ class _ConfigModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _ConfigModule
+
+# Simulated host devices (gpuxla/parallel/devices.py): the option wins over the variable when set.
+NUM_CPU_DEVICES = EnvFlag("GPUXLA_NUM_CPU_DEVICES", 1, int,
+                          "N simulated devices on the host platforms (XLA's forced host device count)")
+_values["jax_num_cpu_devices"] = None
