@@ -38,11 +38,11 @@ from ..backends import get_backend
 from ..compiler import passes as _passes
 from ..core import graph
 from ..core.extensions import COLLECTIVES, axis_index_p
-from ..core.graph import Array, from_buffer
+from ..core.graph import from_buffer
 from ..core.program import Program
 from ..core.trace import BAKE, Traced, arg_names, as_node, substitute, trace, trace_nodes
 from ..transforms import batching
-from ..tree_util import tree_flatten, tree_leaves, tree_unflatten
+from ..tree_util import tree_flatten, tree_leaves
 from . import devices as _devices
 from .engine import engine_for
 
@@ -317,7 +317,7 @@ class _Plan:
                     read_later.add(x.id)
         self.steps = []
         for lv in range(self.levels + 1):
-            members = [m for m in nodes if level[m.id] == lv and m.prim not in COLLECTIVES and m.prim is not axis_index_p]
+            members = [m for m in nodes if level[m.id] == lv and m.prim not in COLLECTIVES]
             ids = {m.id for m in members}
             outs = [m for m in members if m.id in read_later and not isinstance(m.aval, tuple)]
             ins = list({x.id: x for m in members for x in m.inputs if x.id in known and x.id not in ids}.values())
