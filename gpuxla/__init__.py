@@ -14,6 +14,7 @@ from .transforms.batching import vmap
 from .transforms.jit import jit
 from .parallel.devices import process_index, process_count
 from .parallel.pmap import pmap
+from . import distributed  # noqa: F401
 from . import random, nn, scipy  # noqa: F401
 
 # The primitive families: each fills the rule tables (transforms/ad.py, transforms/batching.py)

@@ -52,3 +52,46 @@ def engine_for(backend, devs):
     if world.engine is not None:
         return world.engine.with_backend(backend)
     return HostEngine(backend)
+
+
+class MpiEngine(HostEngine):
+    """Several processes joined by MPI: each combines its own devices on the host, then MPI
+    combines the processes (non-blocking calls polled against `timeout`, so a process that never
+    arrives is a TimeoutError naming the collective, not a hang)."""
+
+    def __init__(self, comm, timeout, backend=None):
+        super().__init__(backend)
+        self.comm, self.timeout = comm, timeout
+
+    def with_backend(self, backend):
+        return MpiEngine(self.comm, self.timeout, backend)
+
+    def collective(self, name, bufs, params):
+        from mpi4py import MPI
+        local = np.ascontiguousarray(self.combine(name, self._host(bufs), params))
+        dt = local.dtype
+        # MPI's datatypes cover the NumPy number types; bfloat16 and float16 travel as float32.
+        wire = local.astype(np.float32) if dt.itemsize == 2 and dt.kind in "fV" else local
+        if name in _REDUCE:
+            out = np.empty_like(wire)
+            op = {"psum": MPI.SUM, "pmax": MPI.MAX, "pmin": MPI.MIN}[name]
+            wait(self.comm.Iallreduce(wire, out, op=op), self.timeout, f"pmap: the collective '{name}'")
+        else:
+            got = np.empty((self.comm.Get_size(),) + wire.shape, wire.dtype)
+            wait(self.comm.Iallgather(wire, got), self.timeout, f"pmap: the collective '{name}'")
+            out = np.concatenate(list(got), axis=params["axis"])
+        out = self.backend.from_numpy(np.ascontiguousarray(out.astype(dt, copy=False)))
+        return [out] * len(bufs)
+
+
+def wait(request, timeout, what):
+    """Poll an MPI request until it completes or `timeout` seconds pass (TimeoutError)."""
+    import time
+    deadline = time.monotonic() + timeout
+    delay = 1e-5
+    while not request.Test():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not every process arrived within {timeout:g} s (a process that "
+                               "never calls it, or calls a different collective?)")
+        time.sleep(delay)
+        delay = min(delay * 2, 1e-3)

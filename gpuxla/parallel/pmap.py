@@ -24,6 +24,9 @@ NCCL communicators per device). Called under another transformation (inside jit,
 or on traced arrays), pmap means what it computes: it is `vmap` with the same axis name, on the
 default device; the outer transformation then sees ordinary primitives.
 
+Across processes (gpuxla.distributed.initialize) the axis spans every process's devices: each
+process feeds its own devices' slices and the MPI engine joins the processes at each collective.
+
 The mapped results are stacked on the default device (JAX keeps them sharded across the devices);
 a following pmap splits them again.
 """
@@ -172,6 +175,9 @@ class PmapFunction:
         n = sizes.pop()
 
         devs = self._devices
+        if devs is not None and _devices.world.process_count > 1:
+            raise NotImplementedError("pmap: devices= across several processes is not supported by gpuxla; "
+                                      "leave it None to use every process's local devices")
         if devs is not None and len(devs) != n:
             raise ValueError(f"Leading axis size of input to pmapped function must equal the number of local devices "
                              f"passed to pmap. Got axis_size={n}, num_local_devices={len(devs)}.\n"
@@ -185,6 +191,9 @@ class PmapFunction:
 
         traced = any(x._buf is None and (x.sym is not None or graph.state.trace_level) for x in nodes)
         if graph.state.trace_level or traced:
+            if _devices.world.process_count > 1:
+                raise NotImplementedError("pmap under jit, grad or vmap is not supported by gpuxla across several "
+                                          "processes; call pmap outside the transformation")
             # Under an outer transformation: the same function as vmap over the same axis name.
             vm = batching.vmap(fun, in_axes=in_axes, out_axes=self._out_axes, axis_name=self._axis_name)
             return vm(*dyn, **kwargs)
@@ -195,14 +204,14 @@ class PmapFunction:
             av = x.aval
             avals.append(av if a is None else av.update(shape=av.shape[:a] + av.shape[a + 1:]))
         key = (in_tree, static_vals, tuple(axes), tuple(avals), n, tuple(devs), config.TRACE_FLAGS,
-               get_backend().platform)
+               get_backend().platform, _devices.world.process_count)
         try:
             plan = self._cache.get(key)
         except TypeError:
             key, plan = None, None
         if plan is None:
             leaf_names = [f"the argument '{nm}' of {fname} traced for pmap" for nm in _leaf_names(dyn, kwargs, names)]
-            plan = _Plan(fun, avals, leaf_names, in_tree, self._axis_name, n, fname)
+            plan = _Plan(fun, avals, leaf_names, in_tree, self._axis_name, n, fname, _devices.world)
             if key is not None:
                 with self._lock:
                     self._cache[key] = plan
@@ -268,8 +277,11 @@ def _collective_inside(node):
 class _Plan:
     """One traced signature: the stages and the collectives between them."""
 
-    def __init__(self, fun, avals, names, in_tree, axis_name, n, fname):
-        frame = batching.AxisFrame(axis_name, n)
+    def __init__(self, fun, avals, names, in_tree, axis_name, n, fname, world):
+        # Across processes the axis is global: this process's n devices come after those of the
+        # processes before it.
+        self.offset = world.process_index * n
+        frame = batching.AxisFrame(axis_name, n * world.process_count)
 
         def in_frame(*a, **k):
             batching._env.frames.append(frame)
@@ -335,7 +347,7 @@ class _Plan:
                 whole = np.asarray(b.to_numpy(x._buf))
                 env[leaf.id] = [b.from_numpy(np.ascontiguousarray(np.take(whole, i, axis=a))) for i in range(n)]
         for m in self.axis_index:
-            env[m.id] = [b.from_numpy(np.asarray(i, np.int32)) for i in range(n)]
+            env[m.id] = [b.from_numpy(np.asarray(self.offset + i, np.int32)) for i in range(n)]
 
         def value(x):
             v = env.get(x.id)
