@@ -226,3 +226,29 @@ def test_errors_as_jax_words_them():
     with pytest.raises(NotImplementedError, match="'psum' inside the body of 'scan'"):
         jax.pmap(lambda v: lax.scan(lambda c, _: (lax.psum(c, "i"), None), v, None, length=2)[0],
                  axis_name="i")(jnp.ones((2, 2)))
+
+
+def test_scalars_constants_dtypes_and_control_flow():
+    n = 4
+    X = np.arange(2.0 * n, dtype=np.float32).reshape(n, 2)
+    x = jnp.asarray(X)
+    # a per-device scalar keeps rank 0; psum of a constant is the device count.
+    close(jax.pmap(lambda v: v * lax.psum(1, "i"), axis_name="i")(jnp.arange(4.0)), np.arange(4.0) * n)
+    assert jax.pmap(lambda v: lax.psum(1, "i"), axis_name="i")(x).tolist() == [n] * n
+    c = jnp.ones(2) * 5
+    close(jax.pmap(lambda v: c)(x), np.full((n, 2), 5.0))
+    idx, three = jax.pmap(lambda v: (lax.axis_index("i"), 3.0), axis_name="i")(x)
+    assert idx.dtype == np.int32 and idx.tolist() == list(range(n)) and three.weak_type
+    s = jax.pmap(lambda v: lax.psum(v.astype(jnp.int32), "i"), axis_name="i")(x)
+    assert s.dtype == np.int32 and s.tolist() == [X.sum(0).astype(int).tolist()] * n
+    b = jax.pmap(lambda v: lax.pmax(v.astype(jnp.bfloat16), "i"), axis_name="i")(x)
+    assert b.dtype == jnp.bfloat16
+    close(b.astype(np.float32), np.broadcast_to(X.max(0), X.shape))
+    # axis_index inside loop and branch bodies (a per-device input, not a collective).
+    f = lambda v: lax.fori_loop(0, 3, lambda i, a: a + lax.axis_index("i"), v)
+    close(jax.pmap(f, axis_name="i")(x), X + 3 * np.arange(n)[:, None])
+    g = lambda v: lax.cond(lax.axis_index("i") > 1, lambda a: a * 2, lambda a: -a, v)
+    close(jax.pmap(g, axis_name="i")(x), np.where(np.arange(n)[:, None] > 1, 2 * X, -X))
+    # per-device random keys: the same numbers as vmap.
+    keys = jax.random.split(jax.random.PRNGKey(0), n)
+    close(jax.pmap(lambda k: jax.random.normal(k, (3,)))(keys), jax.vmap(lambda k: jax.random.normal(k, (3,)))(keys))

@@ -95,7 +95,9 @@ def axis_index(axis_name):
     names, sizes = _check(axis_name, "axis_index")
     idx = None
     for n, s in zip(names, sizes):
-        i = _bind(axis_index_p, axis_name=(n,))
+        # pmap's axis knows its device index (an input of the per-device program).
+        i = getattr(batching.axis_frame(n), "index", None)
+        i = _bind(axis_index_p, axis_name=(n,)) if i is None else i
         idx = i if idx is None else idx * s + i
     return idx
 

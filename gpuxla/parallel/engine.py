@@ -40,7 +40,7 @@ class HostEngine:
         raise NotImplementedError(f"pmap: no engine rule for the collective '{name}'")
 
     def collective(self, name, bufs, params):
-        out = self.backend.from_numpy(np.ascontiguousarray(self.combine(name, self._host(bufs), params)))
+        out = self.backend.from_numpy(np.asarray(self.combine(name, self._host(bufs), params), order="C"))
         return [out] * len(bufs)       # buffers are immutable: every device may share the result
 
 
@@ -68,7 +68,7 @@ class MpiEngine(HostEngine):
 
     def collective(self, name, bufs, params):
         from mpi4py import MPI
-        local = np.ascontiguousarray(self.combine(name, self._host(bufs), params))
+        local = np.asarray(self.combine(name, self._host(bufs), params), order="C")
         dt = local.dtype
         # MPI's datatypes cover the NumPy number types; bfloat16 and float16 travel as float32.
         wire = local.astype(np.float32) if dt.itemsize == 2 and dt.kind in "fV" else local
@@ -80,7 +80,7 @@ class MpiEngine(HostEngine):
             got = np.empty((self.comm.Get_size(),) + wire.shape, wire.dtype)
             wait(self.comm.Iallgather(wire, got), self.timeout, f"pmap: the collective '{name}'")
             out = np.concatenate(list(got), axis=params["axis"])
-        out = self.backend.from_numpy(np.ascontiguousarray(out.astype(dt, copy=False)))
+        out = self.backend.from_numpy(np.asarray(out.astype(dt, copy=False), order="C"))
         return [out] * len(bufs)
 
 

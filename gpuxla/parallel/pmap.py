@@ -41,7 +41,7 @@ from ..backends import get_backend
 from ..compiler import passes as _passes
 from ..core import graph
 from ..core.extensions import COLLECTIVES, axis_index_p
-from ..core.graph import from_buffer
+from ..core.graph import Aval, from_buffer
 from ..core.program import Program
 from ..core.trace import BAKE, Traced, arg_names, as_node, substitute, trace, trace_nodes
 from ..transforms import batching
@@ -248,6 +248,11 @@ def _assemble(bufs, oa, aval):
 
 
 # --- the per-device program, cut at its collectives -------------------------------------------
+class _PmapFrame(batching.AxisFrame):
+    """pmap's axis: its name and size, as vmap's, and the per-device index leaf."""
+    __slots__ = ("index",)
+
+
 class _Stage:
     """Ordinary nodes of one level: compiled once, run on every device."""
 
@@ -281,9 +286,12 @@ class _Plan:
         # Across processes the axis is global: this process's n devices come after those of the
         # processes before it.
         self.offset = world.process_index * n
-        frame = batching.AxisFrame(axis_name, n * world.process_count)
+        frame = _PmapFrame(axis_name, n * world.process_count)
 
         def in_frame(*a, **k):
+            # The device's index is an input of the program, so lax.axis_index works inside loop
+            # and branch bodies too (a body captures it as it captures any outer value).
+            frame.index = graph.symbolic(Aval((), np.dtype(np.int32)), f"the device index of pmap({fname})")
             batching._env.frames.append(frame)
             try:
                 return fun(*a, **k)
@@ -294,12 +302,12 @@ class _Plan:
         if t.captured:
             raise TypeError(f"pmap({fname}) closes over arrays of an active transformation (grad/vmap); "
                             "pass them as arguments instead")
-        self.leaves, self.outs, self.out_tree = t.leaves, t.outs, t.out_tree
+        self.leaves, self.outs, self.out_tree = t.leaves + [frame.index], t.outs, t.out_tree
         self.out_avals = [o.aval for o in t.outs]
         self.n, self.fname = n, fname
 
         nodes = trace_nodes(t)
-        level = {x.id: 0 for x in t.leaves}
+        level = {x.id: 0 for x in self.leaves}
         self.axis_index = []
         colls = {}                  # level -> collective nodes, in order
         for m in nodes:
@@ -321,7 +329,7 @@ class _Plan:
             level[m.id] = lv
         self.levels = max([0] + list(colls))
         # Which nodes a later level (or the result) reads: those a stage must hand out.
-        known = {x.id for x in t.leaves} | {m.id for m in nodes}
+        known = {x.id for x in self.leaves} | {m.id for m in nodes}
         read_later = {o.id for o in t.outs}
         for m in nodes:
             for x in m.inputs:
@@ -340,12 +348,13 @@ class _Plan:
         n, b = self.n, get_backend()
         engine = engine_for(b, devs)
         env = {}
+        env[self.leaves[-1].id] = [b.from_numpy(np.asarray(self.offset + i, np.int32)) for i in range(n)]
         for leaf, x, a in zip(self.leaves, nodes, axes):
             if a is None:
                 env[leaf.id] = [x._buf] * n
             else:
                 whole = np.asarray(b.to_numpy(x._buf))
-                env[leaf.id] = [b.from_numpy(np.ascontiguousarray(np.take(whole, i, axis=a))) for i in range(n)]
+                env[leaf.id] = [b.from_numpy(np.asarray(np.moveaxis(whole, a, 0)[i], order="C")) for i in range(n)]
         for m in self.axis_index:
             env[m.id] = [b.from_numpy(np.asarray(self.offset + i, np.int32)) for i in range(n)]
 
