@@ -252,3 +252,35 @@ def test_scalars_constants_dtypes_and_control_flow():
     # per-device random keys: the same numbers as vmap.
     keys = jax.random.split(jax.random.PRNGKey(0), n)
     close(jax.pmap(lambda k: jax.random.normal(k, (3,)))(keys), jax.vmap(lambda k: jax.random.normal(k, (3,)))(keys))
+
+
+@pytest.mark.parametrize("n", (2, 4))
+def test_data_parallel_training_matches_one_device(n):
+    # The README's step: pmean of the per-device gradients over equal slices is the gradient of
+    # the whole batch, so N devices train exactly as one device on the concatenated batch.
+    def loss(params, x, y):
+        for w, b in params[:-1]:
+            x = jax.nn.relu(x @ w + b)
+        w, b = params[-1]
+        return jnp.mean((x @ w + b - y) ** 2)
+
+    def step(params, x, y):
+        grads = lax.pmean(jax.grad(loss)(params, x, y), "batch")
+        return jax.tree_util.tree_map(lambda p, g: p - 0.05 * g, params, grads)
+
+    one = jax.jit(lambda params, x, y: jax.tree_util.tree_map(lambda p, g: p - 0.05 * g, params,
+                                                              jax.grad(loss)(params, x, y)))
+    train = jax.pmap(step, axis_name="batch", in_axes=(None, 0, 0), out_axes=None)
+    rng = np.random.default_rng(n)
+    params = [(jnp.asarray(rng.standard_normal((a, b)) / np.sqrt(a), dtype=jnp.float32), jnp.zeros(b))
+              for a, b in ((5, 16), (16, 1))]
+    X = rng.standard_normal((n, 8, 5)).astype(np.float32)
+    Y = np.sin(X.sum(-1, keepdims=True))
+    p_dp, p_one = params, params
+    for _ in range(5):
+        p_dp = train(p_dp, X, Y)
+        p_one = one(p_one, X.reshape(-1, 5), Y.reshape(-1, 1))
+    for a, b in zip(jax.tree_util.tree_leaves(p_dp), jax.tree_util.tree_leaves(p_one)):
+        close(a, b, tol=1e-5)
+    assert float(loss(p_one, X.reshape(-1, 5), Y.reshape(-1, 1))) < float(loss(params, X.reshape(-1, 5),
+                                                                            Y.reshape(-1, 1)))
