@@ -284,3 +284,15 @@ def test_data_parallel_training_matches_one_device(n):
         close(a, b, tol=1e-5)
     assert float(loss(p_one, X.reshape(-1, 5), Y.reshape(-1, 1))) < float(loss(params, X.reshape(-1, 5),
                                                                             Y.reshape(-1, 1)))
+
+
+def test_device_put_sharded_and_replicated_feed_pmap():
+    devs = jax.devices()[:3]
+    shards = [{"a": np.full(2, i, np.float32)} for i in range(3)]
+    s = jax.device_put_sharded(shards, devs)
+    close(s["a"], np.repeat(np.arange(3.0)[:, None], 2, 1))
+    r = jax.device_put_replicated(jnp.arange(2.0), devs)
+    close(r, np.tile(np.arange(2.0), (3, 1)))
+    close(jax.pmap(lambda a, b: a["a"] + lax.psum(b, "i"), axis_name="i")(s, r), np.arange(3.0)[:, None] + 3 * np.arange(2.0))
+    with pytest.raises(ValueError, match="len\\(shards\\) = 3 must equal len\\(devices\\) = 2"):
+        jax.device_put_sharded(shards, devs[:2])

@@ -90,3 +90,24 @@ def check_device(d, what="device_put"):
     if d not in local:
         raise ValueError(f"{what}: {d!r} is not a device of this process; its devices are {local}")
     return d
+
+
+def device_put_sharded(shards, devices):
+    """One pytree per device, stacked along a new leading axis: the input pmap splits again.
+    (JAX keeps each slice on its device; gpuxla keeps the stack on the default device.)"""
+    from .. import numpy as jnp
+    from ..tree_util import tree_map
+    devices = [check_device(d, "device_put_sharded") for d in devices]
+    if len(shards) != len(devices):
+        raise ValueError(f"len(shards) = {len(shards)} must equal len(devices) = {len(devices)}.")
+    return tree_map(lambda *xs: jnp.stack(xs), *shards)
+
+
+def device_put_replicated(x, devices):
+    """`x` once per device, stacked along a new leading axis."""
+    from .. import numpy as jnp
+    from ..tree_util import tree_map
+    devices = [check_device(d, "device_put_replicated") for d in devices]
+    if not devices:
+        raise ValueError("`devices` argument to `device_put_replicated must be a non-empty sequence.")
+    return tree_map(lambda v: jnp.broadcast_to(jnp.asarray(v), (len(devices),) + jnp.shape(v)), x)

@@ -343,13 +343,20 @@ class _Plan:
             ins = list({x.id: x for m in members for x in m.inputs if x.id in known and x.id not in ids}.values())
             stage = _Stage(ins, outs, _compile_stage(ins, outs, t.start, fname, lv)) if outs else None
             self.steps.append((colls.get(lv, []), stage))
+        # Each device buffer is dropped after the last step that reads it.
+        last = {}
+        for k, (cs, stage) in enumerate(self.steps):
+            last.update((c.inputs[0].id, k) for c in cs)
+            last.update((x.id, k) for x in (stage.ins if stage else ()))
+        outs = {o.id for o in self.outs}
+        self.drop = [[i for i, k2 in last.items() if k2 == k and i not in outs] for k in range(len(self.steps))]
 
     def run(self, nodes, axes, devs):
         n, b = self.n, get_backend()
         engine = engine_for(b, devs)
         env = {}
         env[self.leaves[-1].id] = [b.from_numpy(np.asarray(self.offset + i, np.int32)) for i in range(n)]
-        for leaf, x, a in zip(self.leaves, nodes, axes):
+        for leaf, x, a in zip(self.leaves[:-1], nodes, axes):
             if a is None:
                 env[leaf.id] = [x._buf] * n
             else:
@@ -362,13 +369,15 @@ class _Plan:
             v = env.get(x.id)
             return v if v is not None else [x._buf] * n     # a constant the trace closed over
 
-        for colls, stage in self.steps:
+        for (colls, stage), drop in zip(self.steps, self.drop):
             for c in colls:
                 env[c.id] = engine.collective(c.prim.name, value(c.inputs[0]), c.params)
             if stage is not None:
                 per_dev = [stage.exe([value(x)[d] for x in stage.ins]) for d in range(n)]
                 for j, o in enumerate(stage.outs):
                     env[o.id] = [per_dev[d][j] for d in range(n)]
+            for i in drop:
+                env.pop(i, None)
         return [value(o) for o in self.outs]
 
 
