@@ -36,7 +36,7 @@ def _platform(name):
 def _num_local(backend):
     if backend.platform == "cuda":
         from ..backends.cuda.runtime import cupy
-        return max(1, cupy.cuda.runtime.getDeviceCount())
+        return max(1, cupy().cuda.runtime.getDeviceCount())
     n = config.read("jax_num_cpu_devices")
     n = config.NUM_CPU_DEVICES.get() if n is None else n
     if not isinstance(n, int) or n < 1:
@@ -53,6 +53,8 @@ def _make(backend, pid, i, n_local):
 
 def local_devices(process_index=None, backend=None):
     """This process's devices (or those of process `process_index`)."""
+    if isinstance(process_index, str):      # local_devices("cpu"): a backend name, as earlier gpuxla took
+        process_index, backend = None, process_index
     b = _platform(backend)
     n = _num_local(b)
     pid = world.process_index if process_index is None else process_index
