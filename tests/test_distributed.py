@@ -1,6 +1,7 @@
 """Several processes under mpiexec (the `distributed` extra: mpi4py and an MPI runtime): pmap's
 collectives across processes give what one process computes with vmap over all the slices; a
-process that arrives late is a TimeoutError, not a hang; a wrong num_processes is a ValueError.
+process that arrives late at initialize, or never at a collective, is a TimeoutError, not a hang;
+a wrong num_processes is a ValueError.
 Skipped where mpi4py or mpiexec is missing."""
 import os
 import pathlib
@@ -38,6 +39,12 @@ def test_a_late_process_is_a_timeout_then_joins():
     out = run(2, "late")
     assert "0 timeout: gpuxla.distributed.initialize (process 0 of 2): not every process arrived within 0.5 s" in out
     assert "0 ok late" in out and "1 ok late" in out
+
+
+def test_a_process_absent_from_a_collective_is_a_timeout():
+    out = run(2, "absent")
+    assert "0 timeout: pmap: the collective 'psum': not every process arrived within 1 s" in out, out
+    assert "1 late psum [[2.0, 2.0]]" in out, out
 
 
 def test_mismatched_num_processes():

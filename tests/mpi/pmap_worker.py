@@ -27,6 +27,22 @@ if mode == "late":
         jax.distributed.initialize(initialization_timeout=60)
     print(f"{rank} ok late", flush=True)
     sys.exit(0)
+if mode == "absent":
+    # Process 1 skips a collective: process 0's pmap raises TimeoutError naming it instead of
+    # hanging; process 1 then arrives, so the abandoned call completes and both exit cleanly.
+    jax.config.update("jax_num_cpu_devices", 1)
+    jax.distributed.initialize(initialization_timeout=1)
+    rank = jax.process_index()
+    f = jax.pmap(lambda v: lax.psum(v, "i"), axis_name="i")
+    if rank == 0:
+        try:
+            f(jnp.ones((1, 2)))
+        except TimeoutError as e:
+            print(f"0 timeout: {e}", flush=True)
+    else:
+        time.sleep(2)
+        print(f"1 late psum {np.asarray(f(jnp.ones((1, 2)))).tolist()}", flush=True)
+    sys.exit(0)
 if mode == "mismatch":
     try:
         jax.distributed.initialize(num_processes=7)
