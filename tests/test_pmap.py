@@ -314,3 +314,9 @@ def test_on_the_fake_cuda_platform(monkeypatch):
             jax.pmap(lambda v: v)(jnp.ones((2, 3)))
         with pytest.raises(NotImplementedError, match="placing an array on cuda:1"):
             jax.device_put(jnp.ones(2), jax.devices()[1])
+
+
+def test_num_cpu_devices_option_is_checked():
+    with pytest.raises(ValueError, match="jax_num_cpu_devices must be a positive integer"):
+        config.update("jax_num_cpu_devices", 0)
+    assert jax.device_count() == 8

@@ -203,7 +203,7 @@ class PmapFunction:
         for x, a in zip(nodes, axes):
             av = x.aval
             avals.append(av if a is None else av.update(shape=av.shape[:a] + av.shape[a + 1:]))
-        key = (in_tree, static_vals, tuple(axes), tuple(avals), n, tuple(devs), config.TRACE_FLAGS,
+        key = (in_tree, static_vals, tuple(axes), tuple(avals), n, tuple(devs), config.trace_flags(),
                get_backend().platform, _devices.world.process_count)
         try:
             plan = self._cache.get(key)
