@@ -12,6 +12,9 @@ from ._api import (devices, local_devices, device_count, local_device_count, def
 from .transforms.ad import grad, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev, jacobian, hessian, custom_jvp, custom_vjp, checkpoint, remat  # noqa: E501
 from .transforms.batching import vmap
 from .transforms.jit import jit
+from .parallel.devices import process_index, process_count, device_put_sharded, device_put_replicated
+from .parallel.pmap import pmap
+from . import distributed  # noqa: F401
 from . import random, nn, scipy  # noqa: F401
 
 # The primitive families: each fills the rule tables (transforms/ad.py, transforms/batching.py)

@@ -4,23 +4,10 @@ import math
 import numpy as np
 
 from .backends import get_backend
-from .core.graph import Array, realize
+from .core.graph import Array, from_buffer, realize
+from .parallel.devices import (devices, local_devices, device_count, local_device_count,  # noqa: F401
+                               process_index, process_count)
 from .tree_util import tree_flatten, tree_map, tree_unflatten
-
-
-def devices(backend=None):
-    """The devices of the active platform, e.g. ``[CpuDevice(id=0)]``."""
-    return [get_backend(backend if backend != "cpu" else "numpy").device]
-
-
-local_devices = devices
-
-
-def device_count(backend=None):
-    return len(devices(backend))
-
-
-local_device_count = device_count
 
 
 def default_backend():
@@ -29,9 +16,25 @@ def default_backend():
 
 
 def device_put(x, device=None):
-    """Place arrays (pytrees too) on the device; NumPy arrays and scalars become Arrays."""
+    """Place arrays (pytrees too) on `device` (default: the default device); NumPy arrays and
+    scalars become Arrays. On simulated host devices placing only labels the array."""
     from . import numpy as jnp
-    return tree_map(lambda v: v if isinstance(v, Array) else jnp.asarray(v), x)
+    from .parallel.devices import check_device
+    if device is None:
+        return tree_map(lambda v: v if isinstance(v, Array) else jnp.asarray(v), x)
+    device = check_device(device)
+    if device.platform == "cuda" and device != get_backend().device:
+        # A buffer on another GPU would need every executable and copy to follow it there.
+        raise NotImplementedError(f"device_put: placing an array on {device} is not supported by gpuxla yet; "
+                                  "arrays live on the default GPU (pmap across GPUs is not built either)")
+
+    def put(v):
+        v = jnp.asarray(v)
+        realize([v])
+        out = from_buffer(v._buf, v.aval)
+        out._device = device
+        return out
+    return tree_map(put, x)
 
 
 def device_get(x):

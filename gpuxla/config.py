@@ -241,3 +241,13 @@ class _ConfigModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _ConfigModule
+
+# Simulated host devices (gpuxla/parallel/devices.py): the option wins over the variable when set.
+NUM_CPU_DEVICES = EnvFlag("GPUXLA_NUM_CPU_DEVICES", 1, int,
+                          "N simulated devices on the host platforms (XLA's forced host device count)")
+_values["jax_num_cpu_devices"] = None
+validators["jax_num_cpu_devices"] = lambda name, v: None if v is None or (type(v) is int and v > 0) else _bad(name, v)
+
+
+def _bad(name, value):
+    raise ValueError(f"{name} must be a positive integer (or None: GPUXLA_NUM_CPU_DEVICES), got {value!r}")

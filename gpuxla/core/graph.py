@@ -140,7 +140,7 @@ class Array:
     >>> jnp.arange(3.0) + 1
     Array([1., 2., 3.], dtype=float32)
     """
-    __slots__ = ("prim", "params", "inputs", "aval", "_buf", "sym", "depth", "id", "__weakref__")
+    __slots__ = ("prim", "params", "inputs", "aval", "_buf", "sym", "depth", "id", "_device", "__weakref__")
     __array_priority__ = 100
 
     def __init__(self, prim, params, inputs, aval, buf=None, sym=None):
@@ -153,6 +153,7 @@ class Array:
         self.sym = sym
         self.depth = 0
         self.id = next(_ids)
+        self._device = None     # set by device_put on another device; None: the default device
 
     # --- basic properties -------------------------------------------------------------------
     shape = property(lambda self: self.aval.shape)
@@ -254,7 +255,7 @@ class Array:
 
     @property
     def device(self):
-        return runtime.device()
+        return self._device if self._device is not None else runtime.device()
 
     def devices(self):
         return {self.device}

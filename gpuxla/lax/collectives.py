@@ -1,10 +1,15 @@
-"""Collectives over named vmap axes: psum, pmean, pmax, pmin, all_gather, axis_index.
+"""Collectives over named axes: psum, pmean, pmax, pmin, all_gather, axis_index, and the
+composites psum_scatter and ppermute.
 
-Inside `vmap(f, axis_name='i')` these combine the values of all examples along axis 'i' (the API a
-multi-device pmap serves too). Each is a primitive whose node names its axes; vmap's rewrite
-reduces over the batch axis when it reaches a node naming its own axis. Outside a vmap binding
-the name they raise NameError, as JAX does. Their nodes never reach a backend: a value over a
-named axis only exists once vmap has rewritten it away.
+Inside `vmap(f, axis_name='i')` these combine the values of all examples along axis 'i'; inside
+`pmap(f, axis_name='i')` the values of all devices. Each is a primitive whose node names its axes;
+vmap's rewrite reduces over the batch axis when it reaches a node naming its own axis, and pmap
+(parallel/pmap.py) cuts its per-device program at them and lets an engine combine the devices'
+buffers. Outside a vmap or pmap binding the name they raise NameError, as JAX does. Their nodes
+never reach a backend's compiler.
+
+psum_scatter and ppermute are composites of psum / all_gather and axis_index: their derivatives
+and batching come from those, and an engine needs only the five primitives.
 """
 import numpy as np
 
@@ -14,9 +19,9 @@ from ..transforms import batching
 from ..transforms.ad import jvp_rules, vjp_rules
 from ..tree_util import tree_map
 from . import asarray, convert_element_type, div, dynamic_index_in_dim, dynamic_slice_in_dim, eq, iota, mul
-from . import reduce_max, reduce_min, reduce_sum, reshape
+from . import full_like, reduce_max, reduce_min, reduce_sum, reshape, select
 
-__all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index"]
+__all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "psum_scatter", "ppermute"]
 
 # --- binding ----------------------------------------------------------------------------------
 def _names(axis_name):
@@ -90,9 +95,82 @@ def axis_index(axis_name):
     names, sizes = _check(axis_name, "axis_index")
     idx = None
     for n, s in zip(names, sizes):
-        i = _bind(axis_index_p, axis_name=(n,))
+        # pmap's axis knows its device index (an input of the per-device program).
+        i = getattr(batching.axis_frame(n), "index", None)
+        i = _bind(axis_index_p, axis_name=(n,)) if i is None else i
         idx = i if idx is None else idx * s + i
     return idx
+
+
+def _one_name(axis_name, what):
+    names = _names(axis_name)
+    if len(names) != 1:
+        raise NotImplementedError(f"{what} over several axis names {names} is not supported by gpuxla; "
+                                  f"nest {what} calls instead")
+    return names[0], batching.axis_frame(names[0], what).size
+
+
+def psum_scatter(x, axis_name, *, scatter_dimension=0, axis_index_groups=None, tiled=False):
+    """The sum over the named axis, scattered: member i keeps block i of `scatter_dimension`
+    (that axis has the axis size and is dropped; with `tiled`, a multiple of it, kept shorter).
+
+    >>> import gpuxla as jax, gpuxla.numpy as jnp
+    >>> jax.vmap(lambda v: jax.lax.psum_scatter(v, 'i'), axis_name='i')(jnp.arange(4.0).reshape(2, 2))
+    Array([2., 4.], dtype=float32)
+    """
+    if axis_index_groups is not None:
+        raise NotImplementedError("psum_scatter: axis_index_groups is not supported by gpuxla")
+    name, n = _one_name(axis_name, "psum_scatter")
+
+    def one(v):
+        v = asarray(v)
+        if not -v.ndim <= scatter_dimension < v.ndim:
+            raise ValueError(f"psum_scatter: scatter_dimension {scatter_dimension} is out of bounds for an "
+                             f"operand of shape {v.shape}")
+        dim = scatter_dimension % v.ndim
+        size = v.shape[dim]
+        if (size % n if tiled else size != n):
+            raise ValueError(f"psum_scatter: the scatter dimension {dim} of an operand of shape {v.shape} must "
+                             + (f"be a multiple of the axis size {n} (tiled)" if tiled else f"equal the axis size {n}"))
+        total, i = psum(v, name), axis_index(name)
+        if tiled:
+            return dynamic_slice_in_dim(total, mul(i, size // n), size // n, dim)
+        return dynamic_index_in_dim(total, i, dim, keepdims=False)
+    return tree_map(one, x)
+
+
+def ppermute(x, axis_name, perm):
+    """Member `src` sends `x` to member `dst` for each pair (src, dst) of `perm`; a member no pair
+    sends to gets zeros.
+
+    >>> import gpuxla as jax, gpuxla.numpy as jnp
+    >>> jax.vmap(lambda v: jax.lax.ppermute(v, 'i', [(0, 1), (1, 2), (2, 0)]), axis_name='i')(jnp.arange(3.0))
+    Array([2., 0., 1.], dtype=float32)
+    """
+    name, n = _one_name(axis_name, "ppermute")
+    perm = [tuple(int(a) for a in p) for p in perm]
+    srcs, dsts = [s for s, _ in perm], [d for _, d in perm]
+    if any(len(p) != 2 for p in perm) or len(set(srcs)) != len(srcs) or len(set(dsts)) != len(dsts):
+        raise ValueError(f"ppermute sources and destinations must be unique, got {perm}.")
+    if any(not 0 <= a < n for a in srcs + dsts):
+        raise ValueError(f"ppermute permutation indices must be in [0, {n}) for the axis {name!r} of size {n}, "
+                         f"got {perm}.")
+    src_of = np.zeros(n, np.int32)
+    has = np.zeros(n, bool)
+    for s_, d in perm:
+        src_of[d], has[d] = s_, True
+
+    def one(v):
+        v = asarray(v)
+        i = axis_index(name)
+        # Every member gathers every x and keeps its source's: the engine needs no send/recv of
+        # its own, and the derivative (a psum of the cotangents, indexed) is all_gather's.
+        got = dynamic_index_in_dim(all_gather(v, name), dynamic_index_in_dim(asarray(src_of), i, 0, False), 0, False)
+        if has.all():
+            return got
+        keep = dynamic_index_in_dim(asarray(has), i, 0, False)
+        return select(keep, got, full_like(got, 0))
+    return tree_map(one, x)
 
 
 # --- batching: reduce over the axis being rewritten -------------------------------------------

@@ -1,0 +1,97 @@
+"""The engines that carry pmap's collectives across devices.
+
+An engine gets, for one collective node, the operand buffers of this process's devices (one per
+device, in device order) and returns the result buffers, one per device:
+
+  psum, pmax, pmin     the elementwise sum / max / min over every device of the job, the same
+                       result on each (summed in device order, so the bits do not depend on timing)
+  all_gather           every device's operand stacked (or, tiled, concatenated) along `axis`
+
+`HostEngine` serves the devices of one process whose buffers the host can read (the numpy, cpu and
+cuda-interpret platforms, and one GPU): it combines them with NumPy. `MpiEngine` (set up by
+gpuxla.distributed.initialize) first combines the local devices the same way, then the processes
+through MPI's Allreduce / Allgather (mpi4py): MPI is the transport, never one of our own. A
+reduction over processes in MPI's order may differ in the last bit from one process's device-order
+sum.
+"""
+import functools
+
+import numpy as np
+
+_REDUCE = {"psum": np.add, "pmax": np.maximum, "pmin": np.minimum}
+
+
+class HostEngine:
+    """The devices of one process, combined on the host."""
+
+    def __init__(self, backend):
+        self.backend = backend
+
+    def _host(self, bufs):
+        return [np.asarray(self.backend.to_numpy(b)) for b in bufs]
+
+    def combine(self, name, arrays, params):
+        if name in _REDUCE:
+            dt = arrays[0].dtype
+            return np.asarray(functools.reduce(_REDUCE[name], arrays), dtype=dt)
+        if name == "all_gather":
+            join = np.concatenate if params["tiled"] else np.stack
+            return join(arrays, axis=params["axis"])
+        raise NotImplementedError(f"pmap: no engine rule for the collective '{name}'")
+
+    def collective(self, name, bufs, params):
+        out = self.backend.from_numpy(np.asarray(self.combine(name, self._host(bufs), params), order="C"))
+        return [out] * len(bufs)       # buffers are immutable: every device may share the result
+
+
+def engine_for(backend, devs):
+    from .devices import world
+    if backend.platform == "cuda" and len(devs) > 1:
+        raise NotImplementedError(f"pmap over {len(devs)} GPUs is not supported by gpuxla yet (it needs an "
+                                  "executable and an NCCL communicator per device); pmap over one GPU works")
+    if world.engine is not None:
+        return world.engine.with_backend(backend)
+    return HostEngine(backend)
+
+
+class MpiEngine(HostEngine):
+    """Several processes joined by MPI: each combines its own devices on the host, then MPI
+    combines the processes (non-blocking calls polled against `timeout`, so a process that never
+    arrives is a TimeoutError naming the collective, not a hang)."""
+
+    def __init__(self, comm, timeout, backend=None):
+        super().__init__(backend)
+        self.comm, self.timeout = comm, timeout
+
+    def with_backend(self, backend):
+        return MpiEngine(self.comm, self.timeout, backend)
+
+    def collective(self, name, bufs, params):
+        from mpi4py import MPI
+        local = np.asarray(self.combine(name, self._host(bufs), params), order="C")
+        dt = local.dtype
+        # MPI's datatypes cover the NumPy number types; bfloat16 and float16 travel as float32.
+        wire = local.astype(np.float32) if dt.itemsize == 2 and dt.kind in "fV" else local
+        if name in _REDUCE:
+            out = np.empty_like(wire)
+            op = {"psum": MPI.SUM, "pmax": MPI.MAX, "pmin": MPI.MIN}[name]
+            wait(self.comm.Iallreduce(wire, out, op=op), self.timeout, f"pmap: the collective '{name}'")
+        else:
+            got = np.empty((self.comm.Get_size(),) + wire.shape, wire.dtype)
+            wait(self.comm.Iallgather(wire, got), self.timeout, f"pmap: the collective '{name}'")
+            out = np.concatenate(list(got), axis=params["axis"])
+        out = self.backend.from_numpy(np.asarray(out.astype(dt, copy=False), order="C"))
+        return [out] * len(bufs)
+
+
+def wait(request, timeout, what):
+    """Poll an MPI request until it completes or `timeout` seconds pass (TimeoutError)."""
+    import time
+    deadline = time.monotonic() + timeout
+    delay = 1e-5
+    while not request.Test():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not every process arrived within {timeout:g} s (a process that "
+                               "never calls it, or calls a different collective?)")
+        time.sleep(delay)
+        delay = min(delay * 2, 1e-3)
