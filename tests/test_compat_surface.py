@@ -164,23 +164,62 @@ def test_debug_print_and_callback(capsys):
     seen = []
     jax.debug.callback(lambda a, b: seen.append((a.tolist(), b)), jnp.ones(2), b=3)
     assert capsys.readouterr().out == "x=[0 1 2] y=2\n" and seen == [([1.0, 1.0], 3)]
-    with pytest.raises(NotImplementedError, match="jax.debug.print on a traced value"):
-        jax.jit(lambda x: jax.debug.print("{}", x))(jnp.ones(2))
+
+
+def test_debug_print_under_transformations(capsys):
+    f = jax.jit(lambda x: (jax.debug.print("in f: {} {s}", x, s=x.sum()), x * 2)[1])
+    np.testing.assert_array_equal(f(jnp.ones(2)), [2, 2])
+    np.testing.assert_array_equal(f(jnp.arange(2.0)), [0, 2])      # cached: runs again, new values
+    assert f._cache_size() == 1
+    assert capsys.readouterr().out == "in f: [1. 1.] 2.0\nin f: [0. 1.] 1.0\n"
+    g = jax.jit(lambda x: jax.debug.print("no output {}", x))      # returns nothing: still runs
+    g(jnp.ones(1))
+    g(jnp.zeros(1))
+    assert capsys.readouterr().out == "no output [1.]\nno output [0.]\n"
+    y = jax.vmap(lambda x: (jax.debug.print("example {}", x), x + 1)[1])(jnp.arange(3.0))
+    np.testing.assert_array_equal(y, [1, 2, 3])
+    assert capsys.readouterr().out == "example 0.0\nexample 1.0\nexample 2.0\n"
+    d = jax.jit(jax.grad(lambda x: (jax.debug.print("forward {}", x), jnp.sin(x))[1]))(0.5)
+    np.testing.assert_allclose(d, np.cos(0.5), rtol=1e-6)
+    assert capsys.readouterr().out == "forward 0.5\n"
+
+    def body(c, x):
+        jax.debug.print("step {} {}", c, x)
+        return c + x, c
+    c, ys = jax.lax.scan(body, 0.0, jnp.arange(3.0))
+    assert float(c) == 3.0 and ys.tolist() == [0, 0, 1]
+    # each step prints once, although the carry and the stacked ys are read separately
+    assert capsys.readouterr().out == "step 0.0 0.0\nstep 0.0 1.0\nstep 1.0 2.0\n"
 
 
 def test_pure_and_io_callback():
     from gpuxla.experimental import io_callback
     spec = jax.ShapeDtypeStruct((3,), np.float32)
-    out = jax.pure_callback(lambda x: np.cumsum(x).astype(np.float32), spec, jnp.arange(3.0))
-    np.testing.assert_array_equal(out, [0, 1, 3])
+    rev = lambda x: np.sort(x)[::-1].copy()  # noqa: E731
+    np.testing.assert_array_equal(jax.pure_callback(rev, spec, jnp.asarray([1.0, 3.0, 2.0])), [3, 2, 1])
+    np.testing.assert_array_equal(jax.jit(lambda x: jax.pure_callback(rev, spec, x) + 1)(jnp.asarray([1., 3., 2.])),
+                                  [4, 3, 2])
+    rows = jnp.arange(6.0).reshape(2, 3)
+    total = jax.ShapeDtypeStruct((), np.float32)
+    calls = []
+    seq = jax.vmap(lambda r: jax.pure_callback(lambda v: calls.append(v.shape) or np.float32(v.sum()), total, r))
+    np.testing.assert_array_equal(seq(rows), [3, 12])
+    assert calls == [(3,), (3,)]              # once per example
+    calls.clear()
+    vec = jax.vmap(lambda r: jax.pure_callback(lambda v: calls.append(v.shape) or v.sum(-1), total, r,
+                                               vmap_method="broadcast_all"))
+    np.testing.assert_array_equal(vec(rows), [3, 12])
+    assert calls == [(2, 3)]                  # once, on the whole batch
     log = []
-    r = io_callback(lambda x: log.append(float(x.sum())) or np.float32(1), jax.ShapeDtypeStruct((), np.float32),
-                    jnp.ones(4))
-    assert log == [4.0] and float(r) == 1.0
+    h = jax.jit(lambda x: io_callback(lambda v: log.append(v.tolist()) or np.float32(len(log)), total, x))
+    assert float(h(jnp.ones(2))) == 1.0 and float(h(jnp.ones(2))) == 2.0 and log == [[1, 1], [1, 1]]
     with pytest.raises(TypeError, match="expected float32"):
         jax.pure_callback(lambda x: x.astype(np.float64), spec, jnp.arange(3.0))
-    with pytest.raises(NotImplementedError, match="jax.pure_callback on a traced value"):
-        jax.vmap(lambda x: jax.pure_callback(np.sin, jax.ShapeDtypeStruct((), np.float32), x))(jnp.ones(2))
+    sin_cb = lambda x: jax.pure_callback(np.sin, total, x)  # noqa: E731
+    with pytest.raises(NotImplementedError, match="Pure callbacks do not support"):
+        jax.grad(sin_cb)(1.0)
+    with pytest.raises(NotImplementedError, match="Pure callbacks do not support"):
+        jax.jit(jax.grad(sin_cb))(1.0)
 
 
 def test_disable_jit_and_clear_caches():
