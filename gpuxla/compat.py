@@ -62,6 +62,8 @@ ALIASES = {
 }
 
 _BLOCKED_ROOTS = ("jax", "jaxlib")
+# Attributes that are modules in gpuxla and stand for JAX's (jax.config is JAX's config object).
+_MODULE_ATTRS = {"jax.config"}
 
 
 class _JaxModule(types.ModuleType):
@@ -82,9 +84,14 @@ class _JaxModule(types.ModuleType):
             return importlib.import_module(sub)
         target = self.__dict__["_gpuxla_module"]
         try:
-            return getattr(target, attr)
+            value = getattr(target, attr)
         except AttributeError:
             pass
+        else:
+            # gpuxla's own subpackages (core, compiler, backends, transforms ...) are not the JAX
+            # modules of the same names (jax.core is JAX's tracer API): only aliased ones show.
+            if not isinstance(value, types.ModuleType) or sub in _MODULE_ATTRS:
+                return value
         if attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(f"module {self.__name__!r} has no attribute {attr!r}")
         raise AttributeError(f"{sub} is not in gpuxla yet (the gpuxla module {target.__name__} standing for "

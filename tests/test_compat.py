@@ -63,6 +63,8 @@ except ImportError as e:
     errors["internal"] = str(e)
 out["errors"] = errors
 out["hasattr"] = hasattr(jnp, "definitely_not_an_api")
+out["internal_modules_hidden"] = [hasattr(jax, n) for n in ("core", "compiler", "backends", "transforms")]
+jax.config.update("jax_enable_x64", False)
 print(json.dumps(out))
 '''
 
@@ -86,6 +88,8 @@ def test_python_m_gpuxla_runs_a_jax_script(tmp_path):
     assert "jax.experimental.pjit is not in gpuxla yet" in errs["module"]
     assert "internal module" in errs["internal"]
     assert out["hasattr"] is False
+    # gpuxla.core is not JAX's jax.core (Tracer, ShapedArray ...): it does not show through
+    assert out["internal_modules_hidden"] == [False] * 4
 
 
 def test_install_from_python_and_refuse_after_real_imports(tmp_path):
