@@ -213,3 +213,20 @@ def pure_callback(callback, result_shape_dtypes, *args, sharding=None, vmap_meth
     shared machinery (works eagerly and under jit, vmap and grad-free code)."""
     from .debug import _pure_callback
     return _pure_callback(callback, result_shape_dtypes, args, kwargs, vmap_method)
+
+
+# One process, one device: the multi-process queries answer for this process alone.
+def process_count(backend=None):
+    """1: gpuxla runs one process (no jax.distributed)."""
+    return 1
+
+
+def process_index(backend=None):
+    return 0
+
+
+def process_indices(backend=None):
+    return [0]
+
+
+host_count, host_id, host_ids = process_count, process_index, process_indices

@@ -18,10 +18,15 @@ from .. import nn
 __all__ = ["AvgPool", "BatchNorm", "Conv", "Dense", "Dropout", "Elu", "Exp", "FanInConcat", "FanInSum", "FanOut",
            "Flatten", "Gelu", "GeneralConv", "Identity", "LeakyRelu", "LogSoftmax", "MaxPool", "Relu", "Selu",
            "Sigmoid", "Softmax", "Softplus", "SumPool", "Tanh", "elementwise", "glorot", "logsoftmax", "ones",
-           "parallel", "randn", "serial", "shape_dependent", "softmax", "zeros"]
+           "parallel", "randn", "serial", "shape_dependent", "softmax", "zeros", "elu", "gelu", "leaky_relu",
+           "log_softmax", "relu", "selu", "sigmoid", "softplus", "standardize", "glorot_normal", "normal"]
 
 logsoftmax = nn.log_softmax
 softmax = nn.softmax
+# the jax.nn functions stax re-exports
+elu, gelu, leaky_relu, log_softmax, relu = nn.elu, nn.gelu, nn.leaky_relu, nn.log_softmax, nn.relu
+selu, sigmoid, softplus, standardize = nn.selu, nn.sigmoid, nn.softplus, nn.standardize
+glorot_normal, normal = jinit.glorot_normal, jinit.normal
 glorot = jinit.glorot_normal
 randn = jinit.normal
 zeros = jinit.zeros
