@@ -56,6 +56,7 @@ ALIASES = {
     "jax.ad_checkpoint": "gpuxla.ad_checkpoint",
     "jax.test_util": "gpuxla.test_util",
     "jax.errors": "gpuxla.errors",
+    "jax.core": "gpuxla._jax_core",
     "jax.example_libraries": "gpuxla.example_libraries",
     "jax.example_libraries.stax": "gpuxla.example_libraries.stax",
     "jax.example_libraries.optimizers": "gpuxla.example_libraries.optimizers",
@@ -74,6 +75,8 @@ class _JaxModule(types.ModuleType):
         super().__init__(name, target.__doc__)
         self.__dict__["_gpuxla_module"] = target
         self.__path__ = []          # a package: `import jax.X.Y` asks the finder below
+        # (so `from jax.X import missing` says "cannot import name ... from 'jax.X' (<gpuxla's file>)")
+        self.__file__ = getattr(target, "__file__", None)
         if name == "jax":
             self.__version__ = JAX_API_VERSION
             self.__version_info__ = tuple(int(p) for p in JAX_API_VERSION.split("."))

@@ -435,3 +435,14 @@ def test_check_grads_tolerances_are_jaxs():
     bad.defjvp(lambda p, t: (jnp.sin(p[0]), 1.5 * jnp.cos(p[0]) * t[0]))
     with pytest.raises(AssertionError):
         check_grads(bad, (x,), order=1, modes=["fwd"])
+
+
+def test_jax_core_tracer_and_shaped_array():
+    from gpuxla._jax_core import ShapedArray, Tracer, get_aval
+    seen = []
+    jax.jit(lambda x: seen.append(isinstance(x, Tracer)) or x)(jnp.ones(2))
+    jax.vmap(lambda x: seen.append(isinstance(x, Tracer)) or x)(jnp.ones(2))
+    assert seen == [True, True] and not isinstance(jnp.ones(2), Tracer) and not isinstance(1.0, Tracer)
+    assert ShapedArray((2,), np.float32) == get_aval(jnp.ones(2))
+    with pytest.raises(TypeError):
+        Tracer()
