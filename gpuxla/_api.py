@@ -75,7 +75,8 @@ def eval_shape(fun, *args, **kwargs):
     args = tree_map(lambda a: symbolic(Aval(a.shape, a.dtype, getattr(a, "weak_type", False)), "eval_shape argument")
                     if isinstance(a, ShapeDtypeStruct) else a, args)
     t = trace_values(fun, args, kwargs, what="eval_shape")
-    return tree_unflatten(t.out_tree, [ShapeDtypeStruct(o.shape, o.dtype, o.weak_type) for o in t.outs])
+    outs = t.outs[:t.out_tree.num_leaves]     # (past them: effect tokens of a function returning nothing)
+    return tree_unflatten(t.out_tree, [ShapeDtypeStruct(o.shape, o.dtype, o.weak_type) for o in outs])
 
 
 @contextlib.contextmanager

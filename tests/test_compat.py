@@ -170,9 +170,12 @@ def test_optax_training_loops_match_numpy(tmp_path):
     steps = 12
     out = json.loads(run_gpuxla(["-m", "gpuxla", str(DATA / "optax_train.py"), str(steps)], tmp_path))
     assert set(out) == {"adam", "adamw", "sgd_momentum", "clip_adam_schedule"}
+    # float32 against float64: on the numpy platform the largest relative differences measured
+    # are 2.7e-6 (losses) and 8.7e-6 (parameters, Adam divides by sqrt(v)); other platforms sum
+    # in other orders, hence 1e-4. A wrong update rule is off by more than 1e-2.
     for name, got in out.items():
         (w, b), losses = _reference(name, steps)
-        np.testing.assert_allclose(got["losses"], losses, rtol=2e-5, err_msg=name)
-        np.testing.assert_allclose(got["w"], w, rtol=2e-5, atol=2e-6, err_msg=name)
-        np.testing.assert_allclose(got["b"], b, rtol=2e-5, atol=2e-6, err_msg=name)
+        np.testing.assert_allclose(got["losses"], losses, rtol=1e-4, err_msg=name)
+        np.testing.assert_allclose(got["w"], w, rtol=1e-4, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(got["b"], b, rtol=1e-4, atol=1e-5, err_msg=name)
         assert got["losses"][-1] < got["losses"][0] * 0.9, name      # it trains
