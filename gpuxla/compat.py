@@ -53,6 +53,7 @@ ALIASES = {
     "jax.sharding": "gpuxla.sharding",
     "jax.flatten_util": "gpuxla.flatten_util",
     "jax.experimental": "gpuxla.experimental",
+    "jax.experimental.checkify": "gpuxla.experimental.checkify",
     "jax.ad_checkpoint": "gpuxla.ad_checkpoint",
     "jax.test_util": "gpuxla.test_util",
     "jax.errors": "gpuxla.errors",
@@ -65,6 +66,18 @@ ALIASES = {
 _BLOCKED_ROOTS = ("jax", "jaxlib")
 # Attributes that are modules in gpuxla and stand for JAX's (jax.config is JAX's config object).
 _MODULE_ATTRS = {"jax.config"}
+# JAX functions that libraries only wrap or name at import time (chex wraps these three): here they
+# exist, and calling one raises NotImplementedError naming it.
+_RAISE_WHEN_CALLED = ("jax.pmap", "jax.lax.all_to_all", "jax.lax.pswapaxes")
+
+
+def _not_yet(name):
+    def missing(*args, **kwargs):
+        raise NotImplementedError(f"{name} is not in gpuxla yet (one device per process)")
+    missing.__name__ = missing.__qualname__ = name.rsplit(".", 1)[1]
+    missing.__module__ = name.rsplit(".", 1)[0]
+    missing.__doc__ = f"{name}: not in gpuxla yet; calling it raises NotImplementedError."
+    return missing
 
 
 class _JaxModule(types.ModuleType):
@@ -97,6 +110,8 @@ class _JaxModule(types.ModuleType):
                 return value
         if attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(f"module {self.__name__!r} has no attribute {attr!r}")
+        if sub in _RAISE_WHEN_CALLED:
+            return _not_yet(sub)
         raise AttributeError(f"{sub} is not in gpuxla yet (the gpuxla module {target.__name__} standing for "
                              f"{self.__name__} has no {attr!r})")
 

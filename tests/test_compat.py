@@ -63,6 +63,10 @@ except ImportError as e:
     errors["internal"] = str(e)
 out["errors"] = errors
 out["hasattr"] = hasattr(jnp, "definitely_not_an_api")
+try:
+    jax.pmap(lambda x: x)(x)
+except NotImplementedError as e:
+    errors["pmap"] = str(e)
 out["internal_modules_hidden"] = [hasattr(jax, n) for n in ("compiler", "backends", "transforms", "kernels")]
 out["jax_core"] = [hasattr(jax.core, "Tracer"), hasattr(jax.core, "graph")]
 jax.config.update("jax_enable_x64", False)
@@ -88,6 +92,7 @@ def test_python_m_gpuxla_runs_a_jax_script(tmp_path):
     assert "jax.numpy.definitely_not_an_api is not in gpuxla yet" in errs["attr"]
     assert "jax.experimental.pjit is not in gpuxla yet" in errs["module"]
     assert "internal module" in errs["internal"]
+    assert errs["pmap"] == "jax.pmap is not in gpuxla yet (one device per process)"
     assert out["hasattr"] is False
     # gpuxla's own subpackages do not show through; jax.core is JAX's few public names, not gpuxla.core
     assert out["internal_modules_hidden"] == [False] * 4 and out["jax_core"] == [True, False]

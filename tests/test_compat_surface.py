@@ -446,3 +446,32 @@ def test_jax_core_tracer_and_shaped_array():
     assert ShapedArray((2,), np.float32) == get_aval(jnp.ones(2))
     with pytest.raises(TypeError):
         Tracer()
+
+
+def test_checkify_user_checks():
+    from gpuxla.experimental import checkify
+
+    def f(x):
+        checkify.check(x > 0, "x must be positive, got {}", x)
+        return x * 2
+    # messages as JAX 0.10.2 prints them
+    err, out = checkify.checkify(f)(jnp.float32(-1.0))
+    assert err.get() == "x must be positive, got -1.0 (`check` failed)" and float(out) == -2.0
+    err, out = jax.jit(checkify.checkify(f))(jnp.float32(2.0))
+    assert err.get() is None and float(out) == 4.0
+    err, out = jax.jit(checkify.checkify(f))(jnp.float32(-3.0))
+    assert err.get() == "x must be positive, got -3.0 (`check` failed)"
+    err, out = jax.vmap(checkify.checkify(f))(jnp.asarray([1.0, -2.0, -3.0]))
+    assert err.get() == "x must be positive, got -2.0 (`check` failed)"      # the first failing example
+    with pytest.raises(checkify.JaxRuntimeError, match="got -2.0"):
+        err.throw()
+    err, _ = checkify.checkify(jax.jit(f))(jnp.float32(-5.0))               # a jitted function inside
+    assert err.get() == "x must be positive, got -5.0 (`check` failed)"
+    with pytest.raises(checkify.JaxRuntimeError, match="got -1.0"):
+        f(jnp.float32(-1.0))                                                 # outside checkify: at once
+    with pytest.raises(ValueError, match="not functionalized"):
+        jax.jit(f)(jnp.float32(1.0))
+    with pytest.raises(NotImplementedError, match="NaNError"):
+        checkify.checkify(f, errors=checkify.nan_checks)
+    with pytest.raises(TypeError, match="PyTrees of arrays"):
+        checkify.check(True, "{}", 1.0)

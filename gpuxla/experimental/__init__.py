@@ -1,7 +1,8 @@
-"""gpuxla.experimental: `io_callback`, as `jax.experimental`."""
+"""gpuxla.experimental: `io_callback` and `checkify`, as `jax.experimental`."""
 from ..debug import _pure_callback
+from . import checkify
 
-__all__ = ["io_callback"]
+__all__ = ["checkify", "io_callback"]
 
 
 def io_callback(callback, result_shape_dtypes, *args, sharding=None, ordered=False, **kwargs):
