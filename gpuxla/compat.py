@@ -44,6 +44,7 @@ ALIASES = {
     "jax.scipy": "gpuxla.scipy",
     "jax.scipy.special": "gpuxla.scipy.special",
     "jax.scipy.linalg": "gpuxla.scipy.linalg",
+    "jax.scipy.signal": "gpuxla.scipy.signal",
     "jax.scipy.stats": "gpuxla.scipy.stats",
     "jax.scipy.stats.norm": "gpuxla.scipy.stats.norm",
     "jax.scipy.stats.multivariate_normal": "gpuxla.scipy.stats.multivariate_normal",

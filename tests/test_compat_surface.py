@@ -475,3 +475,50 @@ def test_checkify_user_checks():
         checkify.checkify(f, errors=checkify.nan_checks)
     with pytest.raises(TypeError, match="PyTrees of arrays"):
         checkify.check(True, "{}", 1.0)
+
+
+# --- jax.scipy.signal -------------------------------------------------------------------------
+# scipy.signal (1.17.1) on a = arange(12).reshape(3, 4) - 5, b = [[1, -2], [0.5, 3]]
+SIGNAL_REF = {
+    ("convolve", "full"): [[-5.0, 6.0, 5.0, 4.0, 4.0], [-3.5, -15.0, -12.5, -10.0, -10.0], [2.5, -5.0, -2.5, 0.0, -6.0],
+                           [1.5, 11.0, 14.5, 18.0, 18.0]],
+    ("convolve", "same"): [[-5.0, 6.0, 5.0, 4.0], [-3.5, -15.0, -12.5, -10.0], [2.5, -5.0, -2.5, 0.0]],
+    ("convolve", "valid"): [[-15.0, -12.5, -10.0], [-5.0, -2.5, 0.0]],
+    ("correlate", "full"): [[-15.0, -14.5, -11.0, -7.5, -1.0], [7.0, 2.5, 5.0, 7.5, -1.0], [11.0, 12.5, 15.0, 17.5, 5.0],
+                            [-6.0, -5.0, -6.0, -7.0, 6.0]],
+    ("correlate", "same"): [[-15.0, -14.5, -11.0, -7.5], [7.0, 2.5, 5.0, 7.5], [11.0, 12.5, 15.0, 17.5]],
+    ("correlate", "valid"): [[2.5, 5.0, 7.5], [12.5, 15.0, 17.5]],
+}
+
+
+def test_scipy_signal_against_scipy_values():
+    from gpuxla.scipy import signal
+    a = np.arange(12.0).reshape(3, 4) - 5
+    b = np.array([[1.0, -2.0], [0.5, 3.0]])
+    for (name, mode), ref in SIGNAL_REF.items():
+        np.testing.assert_allclose(getattr(signal, name)(a, b, mode), ref, atol=1e-5, err_msg=f"{name} {mode}")
+    np.testing.assert_allclose(signal.correlate(b, a, "valid"), [[17.5, 15.0, 12.5], [7.5, 5.0, 2.5]], atol=1e-5)
+    np.testing.assert_allclose(signal.convolve2d(a, b, "same"), SIGNAL_REF[("convolve", "same")], atol=1e-5)
+
+
+def test_scipy_signal_against_numpy():
+    from gpuxla.scipy import signal
+    rng = np.random.RandomState(4)
+    a, v = rng.randn(9).astype(np.float32), rng.randn(4).astype(np.float32)
+    for mode in ("full", "same", "valid"):
+        np.testing.assert_allclose(signal.convolve(a, v, mode), np.convolve(a, v, mode), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(signal.correlate(a, v, mode), np.correlate(a, v, mode), rtol=1e-5, atol=1e-5)
+    # 3-D full convolution, by its definition: out[i] = sum_j x[j] k[i - j]
+    x, k = rng.randn(4, 3, 5), rng.randn(2, 2, 3)
+    ref = np.zeros(np.add(x.shape, k.shape) - 1)
+    for j in np.ndindex(*k.shape):
+        ref[j[0]:j[0] + 4, j[1]:j[1] + 3, j[2]:j[2] + 5] += k[j] * x
+    np.testing.assert_allclose(signal.convolve(x.astype(np.float32), k.astype(np.float32)), ref, rtol=1e-4, atol=1e-5)
+    g = jax.grad(lambda a: jnp.sum(signal.convolve(a, jnp.ones(2)) ** 2))(jnp.arange(3.0))
+    np.testing.assert_allclose(g, [2 * (0 + 1), 2 * (1 + 3), 2 * (3 + 2)])    # d/da_i sum_j (a*[1,1])_j^2
+    with pytest.raises(ValueError, match="same dimensionality"):
+        signal.convolve(np.ones(3), np.ones((2, 2)))
+    with pytest.raises(ValueError, match="at least as large"):
+        signal.convolve(np.ones((3, 1)), np.ones((1, 3)), "valid")
+    with pytest.raises(NotImplementedError, match="boundary='wrap'"):
+        signal.convolve2d(np.ones((3, 3)), np.ones((2, 2)), boundary="wrap")
