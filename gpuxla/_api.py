@@ -79,17 +79,12 @@ def eval_shape(fun, *args, **kwargs):
     return tree_unflatten(t.out_tree, [ShapeDtypeStruct(o.shape, o.dtype, o.weak_type) for o in outs])
 
 
-@contextlib.contextmanager
 def default_matmul_precision(precision):
-    """Set `jax_default_matmul_precision` for a block, e.g. ``with default_matmul_precision("tensorfloat32"):``
-    (TF32 matmuls on the cuda platform). jit retraces for the new value."""
+    """Set `jax_default_matmul_precision` for a block in this thread, as JAX scopes it, e.g.
+    ``with default_matmul_precision("tensorfloat32"):`` (TF32 matmuls on the cuda platform); other
+    threads keep their precision. jit retraces for the new value."""
     from . import config
-    old = config.read("jax_default_matmul_precision")
-    config.update("jax_default_matmul_precision", precision)
-    try:
-        yield
-    finally:
-        config.update("jax_default_matmul_precision", old)
+    return config.override("jax_default_matmul_precision", precision)
 
 
 # --- the rest of JAX's top-level API ----------------------------------------------------------

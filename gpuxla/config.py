@@ -16,8 +16,10 @@ are read when they are used, not at import, so a launcher or a test that sets on
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 import types
 
 # ---------------------------------------------------------------------------------------------
@@ -77,6 +79,16 @@ KERNELS_DIR = EnvFlag("GPUXLA_KERNELS_DIR", None, str.strip,
 CUDA_ARCH = EnvFlag("GPUXLA_CUDA_ARCH", None, str.strip, "NVRTC's target (sm_90, ...); default: the device's")
 CUDA_SYNC = EnvFlag("GPUXLA_CUDA_SYNC", False, _bool,
                     "1: wait after every launch, so a faulting kernel is the one named")
+JAX_PLATFORMS = EnvFlag("JAX_PLATFORMS", None, str.strip,
+                        "JAX's platform list (cpu, cuda, gpu; comma-separated, first usable wins); "
+                        "GPUXLA_PLATFORM overrides it")
+JAX_PLATFORM_NAME = EnvFlag("JAX_PLATFORM_NAME", None, str.strip, "JAX's older single-platform name")
+JAX_COMPILATION_CACHE_DIR = EnvFlag("JAX_COMPILATION_CACHE_DIR", None, str.strip,
+                                    "JAX's name for the kernel cache root (GPUXLA_CACHE_DIR overrides it)")
+JAX_LOG_COMPILES = EnvFlag("JAX_LOG_COMPILES", False, _bool, "start with jax_log_compiles on")
+JAX_DEBUG_NANS = EnvFlag("JAX_DEBUG_NANS", False, _bool, "start with jax_debug_nans on")
+JAX_NUMPY_RANK_PROMOTION = EnvFlag("JAX_NUMPY_RANK_PROMOTION", "allow", str.strip,
+                                   "start with this jax_numpy_rank_promotion (allow | warn | raise)")
 CXX = EnvFlag("CXX", None, str.strip, "the host C++ compiler of the cuda-interpret platform; default g++, clang++")
 
 
@@ -88,57 +100,125 @@ CXX = EnvFlag("CXX", None, str.strip, "the host C++ compiler of the cuda-interpr
 # platforms always compute in full precision, as XLA:CPU does.
 MATMUL_PRECISIONS = {"default", "high", "highest", "bfloat16", "tensorfloat32", "float32", "fastest"}
 
+# How jax.numpy treats operands of different ranks: broadcast them, warn, or raise ValueError.
+RANK_PROMOTION = ("allow", "warn", "raise")
+
 _values = {
     "jax_enable_x64": ENABLE_X64.get() or JAX_ENABLE_X64.get(),
     "jax_threefry_partitionable": True,
     "jax_default_matmul_precision": None,
-    "jax_numpy_rank_promotion": "allow",
-    "jax_debug_nans": False,
+    "jax_numpy_rank_promotion": JAX_NUMPY_RANK_PROMOTION.get(),
+    "jax_debug_nans": JAX_DEBUG_NANS.get(),
+    "jax_debug_infs": False,
     "jax_disable_jit": False,
+    # Read when the first array picks its platform (backends.default_platform); None: the
+    # environment's JAX_PLATFORMS / JAX_PLATFORM_NAME.
     "jax_platform_name": None,
     "jax_platforms": None,
+    # The root of the on-disk kernel caches (backends/cache.py); None: GPUXLA_CACHE_DIR, then
+    # JAX_COMPILATION_CACHE_DIR, then ~/.cache/gpuxla.
+    "jax_compilation_cache_dir": None,
+    # Log every compile (jit and eager) at WARNING on the "gpuxla" logger, as JAX does.
+    "jax_log_compiles": JAX_LOG_COMPILES.get(),
 }
+
+if _values["jax_numpy_rank_promotion"] not in RANK_PROMOTION:
+    raise ValueError(f"JAX_NUMPY_RANK_PROMOTION={_values['jax_numpy_rank_promotion']!r} is not one of {RANK_PROMOTION}")
+
+# Checks other layers add for an option (name -> f(name, value) raising on a refused value):
+# gpuxla.backends refuses a platform option that comes too late to take effect.
+validators = {}
 
 # The options a trace depends on: jit keys its cache on their values, so flipping one retraces.
 _TRACED = ("jax_enable_x64", "jax_threefry_partitionable", "jax_default_matmul_precision",
-           "jax_numpy_rank_promotion", "jax_debug_nans")
+           "jax_numpy_rank_promotion", "jax_debug_nans", "jax_debug_infs")
 
 
 def _trace_flags():
     return tuple(_values[n] for n in _TRACED)
 
 
-# Read on every dtype canonicalisation and every jit call: plain globals, refreshed by update().
+def _invalid_checks():
+    """The values jax_debug_nans / jax_debug_infs look for, as NumPy predicates' names."""
+    return tuple(k for k, on in (("nan", _values["jax_debug_nans"]), ("inf", _values["jax_debug_infs"])) if on)
+
+
+# Read on every dtype canonicalisation, every node built and every jit call: plain globals,
+# refreshed by update().
 x64 = _values["jax_enable_x64"]
 TRACE_FLAGS = _trace_flags()
+CHECK_INVALID = _invalid_checks()
 
 
 def update(name, value):
     """Set a `jax_*` option, as `jax.config.update`."""
-    global x64, TRACE_FLAGS
+    global x64, TRACE_FLAGS, CHECK_INVALID
+    _check(name, value)
+    _values[name] = value
+    x64 = bool(_values["jax_enable_x64"])
+    TRACE_FLAGS = _trace_flags()
+    CHECK_INVALID = _invalid_checks()
+
+
+def _check(name, value):
     if name not in _values:
         raise AttributeError(f"Unrecognized config option: {name}")
+    if name in validators:
+        validators[name](name, value)
+    if name == "jax_numpy_rank_promotion" and value not in RANK_PROMOTION:
+        raise ValueError(f"jax_numpy_rank_promotion: {value!r} is not one of {RANK_PROMOTION}")
     if name == "jax_default_matmul_precision" and value is not None \
             and str(value).lower() not in MATMUL_PRECISIONS:
         raise ValueError(f"jax_default_matmul_precision: {value!r} is not a matmul precision; choose one of "
                          f"{sorted(MATMUL_PRECISIONS)} or None")
-    _values[name] = value
-    x64 = bool(_values["jax_enable_x64"])
-    TRACE_FLAGS = _trace_flags()
 
 
 def read(name):
+    """An option's value in this thread: its `override`, else the process-wide value."""
     if name not in _values:
         raise AttributeError(f"Unrecognized config option: {name}")
-    return _values[name]
+    scoped = getattr(_local, "overrides", None)
+    return scoped[name] if scoped and name in scoped else _values[name]
+
+
+# JAX scopes these to the thread inside `with jax.default_matmul_precision(...)` (and
+# `jax.numpy_rank_promotion(...)`): `override` sets them for one thread and one block, and every
+# reader (read(), jit's cache key) sees this thread's value. Options read through the globals above
+# (x64, CHECK_INVALID) stay process-wide, set by update() only.
+THREAD_LOCAL = ("jax_default_matmul_precision", "jax_numpy_rank_promotion")
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def override(name, value):
+    """Set `name` to `value` in this thread for a `with` block; other threads keep theirs."""
+    if name not in THREAD_LOCAL:
+        raise ValueError(f"{name} cannot be set for one thread; use config.update({name!r}, value)")
+    _check(name, value)
+    scoped = _local.__dict__.setdefault("overrides", {})
+    had, old = name in scoped, scoped.get(name)
+    scoped[name] = value
+    try:
+        yield
+    finally:
+        if had:
+            scoped[name] = old
+        else:
+            del scoped[name]
+
+
+def trace_flags():
+    """The values of the options a trace depends on, as this thread sees them (jit's cache key)."""
+    scoped = getattr(_local, "overrides", None)
+    return tuple(scoped.get(n, _values[n]) for n in _TRACED) if scoped else TRACE_FLAGS
 
 
 def __getattr__(name):
     # JAX also exposes options without the jax_ prefix (config.enable_x64 / config.x64_enabled).
     if name in _values:
-        return _values[name]
+        return read(name)
     if "jax_" + name in _values:
-        return _values["jax_" + name]
+        return read("jax_" + name)
     if name == "x64_enabled":
         return _values["jax_enable_x64"]
     raise AttributeError(f"Unrecognized config option: {name}")

@@ -121,6 +121,17 @@ def test_python_scalar_conversions():
 # --- error messages name the op and the shapes ------------------------------------------------
 ERRORS = [
     (lambda: jnp.ones(3) + jnp.ones(4), TypeError, r"add got incompatible shapes for broadcasting: \(3,\), \(4,\)"),
+    # Operands of different ranks fail in jax.numpy's rank promotion with a ValueError (JAX 0.10.2
+    # raises "Incompatible shapes for broadcasting: shapes=[(2, 3), (4,)]"); equal ranks fail in
+    # the lax op with the TypeError above, as in JAX.
+    (lambda: jnp.ones((2, 3)) + jnp.ones(4), ValueError,
+     r"add: Incompatible shapes for broadcasting: shapes=\[\(2, 3\), \(4,\)\]"),
+    (lambda: jnp.arctan2(jnp.ones((2, 3)), jnp.ones(2)), ValueError,
+     r"arctan2: Incompatible shapes for broadcasting: shapes=\[\(2, 3\), \(2,\)\]"),
+    (lambda: jnp.broadcast_arrays(jnp.ones(3), jnp.ones(4)), ValueError,
+     r"Incompatible shapes for broadcasting: shapes=\[\(3,\), \(4,\)\]"),
+    (lambda: jnp.broadcast_shapes((2, 3), (2,)), ValueError,
+     r"Incompatible shapes for broadcasting: shapes=\[\(2, 3\), \(2,\)\]"),
     (lambda: jnp.ones((2, 3)) @ jnp.ones((2, 3)), TypeError, r"matmul.*\(2, 3\).*\(2, 3\)"),
     (lambda: jnp.dot(jnp.ones(3), jnp.ones(4)), TypeError, r"dot.*\(3,\).*\(4,\)"),
     (lambda: jnp.ones((2, 3)).reshape(4, 2), TypeError,

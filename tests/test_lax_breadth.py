@@ -265,3 +265,17 @@ def test_jnp_breadth_jax_specifics():
         check_grads(lambda x: jnp.interp(x, np.array([0.0, 1.0, 3.0]), np.array([1.0, -1.0, 2.0])),
                     (np.array([0.3, 1.4, 2.2]),), order=1)
         check_grads(lambda a, b: jnp.hypot(a, b) + jnp.logaddexp(a, b), (R.normal(size=4), R.normal(size=4)), order=2)
+
+
+def test_integer_pow_refuses_negative_powers_of_integers():
+    # JAX: "Integers cannot be raised to negative powers, got integer_pow(int32[3], -1)" (a TypeError
+    # of the primitive's dtype rule), for lax.integer_pow and jnp.power / ** with a concrete exponent.
+    k = jnp.arange(1, 4)
+    for f in (lambda: lax.integer_pow(k, -1), lambda: jnp.power(k, -2), lambda: k ** -1,
+              lambda: jax.jit(lambda v: lax.integer_pow(v, -3))(k), lambda: jax.vmap(lambda v: v ** -1)(k),
+              lambda: lax.integer_pow(jnp.arange(3, dtype=jnp.uint8), -1)):
+        with pytest.raises(TypeError, match=r"Integers cannot be raised to negative powers, got integer_pow\("):
+            f()
+    np.testing.assert_array_equal(np.asarray(lax.integer_pow(k, 3)), [1, 8, 27])
+    np.testing.assert_allclose(np.asarray(lax.integer_pow(jnp.array([2.0, 4.0]), -1)), [0.5, 0.25])
+    np.testing.assert_allclose(np.asarray(jnp.array([2.0, 4.0]) ** -2), [0.25, 0.0625])

@@ -99,3 +99,51 @@ def test_float32_to_bfloat16_rounding_matches_ml_dtypes():
     np.testing.assert_array_equal(bits[1:], want[1:])
     assert np.isnan(bits[:1].view(BF16)[0])
     np.testing.assert_array_equal(C._bf16_to_f32(np, want), want.view(BF16).astype(np.float32))
+
+
+def test_default_matmul_precision_is_scoped_to_the_thread():
+    # JAX's `with jax.default_matmul_precision(...)` is thread-local: another thread, and the jit
+    # cache key it computes, keep their own precision; config.update stays process-wide.
+    import threading
+    from gpuxla import config
+    inside, done = threading.Event(), threading.Event()
+    seen = {}
+
+    def scoped():
+        with jax.default_matmul_precision("tensorfloat32"):
+            seen["a"] = (uses_tf32(None), config.read("jax_default_matmul_precision"), config.trace_flags())
+            inside.set()
+            done.wait(10)
+            seen["a_after_b"] = uses_tf32(None)
+        seen["a_exit"] = uses_tf32(None)
+
+    def other():
+        inside.wait(10)
+        seen["b"] = (uses_tf32(None), config.read("jax_default_matmul_precision"), config.trace_flags())
+        done.set()
+
+    threads = [threading.Thread(target=scoped), threading.Thread(target=other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert seen["a"][:2] == (True, "tensorfloat32") and seen["a_after_b"] is True and seen["a_exit"] is False
+    assert seen["b"][:2] == (False, None)
+    assert seen["a"][2] != seen["b"][2] and seen["b"][2] == config.trace_flags()
+    config.update("jax_default_matmul_precision", "tensorfloat32")          # process-wide
+    try:
+        assert threading_read(config) == "tensorfloat32"
+        with jax.default_matmul_precision("highest"):
+            assert uses_tf32(None) is False and threading_read(config) == "tensorfloat32"
+    finally:
+        config.update("jax_default_matmul_precision", None)
+
+
+def threading_read(config):
+    """The option as a fresh thread sees it."""
+    import threading
+    out = []
+    t = threading.Thread(target=lambda: out.append(config.read("jax_default_matmul_precision")))
+    t.start()
+    t.join(10)
+    return out[0]

@@ -93,6 +93,24 @@ def test_softmax_is_stable_and_matches_jax():
     assert np.isnan(np.asarray(nn.softmax(jnp.full((3,), -jnp.inf)))).all()   # as JAX: 0/0
 
 
+def test_softmax_of_plus_inf_is_nan_as_in_jax():
+    # JAX documents it: "If any input values are +inf, the result will be all NaN" (inf - inf along
+    # the slice). Other slices are untouched; a -inf entry is an ordinary zero weight.
+    x = jnp.array([[jnp.inf, 0.0, 1.0], [1.0, 2.0, 3.0], [-jnp.inf, 0.0, 1.0]])
+    e = np.exp([1.0, 2.0, 3.0]) / np.exp([1.0, 2.0, 3.0]).sum()
+    for f in (nn.softmax, jax.jit(nn.softmax), nn.log_softmax, jax.jit(nn.log_softmax)):
+        out = np.asarray(f(x))
+        assert np.isnan(out[0]).all(), out
+        want = np.log(e) if "log" in f.__name__ else e
+        close(out[1], want, 1e-6, 1e-7)
+        assert not np.isnan(out[2]).any()
+    close(nn.softmax(x[2]), [0.0, np.exp(0) / (1 + np.e), np.e / (1 + np.e)], 1e-6, 1e-7)
+    assert np.isnan(np.asarray(nn.softmax(jnp.array([jnp.inf, jnp.inf])))).all()
+    # along axis 0 only the first column holds +inf
+    cols = np.asarray(nn.softmax(x, axis=0))
+    assert np.isnan(cols[:, 0]).all() and np.isfinite(cols[:, 1:]).all()
+
+
 def test_logsumexp_signs_weights_and_masks():
     from gpuxla.scipy.special import logsumexp
     r, s = logsumexp(jnp.array([1.0, 2.0, 0.5]), b=jnp.array([1.0, -1.0, 2.0]), return_sign=True)

@@ -3,8 +3,10 @@
 A backend turns a `Program` into a callable on buffers. `numpy` (backends/numpy/) is the reference;
 `cuda` (backends/cuda/) runs generated CUDA C on a GPU; `cuda-interpret` (also backends/cuda/) runs
 the same CUDA C on the CPU; backends/cache.py holds the kernel caches the last two share. The platform is
-chosen by `GPUXLA_PLATFORM`, else `cuda` when a usable GPU is present, else `numpy`.
+chosen by `GPUXLA_PLATFORM`, else JAX's `jax_platforms`/`JAX_PLATFORMS` ('cpu', 'cuda', 'gpu'), else
+`cuda` when a usable GPU is present, else `numpy` (see `default_platform`).
 """
+import logging
 import threading
 import types
 
@@ -48,12 +50,84 @@ def get_backend(platform=None):
     global _backend
     if platform is None:
         if _backend is None:
-            name = config.PLATFORM.get() or ("cuda" if _gpu_usable() else "numpy")
-            _backend = _make(name)
+            _backend = _make(default_platform())
         return _backend
     if _backend is not None and _backend.platform == platform:
         return _backend
     return _make(platform)
+
+
+# JAX's platform names (jax_platforms / JAX_PLATFORMS, jax_platform_name) and gpuxla's own, each
+# with the platform it selects. 'cpu' is the host platform (`_make` decides which backend runs it).
+_JAX_PLATFORMS = {"cpu": "cpu", "cuda": "cuda", "gpu": "cuda", "numpy": "numpy", "cuda-interpret": "cuda-interpret"}
+_HOST = ("cpu", "numpy", "cuda-interpret")       # platforms whose device is a CPU device
+
+
+def _jax_platform_request():
+    """(where it was set, [platform names]) from JAX's options or their environment variables, or
+    None. Unknown names are refused here, naming the option."""
+    read = config.read
+    for where, value in (("jax_platforms", read("jax_platforms")), ("JAX_PLATFORMS", config.JAX_PLATFORMS.get()),
+                         ("jax_platform_name", read("jax_platform_name")),
+                         ("JAX_PLATFORM_NAME", config.JAX_PLATFORM_NAME.get())):
+        if value:
+            return where, _parse(where, value)
+    return None
+
+
+def _parse(where, value):
+    names = [w.strip().lower() for w in str(value).split(",") if w.strip()]
+    bad = [w for w in names if w not in _JAX_PLATFORMS]
+    if bad or not names:
+        raise ValueError(f"{where}={value!r}: gpuxla has no platform {bad[0] if bad else ''!r}; it knows "
+                         f"{sorted(_JAX_PLATFORMS)} ('cpu' runs on the host, 'gpu' is 'cuda')")
+    return [_JAX_PLATFORMS[w] for w in names]
+
+
+def default_platform():
+    """The platform the first array uses: GPUXLA_PLATFORM; else jax_platforms (or JAX_PLATFORMS,
+    then jax_platform_name / JAX_PLATFORM_NAME), a comma-separated list whose first usable entry
+    wins, as in JAX; else cuda when a usable GPU is present, else numpy."""
+    name = config.PLATFORM.get()
+    if name:
+        return name
+    request = _jax_platform_request()
+    if request is None:
+        return "cuda" if _gpu_usable() else "numpy"
+    names = request[1]
+    return next((n for n in names if n != "cuda" or _gpu_usable()), names[-1])
+
+
+def _serves(name, platform):
+    return name == platform or (name == "cpu" and platform in _HOST)
+
+
+def _check_platform_option(option, value):
+    """jax_platforms / jax_platform_name choose the platform before the first array, as in JAX.
+    A value that cannot take effect (the platform is already running, or GPUXLA_PLATFORM chose
+    another) is refused, never ignored."""
+    if not value:           # back to the default: never refused
+        return
+    names = _parse(option, value)
+    running = _backend.platform if _backend is not None else config.PLATFORM.get()
+    if not running or any(_serves(n, running) for n in names):
+        return
+    why = "gpuxla already runs on" if _backend is not None else "GPUXLA_PLATFORM chose"
+    raise RuntimeError(f"{option}={value!r} asks for {names}, but {why} {running!r}; set {option} "
+                       "(or JAX_PLATFORMS / GPUXLA_PLATFORM) before the first array is made")
+
+
+config.validators["jax_platforms"] = config.validators["jax_platform_name"] = _check_platform_option
+
+log = logging.getLogger("gpuxla")
+
+
+def log_compile(what, avals, platform):
+    """One line per compile, as JAX's jax_log_compiles: WARNING when the option is on, else DEBUG."""
+    level = logging.WARNING if config.read("jax_log_compiles") else logging.DEBUG
+    if log.isEnabledFor(level):
+        log.log(level, "Compiling %s with global shapes and types (%s) for platform %s.",
+                what, ", ".join(a.str_short() for a in avals), platform)
 
 
 def _make(name):
@@ -116,6 +190,9 @@ def run_pending(order, outputs):
         key, fn = None, None
     if fn is None:
         from ..core.program import Program
+        if log.isEnabledFor(logging.WARNING if config.read("jax_log_compiles") else logging.DEBUG):
+            prims = ", ".join(dict.fromkeys(n.prim.name for n in order if n._buf is None))
+            log_compile(f"eager({prims})", [n.aval for n in inputs], backend.platform)
         fn = backend.compile(Program.from_graph(inputs, outputs, order=order))
         eager_cache_stats["misses"] += 1
         if key is not None:

@@ -3,7 +3,8 @@
 
 The headers (`gx_common.cuh`, ...) live in `gpuxla/kernels/` (package data), or in
 `$GPUXLA_KERNELS_DIR`; their digest is part of every cache key, so editing one rebuilds every kernel.
-The caches live under `$GPUXLA_CACHE_DIR` (default `~/.cache/gpuxla/`); `GPUXLA_DISK_CACHE=0` turns
+The caches live under JAX's `jax_compilation_cache_dir` option when a script sets it, else
+`$GPUXLA_CACHE_DIR`, else `$JAX_COMPILATION_CACHE_DIR` (default `~/.cache/gpuxla/`); `GPUXLA_DISK_CACHE=0` turns
 them off. `DiskCache` is one folder of entries:
 
 - An entry is one file that carries its own checksum (magic, length, SHA-256, payload) and is
@@ -51,7 +52,8 @@ def cache_root() -> Path | None:
     """Root of the on-disk caches, or None when disabled (GPUXLA_DISK_CACHE=0)."""
     if not config.DISK_CACHE.get():
         return None
-    env = config.CACHE_DIR.get()
+    # A script's jax_compilation_cache_dir is the most specific choice, then the environment.
+    env = config.read("jax_compilation_cache_dir") or config.CACHE_DIR.get() or config.JAX_COMPILATION_CACHE_DIR.get()
     if env:
         return Path(env).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")

@@ -349,12 +349,25 @@ def bind(prim, inputs, params):
             o.depth = depth + 1
         _projections[node.id] = tuple(weakref.ref(o) for o in outs)
         weakref.finalize(node, _projections.pop, node.id, None)
-        if depth + 1 > MAX_PENDING_DEPTH and sym is None:
+        if (depth + 1 > MAX_PENDING_DEPTH or config.CHECK_INVALID) and sym is None:
             _cut(outs)
+            check_invalid(prim.name, outs)
         return outs
-    if depth > MAX_PENDING_DEPTH and sym is None:
+    if (depth > MAX_PENDING_DEPTH or config.CHECK_INVALID) and sym is None:
         _cut([node])
+        check_invalid(prim.name, [node])
     return node
+
+
+def check_invalid(what, nodes):
+    """jax_debug_nans / jax_debug_infs: JAX's FloatingPointError when a computed result holds a NaN
+    (an inf). With either option on, eager ops run one by one, so `what` is the primitive that
+    made the value, as in JAX."""
+    for kind in config.CHECK_INVALID:
+        test = np.isnan if kind == "nan" else np.isinf
+        for n in nodes:
+            if n._buf is not None and dtypes.is_inexact(n.dtype) and test(runtime.to_numpy(n._buf)).any():
+                raise FloatingPointError(f"invalid value ({kind}) encountered in {what}")
 
 
 def _cut(nodes):

@@ -6,6 +6,8 @@ binds. Shape rules run when a node is created, so bad shapes and dtypes fail at 
 Families share rules; the tables of derivative, batching and CUDA rules are keyed by these
 objects.
 """
+import operator
+
 import numpy as np
 
 from .graph import FREE, SLOW, TRANSCENDENTAL, PRIMITIVES, Aval, Primitive, shape_rules
@@ -42,6 +44,16 @@ def _naryop_shape(name, avals):
         raise TypeError(f"{name} got incompatible shapes for broadcasting: {_fmt(avals)}. Operands of "
                         f"lax.{name} must have equal shapes or be scalars; jax.numpy broadcasts for you.")
     return shapes[0] if shapes else ()
+
+
+def canonicalize_axis(axis, ndim, op=None):
+    """`axis` as an index in [0, ndim), negative ones counting from the end, or JAX's ValueError.
+    A 0-d operand has no axis at all; under vmap, `ndim` is the per-example rank, so a per-example
+    scalar reduced over axis 0 fails as it does without vmap."""
+    axis = operator.index(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op + ': ' if op else ''}axis {axis} is out of bounds for array of dimension {ndim}")
+    return axis % ndim
 
 
 def _group(test):
@@ -135,6 +147,17 @@ not_p = _unop("not", (_I, _B), nondiff=True)
 population_count_p = _unop("population_count", (_I,), nondiff=True)
 clz_p = _unop("clz", (_I,), nondiff=True)
 integer_pow_p = _unop("integer_pow", (_F, _I), cost=SLOW)   # param y: a Python int
+_unary_rule = shape_rules[integer_pow_p]
+
+
+def _integer_pow_rule(avals, y):
+    # As JAX: 1 / x is no integer, so a negative power of an integer is refused, not wrapped.
+    if y < 0 and _kind(avals[0].dtype) == _I:
+        raise TypeError(f"Integers cannot be raised to negative powers, got integer_pow({avals[0].str_short()}, {y})")
+    return _unary_rule(avals, y=y)
+
+
+shape_rules[integer_pow_p] = _integer_pow_rule
 stop_gradient_p = _unop("stop_gradient", marker=True, nondiff=True)
 # wrap_p is the identity; transformations use it to mark the leaves they differentiate or batch
 # with respect to, so nested transformations each see their own leaves.
@@ -405,13 +428,21 @@ shape_rules[argmax_p] = shape_rules[argmin_p] = _arg_rule
 CUMULATIVE = {}
 for _name in ("cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp"):
     CUMULATIVE[_name] = Primitive(_name, library=True)   # params axis, reverse
-    shape_rules[CUMULATIVE[_name]] = lambda avals, axis, reverse: avals[0]
+    shape_rules[CUMULATIVE[_name]] = lambda avals, axis, reverse: _along(avals[0], axis)
 cumsum_p, cumprod_p, cummax_p, cummin_p, cumlogsumexp_p = CUMULATIVE.values()
+
+
+def _along(a, axis, dtype=None):
+    """The aval of an op that keeps its operand's shape and works along one existing axis."""
+    if not 0 <= axis < a.ndim:
+        raise ValueError(f"axis {axis} is out of bounds for array of dimension {a.ndim} ({a.str_short()})")
+    return a if dtype is None else Aval(a.shape, dtype)
+
 
 sort_p = Primitive("sort", library=True)        # param dimension; stable ascending, NaNs last
 argsort_p = Primitive("argsort", library=True, nondiff=True)  # param dimension, index_dtype; stable
-shape_rules[sort_p] = lambda avals, dimension: avals[0]
-shape_rules[argsort_p] = lambda avals, dimension, index_dtype: Aval(avals[0].shape, index_dtype)
+shape_rules[sort_p] = lambda avals, dimension: _along(avals[0], dimension)
+shape_rules[argsort_p] = lambda avals, dimension, index_dtype: _along(avals[0], dimension, index_dtype)
 
 
 # --- dot_general ----------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from ..core import dtypes
 from ..core import primitives as P
 from ..core.graph import Array, constant, Aval
 
-_max = builtins.max
 _map = builtins.map   # lax.map (control flow) takes the public name
 
 
@@ -219,7 +218,7 @@ def index_in_dim(x, index, axis=0, keepdims=True):
 
 def squeeze(x, dimensions):
     x = asarray(x)
-    dimensions = tuple(d % x.ndim for d in dimensions) if x.ndim else ()
+    dimensions = tuple(P.canonicalize_axis(d, x.ndim, "squeeze") for d in dimensions)
     for d in dimensions:
         if x.shape[d] != 1:
             raise ValueError(f"squeeze: cannot squeeze axis {d} of size {x.shape[d]} in array of shape {x.shape}")
@@ -229,7 +228,7 @@ def squeeze(x, dimensions):
 def expand_dims(x, dimensions):
     x = asarray(x)
     ndim = x.ndim + len(dimensions)
-    dims = sorted(d % ndim for d in dimensions)
+    dims = sorted(P.canonicalize_axis(d, ndim, "expand_dims") for d in dimensions)
     shape = list(x.shape)
     for d in dims:
         shape.insert(d, 1)
@@ -299,7 +298,7 @@ def _index_scalar(i):
 def _reducer(p):
     def op(x, axes):
         x = asarray(x)
-        axes = tuple(sorted(int(a) % x.ndim for a in axes)) if x.ndim else ()
+        axes = tuple(sorted(P.canonicalize_axis(a, x.ndim, p.name) for a in axes))
         return p.bind(x, axes=axes)
     op.__name__ = p.name
     return op
@@ -310,17 +309,21 @@ reduce_sum, reduce_prod, reduce_max, reduce_min, reduce_and, reduce_or = _map(
 
 
 def argmax(x, axis, index_dtype):
-    return P.argmax_p.bind(asarray(x), axes=(int(axis),), index_dtype=dtypes.canonicalize_dtype(index_dtype))
+    x = asarray(x)
+    return P.argmax_p.bind(x, axes=(P.canonicalize_axis(axis, x.ndim, "argmax"),),
+                        index_dtype=dtypes.canonicalize_dtype(index_dtype))
 
 
 def argmin(x, axis, index_dtype):
-    return P.argmin_p.bind(asarray(x), axes=(int(axis),), index_dtype=dtypes.canonicalize_dtype(index_dtype))
+    x = asarray(x)
+    return P.argmin_p.bind(x, axes=(P.canonicalize_axis(axis, x.ndim, "argmin"),),
+                        index_dtype=dtypes.canonicalize_dtype(index_dtype))
 
 
 def _cumulative(p):
     def op(x, axis=0, reverse=False):
         x = asarray(x)
-        return p.bind(x, axis=int(axis) % _max(x.ndim, 1), reverse=bool(reverse))
+        return p.bind(x, axis=P.canonicalize_axis(axis, x.ndim, p.name), reverse=bool(reverse))
     op.__name__ = p.name
     return op
 
@@ -331,12 +334,12 @@ cumsum, cumprod, cummax, cummin, cumlogsumexp = _map(
 
 def sort(x, dimension=-1):
     x = asarray(x)
-    return P.sort_p.bind(x, dimension=int(dimension) % _max(x.ndim, 1))
+    return P.sort_p.bind(x, dimension=P.canonicalize_axis(dimension, x.ndim, "sort"))
 
 
 def argsort(x, dimension=-1, index_dtype=None):
     x = asarray(x)
-    return P.argsort_p.bind(x, dimension=int(dimension) % _max(x.ndim, 1),
+    return P.argsort_p.bind(x, dimension=P.canonicalize_axis(dimension, x.ndim, "argsort"),
                             index_dtype=dtypes.canonicalize_dtype(index_dtype or dtypes.default_int_dtype()))
 
 

@@ -16,6 +16,7 @@ import operator
 import numpy as np
 
 from ..core import dtypes
+from ..core.primitives import canonicalize_axis
 from .conv import _dilate, padtype_to_pads
 
 __all__ = ["reduce_window", "reduce_window_shape_tuple", "reduce", "sort_key_val", "collapse", "broadcast_to_rank",
@@ -244,7 +245,7 @@ def batch_matmul(lhs, rhs, precision=None):
 def split(operand, sizes, axis=0):
     lax = _lax()
     x = lax.asarray(operand)
-    axis = axis % x.ndim
+    axis = canonicalize_axis(axis, x.ndim, "lax.split")
     if sum(sizes) != x.shape[axis]:
         raise ValueError(f"lax.split: sizes {tuple(sizes)} must sum to the size {x.shape[axis]} of axis {axis}")
     out, off = [], 0
@@ -257,7 +258,7 @@ def split(operand, sizes, axis=0):
 def unstack(x, axis=0):
     lax = _lax()
     x = lax.asarray(x)
-    axis = axis % x.ndim
+    axis = canonicalize_axis(axis, x.ndim, "lax.unstack")
     return tuple(lax.index_in_dim(x, i, axis, keepdims=False) for i in range(x.shape[axis]))
 
 
@@ -265,7 +266,7 @@ def stack(operands, axis=0):
     lax = _lax()
     ops = [lax.asarray(o) for o in operands]
     nd = ops[0].ndim + 1
-    axis = axis % nd
+    axis = canonicalize_axis(axis, nd, "lax.stack")
     return lax.concatenate([lax.expand_dims(o, (axis,)) for o in ops], axis)
 
 
@@ -293,7 +294,7 @@ def index_take(src, idxs, axes):
 def dynamic_update_index_in_dim(operand, update, index, axis, *, allow_negative_indices=True):
     lax = _lax()
     x, u = lax._operands(operand, update)
-    axis = axis % x.ndim
+    axis = canonicalize_axis(axis, x.ndim, "lax.dynamic_update_index_in_dim")
     if u.ndim == x.ndim - 1:
         u = lax.expand_dims(u, (axis,))
     i = lax.asarray(index)

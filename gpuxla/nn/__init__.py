@@ -171,8 +171,9 @@ def log1mexp(x):
 
 
 def _shift_max(x, axis, where):
-    m = jnp.max(x, axis, where=where, initial=-jnp.inf, keepdims=True)
-    return lax.stop_gradient(jnp.where(jnp.isfinite(m), m, 0.0))
+    # As JAX, the maximum is subtracted as it is: a +inf entry makes its whole slice NaN (inf - inf;
+    # JAX documents "if any input values are +inf, the result will be all NaN"), never a 1 or 0.
+    return lax.stop_gradient(jnp.max(x, axis, where=where, initial=-jnp.inf, keepdims=True))
 
 
 def softmax(x, axis=-1, where=None, initial=-np.inf):

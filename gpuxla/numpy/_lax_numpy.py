@@ -216,12 +216,16 @@ def broadcast_to(array, shape):
 
 
 def broadcast_shapes(*shapes):
-    return np.broadcast_shapes(*shapes)
+    shapes = [_shape(s) for s in shapes]
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:      # JAX's wording and type
+        raise ValueError(f"Incompatible shapes for broadcasting: shapes={shapes}") from None
 
 
 def broadcast_arrays(*args):
     xs = [asarray(a) for a in args]
-    shape = np.broadcast_shapes(*(x.shape for x in xs))
+    shape = broadcast_shapes(*(x.shape for x in xs))
     return [broadcast_to(x, shape) for x in xs]
 
 

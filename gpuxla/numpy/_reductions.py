@@ -166,9 +166,12 @@ argmin = _argreduce(lax.argmin, "argmin")
 
 def _cumulative(laxfn, name, dtype_rule):
     def f(a, axis=None, dtype=None, out=None):
+        # As JAX: a Python or NumPy scalar is taken as a 1-element vector, but a 0-d Array (a
+        # per-example scalar under vmap included) has no axis 0.
+        scalar = np.isscalar(a)
         a = asarray(a)
-        if axis is None:
-            a, axis = ravel(a), 0
+        if axis is None or scalar:
+            a, axis = ravel(a), 0 if axis is None else axis
         axis = _canon_axis(axis, a.ndim, name)
         dt = _dt(dtype) or dtype_rule(a.dtype)
         a = a if a.dtype == dt else lax.convert_element_type(a, dt)

@@ -1,9 +1,13 @@
 """Elementwise math: JAX's operand promotion (_promote) and the ufuncs built on it.
 """
 
+import os
+import sys
+import warnings
+
 import numpy as np
 
-from .. import lax
+from .. import config, lax
 from ..core import dtypes
 from ..core.graph import Array, constant
 from ._util import _as_bool, _broadcast, _full_shape, _inexact
@@ -11,8 +15,10 @@ from ._lax_numpy import asarray, full_like, ones_like, zeros_like
 
 
 # --- promotion helpers ------------------------------------------------------------------------
-def _promote(*args, op="op"):
-    """Promote operands to their JAX result dtype and broadcast non-scalars to a common shape."""
+def _promote(*args, op="op", rank_promotion=True):
+    """Promote operands to their JAX result dtype and broadcast non-scalars to a common shape
+    (checked against jax_numpy_rank_promotion unless `rank_promotion` is False, as JAX's
+    promote_dtypes callers such as `where` are not)."""
     dt, weak = dtypes.result_type_and_weak(*args)
     xs = []
     for a in args:
@@ -28,11 +34,47 @@ def _promote(*args, op="op"):
         else:
             xs.append(asarray(np.asarray(a), dt))
     shapes = [x.shape for x in xs]
-    try:
-        shape = np.broadcast_shapes(*shapes)
-    except ValueError:
-        raise TypeError(f"{op} got incompatible shapes for broadcasting: {', '.join(map(str, shapes))}.") from None
+    shape = _broadcast_shapes(op, shapes, rank_promotion)
     return [x if x.shape == shape or x.ndim == 0 else _broadcast(x, shape) for x in xs]
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _user_stacklevel():
+    """warnings.warn's stacklevel that names the first frame outside gpuxla (the user's line)."""
+    f, level = sys._getframe(2), 2
+    while f is not None and f.f_code.co_filename.startswith(_PACKAGE):
+        f, level = f.f_back, level + 1
+    return level
+
+
+def _broadcast_shapes(op, shapes, rank_promotion=True):
+    """The common shape of an n-ary op's operands, with JAX's errors and rank-promotion check.
+
+    Like JAX, operands of one rank are checked as the lax op checks them (TypeError), while
+    operands of different ranks are rank-promoted first, which fails with a ValueError;
+    `jax_numpy_rank_promotion` ('allow' | 'warn' | 'raise') governs that promotion (scalars are
+    not promoted: they meet arrays of any shape)."""
+    if len({len(s) for s in shapes if s}) < 2:
+        try:
+            return np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise TypeError(f"{op} got incompatible shapes for broadcasting: "
+                            f"{', '.join(map(str, shapes))}.") from None
+    mode = config.read("jax_numpy_rank_promotion") if rank_promotion else "allow"
+    if mode == "raise":
+        raise ValueError(f"Operands could not be broadcast together for {op} on shapes "
+                         f"{' '.join(map(str, shapes))} and with the config option "
+                         "jax_numpy_rank_promotion='raise'.")
+    if mode == "warn":
+        warnings.warn(f"Following NumPy automatic rank promotion for {op} on shapes "
+                      f"{' '.join(map(str, shapes))}. Set the jax_numpy_rank_promotion config option "
+                      "to 'allow' to disable this warning.", stacklevel=_user_stacklevel())
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{op}: Incompatible shapes for broadcasting: shapes={list(shapes)}") from None
 
 
 def _ufunc1(laxfn, name, float_only=True):
@@ -196,9 +238,7 @@ def power(x1, x2, /):
     """x1 ** x2; a concrete integer exponent becomes integer_pow (exact, and cheap to differentiate)."""
     if isinstance(x2, (int, np.integer)) and not isinstance(x2, bool):
         a = _bool_to_int(asarray(x1) if not isinstance(x1, (int, float)) else _promote(x1, x2)[0])
-        if dtypes.is_int(a.dtype) and x2 < 0:
-            raise ValueError("Integers to negative integer powers are not allowed.")
-        return lax.integer_pow(a, int(x2))
+        return lax.integer_pow(a, int(x2))      # integers to negative powers: TypeError, as JAX
     a, b = _promote(x1, x2, op="power")
     if dtypes.is_int(a.dtype):
         return _int_power(a, b)
@@ -352,7 +392,7 @@ def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
         np.broadcast_shapes(*shapes)
     except ValueError:
         raise ValueError(f"where: incompatible shapes for broadcasting: shapes={shapes}") from None
-    a, b = _promote(x, y, op="where")
+    a, b = _promote(x, y, op="where", rank_promotion=False)
     c, a, b = _full_shape([c, a, b]) if (c.shape != a.shape or a.shape != b.shape) else (c, a, b)
     return lax.select(c, a, b)
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import lax
 from ..core import dtypes
+from ..core.primitives import canonicalize_axis
 
 
 _py_min, _py_max, _py_abs, _py_round, _py_sum, _py_all, _py_any = (
@@ -56,8 +57,5 @@ def _as_bool(x):
     return x if x.dtype == np.bool_ else lax.ne(x, lax.full_like(x, 0))
 
 
-def _canon_axis(axis, ndim, op="op"):
-    axis = operator.index(axis)
-    if not -ndim <= axis < _py_max(ndim, 1):
-        raise ValueError(f"{op}: axis {axis} is out of bounds for array of dimension {ndim}")
-    return axis % ndim if ndim else 0
+def _canon_axis(axis, ndim, op=None):
+    return canonicalize_axis(axis, ndim, op)

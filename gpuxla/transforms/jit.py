@@ -30,12 +30,12 @@ import weakref
 
 import numpy as np
 
-from ..backends import CrossPlatform, from_numpy, get_backend
+from ..backends import CrossPlatform, from_numpy, get_backend, log_compile
 from ..compiler import passes as _passes, roofline
 from ..compiler.fusion import Fusion
 from .. import config
 from . import batching
-from ..core.graph import Array, Aval, from_buffer, realize, state, symbolic
+from ..core.graph import Array, Aval, check_invalid, from_buffer, realize, state, symbolic
 from ..core.jaxpr import pp_graph
 from ..core.trace import BAKE, Traced, arg_names, as_node, aval_of, substitute, trace
 from ..core.program import Program
@@ -109,12 +109,30 @@ class JitFunction:
     def __call__(self, *args, **kwargs):
         if config.read("jax_disable_jit"):
             return self._fun(*args, **kwargs)
+        given = (args, kwargs)
         entry, args, kwargs, leaves, ready = self._lookup(args, kwargs)
         level = state.trace_level
         if not ready or (level and entry.closure):
             if not self._realize_pending(leaves, level) or (level and entry.closure):
                 return _unflatten(entry.out_node, iter(entry.inline([as_node(x) for x in leaves])))
-        return _unflatten(entry.out_node, iter(entry.run(leaves)))
+        outs = entry.run(leaves)
+        if config.CHECK_INVALID:
+            self._check_invalid(outs, *given)
+        return _unflatten(entry.out_node, iter(outs))
+
+    def _check_invalid(self, outs, args, kwargs):
+        """jax_debug_nans / jax_debug_infs, as JAX: when an output holds a NaN (an inf), call the
+        function again without this jit, op by op, so that the error names the primitive."""
+        try:
+            check_invalid(f"jit({self._fname})", outs)
+        except FloatingPointError as e:
+            self._fun(*args, **kwargs)
+            raise FloatingPointError(
+                f"{e}. Because jax_debug_nans and/or jax_debug_infs is set, the de-optimized function (the "
+                "function as if the `jit` decorator were removed) was called in an attempt to get a more "
+                "precise error message. However, the de-optimized function did not produce invalid values "
+                "during its execution. This can result from `jit` optimizations causing the invalid value to "
+                "be produced, or from nan/inf constants as outputs.") from None
 
     def _lookup(self, args, kwargs):
         """The cached entry for these arguments (traced on a miss), the arguments without their
@@ -128,7 +146,7 @@ class JitFunction:
             statics, tree_in = (), args
         leaves = []
         node = _flat(tree_in, leaves)
-        key = [node, statics, config.TRACE_FLAGS, batching.axis_env_key()]
+        key = [node, statics, config.trace_flags(), batching.axis_env_key()]
         ready = True
         level = state.trace_level
         for x in leaves:
@@ -343,6 +361,7 @@ class _Entry:
 
     def compile(self, platform=None):
         target, active = get_backend(platform), get_backend()
+        log_compile(f"jit({self.fname})", [x.aval for x in self.in_leaves], target.platform)
         if target is active:
             exe = get_backend(platform).compile(self.program())
             if platform is None:

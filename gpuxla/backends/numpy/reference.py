@@ -447,7 +447,53 @@ def _highest(dt):
     return np.inf if dt.kind == "f" else (True if dt.kind == "b" else np.iinfo(dt).max)
 
 
-impl_rules[P.reduce_sum_p] = _reduce(np.sum, lambda d: 0)
+def _pairwise_sum(x, axes):
+    """np.sum with pairwise summation along every summed axis.
+
+    NumPy sums pairwise (error growing like log n) only when the summed axis is its inner loop,
+    i.e. the contiguous axis; along any other axis it adds whole rows in order (error growing
+    like n: 8e-6 relative for 10^5 float32 values, where XLA's tree reduction has ~4e-7). Trailing
+    axes of a C-contiguous array are summed by NumPy as one inner axis; any other axis is summed
+    as a tree of half + half adds of whole slabs, which stays vectorised and needs no transposed
+    copy (a transpose of a 4096x4096 float32 costs ~30x the sum itself)."""
+    if x.dtype.kind not in "fc" or not axes or x.size == 0:
+        return _reduce(np.sum, lambda d: 0)(x, axes)
+    dt = x.dtype
+    v = x.astype(np.float32) if dt in _LOW else x
+    axes = sorted(axes)
+    rest = [a for a in axes if a < v.ndim - len(axes)]
+    if not rest and v.flags.c_contiguous:
+        return np.asarray(np.add.reduce(v.reshape(v.shape[:v.ndim - len(axes)] + (-1,)), axis=-1), dtype=dt)
+    for a in reversed(axes):        # highest first: the lower axes keep their positions
+        v = _tree_sum(v, a)
+    return np.asarray(v, dtype=dt)
+
+
+def _tree_sum(v, axis):
+    if axis == v.ndim - 1 and v.flags.c_contiguous:
+        return np.add.reduce(v, axis=-1)
+    v = np.moveaxis(v, axis, 0)
+    n = v.shape[0]
+    if n >= 16:
+        # Leaves of 8 slabs summed in order (NumPy's own pairwise sum has 8 accumulators per
+        # leaf), then halves added in place in one buffer.
+        m = n // 8 * 8
+        buf = np.add.reduce(v[:m].reshape((m // 8, 8) + v.shape[1:]), axis=1)
+        if m < n:
+            buf[-1] += np.add.reduce(v[m:], axis=0)
+        v, n = buf, m // 8
+    else:
+        v = np.array(v)
+    while n > 1:
+        h = n // 2
+        np.add(v[:h], v[h:2 * h], out=v[:h])
+        if n % 2:
+            v[h - 1] += v[n - 1]
+        n = h
+    return v[0].copy()          # not a view that keeps the whole buffer alive
+
+
+impl_rules[P.reduce_sum_p] = _pairwise_sum
 impl_rules[P.reduce_prod_p] = _reduce(np.prod, lambda d: 1)
 impl_rules[P.reduce_max_p] = _reduce(np.max, _lowest)
 impl_rules[P.reduce_min_p] = _reduce(np.min, _highest)
