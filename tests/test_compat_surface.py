@@ -522,3 +522,15 @@ def test_scipy_signal_against_numpy():
         signal.convolve(np.ones((3, 1)), np.ones((1, 3)), "valid")
     with pytest.raises(NotImplementedError, match="boundary='wrap'"):
         signal.convolve2d(np.ones((3, 3)), np.ones((2, 2)), boundary="wrap")
+
+
+def test_debug_print_in_an_inlined_jit_that_returns_nothing(capsys):
+    show = jax.jit(lambda x: jax.debug.print("inner {}", x))
+
+    @jax.jit
+    def outer(x):
+        show(x * 2)
+        return x + 1
+    np.testing.assert_array_equal(outer(jnp.ones(2)), [2, 2])
+    np.testing.assert_array_equal(outer(jnp.zeros(2)), [1, 1])
+    assert capsys.readouterr().out == "inner [2. 2.]\ninner [0. 0.]\n"
