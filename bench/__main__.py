@@ -5,6 +5,8 @@ installed; print a table; write JSON lines and a speed-up chart to bench/results
     python -m bench --only selu,softmax      # substring match on workload names
     python -m bench --platform cuda          # sets GPUXLA_PLATFORM before gpuxla is imported
     python -m bench --kernels --quick        # per-kernel static roofline of each workload, no timing
+    python -m bench --host-overhead          # gpuxla's host µs per cached call on the cuda path,
+                                             # device work stubbed (runs anywhere; bench/host_overhead.py)
 """
 from __future__ import annotations
 
@@ -49,6 +51,9 @@ def parse_args(argv=None):
                         "fused kernel and library call (launch shape, bytes moved, flops)")
     p.add_argument("--bandwidth", type=float, default=None, metavar="GB/S",
                    help="with --kernels: also print each step's time at this memory bandwidth")
+    p.add_argument("--host-overhead", action="store_true",
+                   help="measure gpuxla's host time per cached jit call on the cuda platform over the fake "
+                        "device of tests/fake_cupy.py (no GPU needed); --only filters its workloads")
     p.add_argument("--report", metavar="FILE.jsonl",
                    help="measure nothing: print the table of the last run in FILE (with "
                         "--markdown, as Markdown) and redraw its chart as FILE.png")
@@ -72,6 +77,10 @@ def main(argv=None) -> int:
 
     from . import harness, workloads as W
 
+    if args.host_overhead:
+        from . import host_overhead
+        only = [p.strip() for item in args.only for p in item.split(",") if p.strip()]
+        return host_overhead.main(out=args.out, save=not args.no_save, only=only)
     if args.report:
         return report(args, harness)
     chosen = W.select(W.WORKLOADS, args.only)

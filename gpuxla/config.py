@@ -89,6 +89,9 @@ JAX_LOG_COMPILES = EnvFlag("JAX_LOG_COMPILES", False, _bool, "start with jax_log
 JAX_DEBUG_NANS = EnvFlag("JAX_DEBUG_NANS", False, _bool, "start with jax_debug_nans on")
 JAX_NUMPY_RANK_PROMOTION = EnvFlag("JAX_NUMPY_RANK_PROMOTION", "allow", str.strip,
                                    "start with this jax_numpy_rank_promotion (allow | warn | raise)")
+ARENA = EnvFlag("GPUXLA_ARENA", True, _bool,
+                "0: every intermediate of an executable is its own allocation, instead of a place in the "
+                "executable's arena (planned from liveness); for comparison")
 CXX = EnvFlag("CXX", None, str.strip, "the host C++ compiler of the cuda-interpret platform; default g++, clang++")
 
 

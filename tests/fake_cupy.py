@@ -30,11 +30,17 @@ What it keeps from CuPy, because that is what the glue has to get right:
 
 Where this differs from CuPy: every NumPy function "exists" (CuPy lacks some, and gpuxla then
 computes on the host); launches are synchronous; the pool caches no freed blocks.
+
+`installed(stub=True)` leaves the device work out: launches only count, `matmul` allocates its
+result (or takes `out=`) without computing it. The values are garbage, but gpuxla's own host work
+is all there, which is what `python -m bench --host-overhead` times on a machine without a GPU.
+`stats` counts launches, matmuls, device allocations and copies either way.
 """
 import contextlib
+import functools
+import math
 import sys
 import types
-import weakref
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
@@ -42,7 +48,9 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 nan = np.nan
 _SUPPORTED_KINDS = "?biufc"     # no bfloat16 (numpy kind 'V'), objects or strings on a GPU
 
-stats = {"launches": 0, "h2d": 0, "d2h": 0}     # host-to-device / device-to-host copies
+# launches, cuBLAS matmuls, device allocations, host-to-device / device-to-host copies
+stats = {"launches": 0, "matmuls": 0, "allocs": 0, "h2d": 0, "d2h": 0}
+_stub = {"on": False}                           # installed(stub=True): no device work
 matmul_log = []                                 # (dtype name, compute type) of every matmul
 
 
@@ -113,6 +121,9 @@ def get_default_memory_pool():
 # ---------------------------------------------------------------------------------------------
 # ndarray
 # ---------------------------------------------------------------------------------------------
+_F32 = np.dtype(np.float32)
+
+
 def _check_dtype(dtype):
     dtype = np.dtype(dtype)
     if dtype.kind not in _SUPPORTED_KINDS:
@@ -123,22 +134,38 @@ def _check_dtype(dtype):
 def _wrap(a, base=None):
     """A fake array around NumPy array `a`. With `base` (the fake array whose memory `a` views),
     nothing is allocated and the view keeps its base alive; else `a` is new device memory."""
-    _check_dtype(a.dtype)
+    if a.dtype.kind not in _SUPPORTED_KINDS:
+        _check_dtype(a.dtype)
     x = ndarray.__new__(ndarray)
-    x._a, x._base = a, base
+    x._a, x._base, x._owned = a, base, 0
     if base is None:
+        stats["allocs"] += 1
         _pool._reserve(a.nbytes)
-        weakref.finalize(x, _pool._release, a.nbytes)
+        x._owned = a.nbytes          # given back by __del__
     return x
+
+
+# Leaves of argument trees that are neither fake nor host arrays (the fast path of _unwrap).
+_PLAIN = frozenset([int, float, bool, complex, str, type(None), np.dtype, type, slice])
 
 
 def _unwrap(x, where="argument"):
     """The NumPy data behind fake arrays, in (nested) lists, tuples and dicts. Host arrays other
     than 0-d ones are refused: CuPy does not copy them to the device implicitly."""
+    t = type(x)
+    if t is ndarray:
+        return x._a
+    if t in _PLAIN:
+        return x
     if isinstance(x, ndarray):
         return x._a
     if isinstance(x, np.ndarray) and x.ndim > 0:
         raise TypeError(f"Unsupported type {type(x)} ({where}: a host array mixed with device arrays)")
+    if t is tuple or t is list:
+        for v in x:
+            if type(v) not in _PLAIN:
+                return t([_unwrap(v, where) for v in x])
+        return x
     if isinstance(x, (list, tuple)):
         return type(x)(_unwrap(v, where) for v in x)
     if isinstance(x, dict):
@@ -146,8 +173,22 @@ def _unwrap(x, where="argument"):
     return x
 
 
+def _plain(items):
+    for v in items:     # (this module's `all` is NumPy's, on fake arrays)
+        if type(v) not in _PLAIN:
+            return False
+    return True
+
+
 def _fakes(x, acc):
-    if isinstance(x, ndarray):
+    t = type(x)
+    if t is ndarray:
+        acc.append(x)
+    elif t in _PLAIN:
+        pass
+    elif (t is tuple or t is list) and _plain(x):
+        pass
+    elif isinstance(x, ndarray):
         acc.append(x)
     elif isinstance(x, (list, tuple)):
         for v in x:
@@ -156,6 +197,11 @@ def _fakes(x, acc):
         for v in x.values():
             _fakes(v, acc)
     return acc
+
+
+def _owner(a):
+    """The NumPy array (or buffer) owning `a`'s memory: NumPy points every view at it."""
+    return a if a.base is None else a.base
 
 
 def _result(r, inputs=()):
@@ -169,11 +215,13 @@ def _result(r, inputs=()):
         return _wrap(np.asarray(r))
     if not isinstance(r, np.ndarray):
         return r
-    for x in inputs:
-        if r is x._a:
-            return x
-        if np.may_share_memory(r, x._a):
-            return _wrap(r, base=x)
+    if inputs:
+        owner = _owner(r)
+        for x in inputs:
+            if r is x._a:
+                return x
+            if owner is _owner(x._a):
+                return _wrap(r, base=x)
     return _wrap(r)
 
 
@@ -197,6 +245,12 @@ class ndarray(NDArrayOperatorsMixin):
     def __init__(self, *args, **kwargs):
         raise TypeError("make fake arrays with asarray / empty / zeros")
 
+    _owned = 0                           # bytes of device memory it owns (not a view)
+
+    def __del__(self):
+        if self._owned:
+            _pool._release(self._owned)
+
     shape = property(lambda self: self._a.shape)
     dtype = property(lambda self: self._a.dtype)
     ndim = property(lambda self: self._a.ndim)
@@ -205,17 +259,12 @@ class ndarray(NDArrayOperatorsMixin):
     itemsize = property(lambda self: self._a.itemsize)
     strides = property(lambda self: self._a.strides)
     flags = property(lambda self: self._a.flags)
+    data = property(lambda self: types.SimpleNamespace(ptr=self._a.__array_interface__["data"][0]))   # MemoryPointer
     T = property(lambda self: _result(self._a.T, [self]))
     real = property(lambda self: _result(self._a.real, [self]))
     imag = property(lambda self: _result(self._a.imag, [self]))
 
-    def __getattr__(self, name):
-        if name in _METHODS:
-            method = getattr(self._a, name)
-
-            def call(*args, **kwargs):   # a result sharing self's memory is a view of self
-                return _result(method(*_unwrap(args), **_unwrap(kwargs)), [self] + _fakes((args, kwargs), []))
-            return call
+    def __getattr__(self, name):     # (the methods of _METHODS are set on the class below)
         raise AttributeError(f"'fake_cupy.ndarray' object has no attribute {name!r}")
 
     # --- explicit and implicit copies to the host ---
@@ -271,6 +320,19 @@ class ndarray(NDArrayOperatorsMixin):
         return f"fake_cupy.{np.array_repr(self._a)}"
 
 
+def _forward(name):
+    def method(self, *args, **kwargs):   # a result sharing self's memory is a view of self
+        if not args and not kwargs:
+            return _result(getattr(self._a, name)(), [self])
+        return _result(getattr(self._a, name)(*_unwrap(args), **_unwrap(kwargs)), [self] + _fakes((args, kwargs), []))
+    method.__name__ = name
+    return method
+
+
+for _name in _METHODS:
+    setattr(ndarray, _name, _forward(_name))
+
+
 def _unwrap_index(key):
     # Index arrays may be fake or host arrays (CuPy copies host index arrays to the device).
     if isinstance(key, tuple):
@@ -308,8 +370,9 @@ def get_array_module(*args):
 
 
 def empty(shape, dtype=float, order="C"):
-    dtype = _check_dtype(dtype)
-    _pool._check(int(np.prod(shape, dtype=np.int64)) * dtype.itemsize)  # fail before allocating
+    if type(dtype) is not type(_F32) or dtype.kind not in _SUPPORTED_KINDS:
+        dtype = _check_dtype(dtype)
+    _pool._check(math.prod((shape,) if isinstance(shape, int) else shape) * dtype.itemsize)  # fail before allocating
     return _wrap(np.empty(shape, dtype, order))
 
 
@@ -340,11 +403,17 @@ _compute_types = {0: COMPUTE_TYPE_DEFAULT, 1: COMPUTE_TYPE_DEFAULT, 2: COMPUTE_T
 
 
 def _compute_type_index(dtype):
+    i = _TYPE_INDEX.get(dtype)
+    if i is not None:
+        return i
     char = np.dtype(dtype).char
     for i, chars in enumerate(("e", "fF", "dD")):
         if char in chars:
             return i
     raise TypeError(f"dtype is not supported: {np.dtype(dtype)}")
+
+
+_TYPE_INDEX = {np.dtype(c): i for i, cs in enumerate(("e", "fF", "dD")) for c in cs}
 
 
 def get_compute_type(dtype):
@@ -366,13 +435,34 @@ def tf32_round(x):
     return np.where(np.isfinite(x), r.view(np.float32), x).astype(np.float32)
 
 
+def _matmul_shape(a, b):
+    if a.ndim == 1:
+        return b.shape[:-2] + b.shape[-1:]
+    if b.ndim == 1:
+        return a.shape[:-1]
+    batch = a.shape[:-2] if a.ndim >= b.ndim else b.shape[:-2]
+    if a.shape[:-2] != b.shape[:-2] and a.ndim > 2 and b.ndim > 2:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return batch + (a.shape[-2], b.shape[-1])
+
+
 def matmul(a, b, out=None):
+    stats["matmuls"] += 1
+    if _stub["on"] and out is not None:
+        return out
     A, B = _unwrap((a, b))
     dt = np.result_type(A, B)
+    if _stub["on"]:
+        return _wrap(np.empty(_matmul_shape(A, B), dt))
     ct = get_compute_type(dt) if dt.char in "efdFD" else None
     matmul_log.append((dt.name, ct))
     if ct == COMPUTE_TYPE_TF32 and dt in (np.float32, np.complex64):
         A, B = tf32_round(A), tf32_round(B)
+    if out is not None:     # cuBLAS writes into `out` (CuPy checks its shape and dtype)
+        if not isinstance(out, ndarray) or out.shape != _matmul_shape(A, B) or out.dtype != dt:
+            raise ValueError(f"matmul: out must be a device array of shape {_matmul_shape(A, B)} and dtype {dt}")
+        np.matmul(A, B, out=out._a)
+        return out
     return _result(np.matmul(A, B))
 
 
@@ -450,6 +540,8 @@ def _maybe_fail_sync():
 
 
 class _Stream:
+    ptr = 0         # the legacy default stream
+
     def synchronize(self):
         _maybe_fail_sync()
 
@@ -482,6 +574,9 @@ class _Function:
         self.name = name
 
     def __call__(self, grid, block, args, shared_mem=0, stream=None):
+        if _stub["on"]:
+            stats["launches"] += 1
+            return
         _maybe_fail("launch")
         if not isinstance(args, tuple):
             raise TypeError(f"kernel arguments must be a tuple, got {type(args).__name__}")
@@ -505,7 +600,7 @@ class Module:
         return self
 
     def get_function(self, name):
-        if name not in _modules:
+        if name not in _modules and not _stub["on"]:
             raise CUDADriverError(f"CUDA_ERROR_NOT_FOUND: named symbol not found ({name!r} was not "
                                   "given to fake_cupy.register_kernels)")
         return _Function(name)
@@ -533,22 +628,43 @@ cuda = types.SimpleNamespace(
 # ---------------------------------------------------------------------------------------------
 # Installing it for gpuxla
 # ---------------------------------------------------------------------------------------------
+class _Patches:
+    """Attributes and dict items set for a while and put back (pytest's MonkeyPatch, without
+    pytest: the benchmark uses this module too)."""
+
+    def __init__(self):
+        self._undo = []
+
+    def setattr(self, obj, name, value):
+        self._undo.append(functools.partial(setattr, obj, name, getattr(obj, name)))
+        setattr(obj, name, value)
+
+    def setitem(self, d, key, value):
+        old = d.get(key, _Patches)
+        self._undo.append(lambda: d.pop(key, None) if old is _Patches else d.__setitem__(key, old))
+        d[key] = value
+
+    def undo(self):
+        while self._undo:
+            self._undo.pop()()
+
+
 @contextlib.contextmanager
-def installed(nvrtc=None, jobs=1):
+def installed(nvrtc=None, jobs=1, stub=False):
     """Run gpuxla's `cuda` platform on this fake for the duration; yields the CudaBackend.
 
     `import cupy` gives this module, so the runtime's `cupy()` returns it; CudaRuntime.prepare
     still makes the CUBINs (NVRTC, when installed and `nvrtc` is not False; else the kernels get
     an empty CUBIN) and then registers the kernels here; gpuxla's current backend is a new
     CudaBackend, with an empty eager cache so executables of another platform are not reused.
+    `stub=True`: no device work (see the module's docstring); kernels are not compiled at all.
     Everything is put back afterwards, and the pool limit, failure hooks and compute types reset.
     """
-    import pytest
     import gpuxla.backends as B
     from gpuxla.backends import cuda as C
     from gpuxla.backends.cuda import nvrtc as N
 
-    use_nvrtc = N.available() if nvrtc is None else (nvrtc and N.available())
+    use_nvrtc = not stub and (N.available() if nvrtc is None else (nvrtc and N.available()))
     real_prepare = C.CudaRuntime.prepare
 
     def prepare(self, kernels):
@@ -557,15 +673,19 @@ def installed(nvrtc=None, jobs=1):
                 if getattr(k, "cubin", None) is None:
                     k.cubin = b""
         real_prepare(self, kernels)
-        register_kernels(kernels, jobs=jobs)
+        if not stub:
+            register_kernels(kernels, jobs=jobs)
 
     def reset():
         _pool.set_limit(None)
         _fail.update(launch=None, sync=None)
         _compute_types.update({0: COMPUTE_TYPE_DEFAULT, 1: COMPUTE_TYPE_DEFAULT, 2: COMPUTE_TYPE_DEFAULT})
+        _stub["on"] = False
 
     reset()
-    with pytest.MonkeyPatch.context() as mp:
+    mp = _Patches()
+    try:
+        _stub["on"] = stub
         mp.setitem(sys.modules, "cupy", sys.modules[__name__])
         mp.setattr(C.CudaRuntime, "prepare", prepare)
         mp.setattr(N, "_default_arch", N._default_arch)   # default_arch() asks cupy; it caches
@@ -577,4 +697,6 @@ def installed(nvrtc=None, jobs=1):
             yield backend
         finally:
             eager.clear()
-            reset()
+    finally:
+        mp.undo()
+        reset()

@@ -225,6 +225,18 @@ def test_op_table_jit(op_table_kernels, op, dt):
     _check_op(op, got, args)
 
 
+@pytest.mark.parametrize("op,dt", JIT_CASES, ids=_ids(JIT_CASES))
+def test_op_table_jit_arena_off_same_bits(op_table_kernels, op, dt, monkeypatch):
+    # Intermediates in the executable's arena (the default) or each in its own allocation.
+    args = _args(op, dt)
+    with fake_cuda(nvrtc=False):
+        on = _jit(op, args)
+        monkeypatch.setenv("GPUXLA_ARENA", "0")
+        off = _jit(op, args)
+    _check_op(op, off, args)
+    assert [a.tobytes() for a in on] == [b.tobytes() for b in off]
+
+
 # ---------------------------------------------------------------------------------------------
 # dot_general on fake device arrays, against einsum
 # ---------------------------------------------------------------------------------------------

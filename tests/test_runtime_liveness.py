@@ -1,6 +1,7 @@
 """Buffer liveness in the kernel-platform executables (cuda and cuda-interpret share `Executable`):
-an intermediate buffer is dropped right after its last consumer runs, so a long chain of kernels
-and library calls holds two or three intermediates at a time, not all of them."""
+an intermediate buffer is dropped right after its last consumer runs (a library result), or its
+bytes in the executable's arena are reused (a kernel output), so a long chain of kernels and
+library calls holds two or three intermediates at a time, not all of them."""
 import weakref
 
 import numpy as np
@@ -61,6 +62,9 @@ def test_intermediates_are_freed_after_their_last_use():
     np.testing.assert_allclose(out, want, rtol=1e-6, atol=1e-6)
     step = x.nbytes
     # 16 intermediates are made; at most the one being read, the one being written and the
-    # output are alive together.
-    assert rt.peak <= 3 * step, rt.peak / step
+    # output are alive together, and the arena holds two kernel outputs, not eight: a library
+    # call may hand back a view of its operand (plan.Plan's liveness assumes so for all but
+    # dot_general), so a kernel output lives as long as the sort result made from it.
+    assert exe.layout.nbytes <= 2 * step + 512, exe.layout.nbytes / step
+    assert rt.peak + exe.layout.nbytes <= 4 * step + 512, (rt.peak + exe.layout.nbytes) / step
     assert rt.live <= step        # afterwards: the output only

@@ -88,7 +88,6 @@ def _on_host(rt, eqn, args):
 def uses_tf32(precision):
     """Whether a float32 dot_general runs on TF32 tensor cores: its own precision if it names one,
     else `jax_default_matmul_precision` (gpuxla's default is full float32)."""
-    from ...core.dtypes import config
     p = precision if precision not in (None, "DEFAULT") else config.read("jax_default_matmul_precision")
     return p is not None and str(p).upper() in ("HIGH", "TENSORFLOAT32", "BFLOAT16", "FASTEST")
 
@@ -153,6 +152,101 @@ def dot_general(xp, lhs, rhs, dimension_numbers, precision=None, preferred_eleme
         return Bf16Array(xp.asarray(bits, order="C")) if xp is not np else bits.view(BF16)
     # (ascontiguousarray would turn a 0-d result, e.g. a vector dot product, into shape (1,))
     return xp.asarray(out.astype(out_dtype, copy=False), order="C")
+
+
+class DotPlan:
+    """One dot_general with everything shape-dependent decided when the executable is built: the
+    operands' permutations and matrix shapes, the result's (batch, m, n) shape, the compute type.
+    A call is `plan(lhs, rhs, out)`: at most a transpose and a reshape per operand (views when the
+    layout allows; cuBLAS takes a transposed operand as a flag) and one `cupy.matmul` writing into
+    `out`, an array of shape `out_shape` (an arena view or a fresh output)."""
+
+    def __init__(self, eqn, lhs, rhs):
+        (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+        lf = [i for i in range(lhs.ndim) if i not in lc and i not in lb]
+        rf = [i for i in range(rhs.ndim) if i not in rc and i not in rb]
+        batch = [lhs.shape[i] for i in lb]
+        m = int(np.prod([lhs.shape[i] for i in lf], dtype=np.int64))
+        k = int(np.prod([lhs.shape[i] for i in lc], dtype=np.int64))
+        n = int(np.prod([rhs.shape[i] for i in rf], dtype=np.int64))
+        self.lhs = _operand(lhs.shape, list(lb) + lf + list(lc), tuple(batch + [m, k]))
+        self.rhs = _operand(rhs.shape, list(rb) + list(rc) + rf, tuple(batch + [k, n]))
+        # Whether preparing an operand makes a view (no copy): then it can be prepared once for a
+        # buffer that stays (a constant, an arena slot).
+        self.lhs_view, self.rhs_view = (p is None or sh is None for p, sh in (self.lhs, self.rhs))
+        self.out_shape = tuple(batch + [m, n])
+        self.reshape = self.out_shape != tuple(eqn.aval.shape)
+        precision = eqn.params.get("precision")
+        # An explicit precision decides the compute type now; else the config does, per call.
+        self.tf32 = None if precision in (None, "DEFAULT") else uses_tf32(precision)
+        self.dtype = np.dtype(lhs.dtype)
+        self.matmul = None      # CuPy is bound on the first call (compiling needs no GPU)
+
+    def bind(self):
+        if self.matmul is None:
+            from .runtime import cupy
+            cp = cupy()
+            lin = cp._core._routines_linalg if self.dtype in (np.float32, np.complex64) else None
+            if lin is not None:     # (CuPy's enum values, in case a build does not export the names)
+                self.tf32_type = getattr(lin, "COMPUTE_TYPE_TF32", 7)
+                self.full_type = getattr(lin, "COMPUTE_TYPE_DEFAULT", 1)
+            self.lin, self.matmul = lin, cp.matmul
+        return self
+
+    def prep_lhs(self, x):
+        return _as_matrix(x, *self.lhs)
+
+    def prep_rhs(self, x):
+        return _as_matrix(x, *self.rhs)
+
+    def __call__(self, lhs, rhs, out):
+        """The product of operands already prepared (`prep_lhs`/`prep_rhs`) into `out`."""
+        lin = self.lin
+        if lin is None:
+            return self.matmul(lhs, rhs, out=out)
+        # cuBLAS's compute type follows the precision (TF32 or full float32), whatever CuPy's
+        # process-wide setting is; read per call, as jax.default_matmul_precision may change.
+        tf32 = self.tf32 if self.tf32 is not None else uses_tf32(None)
+        want = self.tf32_type if tf32 else self.full_type
+        old = lin.get_compute_type(self.dtype)
+        if old == want:
+            return self.matmul(lhs, rhs, out=out)
+        lin.set_compute_type(self.dtype, want)
+        try:
+            return self.matmul(lhs, rhs, out=out)
+        finally:
+            lin.set_compute_type(self.dtype, old)
+
+
+def _as_matrix(x, perm, shape):
+    """An operand as the (batch of) matrices cuBLAS multiplies: a 2-D transpose is a strided view
+    (cuBLAS takes it as a transpose flag); otherwise a transpose and a reshape (a view when the
+    layout allows, else CuPy copies)."""
+    if perm == (1, 0) and shape is None:
+        return x.T
+    if perm is not None:
+        x = x.transpose(perm)
+    return x if shape is None else x.reshape(shape)
+
+
+def _operand(shape, perm, matrix_shape):
+    """(the permutation, or None when it is the identity; the matrix shape, or None when the
+    permuted operand has it already)."""
+    permuted = tuple(shape[i] for i in perm)
+    return (None if perm == sorted(perm) else tuple(perm)), (None if permuted == matrix_shape else matrix_shape)
+
+
+def plan_dot(rt, eqn, lhs, rhs):
+    """A DotPlan for dot_general `eqn` on operands of avals `lhs`, `rhs`, or None where the general
+    path (dot_general above) is needed: bfloat16/float16 or integer operands, mixed or converted
+    dtypes, empty dimensions."""
+    dt = np.dtype(lhs.dtype)
+    pref = eqn.params.get("preferred_element_type")
+    if dt not in (np.float32, np.float64, np.complex64, np.complex128) or np.dtype(rhs.dtype) != dt \
+            or (pref is not None and np.dtype(pref) != dt) or np.dtype(eqn.aval.dtype) != dt \
+            or 0 in lhs.shape or 0 in rhs.shape:
+        return None
+    return DotPlan(eqn, lhs, rhs)
 
 
 # ---------------------------------------------------------------------------------------------

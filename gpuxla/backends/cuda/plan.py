@@ -1,27 +1,52 @@
-"""The schedule of a compiled program, shared by the `cuda` and `cuda-interpret` platforms.
+"""The schedule of a compiled program, shared by the kernel platforms (`cuda`, `cuda-interpret`,
+and any runtime that executes kernels and library calls on buffers).
 
 `Plan` is fusion and rendering (compiler/fusion.py, compiler/render.py): the groups in order,
-every kernel with its CUDA C, and the steps with the slots each one frees. `Executable` is the one
-place that walks the steps; the runtime it is given (runtime.CudaRuntime, interpret.InterpretRuntime)
-owns memory, launches and library calls.
+every kernel with its CUDA C, the steps, their liveness, and the memory plan (`Layout`): one arena
+per executable holding every intermediate at an offset computed from liveness, dead slots reused,
+offsets aligned. `Executable` is the one place that walks the steps; the runtime it is given
+(runtime.CudaRuntime, interpret.InterpretRuntime) owns memory, launches and library calls.
 
 The executable returned by `compile(program)` is callable on a list of buffers and carries
 `.kernels` (name, kind, source, launch) and `.cuda_source()`. GPUXLA_DEBUG=2 prints the fusion
 groups, 3 also the CUDA source.
+
+Memory and reentrancy. Outputs are fresh allocations (the caller owns them); intermediates live in
+the arena of a *frame*: the arena, the views of it every step reads and writes, and the launch
+arguments built from them, made once. A call checks a frame out, runs, and gives it back, so calls
+on the same stream reuse one arena: stream order puts a call's kernels after the previous call's,
+which is what makes reuse safe without waiting. Frames are kept per stream and a call never shares
+its frame: concurrent calls from threads (or on other streams) each check out their own, made on
+demand. A call that fails keeps its frame out: a split reduction's counter left mid-count must not
+reach the next call. GPUXLA_ARENA=0 gives every intermediate its own allocation (for comparison).
+
+What a runtime provides. Required: `host_scalar(buf)`, `asbuf(x, aval)`, `empty(shape, dtype,
+what)`, `zeros(n, dtype)`, `prepare(kernels)`, `launch(kernel, args)`, `library(eqn, args)`.
+Optional, for the lean path (runtime.CudaRuntime has them all): `launcher(kernel)` -> launch(args
+tuple) with everything bound; `allocator(shape, dtype, what)` -> make(); `device_types` (buffers
+taken as they are); `stream_key()`; `arena(nbytes)`, `view(arena, offset, shape, dtype)`,
+`aliases(arena, buf)`, `copy(buf)` (else NumPy arenas, `_HostMemory`); `dot_plan(eqn, lhs aval,
+rhs aval)` -> a planned dot_general writing into memory it is given, or None.
 """
+import operator
 import sys
 import threading
 import time
+import weakref
 
 import numpy as np
 
 from ... import config
 from ...compiler import render as R
 from ...compiler.fusion import Fusion
+from ...core import primitives as P
+
+ALIGN = 256     # bytes: cudaMalloc's alignment, so views keep vectorised loads legal
 
 
 class Plan:
-    """Fusion and rendering of a Program: groups in order, every kernel with its source."""
+    """Fusion and rendering of a Program: groups in order, every kernel with its source, the steps
+    `(kind, what, ins, outs, dead)` and the memory plan (`layout`)."""
 
     def __init__(self, program, const_values=None):
         t0 = time.perf_counter()
@@ -36,20 +61,36 @@ class Plan:
         for k in self.kernels:
             R.render(k)
         self.seconds = time.perf_counter() - t0
-        steps, last = [], {}
+        steps = []
         for g in self.groups:
             if g.kind == "library":
                 steps.append(("library", g.eqn, g.eqn.ins, (g.eqn.out,)))
             else:
                 k = g.lowered.kernel
                 steps.append(("kernel", k, tuple(k.inputs), tuple(k.outputs)))
+        self.outputs = [self.info.resolve(s) for s in program.outs]
+        keep = set(self.outputs)
+        # Liveness: the last step reading each slot. A library call other than dot_general may
+        # return its operand or a view of it (a cond passing a value through, a tuple element):
+        # then the operand lives as long as the result does (walked backwards, so chains follow).
+        last = {}
         for n, (_, _, ins, _) in enumerate(steps):
             for s in ins:
                 last[s] = n
-        self.outputs = [self.info.resolve(s) for s in program.outs]
-        keep = set(self.outputs)
-        self.steps = [(kind, what, ins, outs, tuple(s for s in set(ins) if last.get(s) == n and s not in keep))
+        end = len(steps)
+        for s in keep:
+            last[s] = end
+        for n in range(len(steps) - 1, -1, -1):
+            kind, what, ins, outs = steps[n]
+            if kind == "library" and what.prim is not P.dot_general_p:
+                reach = max(last.get(outs[0], n), n)
+                for s in ins:
+                    last[s] = max(last.get(s, n), reach)
+        self.last_use = last
+        self.steps = [(kind, what, ins, outs,
+                       tuple(s for s in dict.fromkeys(ins) if last.get(s) == n and s not in keep))
                       for n, (kind, what, ins, outs) in enumerate(steps)]
+        self._layouts = {}
         d = config.DEBUG.get()
         if d >= 2:
             print(f"[gpuxla] fusion: {len(self.kernels)} kernel(s), "
@@ -60,6 +101,145 @@ class Plan:
 
     def cuda_source(self):
         return R.module_source(self.kernels)
+
+    def layout(self, in_place=frozenset(), blocks=()):
+        """The arena layout (`Layout`) for a runtime; `in_place`: the library steps (indices) that
+        runtime runs into memory it is given (dot_general on cuBLAS); `blocks`: [(slots, until)]
+        placed side by side, as one array, live until step `until` at least (batched dots)."""
+        key = (frozenset(in_place), tuple(blocks))
+        lay = self._layouts.get(key)
+        if lay is None:
+            lay = self._layouts[key] = Layout(self, *key)
+        return lay
+
+
+class Layout:
+    """Where each intermediate lives in the arena: `offsets[slot]`, `scratch[step] = [offsets]`
+    (a split reduction's partials and counters: their own bytes, zeroed once when the arena is
+    made, which the kernels leave at zero), `nbytes` in all.
+
+    A slot written by step p and last read by step u occupies its bytes over steps [p, u]. Slots
+    are placed in program order, first fit among the blocks freed by slots whose last reader ran
+    before p (so an output never overlaps an input of its own step), else at the top. Program
+    outputs are not here: they are fresh allocations the caller keeps. The slots of a block (same
+    size) lie back to back from where the first of them is written, until all are dead."""
+
+    def __init__(self, plan, in_place, blocks=()):
+        avals, last, keep = plan.info.avals, plan.last_use, set(plan.outputs)
+        self.offsets, self.scratch, self.in_place = {}, {}, in_place
+        block_of = {m: (members, until) for members, until in blocks for m in members}
+        free, live, top = [], [], 0      # free: [offset, size] sorted; live: (last use, offset, size)
+        for n, (kind, what, ins, outs, _) in enumerate(plan.steps):
+            if kind == "library" and n not in in_place:
+                continue
+            still = []
+            for u, off, size in live:
+                if u < n:
+                    free = _release(free, off, size)
+                else:
+                    still.append((u, off, size))
+            live = still
+            for s in outs:
+                if s in keep or s in self.offsets:
+                    continue
+                a = avals[s]
+                nbytes = a.size * np.dtype(a.dtype).itemsize
+                members, until = block_of.get(s, ((s,), n))
+                off, free, top = _place(free, top, _aligned(nbytes * len(members)))
+                for i, m in enumerate(members):
+                    self.offsets[m] = off + i * nbytes
+                live.append((max([until] + [last.get(m, n) for m in members]), off, _aligned(nbytes * len(members))))
+        # Scratch at the top, never shared: its contents must stay as the kernels leave them.
+        for n, (kind, what, *_) in enumerate(plan.steps):
+            if kind == "kernel":
+                offs = []
+                for p in what.params:
+                    if p.role in ("scratch", "counter"):
+                        offs.append(top)
+                        top += _aligned(p.size * p.dtype.itemsize)
+                if offs:
+                    self.scratch[n] = offs
+        self.nbytes = top
+
+    def intervals(self, plan, batches=()):
+        """[(slot, first byte, end byte, first step, last step)]: what the tests check for overlap.
+        `batches` ([(steps, vectors, outputs, ...)] of a batched dot) moves writes and reads of its
+        members to its last step."""
+        first = {s: n for n, (_, _, _, outs, _) in enumerate(plan.steps) for s in outs}
+        last = dict(plan.last_use)
+        for steps, vecs, outs, *_ in batches:
+            for s in outs:
+                first[s] = steps[-1]
+            for s in vecs:
+                last[s] = max(last.get(s, 0), steps[-1])
+        out = []
+        for s, off in self.offsets.items():
+            a = plan.info.avals[s]
+            out.append((s, off, off + a.size * np.dtype(a.dtype).itemsize, first[s], last.get(s, first[s])))
+        return out
+
+
+def _aligned(n):
+    return max(ALIGN, -(-n // ALIGN) * ALIGN)
+
+
+def _place(free, top, size):
+    for i, (off, sz) in enumerate(free):
+        if sz >= size:
+            rest = [[off + size, sz - size]] if sz > size else []
+            return off, free[:i] + rest + free[i + 1:], top
+    return top, free, top + size
+
+
+def _release(free, off, size):
+    """`free` with [off, off+size) added, neighbours merged."""
+    out = []
+    for o, sz in sorted(free + [[off, size]]):
+        if out and out[-1][0] + out[-1][1] == o:
+            out[-1][1] += sz
+        else:
+            out.append([o, sz])
+    return out
+
+
+class _HostMemory:
+    """Arenas of NumPy buffers, for runtimes that have no `arena`/`view` of their own."""
+
+    @staticmethod
+    def arena(nbytes):
+        return np.zeros(nbytes, np.uint8)
+
+    @staticmethod
+    def view(arena, offset, shape, dtype):
+        dtype = np.dtype(dtype)
+        return arena[offset:offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize].view(dtype).reshape(shape)
+
+    @staticmethod
+    def aliases(arena, buf):
+        return isinstance(buf, np.ndarray) and np.shares_memory(buf, arena)
+
+    @staticmethod
+    def copy(buf):
+        return buf.copy()
+
+
+# Executables that made frames: when device memory runs out, the idle frames' arenas are given
+# back before the allocation is retried (runtime.CudaRuntime._alloc), so arenas cached by eager
+# programs that will not run again never starve a new allocation.
+_with_frames = weakref.WeakSet()
+
+
+def release_idle_frames():
+    """Drop every frame not in use (their arenas go back to the memory pool); frames are made
+    again on demand."""
+    for exe in list(_with_frames):
+        exe._free.clear()
+
+
+class _Frame:
+    """One checked-out set of per-call memory: the arena, the slots' template environment (constants,
+    arena views) and the steps as closures over them."""
+    __slots__ = ("arena", "template", "ops", "op_steps")
 
 
 class Executable:
@@ -73,44 +253,272 @@ class Executable:
         self.library_calls = [g.eqn.prim.name for g in self.plan.groups if g.kind == "library"]
         self.consts = None                   # device memory is touched on the first call only
         self._init_lock = threading.Lock()
-        # Scratch sets (split-reduction partials and counters) not in use. Each call takes one, or
-        # makes one, and gives it back when it has finished: concurrent calls (threads, and the
-        # GIL is released during launches) never share one. A call that fails keeps its set out:
-        # a counter left mid-count must not reach the next call.
-        self._scratch_free = []
-        # A kernel of no elements is never launched (see _run), and its text is not compilable.
+        self.use_arena = config.ARENA.get()
+        self._mem = runtime if hasattr(runtime, "view") else _HostMemory
+        dot_plan = getattr(runtime, "dot_plan", None)
+        avals = self.plan.info.avals
+        # Library calls the runtime runs into memory it is given (cuBLAS): decided here, once.
+        self._dots = {}
+        if dot_plan is not None:
+            for n, (kind, what, ins, outs, _) in enumerate(self.plan.steps):
+                if kind == "library" and what.prim is P.dot_general_p:
+                    d = dot_plan(what, avals[ins[0]], avals[ins[1]])
+                    if d is not None:
+                        self._dots[n] = d
+        # Independent matrix-vector dots sharing their matrix run as one matrix product.
+        self.batches = self._dot_batches() if self.use_arena and self._dots else []
+        self.layout = self.plan.layout(self._dots, [(b[1], b[0][-1]) for b in self.batches]
+                                       + [(b[2], b[0][-1]) for b in self.batches])
+        self._free = {}                      # stream key -> frames not in use
+        self._stream_key = None if not hasattr(runtime, "stream_key") else runtime.stream_key
+        # A kernel of no elements is never launched, and its text is not compilable.
         runtime.prepare([k for k in self.kernels if k.size])
 
     def cuda_source(self):
         return self.plan.cuda_source()
 
     def __call__(self, args):
-        rt = self.runtime
         if self.consts is None:
             with self._init_lock:
                 if self.consts is None:
+                    rt = self.runtime
+                    self._outs = list(self.plan.outputs)
+                    self._get_outs = _getter(self._outs)
+                    self._check = self._outputs_to_check()
+                    self._fast = getattr(rt, "device_types", ())
                     self.consts = [(s, rt.asbuf(buf, a)) for s, buf, a in self.program.consts]
+        key = self._stream_key() if self._stream_key is not None else None
         try:
-            scratch = self._scratch_free.pop()
-        except IndexError:
-            scratch = {k.name: [rt.zeros(p.size, p.dtype) for p in k.params if p.role in ("scratch", "counter")]
-                       for k in self.kernels}
-        outs = self._run(args, scratch)
-        self._scratch_free.append(scratch)
+            frame = self._free[key].pop()
+        except (KeyError, IndexError):
+            frame = self._new_frame()
+        env = frame.template[:]
+        fast = self._fast
+        for a in args:
+            if type(a) not in fast:
+                in_avals, asbuf = self.program.in_avals, self.runtime.asbuf
+                args = [asbuf(a, in_avals[i]) for i, a in enumerate(args)]
+                break
+        env[:len(args)] = args
+        for op in frame.ops:
+            op(env)
+        outs = self._get_outs(env)
+        if self._check and frame.arena is not None:
+            mem = self._mem
+            for j in self._check:
+                if mem.aliases(frame.arena, outs[j]):
+                    outs[j] = mem.copy(outs[j])     # a library call passed an intermediate through
+        try:
+            self._free[key].append(frame)
+        except KeyError:
+            self._free[key] = [frame]
         return outs
 
-    def _run(self, args, scratch):
-        rt, info = self.runtime, self.plan.info
-        env = {i: rt.asbuf(a, av) for i, (a, av) in enumerate(zip(args, self.program.in_avals))}
-        env.update(self.consts)
-        for kind, what, ins, outs, dead in self.plan.steps:
-            if kind == "library":
-                env[outs[0]] = rt.library(what, [env[s] for s in ins])
+    def _outputs_to_check(self):
+        """Output positions whose value a library call made: it may be a view of an intermediate."""
+        by_lib = {outs[0] for kind, what, ins, outs, _ in self.plan.steps
+                  if kind == "library" and what.prim is not P.dot_general_p}
+        return [j for j, s in enumerate(self._outs) if s in by_lib]
+
+    def _dot_batches(self):
+        """[(steps, vectors, outputs, shared matrix slot, transposed)]: planned dot_generals of one
+        shared 2-D operand S (as lhs or rhs) and a vector v_i each, same avals and precision, whose
+        results are all first read after the last of them. They become one product at the last
+        one's step, O = V @ S' (S' = S, or S.T when S's contracted dimension is 1): V stacks the
+        v_i and O the results, each a block of the arena (the v_i must be intermediates there).
+        The unrolled `[mat @ v for v in vs]` is 32 cuBLAS calls without this, one with it."""
+        steps, avals, keep = self.plan.steps, self.plan.info.avals, set(self.plan.outputs)
+        made_by = {s: n for n, st in enumerate(steps) for s in st[3]}
+        first_read = {}
+        for n, st in enumerate(steps):
+            for s in st[2]:
+                first_read.setdefault(s, n)
+        groups = {}
+        for n in sorted(self._dots):
+            eqn, (a, b), (out,) = steps[n][1], steps[n][2], steps[n][3]
+            (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+            if lb or len(lc) != 1 or a == b:
+                continue
+            # A "vector": an operand with no other dimension than the contracted one (of size 1
+            # otherwise: jnp.matmul makes v a (k, 1) matrix).
+            is_vec = [avals[x].size == avals[x].shape[c] for x, c in ((a, lc[0]), (b, rc[0]))]
+            if is_vec == [False, True] and avals[a].ndim == 2:
+                shared, vec, cdim = a, b, lc[0]
+            elif is_vec == [True, False] and avals[b].ndim == 2:
+                shared, vec, cdim = b, a, rc[0]
             else:
-                bufs = [rt.empty(info.avals[s].shape, info.avals[s].dtype, what) for s in outs]
-                env.update(zip(outs, bufs))
+                continue
+            m = made_by.get(vec)
+            if vec in keep or out in keep or m is None or not (steps[m][0] == "kernel" or m in self._dots):
+                continue
+            key = (shared, cdim, avals[vec].key(), eqn.params.get("precision"))
+            groups.setdefault(key, []).append((n, vec, out))
+        batches = []
+        for (shared, cdim, *_), members in groups.items():
+            runs = [[]]
+            for n, vec, out in members:
+                run = runs[-1]
+                if vec in [v for _, v, _ in run] or any(first_read.get(o, len(steps)) <= n for _, _, o in run):
+                    runs.append([])     # v_i again, or a result already read: a new batch from here
+                runs[-1].append((n, vec, out))
+            batches += [(tuple(r[0] for r in run), tuple(r[1] for r in run), tuple(r[2] for r in run), shared,
+                         cdim == 1) for run in runs if len(run) > 1]
+        return batches
+
+    # --- a frame: arena, views, and the steps as closures --------------------------------------
+    def _new_frame(self):
+        rt, mem, plan, lay = self.runtime, self._mem, self.plan, self.layout
+        avals = plan.info.avals
+        for dot in self._dots.values():
+            dot.bind()
+        _with_frames.add(self)
+        f = _Frame()
+        use = self.use_arena and lay.nbytes > 0
+        f.arena = mem.arena(lay.nbytes) if use else None
+        env = [None] * self.program.n_slots     # (+ scratch buffers, appended below)
+        for s, buf in self.consts:
+            env[s] = buf
+        placed = set()
+        if use:
+            for s, off in lay.offsets.items():
+                env[s] = mem.view(f.arena, off, avals[s].shape, avals[s].dtype)
+                placed.add(s)
+        f.template = env
+        allocator = getattr(rt, "allocator", None)
+
+        def alloc(s, what):
+            a = avals[s]
+            if allocator is not None:
+                return allocator(a.shape, a.dtype, what)
+            return lambda: rt.empty(a.shape, a.dtype, what)
+        static = set(placed) | {s for s, _ in self.consts}
+        batched = {}                  # step -> the batched product it runs, or None (a member before the last)
+        if use:
+            for steps, vecs, outs, shared, transposed in self.batches:
+                batched.update(dict.fromkeys(steps[:-1]))
+                dt, k, p = avals[vecs[0]].dtype, avals[vecs[0]].size, avals[outs[0]].size
+                V = mem.view(f.arena, lay.offsets[vecs[0]], (len(vecs), k), dt)
+                O = mem.view(f.arena, lay.offsets[outs[0]], (len(outs), p), dt)
+                batched[steps[-1]] = _batched_dot_op(self._dots[steps[-1]], env, shared, transposed, static, V, O)
+        ops, f.op_steps = [], []      # (the step each op runs: what the arena tests poison after)
+        for n, (kind, what, ins, outs, dead) in enumerate(plan.steps):
+            if n in batched:
+                if batched[n] is not None:
+                    ops.append(batched[n])
+                    f.op_steps.append(n)
+                continue
+            f.op_steps.append(n)
+            clear = tuple(s for s in dead if s not in static and s >= len(self.program.in_avals))
+            fresh = tuple((s, alloc(s, what if kind == "kernel" else f"the library call '{what.prim.name}'"))
+                          for s in outs if s not in placed) if kind == "kernel" or n in self._dots else ()
+            if kind == "kernel":
+                scratch = self._scratch(f, n, what)
                 if what.size:
-                    rt.launch(what, [env[s] for s in ins] + bufs + scratch[what.name])
-            for s in dead:
-                del env[s]
-        return [env[s] for s in self.plan.outputs]
+                    env.extend(scratch)
+                    slots = ins + outs + tuple(range(len(env) - len(scratch), len(env)))
+                    ops.append(_kernel_op(rt, what, env, slots, static, fresh, clear))
+                elif fresh:
+                    ops.append(_alloc_op(fresh))
+                else:
+                    f.op_steps.pop()
+            elif n in self._dots:
+                out, dot = outs[0], self._dots[n]
+                o2 = mem.view(f.arena, lay.offsets[out], dot.out_shape, avals[out].dtype) if out in placed else None
+                ops.append(_dot_op(dot, env, ins, static, out, o2, fresh, clear))
+            else:
+                ops.append(_library_op(rt, what, ins, outs[0], clear))
+        f.ops = ops
+        return f
+
+    def _scratch(self, f, n, k):
+        rt, mem = self.runtime, self._mem
+        params = [p for p in k.params if p.role in ("scratch", "counter")]
+        if f.arena is not None:
+            offsets = self.layout.scratch.get(n, ())
+            return [mem.view(f.arena, off, (p.size,), p.dtype) for p, off in zip(params, offsets)]
+        return [rt.zeros(p.size, p.dtype) for p in params]
+
+
+def _getter(slots):
+    """env -> [env[s] for s in slots], in one C call where there are several."""
+    if len(slots) > 1:
+        get = operator.itemgetter(*slots)
+        return lambda env: list(get(env))
+    return lambda env: [env[s] for s in slots]
+
+
+# The steps as closures: what a call does is only read and write `env`, the list of the slots'
+# buffers; everything that does not change between calls is bound here once.
+def _kernel_op(rt, k, env, slots, static, fresh, clear):
+    launch = rt.launcher(k) if hasattr(rt, "launcher") else (lambda args: rt.launch(k, list(args)))
+    if len(slots) == 1:
+        (slot,) = slots
+        args = lambda env: (env[slot],)  # noqa: E731
+    else:
+        args = operator.itemgetter(*slots)   # the launch's argument tuple, in one call
+    if not fresh and not clear:
+        return lambda env: launch(args(env))
+
+    def op(env):
+        for s, make in fresh:
+            env[s] = make()
+        launch(args(env))
+        for s in clear:
+            env[s] = None
+    return op
+
+
+def _alloc_op(fresh):
+    def op(env):
+        for s, make in fresh:
+            env[s] = make()
+    return op
+
+
+def _dot_op(dot, env, ins, static, out, o2, fresh, clear):
+    """A planned dot_general; operands that are constants or in the arena are prepared (as matrices,
+    transposed by view) once, here."""
+    lhs = _operand(env, ins[0], static, dot.prep_lhs, dot.lhs_view, dot.lhs == (None, None))
+    rhs = _operand(env, ins[1], static, dot.prep_rhs, dot.rhs_view, dot.rhs == (None, None))
+    if o2 is not None and not clear:         # into the arena
+        return lambda env: dot(lhs(env), rhs(env), o2)
+    make = fresh[0][1] if fresh else None
+    shape = dot.out_shape if dot.reshape else None
+
+    def op(env):
+        if make is None:
+            dot(lhs(env), rhs(env), o2)
+        else:
+            env[out] = o = make()
+            dot(lhs(env), rhs(env), o if shape is None else o.reshape(shape))
+        for s in clear:
+            env[s] = None
+    return op
+
+
+def _batched_dot_op(dot, env, shared, transposed, static, V, O):
+    """O = V @ S' (see Executable._dot_batches), with the dot's compute type."""
+    if shared in static:
+        S = env[shared].T if transposed else env[shared]
+        return lambda env: dot(V, S, O)
+    if transposed:
+        return lambda env: dot(V, env[shared].T, O)
+    return lambda env: dot(V, env[shared], O)
+
+
+def _operand(env, slot, static, prep, is_view, identity):
+    """env -> the operand as the matrix cuBLAS takes."""
+    if slot in static and is_view:
+        m = prep(env[slot])
+        return lambda env: m
+    if identity:
+        return operator.itemgetter(slot)
+    return lambda env: prep(env[slot])
+
+
+def _library_op(rt, eqn, ins, out, clear):
+    def op(env):
+        env[out] = rt.library(eqn, [env[s] for s in ins])
+        for s in clear:
+            env[s] = None
+    return op

@@ -65,7 +65,10 @@ class CudaRuntime:
         try:
             return make()
         except cp.cuda.memory.OutOfMemoryError:
-            # Blocks cached by the pool but not in use go back to the device: try once more.
+            # Idle executables' arenas, then blocks cached by the pool but not in use, go back to
+            # the device: try once more.
+            from .plan import release_idle_frames
+            release_idle_frames()
             cp.get_default_memory_pool().free_all_blocks()
             try:
                 return make()
@@ -101,6 +104,83 @@ class CudaRuntime:
         cp = cupy()
         return self._alloc(lambda: cp.zeros(n, dtype), lambda: (n * np.dtype(dtype).itemsize, "kernel scratch memory"))
 
+    # --- what plan.Executable binds once per executable or frame (the lean call path) ---
+    @property
+    def device_types(self):
+        """Buffer types a call takes as they are (no copy, no conversion)."""
+        return (cupy().ndarray, Bf16Array)
+
+    def stream_key(self):
+        """The current stream: frames (plan.Executable) are reused only on the stream they ran on."""
+        return self._current_stream().ptr
+
+    @property
+    def _current_stream(self):
+        f = self.__dict__.get("_gcs")
+        if f is None:
+            f = self._gcs = cupy().cuda.get_current_stream
+        return f
+
+    def arena(self, nbytes):
+        return self.zeros(nbytes, np.uint8)
+
+    def view(self, arena, offset, shape, dtype):
+        bf16 = dtype == BF16
+        dtype = np.dtype(np.uint16 if bf16 else dtype)
+        n = 1
+        for d in shape:
+            n *= d
+        v = arena[offset:offset + n * dtype.itemsize].view(dtype).reshape(shape)
+        return Bf16Array(v) if bf16 else v
+
+    def aliases(self, arena, buf):
+        """Whether `buf` lies in `arena` (a library call handed an intermediate through)."""
+        b = buf.bits if isinstance(buf, Bf16Array) else buf
+        if not isinstance(b, cupy().ndarray):
+            return False
+        start, p = arena.data.ptr, b.data.ptr
+        return start <= p < start + arena.nbytes
+
+    def copy(self, buf):
+        return Bf16Array(buf.bits.copy()) if isinstance(buf, Bf16Array) else buf.copy()
+
+    def allocator(self, shape, dtype, what):
+        """A function making an uninitialised output: `cupy.empty`, bound once (`empty` reports
+        running out of memory)."""
+        if dtype == BF16:
+            return lambda: self.empty(shape, dtype, what)
+        cp = cupy()
+        empty, oom, dtype = cp.empty, cp.cuda.memory.OutOfMemoryError, np.dtype(dtype)
+
+        def alloc():
+            try:
+                return empty(shape, dtype)
+            except oom:
+                return self.empty(shape, dtype, what)
+        return alloc
+
+    def launcher(self, k):
+        """`launch(args)` for kernel `k`: function handle, grid, block and shared memory bound once."""
+        fn, (grid, block), shared = self._function(k), k.launch, k.shared_mem
+        bf16 = any(p.dtype == BF16 for p in k.params)
+        stream = cupy().cuda.get_current_stream if self.sync_each else None
+
+        def launch(args):
+            if bf16:
+                args = tuple(a.bits if isinstance(a, Bf16Array) else a for a in args)
+            try:
+                fn(grid, block, args, shared_mem=shared)
+                if stream is not None:
+                    stream().synchronize()
+            except Exception as e:  # noqa: BLE001 - CuPy's CUDA errors, reported with the kernel's name
+                raise _launch_error(k, args, e) from e
+        return launch
+
+    def dot_plan(self, eqn, lhs, rhs):
+        """dot_general with its cuBLAS parameters decided now (library.DotPlan), or None."""
+        from . import library
+        return library.plan_dot(self, eqn, lhs, rhs)
+
     def prepare(self, kernels):
         # NVRTC needs no GPU: every kernel becomes a CUBIN now; loading waits for the first launch.
         for k in kernels:
@@ -119,19 +199,7 @@ class CudaRuntime:
         return fn[1]
 
     def launch(self, k, args):
-        grid, block = k.launch
-        args = [a.bits if isinstance(a, Bf16Array) else a for a in args]
-        try:
-            self._function(k)(grid, block, tuple(args), shared_mem=k.shared_mem)
-            if self.sync_each:
-                cupy().cuda.get_current_stream().synchronize()
-        except Exception as e:  # noqa: BLE001 - CuPy's CUDA errors, reported with the kernel's name
-            shapes = ", ".join(_shape_str(a.shape, a.dtype) for a in args)
-            raise RuntimeError(
-                f"gpuxla: CUDA kernel '{k.name}' failed (grid {tuple(grid)}, block {tuple(block)}, "
-                f"{k.shared_mem} bytes of shared memory; arguments {shapes}): {type(e).__name__}: {e}\n"
-                "Its CUDA C: GPUXLA_DEBUG=3 prints every kernel's source; `jit(f).lower(...).compile()"
-                ".cuda_source()` returns it.") from e
+        self.launcher(k)(tuple(args))
 
     def library(self, eqn, args):
         from . import library    # (library.py imports this module)
@@ -139,8 +207,20 @@ class CudaRuntime:
         try:
             return library.call(self, cp, eqn, args)
         except cp.cuda.memory.OutOfMemoryError as e:
+            from .plan import release_idle_frames
+            release_idle_frames()
             cp.get_default_memory_pool().free_all_blocks()
             raise out_of_memory(cp, None, f"the library call '{eqn.prim.name}'", e) from None
+
+
+def _launch_error(k, args, e):
+    grid, block = k.launch
+    shapes = ", ".join(_shape_str(a.shape, a.dtype) for a in args)
+    return RuntimeError(
+        f"gpuxla: CUDA kernel '{k.name}' failed (grid {tuple(grid)}, block {tuple(block)}, "
+        f"{k.shared_mem} bytes of shared memory; arguments {shapes}): {type(e).__name__}: {e}\n"
+        "Its CUDA C: GPUXLA_DEBUG=3 prints every kernel's source; `jit(f).lower(...).compile()"
+        ".cuda_source()` returns it.")
 
 
 def _shape_str(shape, dtype):
