@@ -8,14 +8,21 @@ from .core.graph import Array
 from .core.jaxpr import make_jaxpr
 from . import errors, tree_util, lax, numpy
 from ._api import (devices, local_devices, device_count, local_device_count, default_backend,
-                   device_put, device_get, block_until_ready, ShapeDtypeStruct, eval_shape, default_matmul_precision)
+                   device_put, device_get, block_until_ready, ShapeDtypeStruct, eval_shape, default_matmul_precision,
+                   typeof, disable_jit, clear_caches, linear_transpose, named_scope, named_call, pure_callback,
+                   process_count, process_index, process_indices, host_count, host_id, host_ids)
+from .backends import Device
 from .transforms.ad import grad, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev, jacobian, hessian, custom_jvp, custom_vjp, checkpoint, remat  # noqa: E501
 from .transforms.batching import vmap
 from .transforms.jit import jit
-from .parallel.devices import process_index, process_count, device_put_sharded, device_put_replicated
+from .parallel.devices import device_put_sharded, device_put_replicated
 from .parallel.pmap import pmap
 from . import distributed  # noqa: F401
 from . import random, nn, scipy  # noqa: F401
+from . import tree, typing, dtypes, debug, sharding, flatten_util, ad_checkpoint, experimental  # noqa: F401
+from .ad_checkpoint import checkpoint_policies
+from .core.dtypes import float0
+from .sharding import NamedSharding, PartitionSpec as P
 
 # The primitive families: each fills the rule tables (transforms/ad.py, transforms/batching.py)
 # with its rows when imported, in any order. The NumPy and CUDA rows come with the backends.

@@ -1,4 +1,5 @@
 """Devices and transfers: devices(), device_put, device_get, block_until_ready; config scopes."""
+import contextlib
 import math
 
 import numpy as np
@@ -77,7 +78,8 @@ def eval_shape(fun, *args, **kwargs):
     args = tree_map(lambda a: symbolic(Aval(a.shape, a.dtype, getattr(a, "weak_type", False)), "eval_shape argument")
                     if isinstance(a, ShapeDtypeStruct) else a, args)
     t = trace_values(fun, args, kwargs, what="eval_shape")
-    return tree_unflatten(t.out_tree, [ShapeDtypeStruct(o.shape, o.dtype, o.weak_type) for o in t.outs])
+    outs = t.outs[:t.out_tree.num_leaves]     # (past them: effect tokens of a function returning nothing)
+    return tree_unflatten(t.out_tree, [ShapeDtypeStruct(o.shape, o.dtype, o.weak_type) for o in outs])
 
 
 def default_matmul_precision(precision):
@@ -86,3 +88,135 @@ def default_matmul_precision(precision):
     threads keep their precision. jit retraces for the new value."""
     from . import config
     return config.override("jax_default_matmul_precision", precision)
+
+
+# --- the rest of JAX's top-level API ----------------------------------------------------------
+def typeof(x):
+    """The abstract value of `x` (JAX's ShapedArray): shape, dtype, weak_type and sharding.
+
+    >>> typeof(1.0)
+    f32[]
+    """
+    from .core.trace import aval_of
+    return aval_of(x)
+
+
+@contextlib.contextmanager
+def disable_jit(disable=True):
+    """Within the block, jitted functions run their Python code eagerly (for print-debugging)."""
+    from . import config
+    old = config.read("jax_disable_jit")
+    config.update("jax_disable_jit", bool(disable))
+    try:
+        yield
+    finally:
+        config.update("jax_disable_jit", old)
+
+
+def clear_caches():
+    """Drop every compiled program: each jit cache, the eager cache, and the compilers' in-memory
+    kernel caches (the disk cache stays; it is checked and reused)."""
+    import sys
+    from .transforms import jit as _jit
+    from . import backends
+    for per_fun in list(_jit._shared.values()):
+        for cache in per_fun.values():
+            cache.clear()
+    with backends._eager_lock:
+        backends._eager_cache.clear()
+    for name in ("gpuxla.backends.cuda.nvrtc", "gpuxla.backends.cuda.interpret"):
+        mod = sys.modules.get(name)     # only compilers already in use: never import CuPy here
+        if mod is not None:
+            mod.clear_memory_cache()
+
+
+def linear_transpose(fun, *primals, reduce_axes=()):
+    """The transpose of the linear function `fun` at inputs shaped like `primals` (arrays or
+    ShapeDtypeStructs): returns ``f_t(cotangent) -> tuple of input cotangents``.
+
+    gpuxla transposes fun's derivative at zero, after checking on the traced graph that fun is
+    linear in its inputs (a non-linear primitive on the path from an input raises TypeError)."""
+    from . import numpy as jnp
+    from .transforms.ad import vjp
+    leaves, in_tree = tree_flatten(primals)
+    zeros = [jnp.zeros(x.shape, x.dtype) for x in leaves]
+    for x in leaves:
+        if not np.issubdtype(np.dtype(x.dtype), np.inexact):
+            raise TypeError(f"linear_transpose only supports float and complex inputs, got {np.dtype(x.dtype)}")
+    _check_linear(fun, in_tree, leaves)
+    out, pullback = vjp(lambda *xs: fun(*tree_unflatten(in_tree, xs)), *zeros)
+    out_tree = tree_flatten(out)[1]
+
+    def transposed(*cotangent):
+        ct = cotangent[0] if len(cotangent) == 1 else cotangent
+        if tree_flatten(ct)[1] != out_tree:
+            raise TypeError(f"linear_transpose: cotangent structure {tree_flatten(ct)[1]} does not match the "
+                            f"output structure {out_tree}")
+        return tree_unflatten(in_tree, list(pullback(ct)))
+    return transposed
+
+
+# Primitives linear in every operand that depends on the inputs (with the operands named by
+# position where only some may: mul and dot_general in one, select in its two branches).
+_LINEAR = {"add", "sub", "neg", "reshape", "transpose", "broadcast_in_dim", "slice", "dynamic_slice", "pad",
+           "concatenate", "reduce_sum", "convert_element_type", "squeeze", "expand_dims", "rev", "gather",
+           "scatter", "cumsum", "real", "imag", "complex", "conj", "fft", "copy", "proj", "select_n",
+           "dynamic_update_slice", "reduce_precision", "triangular_solve", "linear_solve"}
+_LINEAR_IN_ONE = {"mul", "dot_general", "div", "conv_general_dilated"}
+
+
+def _check_linear(fun, in_tree, leaves):
+    from .core.graph import Aval, toposort
+    from .core.trace import trace, LEAVE
+    t = trace(lambda *xs: fun(*tree_unflatten(in_tree, xs)), [Aval(x.shape, x.dtype) for x in leaves],
+              what="linear_transpose", names=["an input of linear_transpose"] * len(leaves), closed=LEAVE)
+    dep = {x.id for x in t.leaves}
+    for n in toposort(t.outs):
+        if n.prim is None or not any(x.id in dep for x in n.inputs):
+            continue
+        name = n.prim.name
+        k = sum(x.id in dep for x in n.inputs)
+        ok = name in _LINEAR or (name in _LINEAR_IN_ONE and k == 1 and (name != "div" or n.inputs[0].id in dep))
+        if name in ("select_n", "gather", "dynamic_slice", "dynamic_update_slice", "scatter") \
+                and any(x.id in dep for i, x in enumerate(n.inputs) if _is_index_operand(name, i)):
+            ok = False      # a predicate or an index that depends on the inputs
+        if name == "scatter":
+            ok = ok and n.params["mode"] in ("add", "set")
+        if not ok:
+            raise TypeError(f"linear_transpose: {getattr(fun, '__name__', 'fun')} is not linear in its inputs: "
+                            f"the primitive '{name}' applies to them non-linearly")
+        dep.add(n.id)
+
+
+def _is_index_operand(name, i):
+    return {"select_n": i == 0, "gather": i == 1, "scatter": i == 1, "dynamic_slice": i >= 1,
+            "dynamic_update_slice": i >= 2}[name]
+
+
+@contextlib.contextmanager
+def named_scope(name):
+    """Names the operations of a block in JAX's compiled programs (profiling); gpuxla's kernels
+    are named by their contents, so this only checks the name."""
+    if not isinstance(name, str):
+        raise TypeError(f"named_scope name must be a string, got {name!r}")
+    yield
+
+
+def named_call(fun, *, name=None):
+    """`fun` itself: JAX uses the name in profiles only."""
+    return fun
+
+
+def pure_callback(callback, result_shape_dtypes, *args, sharding=None, vmap_method=None, **kwargs):
+    """Call the host function `callback` on NumPy values of `args`; see gpuxla.debug for the
+    shared machinery (works eagerly and under jit, vmap and grad-free code)."""
+    from .debug import _pure_callback
+    return _pure_callback(callback, result_shape_dtypes, args, kwargs, vmap_method)
+
+
+def process_indices(backend=None):
+    """The indices of the processes (several after gpuxla.distributed.initialize)."""
+    return list(range(process_count(backend)))
+
+
+host_count, host_id, host_ids = process_count, process_index, process_indices

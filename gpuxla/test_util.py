@@ -8,6 +8,10 @@ JVPs are compared with central finite differences along random directions; VJPs 
 the identity <u, J v> = <J^T u, v> for random u, v. Higher orders apply the same checks to the
 functions `(x, t) -> jvp(f, x, t)` and `x -> vjp(f, x)[1](f(x))`. Finite differences are only as
 good as the dtype: use float64 (`jax_enable_x64`) for tight checks.
+
+Tolerances follow JAX's `check_grads`: by default each compared value's dtype picks one from JAX's
+gradient tolerance table (float32: 2e-3), and, as in JAX, the tolerance of an array comparison is
+multiplied by the array's size.
 """
 import numpy as np
 
@@ -18,8 +22,9 @@ from .tree_util import tree_flatten, tree_map
 __all__ = ["check_grads", "check_jvp", "check_vjp", "numerical_jvp"]
 
 EPS = 1e-4
-_TOL = {np.dtype(np.float16): 1e-1, np.dtype(dtypes.bfloat16): 1e-1, np.dtype(np.float32): 2e-3,
-        np.dtype(np.float64): 1e-5, np.dtype(np.complex64): 2e-3, np.dtype(np.complex128): 1e-5}
+# JAX's default_gradient_tolerance (jax._src.public_test_util)
+_TOL = {np.dtype(np.float16): 1e-2, np.dtype(dtypes.bfloat16): 1e-1, np.dtype(np.float32): 2e-3,
+        np.dtype(np.float64): 1e-5, np.dtype(np.complex64): 1e-3, np.dtype(np.complex128): 1e-5}
 
 
 def _dtype(x):
@@ -39,6 +44,13 @@ def _tol(tree, given):
     return max([_TOL.get(np.dtype(_dtype(x)), 1e-5) for x in leaves] or [1e-5])
 
 
+def _tol_of(a, b, given):
+    """JAX's tolerance for comparing a with b: the larger of their dtypes' (or `given`)."""
+    if given is not None:
+        return given
+    return max(_TOL.get(np.dtype(_dtype(v)), 1e-5) if _is_float(v) else 0.0 for v in (a, b))
+
+
 def _np(x):
     if not _is_float(x):
         return np.asarray(x)
@@ -53,7 +65,9 @@ def _check_close(x, y, atol, rtol, err_msg):
     for a, b in zip(xs, ys):
         if not (_is_float(a) or _is_float(b)):
             continue
-        np.testing.assert_allclose(_np(a), _np(b), atol=atol, rtol=rtol, err_msg=err_msg)
+        size = max(int(np.size(a)), 1)
+        np.testing.assert_allclose(_np(a), _np(b), atol=_tol_of(a, b, atol) * size,
+                                   rtol=_tol_of(a, b, rtol) * size, err_msg=err_msg)
 
 
 def _rand_like(rng, tree):
@@ -110,7 +124,6 @@ def _conj(tree):
 def check_jvp(f, f_jvp, args, atol=None, rtol=None, eps=EPS, err_msg="", rng=None):
     """f_jvp(primals, tangents) -> (out, tangent_out) agrees with f and with finite differences."""
     rng = rng if rng is not None else np.random.RandomState(0)
-    atol, rtol = _tol(args, atol), _tol(args, rtol)
     tangent = _rand_like(rng, args)
     v_out, t_out = f_jvp(args, tangent)
     _check_close(v_out, f(*args), atol, rtol, f"{err_msg} primal output of jvp")
@@ -122,7 +135,6 @@ def check_vjp(f, f_vjp, args, atol=None, rtol=None, eps=EPS, err_msg="", rng=Non
     """f_vjp(*primals) -> (out, pullback): <u, J v> equals <pullback(u), v> for random u, v, with
     J v from `f_jvp` when given (exact), else from finite differences."""
     rng = rng if rng is not None else np.random.RandomState(1)
-    atol, rtol = _tol(args, atol), _tol(args, rtol)
     v_out, pullback = f_vjp(*args)
     _check_close(v_out, f(*args), atol, rtol, f"{err_msg} primal output of vjp")
     tangent = _rand_like(rng, args)
@@ -135,6 +147,7 @@ def check_vjp(f, f_vjp, args, atol=None, rtol=None, eps=EPS, err_msg="", rng=Non
     ip_expected = _inner(t_out, cotangent)
     # An inner product sums many terms: scale the tolerance by their magnitude.
     scale = max(1.0, float(np.sqrt(_inner(t_out, t_out) * _inner(cotangent, cotangent))))
+    atol, rtol = _tol(args, atol), _tol(args, rtol)
     np.testing.assert_allclose(ip, ip_expected, atol=atol * scale, rtol=rtol,
                                err_msg=f"{err_msg} vjp: <u, J v> != <J^T u, v>")
 

@@ -16,7 +16,13 @@ import functools
 
 __all__ = ["PyTreeDef", "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_structure",
            "register_pytree_node", "register_pytree_node_class", "tree_all", "tree_reduce",
-           "tree_transpose", "treedef_is_leaf", "all_leaves"]
+           "tree_transpose", "treedef_is_leaf", "all_leaves",
+           # key paths
+           "SequenceKey", "DictKey", "GetAttrKey", "FlattenedIndexKey", "KeyEntry", "KeyPath", "keystr",
+           "register_pytree_with_keys", "register_pytree_with_keys_class", "register_dataclass", "register_static",
+           "tree_flatten_with_path", "tree_leaves_with_path", "tree_map_with_path", "flatten_one_level",
+           "flatten_one_level_with_keys", "treedef_children", "treedef_tuple", "tree_broadcast",
+           "tree_reduce_associative", "is_tree_node", "Partial"]
 
 _LEAF = None  # the structure of a leaf
 
@@ -286,3 +292,247 @@ def treedef_is_leaf(treedef):
 def all_leaves(iterable, is_leaf=None):
     """True iff every element of `iterable` is a leaf (flattens to itself)."""
     return all(_flatten(x, [], is_leaf) is _LEAF for x in iterable)
+
+
+def treedef_children(treedef):
+    return treedef.children()
+
+
+def treedef_tuple(treedefs):
+    """The structure of a tuple whose elements have the structures `treedefs`."""
+    treedefs = list(treedefs)
+    return PyTreeDef((tuple, None, tuple(t._node for t in treedefs)), sum(t.num_leaves for t in treedefs))
+
+
+def is_tree_node(x, is_leaf=None):
+    """False for a leaf (what tree_flatten would not descend into), True for a container."""
+    if is_leaf is not None and is_leaf(x):
+        return False
+    return _handler(type(x)) is not False
+
+
+def flatten_one_level(tree):
+    """(children, aux data) of one node; ValueError for a leaf, as JAX."""
+    h = _handler(type(tree))
+    if h is False:
+        raise ValueError(f"can't tree-flatten type: {type(tree)}")
+    children, aux = h[0](tree)
+    return list(children), aux
+
+
+def tree_broadcast(prefix_tree, full_tree, is_leaf=None):
+    """`prefix_tree`'s leaves repeated over the subtrees of `full_tree` that they stand for."""
+    prefix_leaves, prefix_def = tree_flatten(prefix_tree, is_leaf)
+    subtrees = prefix_def.flatten_up_to(full_tree)
+    return prefix_def.unflatten([tree_map(lambda _, v=v: v, sub, is_leaf=is_leaf)
+                                 for v, sub in zip(prefix_leaves, subtrees)])
+
+
+def tree_reduce_associative(operation, tree, *, identity=_NO_INIT, is_leaf=None):
+    """Reduce the leaves with an associative `operation`, pairing neighbours (a balanced tree of calls)."""
+    xs = tree_leaves(tree, is_leaf)
+    if not xs:
+        if identity is _NO_INIT:
+            raise TypeError("tree_reduce_associative() of an empty tree needs an identity")
+        return identity
+    while len(xs) > 1:
+        xs = [operation(xs[i], xs[i + 1]) if i + 1 < len(xs) else xs[i] for i in range(0, len(xs), 2)]
+    return xs[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# key paths: each leaf's path from the root, a tuple of key entries, in tree_flatten's leaf order
+
+class _Key:
+    __slots__ = ()
+
+    def _value(self):
+        return getattr(self, self.__slots__[0])
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other._value() == self._value()
+
+    def __hash__(self):
+        return hash((type(self).__name__, self._value()))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.__slots__[0]}={self._value()!r})"
+
+    def __init__(self, value):
+        object.__setattr__(self, self.__slots__[0], value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+
+class SequenceKey(_Key):
+    """The key of a tuple's or list's element: str is ``[0]``."""
+    __slots__ = ("idx",)
+    __match_args__ = ("idx",)
+
+    def __str__(self):
+        return f"[{self.idx!r}]"
+
+
+class DictKey(_Key):
+    """The key of a dict's value: str is ``['name']``."""
+    __slots__ = ("key",)
+    __match_args__ = ("key",)
+
+    def __str__(self):
+        return f"[{self.key!r}]"
+
+
+class GetAttrKey(_Key):
+    """The key of a namedtuple's or dataclass's field: str is ``.name``."""
+    __slots__ = ("name",)
+    __match_args__ = ("name",)
+
+    def __str__(self):
+        return f".{self.name}"
+
+
+class FlattenedIndexKey(_Key):
+    """The key of a child of a node registered without keys: its position among the children."""
+    __slots__ = ("key",)
+    __match_args__ = ("key",)
+
+    def __str__(self):
+        return f"[<flat index {self.key}>]"
+
+
+KeyEntry = object   # any of the four classes above (or a user's own key object)
+KeyPath = tuple
+
+
+def keystr(keys, *, simple=False, separator=""):
+    """``keystr((DictKey('a'), SequenceKey(0)))`` is ``"['a'][0]"``; with ``simple=True, separator='/'``
+    it is ``"a/0"``."""
+    return separator.join(str(k._value()) if simple and isinstance(k, _Key) else str(k) for k in keys)
+
+
+# type -> flatten_with_keys(x) -> (((key, child), ...), aux); builtin containers get theirs in _keys_of
+_key_registry = {}
+
+
+def register_pytree_with_keys(nodetype, flatten_with_keys, unflatten_func, flatten_func=None):
+    """Like register_pytree_node, with `flatten_with_keys(x) -> (((key, child), ...), aux)` giving
+    each child's key for the *_with_path functions."""
+    if flatten_func is None:
+        def flatten_func(x):
+            pairs, aux = flatten_with_keys(x)
+            return [c for _, c in pairs], aux
+    register_pytree_node(nodetype, flatten_func, unflatten_func)
+    _key_registry[nodetype] = flatten_with_keys
+    return nodetype
+
+
+def register_pytree_with_keys_class(cls):
+    """Class decorator: uses `x.tree_flatten_with_keys()` and `cls.tree_unflatten(aux, children)`
+    (and `x.tree_flatten()` when the class has one)."""
+    flat = (lambda x: x.tree_flatten()) if hasattr(cls, "tree_flatten") else None
+    return register_pytree_with_keys(cls, lambda x: x.tree_flatten_with_keys(), cls.tree_unflatten, flat)
+
+
+def register_dataclass(nodetype, data_fields=None, meta_fields=None, drop_fields=()):
+    """Register a dataclass: `data_fields` are children (keys GetAttrKey), `meta_fields` static aux
+    data. Without them, a dataclass's fields are data unless marked ``field(metadata={'static': True})``."""
+    import dataclasses
+    if data_fields is None and meta_fields is None:
+        if not dataclasses.is_dataclass(nodetype):
+            raise TypeError(f"register_dataclass: {nodetype.__name__} is not a dataclass; pass data_fields and "
+                            "meta_fields")
+        fields = [f for f in dataclasses.fields(nodetype) if f.init and f.name not in drop_fields]
+        meta_fields = [f.name for f in fields if f.metadata.get("static", False)]
+        data_fields = [f.name for f in fields if not f.metadata.get("static", False)]
+    elif data_fields is None or meta_fields is None:
+        raise TypeError("register_dataclass: pass both data_fields and meta_fields, or neither")
+    data_fields, meta_fields = tuple(data_fields), tuple(meta_fields)
+
+    def unflatten(meta, data):
+        obj = object.__new__(nodetype)
+        for k, v in zip(meta_fields + data_fields, tuple(meta) + tuple(data)):
+            object.__setattr__(obj, k, v)
+        return obj
+    register_pytree_with_keys(
+        nodetype, lambda x: ([(GetAttrKey(k), getattr(x, k)) for k in data_fields],
+                             tuple(getattr(x, k) for k in meta_fields)),
+        unflatten, lambda x: ([getattr(x, k) for k in data_fields], tuple(getattr(x, k) for k in meta_fields)))
+    return nodetype
+
+
+def register_static(cls):
+    """Instances of `cls` become nodes without children: the whole object is static aux data."""
+    register_pytree_with_keys(cls, lambda x: ((), x), lambda aux, _: aux, lambda x: ((), x))
+    return cls
+
+
+def _keys_of(x, typ):
+    """(keys, children) of the node x (its handler is not False)."""
+    kf = _key_registry.get(typ)
+    if kf is not None:
+        pairs, _ = kf(x)
+        pairs = list(pairs)
+        return [k for k, _ in pairs], [c for _, c in pairs]
+    children, aux = _handler(typ)[0](x)
+    children = list(children)
+    if typ is tuple or typ is list:
+        keys = [SequenceKey(i) for i in range(len(children))]
+    elif typ is dict or typ is collections.OrderedDict:
+        keys = [DictKey(k) for k in aux]
+    elif typ is collections.defaultdict:
+        keys = [DictKey(k) for k in aux[1]]
+    elif issubclass(typ, tuple) and hasattr(typ, "_fields") and typ not in _registry:
+        keys = [GetAttrKey(f) for f in typ._fields]
+    else:
+        keys = [FlattenedIndexKey(i) for i in range(len(children))]
+    return keys, children
+
+
+def _flatten_keys(x, path, out, is_leaf):
+    if is_leaf is not None and is_leaf(x):
+        out.append((path, x))
+        return
+    typ = type(x)
+    if _handler(typ) is False:
+        out.append((path, x))
+        return
+    keys, children = _keys_of(x, typ)
+    for k, c in zip(keys, children):
+        _flatten_keys(c, path + (k,), out, is_leaf)
+
+
+def flatten_one_level_with_keys(tree):
+    """(((key, child), ...), aux data) of one node; ValueError for a leaf."""
+    children, aux = flatten_one_level(tree)
+    keys, _ = _keys_of(tree, type(tree))
+    return list(zip(keys, children)), aux
+
+
+def tree_flatten_with_path(tree, is_leaf=None):
+    """([(key_path, leaf), ...], treedef), e.g. ``[((DictKey('a'),), 1)]`` for ``{'a': 1}``."""
+    out = []
+    _flatten_keys(tree, (), out, is_leaf)
+    return out, tree_structure(tree, is_leaf)
+
+
+def tree_leaves_with_path(tree, is_leaf=None):
+    out = []
+    _flatten_keys(tree, (), out, is_leaf)
+    return out
+
+
+def tree_map_with_path(f, tree, *rest, is_leaf=None):
+    """Like tree_map, with each leaf's key path as f's first argument."""
+    pairs, treedef = tree_flatten_with_path(tree, is_leaf)
+    others = [treedef.flatten_up_to(r) for r in rest]
+    return treedef.unflatten([f(p, x, *xs) for (p, x), *xs in zip(pairs, *others)])
+
+
+class Partial(functools.partial):
+    """functools.partial as a pytree: the bound arguments are children, the function static
+    (so it can be passed through jit/vmap)."""
+
+
+register_pytree_node(Partial, lambda p: ((p.args, p.keywords), p.func),
+                     lambda func, xs: Partial(func, *xs[0], **xs[1]))

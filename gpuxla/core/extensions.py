@@ -9,6 +9,7 @@ They stay out of core/primitives.py because tests/test_primitive_reach.py asks t
 reach every primitive there, and these are reached by their own test files.
 """
 import enum
+import threading
 
 import numpy as np
 
@@ -235,3 +236,58 @@ def cond_cap_positions(branches, i):
     """Positions, in a cond node's captured inputs, of branch i's captured nodes."""
     pos = {n.id: k for k, n in enumerate(cond_captured(branches))}
     return [pos[n.id] for n in branches[i].captured]
+
+
+# --- host callbacks and their effects ---------------------------------------------------------
+# host_callback(*args; fn, result_avals, effect, vmap_method, n_batch) calls a Python function on
+# the host with the NumPy values of its inputs (gpuxla/debug.py). Its results are result_avals,
+# then, for an effectful callback ("debug", "io"), one token. effect_barrier(x, *tokens) is x: a
+# trace ties every token built inside it to each of its outputs with one, so that DCE keeps the
+# callback and a jitted function runs it on every call (see `effect_frame`).
+host_callback_p = Primitive("host_callback", multiple_results=True, library=True)
+effect_barrier_p = Primitive("effect_barrier", library=True)
+TOKEN = Aval((), np.bool_)
+
+
+def _host_callback_rule(avals, fn, result_avals, effect, vmap_method, n_batch):
+    return tuple(result_avals) + ((TOKEN,) if effect != "pure" else ())
+
+
+shape_rules[host_callback_p] = _host_callback_rule
+shape_rules[effect_barrier_p] = lambda avals: avals[0]
+
+_effects = threading.local()
+
+
+class effect_frame:
+    """Collects the effect tokens made while a function is traced (`tokens`, in order)."""
+
+    def __enter__(self):
+        self.tokens = []
+        stack = getattr(_effects, "stack", None)
+        if stack is None:
+            stack = _effects.stack = []
+        stack.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _effects.stack.pop()
+
+
+def collecting_effects():
+    """Whether a trace is running that collects effect tokens (jit, vmap, control-flow bodies)."""
+    return bool(getattr(_effects, "stack", None))
+
+
+def add_effect(token):
+    """Record an effect token in the innermost trace; False when no trace is collecting."""
+    stack = getattr(_effects, "stack", None)
+    if not stack:
+        return False
+    stack[-1].tokens.append(token)
+    return True
+
+
+def attach_effects(outs, tokens):
+    """Each output made to depend on every token (the outputs themselves unchanged)."""
+    return [effect_barrier_p.bind(o, *tokens) for o in outs]

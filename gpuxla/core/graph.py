@@ -10,6 +10,7 @@ Every array is a node `(prim, params, inputs, aval)`. A node holds a buffer once
 import itertools
 import math
 import threading
+import weakref
 
 import numpy as np
 
@@ -347,6 +348,8 @@ def bind(prim, inputs, params):
         outs = [Array(proj_p, {"index": i}, (node,), a, sym=sym) for i, a in enumerate(aval)]
         for o in outs:
             o.depth = depth + 1
+        _projections[node.id] = tuple(weakref.ref(o) for o in outs)
+        weakref.finalize(node, _projections.pop, node.id, None)
         if (depth + 1 > MAX_PENDING_DEPTH or config.CHECK_INVALID) and sym is None:
             _cut(outs)
             check_invalid(prim.name, outs)
@@ -412,6 +415,9 @@ def realize(nodes):
     if not pending:
         return
     order = toposort(pending, stop=_has_buffer)
+    siblings = _pending_siblings(order)
+    if siblings:
+        order, pending = order + siblings, pending + siblings
     for n in order:
         if n._buf is None and n.prim is None:
             raise ConcretizationTypeError(concretization_message(
@@ -425,6 +431,31 @@ def realize(nodes):
             # free their intermediates.
             n.prim, n.params, n.inputs = None, None, ()
         n.depth = 0
+
+
+# id of a multiple-results node -> weak references to its projections (bind makes them together;
+# the entry goes with the node)
+_projections = {}
+
+
+def _pending_siblings(order):
+    """The live, pending projections of the multiple-results nodes in `order` that `order` lacks:
+    realized with the others, so a node (a scan, an SVD) runs once however its results are read,
+    and a host callback inside it runs once."""
+    ids, out = None, []
+    for n in order:
+        if n.prim is proj_p and n._buf is None:
+            refs = _projections.get(n.inputs[0].id)
+            if refs is None:
+                continue
+            if ids is None:
+                ids = {m.id for m in order}
+            for r in refs:
+                s = r()
+                if s is not None and s._buf is None and s.prim is proj_p and s.id not in ids:
+                    ids.add(s.id)
+                    out.append(s)
+    return out
 
 
 class trace_scope:

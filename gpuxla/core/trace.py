@@ -24,6 +24,7 @@ import numpy as np
 
 from . import dtypes
 from . import graph
+from . import extensions as X
 from . import primitives as P
 from .graph import Array, Aval, constant, proj_p, symbolic, toposort, trace_scope
 from ..tree_util import tree_flatten
@@ -64,7 +65,7 @@ def trace(fun, args_or_avals, *, what, names, in_tree=None, closed):
             x = symbolic(x, name)
             leaves.append(x)
         flat.append(x)
-    with trace_scope():
+    with trace_scope(), X.effect_frame() as effects:
         if in_tree is None:
             out = fun(*flat)
         else:
@@ -76,6 +77,19 @@ def trace(fun, args_or_avals, *, what, names, in_tree=None, closed):
     except TypeError as e:
         raise TypeError(f"{what}: {getattr(fun, '__name__', 'fun')} must return arrays (or pytrees of arrays); "
                         f"{e}") from None
+    if effects.tokens:
+        # Host callbacks with effects (debug.print, io_callback) must run whenever the outputs are
+        # computed: tie them to every output. With no output, the tokens are outputs past the end
+        # of out_tree (jit computes them and unflattening drops them).
+        if outs:
+            outs = X.attach_effects(outs, effects.tokens)
+        elif closed in (BAKE, REALIZE):
+            outs = list(effects.tokens)
+        else:
+            raise NotImplementedError(
+                f"{what}: {getattr(fun, '__name__', 'fun')} returns no array but calls a host callback with "
+                "effects (jax.debug.print/callback, io_callback); gpuxla runs those only when tied to an output: "
+                "return a value from the function")
     t = Traced(leaves, outs, start, in_tree, out_tree)
     if closed != LEAVE:
         t.captured = _closed_over(t, closed)

@@ -1,5 +1,7 @@
 """Everything else: closeness tests, convolve, frexp/gcd, diff, rot90, vectorize and small predicates.
 """
+import functools as _functools
+import re as _re
 
 import numpy as np
 
@@ -236,10 +238,6 @@ def from_dlpack(x):
     return asarray(np.from_dlpack(x))
 
 
-def histogram(*a, **k):
-    raise NotImplementedError("jnp.histogram is not available in gpuxla (the issue excludes histograms)")
-
-
 def can_cast(from_, to, casting="safe"):
     return np.can_cast(from_, to, casting)
 
@@ -248,16 +246,84 @@ def einsum_path(*a, **k):
     raise NotImplementedError("einsum_path: gpuxla contracts pairwise left to right")
 
 
-def vectorize(pyfunc, *, excluded=frozenset(), signature=None):
-    if signature is not None:
-        raise NotImplementedError("jnp.vectorize with signature= is not supported; use gpuxla.vmap")
-    from .. import vmap
+_CORE_DIMS = r"\((?:\w+(?:,\w+)*)?\)"
 
-    def wrapped(*args):
-        arrays = broadcast_arrays(*args)
-        f = pyfunc
-        nd = arrays[0].ndim if arrays else 0
-        for _ in range(nd):
+
+def _parse_signature(signature):
+    """'(m,n),(n)->(m)' -> ([('m', 'n'), ('n',)], [('m',)]), NumPy's generalized-ufunc signature."""
+    sig = signature.replace(" ", "")
+    if not _re.fullmatch(rf"{_CORE_DIMS}(?:,{_CORE_DIMS})*->{_CORE_DIMS}(?:,{_CORE_DIMS})*", sig):
+        raise ValueError(f"not a valid gufunc signature: {signature}")
+    ins, outs = sig.split("->")
+    parse = lambda s: [tuple(_re.findall(r"\w+", c)) for c in _re.findall(_CORE_DIMS, s)]  # noqa: E731
+    return parse(ins), parse(outs)
+
+
+def vectorize(pyfunc, *, excluded=frozenset(), signature=None):
+    """`pyfunc` mapped over the leading (broadcast) axes of its arguments with nested vmaps, as
+    np.vectorize. With `signature` (e.g. ``"(n),(n)->()"``) the named trailing core axes of each
+    argument go to `pyfunc` whole. Positions in `excluded`, and keyword arguments, are passed
+    unchanged."""
+    from .. import vmap
+    in_core, out_core = _parse_signature(signature) if signature is not None else (None, None)
+    excluded = frozenset(excluded)
+    for e in excluded:
+        if not isinstance(e, int):
+            raise TypeError(f"jnp.vectorize: excluded must hold argument positions (ints), got {e!r}")
+
+    @_functools.wraps(pyfunc)
+    def wrapped(*args, **kwargs):
+        pos = [i for i in range(len(args)) if i not in excluded]
+        arrays = [asarray(args[i]) for i in pos]
+        cores = in_core if in_core is not None else [()] * len(arrays)
+        if len(cores) != len(arrays):
+            raise TypeError(f"wrong number of positional arguments: expected {len(cores)}, got {len(arrays)} "
+                            f"(signature {signature!r})")
+        sizes, batch_shapes = {}, []
+        for x, core in zip(arrays, cores):
+            if x.ndim < len(core):
+                raise ValueError(f"input with shape {x.shape} does not have enough dimensions for all core "
+                                 f"dimensions {core} of signature {signature!r}")
+            for name, n in zip(core, x.shape[x.ndim - len(core):]):
+                if sizes.setdefault(name, n) != n:
+                    raise ValueError(f"inconsistent size for core dimension {name!r}: {n} vs {sizes[name]}")
+            batch_shapes.append(x.shape[:x.ndim - len(core)])
+        batch = np.broadcast_shapes(*batch_shapes) if batch_shapes else ()
+        arrays = [broadcast_to(x, batch + x.shape[x.ndim - len(c):]) for x, c in zip(arrays, cores)]
+
+        def one(*xs):
+            full = list(args)
+            for i, x in zip(pos, xs):
+                full[i] = x
+            out = pyfunc(*full, **kwargs)
+            if out_core is not None:
+                outs = out if len(out_core) > 1 else (out,)
+                if len(out_core) > 1 and (not isinstance(out, tuple) or len(out) != len(out_core)):
+                    raise ValueError(f"output must be a tuple of {len(out_core)} arrays for signature {signature!r}")
+                for o, core in zip(outs, out_core):
+                    shape = np.shape(o)
+                    if len(shape) != len(core):
+                        raise ValueError(f"output shape {shape} does not match the core dimensions {core} of "
+                                         f"signature {signature!r}")
+                    for name, n in zip(core, shape):
+                        if sizes.setdefault(name, n) != n:
+                            raise ValueError(f"inconsistent size for core dimension {name!r}: {n} vs {sizes[name]}")
+            return out
+        f = one
+        for _ in range(len(batch)):
             f = vmap(f)
         return f(*arrays)
     return wrapped
+
+
+def isrealobj(x):
+    return not iscomplexobj(x)
+
+
+def astype(x, dtype, /, *, copy=False, device=None):
+    """x converted to `dtype` (the array API's function form of `x.astype`)."""
+    return asarray(x).astype(dtype)
+
+
+# Arrays print through NumPy's array2string, so NumPy's print options are gpuxla's (as in JAX).
+set_printoptions, get_printoptions, printoptions = np.set_printoptions, np.get_printoptions, np.printoptions

@@ -8,6 +8,7 @@ The factorisations (cholesky, eigh, svd, qr, lu) and triangular and square solve
 primitives of gpuxla.lax.linalg, where their wrappers and all their rules live. Everything else
 (inv, det, slogdet, pinv, norm, matrix_power, ...) is a composite of them.
 """
+import collections
 import operator
 
 import numpy as np
@@ -159,13 +160,8 @@ def det(a):
     return _det(a)
 
 
-class SlogdetResult(tuple):
-    """(sign, logabsdet), also readable by name as in JAX."""
-    sign = property(operator.itemgetter(0))
-    logabsdet = property(operator.itemgetter(1))
-
-    def __new__(cls, sign, logabsdet):
-        return tuple.__new__(cls, (sign, logabsdet))
+# Named results, as JAX's: namedtuples, so they are pytrees (jit, vmap and tree_map see two leaves).
+SlogdetResult = collections.namedtuple("SlogdetResult", "sign logabsdet")
 
 
 def slogdet(a, *, method=None):
@@ -175,12 +171,7 @@ def slogdet(a, *, method=None):
     return SlogdetResult(*_slogdet(a))
 
 
-class EighResult(tuple):
-    eigenvalues = property(operator.itemgetter(0))
-    eigenvectors = property(operator.itemgetter(1))
-
-    def __new__(cls, w, v):
-        return tuple.__new__(cls, (w, v))
+EighResult = collections.namedtuple("EighResult", "eigenvalues eigenvectors")
 
 
 def eigh(a, UPLO=None, symmetrize_input=True):
@@ -193,13 +184,7 @@ def eigvalsh(a, UPLO="L", symmetrize_input=True):
     return eigh(a, UPLO, symmetrize_input)[0]
 
 
-class SVDResult(tuple):
-    U = property(operator.itemgetter(0))
-    S = property(operator.itemgetter(1))
-    Vh = property(operator.itemgetter(2))
-
-    def __new__(cls, u, s, vh):
-        return tuple.__new__(cls, (u, s, vh))
+SVDResult = collections.namedtuple("SVDResult", "U S Vh")
 
 
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False, subset_by_index=None):
@@ -215,12 +200,7 @@ def svdvals(x):
     return svd(x, compute_uv=False)
 
 
-class QRResult(tuple):
-    Q = property(operator.itemgetter(0))
-    R = property(operator.itemgetter(1))
-
-    def __new__(cls, q, r):
-        return tuple.__new__(cls, (q, r))
+QRResult = collections.namedtuple("QRResult", "Q R")
 
 
 def qr(a, mode="reduced"):

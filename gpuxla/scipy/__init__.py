@@ -1,3 +1,2 @@
 """gpuxla.scipy: the parts of `jax.scipy` JAX programs use most (special, stats, linalg)."""
-from . import special, stats, linalg  # noqa: F401
-from . import signal  # noqa: E402,F401  (#21)
+from . import special, stats, linalg, signal  # noqa: F401

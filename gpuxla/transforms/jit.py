@@ -114,7 +114,8 @@ class JitFunction:
         level = state.trace_level
         if not ready or (level and entry.closure):
             if not self._realize_pending(leaves, level) or (level and entry.closure):
-                return _unflatten(entry.out_node, iter(entry.inline([as_node(x) for x in leaves])))
+                outs = _effects_kept(entry, entry.inline([as_node(x) for x in leaves]))
+                return _unflatten(entry.out_node, iter(outs))
         outs = entry.run(leaves)
         if config.CHECK_INVALID:
             self._check_invalid(outs, *given)
@@ -276,6 +277,19 @@ class JitFunction:
 
     def _cache_size(self):
         return len(self._cache)
+
+
+def _effects_kept(entry, outs):
+    """Inlined outputs; past out_tree's leaves are the effect tokens of a function that returns
+    nothing (a debug.print): they go to the enclosing trace, or run now outside one."""
+    n = entry.out_tree.num_leaves
+    if len(outs) > n:
+        from ..core import extensions as X
+        from ..core.graph import realize
+        tokens = outs[n:]
+        if not all(X.add_effect(t) for t in tokens):
+            realize([t for t in tokens if t.sym is None])
+    return outs
 
 
 def _hashable(v):
