@@ -23,6 +23,9 @@ def device_put(x, device=None):
     from .parallel.devices import check_device
     if device is None:
         return tree_map(lambda v: v if isinstance(v, Array) else jnp.asarray(v), x)
+    from .sharding import Sharding
+    if isinstance(device, Sharding):          # gpuxla's shardings span one device
+        (device,) = device.device_set
     device = check_device(device)
     if device.platform == "cuda" and device != get_backend().device:
         # A buffer on another GPU would need every executable and copy to follow it there.
