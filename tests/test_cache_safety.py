@@ -166,3 +166,29 @@ def test_the_cap_evicts_the_least_recently_used(monkeypatch, tmp_path):
     left = sorted(p.name for p in d.folder().iterdir())
     assert left == ["k0.bin", "k4.bin", "k5.bin"], left
     assert d.get("k1") == ("miss", None)
+
+
+def _maps_of_loaded_modules():
+    with open("/proc/self/maps") as f:
+        return sum(interpret._private in line for line in f) if interpret._private else 0
+
+
+@needs_cxx
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="counts memory maps through /proc")
+def test_modules_no_executable_uses_are_unloaded(fresh, monkeypatch):
+    # Each loaded shared object costs a few memory maps (Linux allows 65,530): the process keeps
+    # MODULES_KEPT modules for reuse and unmaps the others once nothing can call them.
+    import gc
+    monkeypatch.setattr(interpret, "_memory", cache.Recent(2))
+    held = interpret.compile_module(KERNEL.replace("3.0f", "7.0f"), SIG)
+    gc.collect()
+    base = _maps_of_loaded_modules()
+    for v in range(6):                   # six more modules, none kept by the caller
+        mod = interpret.compile_module(KERNEL.replace("3.0f", f"{v}.5f"), SIG)
+        assert run_k3(mod)[0] == v + 0.5
+    del mod
+    gc.collect()
+    per_module = max(1, base)
+    # At most the two the cache keeps (the held module among them or not) are mapped beside it.
+    assert _maps_of_loaded_modules() <= base + 2 * per_module
+    assert run_k3(held)[0] == 7.0        # a module still referenced stays loaded and callable

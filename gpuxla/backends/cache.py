@@ -21,12 +21,15 @@ run code in your process. Point `GPUXLA_CACHE_DIR` only at folders of your own.
 """
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import os
 import stat
 import struct
 import tempfile
+import weakref
+from collections import OrderedDict
 from pathlib import Path
 
 from .. import config
@@ -213,3 +216,61 @@ class DiskCache:
                 total -= size
             except OSError:
                 pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Loaded modules: kept for reuse, but not forever
+# ---------------------------------------------------------------------------------------------
+class Recent:
+    """A map that keeps its `cap` most recently used entries (callers hold their own lock). The
+    host platforms keep loaded kernel modules here: a long-running process that builds many
+    programs drops the modules no executable uses any more, and `unload_when_unused` unmaps them
+    (each shared object costs about five memory maps; Linux allows 65,530 per process)."""
+
+    def __init__(self, cap):
+        self.cap, self._d = cap, OrderedDict()
+
+    def get(self, key, default=None):
+        v = self._d.get(key)
+        if v is None:
+            return default
+        self._d.move_to_end(key)
+        return v
+
+    def __getitem__(self, key):
+        v = self._d[key]
+        self._d.move_to_end(key)
+        return v
+
+    def __setitem__(self, key, value):
+        self._d[key] = value
+        self._d.move_to_end(key)
+        while len(self._d) > self.cap:
+            self._d.popitem(last=False)
+
+    def update(self, pairs):
+        for k, v in pairs:
+            self[k] = v
+
+    def __contains__(self, key):
+        return key in self._d
+
+    def __len__(self):
+        return len(self._d)
+
+    def clear(self):
+        self._d.clear()
+
+
+def unload_when_unused(lib: ctypes.CDLL) -> None:
+    """dlclose `lib` once nothing references it. Every ctypes function taken from it holds it, so
+    no kernel is unmapped while an executable can still call it. Not at interpreter exit: threads
+    of the module's OpenMP pool may still be parked in it then."""
+    if _dlclose is not None:
+        weakref.finalize(lib, _dlclose, lib._handle).atexit = False
+
+
+try:
+    from _ctypes import dlclose as _dlclose          # POSIX
+except ImportError:                                   # Windows: modules stay loaded
+    _dlclose = None

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #if !defined(__x86_64__) || defined(GX_INTERPRET_UCONTEXT)
@@ -174,34 +175,60 @@ struct Sched {
   int error = GX_OK;
   unsigned char* dyn_smem = nullptr;
   size_t dyn_cap = 0;
-  ~Sched() {
-    if (stacks) munmap(stacks, stacks_bytes);
-    free(fibers);
-    free(dyn_smem);
-  }
+  Sched* next = nullptr;  // gx_all_scheds
 };
 
-static thread_local Sched sched;
+// Each OS thread that launches gets its own Sched (fibers, stacks). They are owned by the module
+// and freed when it is unloaded, not at thread exit: a thread_local with a destructor would make
+// glibc pin the module (no dlclose) until every thread that ran a kernel has exited, and gpuxla
+// unloads modules no executable uses any more (backends/cache.py, unload_when_unused).
+static pthread_mutex_t gx_sched_lock = PTHREAD_MUTEX_INITIALIZER;
+static Sched* gx_all_scheds = nullptr;
+static thread_local Sched* gx_my_sched = nullptr;
+
+static Sched& gx_sched() {
+  if (!gx_my_sched) {
+    Sched* s = new Sched();
+    pthread_mutex_lock(&gx_sched_lock);
+    s->next = gx_all_scheds;
+    gx_all_scheds = s;
+    pthread_mutex_unlock(&gx_sched_lock);
+    gx_my_sched = s;
+  }
+  return *gx_my_sched;
+}
+
+__attribute__((destructor)) static void gx_free_scheds() {
+  for (Sched* s = gx_all_scheds; s;) {
+    Sched* next = s->next;
+    if (s->stacks) munmap(s->stacks, s->stacks_bytes);
+    free(s->fibers);
+    free(s->dyn_smem);
+    delete s;
+    s = next;
+  }
+  gx_all_scheds = nullptr;
+}
 static thread_local char last_error[512];
 
 static void set_error(int code, const char* msg) {
-  if (sched.error == GX_OK) {
-    sched.error = code;
+  if (gx_sched().error == GX_OK) {
+    gx_sched().error = code;
     snprintf(last_error, sizeof last_error, "%s", msg);
   }
 }
 
 static inline void to_scheduler(Fiber* f) {
 #ifdef GX_FIBER_UCONTEXT
-  swapcontext(&f->uc, &sched.sched_uc);
+  swapcontext(&f->uc, &gx_sched().sched_uc);
 #else
-  gx_fiber_switch(&f->sp, sched.sched_sp);
+  gx_fiber_switch(&f->sp, gx_sched().sched_sp);
 #endif
 }
 
 static void fiber_main(void*) {
-  sched.body(sched.ctx);
-  Fiber* f = sched.cur;
+  gx_sched().body(gx_sched().ctx);
+  Fiber* f = gx_sched().cur;
   f->state = DONE;
   to_scheduler(f);
   __builtin_unreachable();
@@ -212,7 +239,7 @@ static void fiber_main_uc() { fiber_main(nullptr); }
 #endif
 
 static bool reserve(unsigned n) {
-  if (n <= sched.capacity) return true;
+  if (n <= gx_sched().capacity) return true;
   long page = sysconf(_SC_PAGESIZE);
   size_t stack = ((size_t)GX_FIBER_STACK_SIZE + page - 1) / page * page;
   size_t stride = stack + page;  // guard page at the low end of every stack
@@ -225,19 +252,19 @@ static bool reserve(unsigned n) {
     munmap(mem, bytes);
     return false;
   }
-  if (sched.stacks) munmap(sched.stacks, sched.stacks_bytes);
-  free(sched.fibers);
-  sched.stacks = (char*)mem;
-  sched.stacks_bytes = bytes;
-  sched.stack_stride = stride;
-  sched.fibers = fibers;
-  sched.capacity = n;
+  if (gx_sched().stacks) munmap(gx_sched().stacks, gx_sched().stacks_bytes);
+  free(gx_sched().fibers);
+  gx_sched().stacks = (char*)mem;
+  gx_sched().stacks_bytes = bytes;
+  gx_sched().stack_stride = stride;
+  gx_sched().fibers = fibers;
+  gx_sched().capacity = n;
   for (unsigned i = 0; i < n; ++i) fibers[i].stack_lo = (char*)mem + i * stride + page;
   return true;
 }
 
 static void init_fiber(Fiber* f) {
-  size_t size = sched.stack_stride - (size_t)sysconf(_SC_PAGESIZE);
+  size_t size = gx_sched().stack_stride - (size_t)sysconf(_SC_PAGESIZE);
 #ifdef GX_FIBER_UCONTEXT
   getcontext(&f->uc);
   f->uc.uc_stack.ss_sp = f->stack_lo;
@@ -260,23 +287,23 @@ static void init_fiber(Fiber* f) {
 }
 
 static inline void resume(Fiber* f) {
-  sched.cur = f;
+  gx_sched().cur = f;
   threadIdx = f->tid;
 #ifdef GX_FIBER_UCONTEXT
-  swapcontext(&sched.sched_uc, &f->uc);
+  swapcontext(&gx_sched().sched_uc, &f->uc);
 #else
-  gx_fiber_switch(&sched.sched_sp, f->sp);
+  gx_fiber_switch(&gx_sched().sched_sp, f->sp);
 #endif
 }
 
 static inline unsigned warp_exist_mask(unsigned w) {
-  unsigned n = sched.nthreads - w * 32;
+  unsigned n = gx_sched().nthreads - w * 32;
   return n >= 32 ? 0xffffffffu : ((1u << n) - 1u);
 }
 
 // Answer the collectives of warp w whose member lanes have all arrived (or exited).
 static bool release_warp(unsigned w) {
-  Fiber* lanes = sched.fibers + w * 32;
+  Fiber* lanes = gx_sched().fibers + w * 32;
   unsigned exist = warp_exist_mask(w);
   unsigned waiting = 0, done = 0;
   for (unsigned l = 0; l < 32; ++l) {
@@ -334,8 +361,8 @@ static bool release_warp(unsigned w) {
 }
 
 static int run_block() {
-  unsigned n = sched.nthreads;
-  Fiber* fs = sched.fibers;
+  unsigned n = gx_sched().nthreads;
+  Fiber* fs = gx_sched().fibers;
   for (unsigned i = 0; i < n; ++i) {
     fs[i].state = READY;
     init_fiber(&fs[i]);
@@ -345,7 +372,7 @@ static int run_block() {
     unsigned live = 0;
     for (unsigned i = 0; i < n; ++i) {
       if (fs[i].state == READY) resume(&fs[i]);
-      if (sched.error) return sched.error;
+      if (gx_sched().error) return gx_sched().error;
       if (fs[i].state != DONE) ++live;
     }
     if (!live) return GX_OK;
@@ -362,7 +389,7 @@ static int run_block() {
                "in warp collectives whose mask names threads that never arrive",
                blockIdx.x, blockIdx.y, blockIdx.z, live, at_block);
       set_error(GX_ERR_DEADLOCK, msg);
-      return sched.error;
+      return gx_sched().error;
     }
     for (unsigned i = 0; i < n; ++i)
       if (fs[i].state == WAIT_BLOCK) { fs[i].bres = (int)count; fs[i].state = READY; }
@@ -372,7 +399,7 @@ static int run_block() {
 // Run `body(ctx)` once per CUDA thread of the grid.  Returns 0 or a GX_ERR_* code (message in
 // gx_interpret_last_error()).
 static int launch_impl(dim3 grid, dim3 block, unsigned smem, void (*body)(void*), void* ctx) {
-  sched.error = GX_OK;
+  gx_sched().error = GX_OK;
   last_error[0] = 0;
   unsigned long long nt = (unsigned long long)block.x * block.y * block.z;
   if (!grid.x || !grid.y || !grid.z || !nt || nt > 1024 || block.z > 64 || grid.y > 65535 || grid.z > 65535 ||
@@ -381,31 +408,31 @@ static int launch_impl(dim3 grid, dim3 block, unsigned smem, void (*body)(void*)
     snprintf(msg, sizeof msg, "invalid launch configuration grid=(%u,%u,%u) block=(%u,%u,%u)", grid.x, grid.y,
              grid.z, block.x, block.y, block.z);
     set_error(GX_ERR_CONFIG, msg);
-    return sched.error;
+    return gx_sched().error;
   }
-  if (sched.cur) {
+  if (gx_sched().cur) {
     set_error(GX_ERR_CONFIG, "nested launch from inside a kernel is not supported");
-    return sched.error;
+    return gx_sched().error;
   }
   if (!reserve((unsigned)nt)) {
     set_error(GX_ERR_NOMEM, "cannot allocate fiber stacks");
-    return sched.error;
+    return gx_sched().error;
   }
-  if (smem > sched.dyn_cap) {
+  if (smem > gx_sched().dyn_cap) {
     void* p = nullptr;
     if (posix_memalign(&p, 64, smem)) {
       set_error(GX_ERR_NOMEM, "cannot allocate dynamic shared memory");
-      return sched.error;
+      return gx_sched().error;
     }
-    free(sched.dyn_smem);
-    sched.dyn_smem = (unsigned char*)p;
-    sched.dyn_cap = smem;
+    free(gx_sched().dyn_smem);
+    gx_sched().dyn_smem = (unsigned char*)p;
+    gx_sched().dyn_cap = smem;
   }
-  sched.nthreads = (unsigned)nt;
-  sched.body = body;
-  sched.ctx = ctx;
+  gx_sched().nthreads = (unsigned)nt;
+  gx_sched().body = body;
+  gx_sched().ctx = ctx;
   for (unsigned i = 0; i < nt; ++i) {
-    Fiber& f = sched.fibers[i];
+    Fiber& f = gx_sched().fibers[i];
     f.tid = dim3(i % block.x, (i / block.x) % block.y, i / (block.x * block.y));
     f.lane = i % 32;
     f.warp = i / 32;
@@ -419,15 +446,15 @@ static int launch_impl(dim3 grid, dim3 block, unsigned smem, void (*body)(void*)
         blockIdx = dim3(x, y, z);
         rc = run_block();
       }
-  sched.cur = nullptr;
+  gx_sched().cur = nullptr;
   // Give the stacks back after every launch: each loaded module has its own scheduler, and its
   // guard pages cost two memory maps per thread, so keeping them would exhaust the process's map
   // limit (vm.max_map_count) after a few dozen modules, e.g. eager programs on cuda-interpret.
-  if (sched.stacks) munmap(sched.stacks, sched.stacks_bytes);
-  free(sched.fibers);
-  sched.stacks = nullptr;
-  sched.fibers = nullptr;
-  sched.capacity = 0;
+  if (gx_sched().stacks) munmap(gx_sched().stacks, gx_sched().stacks_bytes);
+  free(gx_sched().fibers);
+  gx_sched().stacks = nullptr;
+  gx_sched().fibers = nullptr;
+  gx_sched().capacity = 0;
   return rc;
 }
 
@@ -439,19 +466,19 @@ static int launch(dim3 grid, dim3 block, unsigned smem, F& body) {
   return launch_impl(grid, block, smem, &call_body<F>, (void*)&body);
 }
 
-static inline void* dynamic_smem() { return sched.dyn_smem; }
+static inline void* dynamic_smem() { return gx_sched().dyn_smem; }
 
-static inline Fiber* current() { return sched.cur; }
+static inline Fiber* current() { return gx_sched().cur; }
 
 static inline void block_wait(int pred) {
-  Fiber* f = sched.cur;
+  Fiber* f = gx_sched().cur;
   f->bpred = pred;
   f->state = WAIT_BLOCK;
   to_scheduler(f);
 }
 
 static inline unsigned long long warp_op(int op, unsigned mask, unsigned long long val, int src) {
-  Fiber* f = sched.cur;
+  Fiber* f = gx_sched().cur;
   f->wop = op;
   f->wmask = mask;
   f->wval = val;
@@ -487,7 +514,7 @@ static inline int __syncthreads_count(int p) { gx_rt::block_wait(p != 0); return
 static inline int __syncthreads_and(int p) {
   gx_rt::block_wait(p != 0);
   unsigned live = 0;
-  for (unsigned i = 0; i < gx_rt::sched.nthreads; ++i) live += gx_rt::sched.fibers[i].state != gx_rt::DONE;
+  for (unsigned i = 0; i < gx_rt::gx_sched().nthreads; ++i) live += gx_rt::gx_sched().fibers[i].state != gx_rt::DONE;
   return gx_rt::current()->bres == (int)live;
 }
 static inline int __syncthreads_or(int p) { gx_rt::block_wait(p != 0); return gx_rt::current()->bres != 0; }
@@ -497,8 +524,8 @@ static inline void __threadfence_block() {}
 static inline void __threadfence_system() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 static inline unsigned __activemask() {
   unsigned w = gx_rt::current()->warp, m = 0;
-  for (unsigned l = 0; l < 32 && w * 32 + l < gx_rt::sched.nthreads; ++l)
-    if (gx_rt::sched.fibers[w * 32 + l].state != gx_rt::DONE) m |= 1u << l;
+  for (unsigned l = 0; l < 32 && w * 32 + l < gx_rt::gx_sched().nthreads; ++l)
+    if (gx_rt::gx_sched().fibers[w * 32 + l].state != gx_rt::DONE) m |= 1u << l;
   return m;
 }
 static inline unsigned __lanemask_lt() { return (1u << gx_rt::current()->lane) - 1u; }

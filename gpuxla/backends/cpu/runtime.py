@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ... import config
 from ...compiler.render import module_source, render_cpu
-from ..cache import DiskCache, headers_digest, kernels_dir, numbered_source
+from ..cache import DiskCache, Recent, headers_digest, kernels_dir, numbered_source
 from ..cuda.interpret import InterpretRuntime, _compiler_version, _load_library, host_compiler
 
 FLAGS = ["-O2", "-march=native", "-std=c++17", "-shared", "-fPIC", "-fvisibility=hidden", "-fno-strict-aliasing",
@@ -57,7 +57,10 @@ def _cpu_features() -> str:
 
 
 compile_stats = {"compiled": 0, "memory_hits": 0, "disk_hits": 0, "compile_seconds": 0.0}
-_memory: dict[str, "Module"] = {}
+# The modules kept loaded for reuse (a module that drops out is unloaded once no executable holds
+# one of its kernels: interpret._load_library).
+MODULES_KEPT = 1024
+_memory = Recent(MODULES_KEPT)
 _lock = threading.RLock()
 _disk = DiskCache("cpu", ".so", b"GXCPUSO1")
 _openmp: dict[str, bool] = {}     # compiler -> whether -fopenmp works with it
@@ -182,7 +185,7 @@ def compiler_works() -> bool:
 
 # Kernel name (a hash of its source) -> entry, from every module loaded in this process: a kernel
 # compiled once, for any program, is never compiled again (compile_many relies on it).
-_loaded: dict[str, object] = {}
+_loaded = Recent(16 * MODULES_KEPT)
 _max_threads = 0
 
 
@@ -200,7 +203,9 @@ class CpuRuntime(InterpretRuntime):
         """Load the kernels: those no loaded module has go into one new module, or into `jobs`
         modules built by parallel compiler runs."""
         global _max_threads
-        todo = list({k.name: k for k in kernels if k.name not in _loaded}.values())
+        with _lock:
+            have = {k.name: _loaded.get(k.name) for k in kernels}
+        todo = list({k.name: k for k in kernels if have[k.name] is None}.values())
         if todo:
             n = max(1, min(jobs, len(todo) // 32))
             chunks = [todo[i::n] for i in range(n)]
@@ -214,9 +219,10 @@ class CpuRuntime(InterpretRuntime):
                     mods = list(pool.map(build, chunks))
             with _lock:
                 for mod, c in zip(mods, chunks):
-                    _loaded.update((k.name, mod.fns[k.name]) for k in c)
+                    for k in c:
+                        have[k.name] = _loaded[k.name] = mod.fns[k.name]
                     _max_threads = max(_max_threads, mod.max_threads)
-        self.fns.update((k.name, _loaded[k.name]) for k in kernels)
+        self.fns.update(have)
         if self.threads <= 0:
             self.threads = max(1, _max_threads)
 

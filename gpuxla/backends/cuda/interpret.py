@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from ... import config
-from ..cache import DiskCache, headers_digest, kernels_dir, numbered_source
+from ..cache import DiskCache, Recent, headers_digest, kernels_dir, numbered_source, unload_when_unused
 
 __all__ = ["KernelSig", "InterpretUnavailable", "InterpretCompileError", "KernelLaunchError",
            "host_compiler", "compile_module", "Module", "Kernel", "compile_stats", "clear_memory_cache",
@@ -281,7 +281,9 @@ def _load_library(image: bytes, key: str) -> ctypes.CDLL:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(image)
-        return ctypes.CDLL(path)
+        lib = ctypes.CDLL(path)
+        unload_when_unused(lib)
+        return lib
     finally:
         os.unlink(path)
 
@@ -316,7 +318,9 @@ class Module:
 
 compile_stats = {"compiled": 0, "memory_hits": 0, "disk_hits": 0, "disk_rebuilt": 0,
                  "compile_seconds": 0.0, "modules": {}}
-_memory: dict[str, Module] = {}
+# The modules kept loaded for reuse; one that drops out is unloaded once no executable holds it.
+MODULES_KEPT = 1024
+_memory = Recent(MODULES_KEPT)
 _lock = threading.RLock()
 _disk = DiskCache("interpret", ".so", b"GXHOSTSO")
 
