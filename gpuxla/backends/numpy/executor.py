@@ -3,6 +3,7 @@ each slot freed after its last use; a long chain of elementwise equations over o
 slice by slice (`_Chunked`), bit-identical to equation by equation."""
 import numpy as np
 
+from ...core import primitives as P
 from ..host_loops import host_rules
 from .reference import impl_rules
 
@@ -20,6 +21,12 @@ class NumpyExecutable:
         for e in eqns:
             aval[e.out] = e.aval
         self.steps = []
+        self.n_in = len(program.in_avals)
+        const_slots = {slot for slot, _, _ in program.consts}
+        readers, producers = {}, {e.out: e for e in eqns}
+        for e in eqns:
+            for s in set(e.ins):
+                readers.setdefault(s, []).append(e)
         k = 0
         while k < len(eqns):
             j = k
@@ -34,10 +41,11 @@ class NumpyExecutable:
                 k = j
                 continue
             e = eqns[k]
-            self.steps.append((host_rules.get(e.prim) or impl_rules[e.prim], e.params or {}, e.ins, e.out,
-                               tuple(s for s in set(e.ins) if lu.get(s) == k)))
+            impl = host_rules.get(e.prim) or impl_rules[e.prim]
+            if _may_reuse(e, k, lu, aval, impl, readers, producers, self.n_in, const_slots):
+                impl = _reusing(impl)
+            self.steps.append((impl, e.params or {}, e.ins, e.out, tuple(s for s in set(e.ins) if lu.get(s) == k)))
             k += 1
-        self.n_in = len(program.in_avals)
 
     def __call__(self, args):
         env = [None] * self.program.n_slots
@@ -56,6 +64,41 @@ class NumpyExecutable:
                 for s in dead:
                     env[s] = None
         return [env[s] for s in self.program.outs]
+
+
+# An elementwise equation may write its result into its first operand's buffer when that operand
+# dies there: softmax's exp(x - max) and its division then reuse one buffer (peak 1x the input, not
+# 3x). Only where nothing else can still see those bytes: the operand is made by this executable
+# (not an argument or a constant), and every other reader is an earlier equation that makes a new
+# array (an elementwise op of the same family or a reduction), never a view (reshape, slice,
+# broadcast, a convert to the same dtype); and its producer made it new too (not a marker that
+# passes another live slot's array on). At run time the buffer must own its memory.
+_FRESH_READERS = {P.reduce_sum_p, P.reduce_max_p, P.reduce_min_p, P.reduce_prod_p}
+
+
+def _may_reuse(e, k, lu, aval, impl, readers, producers, n_in, const_slots):
+    if not getattr(impl, "takes_out", False) or not e.ins or isinstance(e.aval, (tuple, list)):
+        return False
+    s = e.ins[0]
+    a = aval[s]
+    if s < n_in or s in const_slots or lu.get(s) != k or isinstance(a, (tuple, list)) \
+            or a.shape != e.aval.shape or a.dtype != e.aval.dtype:
+        return False
+    made_by = producers.get(s)
+    return made_by is not None and _fresh(made_by) and all(r is e or _fresh(r) for r in readers[s])
+
+
+def _fresh(e):
+    """Whether equation e's result is a new array (never one of its operands or a view of one)."""
+    return e.prim in _FRESH_READERS or getattr(impl_rules.get(e.prim), "takes_out", False)
+
+
+def _reusing(impl):
+    def run(x, *rest, **params):
+        if type(x) is np.ndarray and x.base is None and x.flags.writeable and x.flags.c_contiguous:
+            return impl(x, *rest, out=x, **params)
+        return impl(x, *rest, **params)
+    return run
 
 
 # A chain of elementwise primitives can run on slices. Running a long chain over a large array

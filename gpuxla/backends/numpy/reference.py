@@ -30,16 +30,23 @@ def _float_op(prim, fn):
     XLA gives (exp(1) -> 2.7182817). Exact and correctly rounded primitives need no detour."""
     widen = not (prim.exact_low or prim.correctly_rounded)
 
-    def impl(*xs, **params):
+    ufunc = isinstance(fn, np.ufunc)
+
+    def impl(*xs, out=None, **params):
+        # `out`: a dead operand's buffer of the result's shape and dtype the executor offers
+        # (executor._reusing); used where the result can be written into it directly.
         dt = xs[0].dtype
         if dt in _LOW:
             return fn(*(x.astype(np.float32) for x in xs), **params).astype(dt)
         if dt == np.float32 and widen:
             if xs[0].size > _WIDEN_CHUNK and all(x.shape == xs[0].shape and x.flags.c_contiguous for x in xs):
-                return _widened_by_chunks(fn, xs, params)
+                return _widened_by_chunks(fn, xs, params, out)
             return fn(*(x.astype(np.float64) for x in xs), **params).astype(dt)
+        if out is not None and ufunc and dt.kind == "f":
+            return fn(*xs, out=out, **params)
         r = fn(*xs, **params)
         return r.astype(dt, copy=False) if dt.kind != "b" else r
+    impl.takes_out = True
     return impl
 
 
@@ -48,12 +55,13 @@ def _float_op(prim, fn):
 _WIDEN_CHUNK = 1 << 16
 
 
-def _widened_by_chunks(fn, xs, params):
+def _widened_by_chunks(fn, xs, params, out=None):
     flat = [x.reshape(-1) for x in xs]
-    out = np.empty(flat[0].size, np.float32)
-    for k in range(0, out.size, _WIDEN_CHUNK):
-        out[k:k + _WIDEN_CHUNK] = fn(*(x[k:k + _WIDEN_CHUNK].astype(np.float64) for x in flat), **params)
-    return out.reshape(xs[0].shape)
+    # (each slice is copied to float64 before its result is written: `out` may be an operand)
+    res = np.empty(flat[0].size, np.float32) if out is None else out.reshape(-1)
+    for k in range(0, res.size, _WIDEN_CHUNK):
+        res[k:k + _WIDEN_CHUNK] = fn(*(x[k:k + _WIDEN_CHUNK].astype(np.float64) for x in flat), **params)
+    return res.reshape(xs[0].shape) if out is None else out
 
 
 def _vectorize(f):
@@ -149,14 +157,18 @@ def _shift(kind):
     return impl
 
 
-def _div(x, y):
+def _div(x, y, out=None):
     if x.dtype.kind in "iu":
         with np.errstate(all="ignore"):
             ysafe = np.where(y == 0, 1, y)
             q = np.abs(x) // np.abs(ysafe)
             q = np.where((x < 0) != (y < 0), -q, q) if x.dtype.kind == "i" else q
             return np.where(y == 0, -1 if x.dtype.kind == "i" else np.iinfo(x.dtype).max, q).astype(x.dtype)
-    return _float_op(P.div_p, np.divide)(x, y)
+    return _float_divide(x, y, out=out)
+
+
+_div.takes_out = True
+_float_divide = _float_op(P.div_p, np.divide)
 
 
 def _rem(x, y):
@@ -199,7 +211,12 @@ for _p in P.GROUP.marker:
 
 
 def _int_or_float(prim, np_fn):
-    return lambda x, y: np_fn(x, y).astype(x.dtype) if x.dtype.kind in "iub" else _float_op(prim, np_fn)(x, y)
+    as_float = _float_op(prim, np_fn)
+
+    def impl(x, y, out=None):
+        return np_fn(x, y).astype(x.dtype) if x.dtype.kind in "iub" else as_float(x, y, out=out)
+    impl.takes_out = True
+    return impl
 
 
 _binary = {
