@@ -249,6 +249,30 @@ class Array:
     def tolist(self):
         return self._value().tolist()
 
+    # --- exchange: the realised buffer's own DLPack / CUDA array interface, no copy ---------------
+    def _exported(self, what):
+        if self.sym is not None and self._buf is None:
+            raise errors.TracerArrayConversionError(concretization_message(
+                self, f"{what} was called on traced array with shape {self.aval.str_short()}."))
+        realize([self])
+        return self._buf
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._exported("__dlpack__").__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._exported("__dlpack_device__").__dlpack_device__()
+
+    @property
+    def __cuda_array_interface__(self):
+        buf = self._exported("__cuda_array_interface__")
+        try:
+            return buf.__cuda_array_interface__
+        except AttributeError:
+            raise AttributeError(f"__cuda_array_interface__: this {self.aval.str_short()} array is not in GPU "
+                                 f"memory (its buffer is a {type(buf).__name__}); only arrays of the cuda platform "
+                                 f"have one") from None
+
     def block_until_ready(self):
         realize([self])
         runtime.synchronize(self._buf)

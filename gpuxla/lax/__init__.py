@@ -332,9 +332,27 @@ cumsum, cumprod, cummax, cummin, cumlogsumexp = _map(
     _cumulative, (P.cumsum_p, P.cumprod_p, P.cummax_p, P.cummin_p, P.cumlogsumexp_p))
 
 
-def sort(x, dimension=-1):
-    x = asarray(x)
-    return P.sort_p.bind(x, dimension=P.canonicalize_axis(dimension, x.ndim, "sort"))
+def sort(operand, dimension=-1, is_stable=True, num_keys=1):
+    """Sort along `dimension` (lax.sort). A sequence of arrays of one shape is sorted together,
+    lexicographically by its first `num_keys` arrays: a stable argsort by the last key, refined by
+    each earlier one, and every array taken in that order. Sorting is always stable here."""
+    if not isinstance(operand, (list, tuple)):
+        x = asarray(operand)
+        if num_keys != 1:
+            raise ValueError(f"sort: num_keys={num_keys} needs a sequence of at least {num_keys} operands")
+        return P.sort_p.bind(x, dimension=P.canonicalize_axis(dimension, x.ndim, "sort"))
+    ops = [asarray(o) for o in operand]
+    if not ops or not 1 <= num_keys <= len(ops):
+        raise ValueError(f"sort: num_keys={num_keys} must be between 1 and the number of operands ({len(ops)})")
+    if len({o.shape for o in ops}) != 1:
+        raise TypeError(f"sort: operands must all have the same shape, got {[o.shape for o in ops]}")
+    if len(ops) == 1:
+        return (sort(ops[0], dimension),)
+    d = P.canonicalize_axis(dimension, ops[0].ndim, "sort")
+    perm = argsort(ops[num_keys - 1], d, np.int32)
+    for key in reversed(ops[:num_keys - 1]):
+        perm = _take_along_axis(perm, argsort(_take_along_axis(key, perm, d), d, np.int32), d)
+    return tuple(_take_along_axis(o, perm, d) for o in ops)
 
 
 def argsort(x, dimension=-1, index_dtype=None):

@@ -68,6 +68,7 @@ def _attach_methods():
     Array.__getitem__ = lambda self, idx: _getitem(self, idx)
     Array.at = property(lambda self: _AtIndexer(self))
     Array.T = property(lambda self: c.transpose(self))
+    Array.__array_namespace__ = lambda self, api_version=None: _sys.modules[__name__]
     Array.mT = property(lambda self: c.matrix_transpose(self))
     Array.real = property(lambda self: c.real(self))
     Array.imag = property(lambda self: c.imag(self))

@@ -234,8 +234,31 @@ def copy(a, order=None):
     return asarray(a)
 
 
-def from_dlpack(x):
-    return asarray(np.from_dlpack(x))
+def from_dlpack(x, /, *, device=None, copy=None):
+    """An Array on the buffer of `x` (any DLPack producer: NumPy, CuPy, PyTorch, another Array),
+    without a copy where the memory is already the platform's: host memory on the host platforms,
+    CUDA memory on the cuda platform (`copy=True` copies)."""
+    from ..backends import get_backend
+    from ..core.graph import Aval, from_buffer
+    kind = x.__dlpack_device__()[0] if hasattr(x, "__dlpack_device__") else 1
+    if kind == 2:                                     # kDLCUDA
+        if get_backend().platform != "cuda":
+            raise ValueError(f"from_dlpack: the array is in CUDA memory, but gpuxla runs on the "
+                             f"{get_backend().platform!r} platform; use the cuda platform or move it to the host")
+        import cupy
+        buf = cupy.from_dlpack(x)
+        if copy:
+            buf = buf.copy()
+        dt = dtypes.canonicalize_dtype(buf.dtype)
+        if dt != buf.dtype:
+            buf = buf.astype(dt)
+        return from_buffer(buf, Aval(buf.shape, dt))
+    arr = np.from_dlpack(x)
+    if copy:
+        arr = arr.copy()
+    if get_backend().platform == "cuda" or dtypes.canonicalize_dtype(arr.dtype) != arr.dtype:
+        return asarray(arr)                        # to the device, or to the canonical dtype: a copy
+    return from_buffer(arr, Aval(arr.shape, arr.dtype))   # the host platforms' buffers are host arrays
 
 
 def can_cast(from_, to, casting="safe"):
