@@ -277,7 +277,7 @@ class Executable:
     def cuda_source(self):
         return self.plan.cuda_source()
 
-    def __call__(self, args):
+    def __call__(self, args, _reuse=()):
         if self.consts is None:
             with self._init_lock:
                 if self.consts is None:
@@ -288,10 +288,12 @@ class Executable:
                     self._fast = getattr(rt, "device_types", ())
                     self.consts = [(s, rt.asbuf(buf, a)) for s, buf, a in self.program.consts]
         key = self._stream_key() if self._stream_key is not None else None
+        if _reuse:
+            key = (key, _reuse)
         try:
             frame = self._free[key].pop()
         except (KeyError, IndexError):
-            frame = self._new_frame()
+            frame = self._new_frame(_reuse)
         env = frame.template[:]
         fast = self._fast
         for a in args:
@@ -313,6 +315,39 @@ class Executable:
         except KeyError:
             self._free[key] = [frame]
         return outs
+
+    def donating(self, positions):
+        """The executable for calls whose inputs at `positions` are donated (jit's donate_argnums):
+        `exe(args) -> outputs`, writing an output into a donated input's buffer where that is safe.
+        The caller guarantees nothing else holds those buffers."""
+        reuse = self.reuse(positions)
+        if not reuse:
+            return self
+        return lambda args: self(args, reuse)
+
+    def reuse(self, positions):
+        """((output slot, donated input slot), ...): each output a kernel or a planned dot writes
+        fresh gets a donated input of the same shape and dtype whose last reader ran at an earlier
+        step (a kernel reading its input where it writes its output might read what it wrote)."""
+        plan, avals = self.plan, self.plan.info.avals
+        outs = plan.outputs
+        written = {}
+        for n, (kind, what, ins, step_outs, _) in enumerate(plan.steps):
+            if kind == "kernel" or n in self._dots:
+                for s in step_outs:
+                    written.setdefault(s, n)
+        taken, pairs = set(), []
+        for s in outs:
+            if s not in written or outs.count(s) > 1 or s in self.layout.offsets:
+                continue
+            for i in positions:
+                if i in taken or i in outs or avals[i].key() != avals[s].key():
+                    continue
+                if plan.last_use.get(i, -1) < written[s]:
+                    taken.add(i)
+                    pairs.append((s, i))
+                    break
+        return tuple(pairs)
 
     def _outputs_to_check(self):
         """Output positions whose value a library call made: it may be a view of an intermediate."""
@@ -366,7 +401,7 @@ class Executable:
         return batches
 
     # --- a frame: arena, views, and the steps as closures --------------------------------------
-    def _new_frame(self):
+    def _new_frame(self, reuse=()):
         rt, mem, plan, lay = self.runtime, self._mem, self.plan, self.layout
         avals = plan.info.avals
         for dot in self._dots.values():
@@ -401,6 +436,10 @@ class Executable:
                 O = mem.view(f.arena, lay.offsets[outs[0]], (len(outs), p), dt)
                 batched[steps[-1]] = _batched_dot_op(self._dots[steps[-1]], env, shared, transposed, static, V, O)
         ops, f.op_steps = [], []      # (the step each op runs: what the arena tests poison after)
+        reused = {s for s, _ in reuse}
+        if reuse:                     # outputs written into donated inputs: bound when the call starts
+            ops.append(_alias_op(reuse))
+            f.op_steps.append(-1)
         for n, (kind, what, ins, outs, dead) in enumerate(plan.steps):
             if n in batched:
                 if batched[n] is not None:
@@ -410,7 +449,8 @@ class Executable:
             f.op_steps.append(n)
             clear = tuple(s for s in dead if s not in static and s >= len(self.program.in_avals))
             fresh = tuple((s, alloc(s, what if kind == "kernel" else f"the library call '{what.prim.name}'"))
-                          for s in outs if s not in placed) if kind == "kernel" or n in self._dots else ()
+                          for s in outs if s not in placed and s not in reused) \
+                if kind == "kernel" or n in self._dots else ()
             if kind == "kernel":
                 scratch = self._scratch(f, n, what)
                 if what.size:
@@ -424,7 +464,7 @@ class Executable:
             elif n in self._dots:
                 out, dot = outs[0], self._dots[n]
                 o2 = mem.view(f.arena, lay.offsets[out], dot.out_shape, avals[out].dtype) if out in placed else None
-                ops.append(_dot_op(dot, env, ins, static, out, o2, fresh, clear))
+                ops.append(_dot_op(dot, env, ins, static, out, o2, fresh, clear, out in reused))
             else:
                 ops.append(_library_op(rt, what, ins, outs[0], clear))
         f.ops = ops
@@ -468,6 +508,13 @@ def _kernel_op(rt, k, env, slots, static, fresh, clear):
     return op
 
 
+def _alias_op(pairs):
+    def op(env):
+        for s, i in pairs:
+            env[s] = env[i]
+    return op
+
+
 def _alloc_op(fresh):
     def op(env):
         for s, make in fresh:
@@ -475,9 +522,9 @@ def _alloc_op(fresh):
     return op
 
 
-def _dot_op(dot, env, ins, static, out, o2, fresh, clear):
+def _dot_op(dot, env, ins, static, out, o2, fresh, clear, reused=False):
     """A planned dot_general; operands that are constants or in the arena are prepared (as matrices,
-    transposed by view) once, here."""
+    transposed by view) once, here. `reused`: its output is a donated input, already in env."""
     lhs = _operand(env, ins[0], static, dot.prep_lhs, dot.lhs_view, dot.lhs == (None, None))
     rhs = _operand(env, ins[1], static, dot.prep_rhs, dot.rhs_view, dot.rhs == (None, None))
     if o2 is not None and not clear:         # into the arena
@@ -486,7 +533,10 @@ def _dot_op(dot, env, ins, static, out, o2, fresh, clear):
     shape = dot.out_shape if dot.reshape else None
 
     def op(env):
-        if make is None:
+        if reused:
+            o = env[out]
+            dot(lhs(env), rhs(env), o if shape is None else o.reshape(shape))
+        elif make is None:
             dot(lhs(env), rhs(env), o2)
         else:
             env[out] = o = make()
