@@ -595,7 +595,7 @@ def _matcher(node, leaves, in_leaves, collect="b"):
     src = "def match(args):\n    B = []\n    try:\n" + "".join(f"        {ln}\n" for ln in lines) + \
           "    except Exception:\n        return None\n    return B\n"
     exec(compile(src, "<jit fast path>", "exec"), ns)
-    return ns["match"]
+    return ns.pop("match")
 
 
 def _builder(node, avals):

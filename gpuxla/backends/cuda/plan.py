@@ -286,6 +286,8 @@ class Executable:
                     self._get_outs = _getter(self._outs)
                     self._check = self._outputs_to_check()
                     self._fast = getattr(rt, "device_types", ())
+                    dots = [d.bind() for d in self._dots.values()]
+                    self._scope = rt.dot_scope(dots) if dots and hasattr(rt, "dot_scope") else None
                     self.consts = [(s, rt.asbuf(buf, a)) for s, buf, a in self.program.consts]
         key = self._stream_key() if self._stream_key is not None else None
         if _reuse:
@@ -302,8 +304,18 @@ class Executable:
                 args = [asbuf(a, in_avals[i]) for i, a in enumerate(args)]
                 break
         env[:len(args)] = args
-        for op in frame.ops:
-            op(env)
+        scope = self._scope
+        if scope is None:
+            for op in frame.ops:
+                op(env)
+        else:
+            changed = scope[0]()        # cuBLAS's compute type for the dots, once per call
+            try:
+                for op in frame.ops:
+                    op(env)
+            finally:
+                if changed:
+                    scope[1](changed)
         outs = self._get_outs(env)
         if self._check and frame.arena is not None:
             mem = self._mem
@@ -490,22 +502,26 @@ def _getter(slots):
 # The steps as closures: what a call does is only read and write `env`, the list of the slots'
 # buffers; everything that does not change between calls is bound here once.
 def _kernel_op(rt, k, env, slots, static, fresh, clear):
-    launch = rt.launcher(k) if hasattr(rt, "launcher") else (lambda args: rt.launch(k, list(args)))
-    if len(slots) == 1:
-        (slot,) = slots
-        args = lambda env: (env[slot],)  # noqa: E731
-    else:
-        args = operator.itemgetter(*slots)   # the launch's argument tuple, in one call
-    if not fresh and not clear:
-        return lambda env: launch(args(env))
-
-    def op(env):
-        for s, make in fresh:
-            env[s] = make()
-        launch(args(env))
-        for s in clear:
-            env[s] = None
-    return op
+    """A kernel step as one generated function of env: fresh outputs allocated, the argument tuple
+    built (buffers that stay, arena views and constants, bound in it now), the launch, dead
+    slots dropped."""
+    ns = {"launch": rt.launcher(k) if hasattr(rt, "launcher") else (lambda args: rt.launch(k, list(args)))}
+    lines = []
+    for j, (s, make) in enumerate(fresh):
+        ns[f"m{j}"] = make
+        lines.append(f"env[{s}] = m{j}()")
+    items = []
+    for j, s in enumerate(slots):
+        if s in static:
+            ns[f"c{j}"] = env[s]
+            items.append(f"c{j}")
+        else:
+            items.append(f"env[{s}]")
+    lines.append(f"launch(({''.join(i + ', ' for i in items)}))")
+    lines += [f"env[{s}] = None" for s in clear]
+    src = "def op(env):\n" + "".join(f"    {ln}\n" for ln in lines)
+    exec(compile(src, f"<kernel step {k.name}>", "exec"), ns)
+    return ns.pop("op")     # (not left in its own globals: a cycle would keep the frame alive until a gc)
 
 
 def _alias_op(pairs):
@@ -523,27 +539,47 @@ def _alloc_op(fresh):
 
 
 def _dot_op(dot, env, ins, static, out, o2, fresh, clear, reused=False):
-    """A planned dot_general; operands that are constants or in the arena are prepared (as matrices,
-    transposed by view) once, here. `reused`: its output is a donated input, already in env."""
-    lhs = _operand(env, ins[0], static, dot.prep_lhs, dot.lhs_view, dot.lhs == (None, None))
-    rhs = _operand(env, ins[1], static, dot.prep_rhs, dot.rhs_view, dot.rhs == (None, None))
-    if o2 is not None and not clear:         # into the arena
-        return lambda env: dot(lhs(env), rhs(env), o2)
-    make = fresh[0][1] if fresh else None
-    shape = dot.out_shape if dot.reshape else None
+    """A planned dot_general, as one generated function of env (each Python call costs on every
+    call of the executable); operands that are constants or in the arena are prepared (as
+    matrices, transposed by view) once, here. The result goes into the arena (`o2`), into a donated
+    input already in env (`reused`), or into a fresh array."""
+    ns = {"o2": o2, "dot": dot, "make": fresh[0][1] if fresh else None}
+    operands = [_operand_expr(ns, f"p{j}", env, slot, static, dot.prep_fn(side), view)
+                for j, (slot, side, view) in enumerate(((ins[0], "lhs", dot.lhs_view), (ins[1], "rhs", dot.rhs_view)))]
+    lines = []
+    if o2 is not None:
+        o = "o2"
+    elif reused or ns["make"] is None:
+        o = f"env[{out}]"
+    else:
+        lines.append(f"env[{out}] = o = make()")
+        o = "o"
+    if dot.reshape and o != "o2":
+        ns["shape"] = dot.out_shape
+        o = f"{o}.reshape(shape)"
+    if dot.lin is None or dot.tf32 is None:    # (default precision: the executable's dot_scope)
+        ns["mm"] = dot.matmul
+        lines.append(f"mm({operands[0]}, {operands[1]}, out={o})")
+    else:
+        lines.append(f"dot({operands[0]}, {operands[1]}, {o})")
+    lines += [f"env[{s}] = None" for s in clear]
+    src = "def op(env):\n" + "".join(f"    {ln}\n" for ln in lines)
+    exec(compile(src, "<dot_general step>", "exec"), ns)
+    return ns.pop("op")     # (not left in its own globals: a cycle would keep the frame alive until a gc)
 
-    def op(env):
-        if reused:
-            o = env[out]
-            dot(lhs(env), rhs(env), o if shape is None else o.reshape(shape))
-        elif make is None:
-            dot(lhs(env), rhs(env), o2)
-        else:
-            env[out] = o = make()
-            dot(lhs(env), rhs(env), o if shape is None else o.reshape(shape))
-        for s in clear:
-            env[s] = None
-    return op
+
+def _operand_expr(ns, name, env, slot, static, prep, is_view):
+    """The operand's expression in a generated op: a constant prepared once, env's slot, its 2-D
+    transpose (a view), or `prep` of it."""
+    if slot in static and is_view:
+        ns[name] = env[slot] if prep is None else prep(env[slot])
+        return name
+    if prep is None:
+        return f"env[{slot}]"
+    if getattr(prep, "transpose2d", False):
+        return f"env[{slot}].T"
+    ns[name] = prep
+    return f"{name}(env[{slot}])"
 
 
 def _batched_dot_op(dot, env, shared, transposed, static, V, O):
@@ -554,16 +590,6 @@ def _batched_dot_op(dot, env, shared, transposed, static, V, O):
     if transposed:
         return lambda env: dot(V, env[shared].T, O)
     return lambda env: dot(V, env[shared], O)
-
-
-def _operand(env, slot, static, prep, is_view, identity):
-    """env -> the operand as the matrix cuBLAS takes."""
-    if slot in static and is_view:
-        m = prep(env[slot])
-        return lambda env: m
-    if identity:
-        return operator.itemgetter(slot)
-    return lambda env: prep(env[slot])
 
 
 def _library_op(rt, eqn, ins, out, clear):

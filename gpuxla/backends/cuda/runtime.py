@@ -174,12 +174,23 @@ class CudaRuntime:
                     stream().synchronize()
             except Exception as e:  # noqa: BLE001 - CuPy's CUDA errors, reported with the kernel's name
                 raise _launch_error(k, args, e) from e
-        return launch
+
+        def lean(args):             # the common case, without the tests above
+            try:
+                fn(grid, block, args, shared_mem=shared)
+            except Exception as e:  # noqa: BLE001
+                raise _launch_error(k, args, e) from e
+        return launch if bf16 or stream is not None else lean
 
     def dot_plan(self, eqn, lhs, rhs):
         """dot_general with its cuBLAS parameters decided now (library.DotPlan), or None."""
         from . import library
         return library.plan_dot(self, eqn, lhs, rhs)
+
+    def dot_scope(self, plans):
+        """(enter, leave) around an executable's call for its planned dots (library.dot_scope)."""
+        from . import library
+        return library.dot_scope(plans)
 
     def prepare(self, kernels):
         # NVRTC needs no GPU: every kernel becomes a CUBIN now; loading waits for the first launch.
