@@ -479,13 +479,14 @@ class _Entry:
 
 def _exclusive(leaves, donated):
     """The donated positions whose buffer nothing else holds: an Array's own buffer (not a view),
-    referenced only by that Array (not by another Array, a view's base, or another argument). The
-    others are deleted all the same but not written to."""
+    referenced only by that Array (not by another Array or a view's base), passed once. The others
+    are deleted all the same but not written to."""
     out = []
     for j in donated:
         x = leaves[j]
         # (references: x._buf itself and getrefcount's argument)
-        if type(x) is Array and sys.getrefcount(x._buf) == 2 and getattr(x._buf, "base", None) is None:
+        if type(x) is Array and sys.getrefcount(x._buf) == 2 and getattr(x._buf, "base", None) is None \
+                and sum(y is x for y in leaves) == 1:
             out.append(j)
     return tuple(out)
 
