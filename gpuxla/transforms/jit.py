@@ -9,7 +9,11 @@
 
 A call flattens its arguments, keys the cache by (pytree structure, avals incl. weak types, static
 arguments, the trace-affecting config flags and the vmap axis names bound here), and on a hit runs
-the executable on the argument buffers: no Python tracing. On a miss the function runs once on
+the executable on the argument buffers: no Python tracing. A call with positional arguments of
+the last signature again skips even the flattening and the key (`_Fast`: generated code checks
+the structure and avals leaf by leaf and builds the results), the dispatch of training loops.
+Donated arguments (donate_argnums/donate_argnames) are deleted after the call; the kernel
+platforms may write outputs into their buffers. On a miss the function runs once on
 symbolic leaves (`core.graph.symbolic`), the graph goes through the compiler passes
 (`compiler.passes.OPTIMIZE`), and the backend compiles it on first execution.
 

@@ -11,7 +11,8 @@ The executable returned by `compile(program)` is callable on a list of buffers a
 `.kernels` (name, kind, source, launch) and `.cuda_source()`. GPUXLA_DEBUG=2 prints the fusion
 groups, 3 also the CUDA source.
 
-Memory and reentrancy. Outputs are fresh allocations (the caller owns them); intermediates live in
+Memory and reentrancy. Outputs are fresh allocations the caller owns, or donated inputs
+(`donating`: jit's donate_argnums) an output is written into once their last reader ran; intermediates live in
 the arena of a *frame*: the arena, the views of it every step reads and writes, and the launch
 arguments built from them, made once. A call checks a frame out, runs, and gives it back, so calls
 on the same stream reuse one arena: stream order puts a call's kernels after the previous call's,
@@ -26,7 +27,12 @@ Optional, for the lean path (runtime.CudaRuntime has them all): `launcher(kernel
 tuple) with everything bound; `allocator(shape, dtype, what)` -> make(); `device_types` (buffers
 taken as they are); `stream_key()`; `arena(nbytes)`, `view(arena, offset, shape, dtype)`,
 `aliases(arena, buf)`, `copy(buf)` (else NumPy arenas, `_HostMemory`); `dot_plan(eqn, lhs aval,
-rhs aval)` -> a planned dot_general writing into memory it is given, or None.
+rhs aval)` -> a planned dot_general writing into memory it is given, or None; `dot_scope(plans)` ->
+(enter, leave) around a call (cuBLAS's compute type, set once per call for the planned dots).
+
+The steps are closures over the frame (`_kernel_op`, `_dot_op`: generated straight-line functions
+of env, with the frame's arena views and constants bound in them), since every Python call and
+loop there is paid on every call of the executable.
 """
 import operator
 import sys
