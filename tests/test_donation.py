@@ -164,3 +164,5 @@ def test_donation_errors_and_delete():
     assert x.is_deleted() and "deleted" in repr(x)
     with pytest.raises(RuntimeError, match="Array has been deleted"):
         jnp.sin(x)
+    with pytest.raises(RuntimeError, match="Array has been deleted"):
+        jax.jit(jnp.sin).lower(np.zeros(3, np.float32)).compile()(x)

@@ -733,6 +733,8 @@ class Compiled:
                                 f"{' (weak)' if leaf.weak_type else ''} but called with {a.str_short()}"
                                 f"{' (weak)' if a.weak_type else ''}")
             if isinstance(x, Array):
+                if x._buf is DELETED:
+                    raise deleted_error(x)
                 if x._buf is None:
                     if x.sym is not None:
                         raise TypeError("A Compiled function cannot be called on traced arrays (inside jit, grad or "
