@@ -118,3 +118,24 @@ def test_under_transformations_the_general_path_runs():
     np.testing.assert_allclose(np.asarray(v), np.stack([np.sin(xv) * yv] * 2), rtol=1e-6)
     with jax.default_matmul_precision("tensorfloat32"):
         np.testing.assert_allclose(np.asarray(f(x, y)), np.sin(xv) * yv, rtol=1e-6)
+
+
+def test_static_arguments():
+    traces = []
+
+    def fun(x, n, scale):
+        traces.append((n, scale))
+        return x ** n * scale
+
+    f = jax.jit(fun, static_argnums=(1,), static_argnames="scale")
+    xv = RNG.standard_normal(5).astype(np.float32)
+    x = jnp.asarray(xv)
+    for n, scale in [(2, 1.5), (2, 1.5), (3, 1.5), (2, 1.5), (2, 2.5), (3, 1.5), (2.0, 1.5)]:
+        np.testing.assert_allclose(np.asarray(f(x, n, scale)), xv ** n * scale, rtol=1e-5)
+    assert traces == [(2, 1.5), (3, 1.5), (2, 2.5)]       # (2.0 == 2: the same cache entry, as in JAX)
+    np.testing.assert_allclose(np.asarray(f(x, 2, scale=1.5)), xv ** 2 * 1.5, rtol=1e-5)
+    with pytest.raises(ValueError, match="Non-hashable static arguments"):
+        f(x, [2], 1.5)
+    g = jax.jit(lambda a, k: a * k, static_argnums=-1)
+    for k in (2, 2, 3):
+        np.testing.assert_allclose(np.asarray(g(x, k)), xv * k, rtol=1e-6)

@@ -154,9 +154,17 @@ class JitFunction:
                 leaves[j].delete()
         if config.CHECK_INVALID:
             self._check_invalid(outs, *given)
-        elif not level and not kwargs and not self._has_static and not entry.closure:
-            self._fast = entry.fast(given[0], leaves, donated)
+        elif not level and not kwargs and not entry.closure:
+            self._fast = entry.fast(given[0], leaves, donated, self._positional_statics(given[0]))
         return _unflatten(entry.out_node, iter(outs))
+
+    def _positional_statics(self, args):
+        """((position, value), ...) of the static arguments of a call with positional arguments
+        only, as `_split` picks them."""
+        if not self._static_nums:
+            return ()
+        n = len(args)
+        return tuple((i, args[i]) for i in sorted({i % n if -n <= i < 0 else i for i in self._static_nums}) if i < n)
 
     def _donated_leaves(self, given):
         """Positions among the flat leaves of the arguments `donate_argnums`/`donate_argnames` name."""
@@ -473,11 +481,12 @@ class _Entry:
             got = self._donating[positions] = (fn, make(positions))
         return got[1]
 
-    def fast(self, args, leaves, donated):
-        """The _Fast for calls like this one (positional arguments, no statics), made once."""
+    def fast(self, args, leaves, donated, statics=()):
+        """The _Fast for calls like this one (positional arguments; `statics`: the static ones,
+        (position, value)), made once."""
         f = self._fast.get(donated, False)
         if f is False:
-            f = self._fast[donated] = _Fast.make(self, args, leaves, donated)
+            f = self._fast[donated] = _Fast.make(self, args, leaves, donated, statics)
         return f
 
 
@@ -506,12 +515,14 @@ class _Fast:
     __slots__ = ("entry", "flags", "backend", "fn", "match", "build", "donated")
 
     @classmethod
-    def make(cls, entry, args, leaves, donated):
+    def make(cls, entry, args, leaves, donated, statics=()):
         if entry.fn is None or (donated and any(type(x) is not Array for x in leaves)):
             return None
         try:
-            node = _flat(args, [])
-            match = _matcher(node, leaves, entry.in_leaves, collect="x" if donated else "b")
+            static_at = dict(statics)
+            dyn = tuple(a for i, a in enumerate(args) if i not in static_at)
+            match = _matcher(_flat(dyn, []), leaves, entry.in_leaves, collect="x" if donated else "b",
+                             n_args=len(args), statics=statics)
             build = _builder(entry.out_node, entry.out_avals)
         except _NoFastPath:
             return None
@@ -537,8 +548,10 @@ class _NoFastPath(Exception):
     pass
 
 
-def _matcher(node, leaves, in_leaves, collect="b"):
-    """`match(args)` -> [buffer per leaf] or None (collect="b"); collect="x": the leaves."""
+def _matcher(node, leaves, in_leaves, collect="b", n_args=None, statics=()):
+    """`match(args)` -> [buffer per leaf] or None (collect="b"); collect="x": the leaves. `node`:
+    the structure of the dynamic arguments; `statics` ((position, value), ...) are compared by
+    equality, as the cache key compares them, among `n_args` positional arguments."""
     ns = {"Array": Array, "DELETED": DELETED}
     lines = []
     names = itertools.count()
@@ -594,7 +607,18 @@ def _matcher(node, leaves, in_leaves, collect="b"):
             lines.append(f"{v} = {item}")
             visit(v, c)
 
-    visit("args", node)
+    if n_args is None:
+        visit("args", node)
+    else:                   # the positional arguments: static ones compared, the others visited
+        lines.extend(["if len(args) != %d: return None" % n_args])
+        for i, v in statics:
+            c = const(v)
+            lines.append(f"if args[{i}] is not {c} and not (args[{i}] == {c}): return None")
+        dyn = [i for i in range(n_args) if i not in dict(statics)]
+        for i, child in zip(dyn, node[2]):
+            v = f"v{next(names)}"
+            lines.append(f"{v} = args[{i}]")
+            visit(v, child)
     # (a dict without a key, a custom node whose flatten or comparison fails: the general path
     # runs and reports it)
     src = "def match(args):\n    B = []\n    try:\n" + "".join(f"        {ln}\n" for ln in lines) + \
