@@ -12,7 +12,8 @@ back-to-back calls; the median beside it, and the best wall-clock time: CPU time
 shared host disturbs least), the same for the executable alone (`exe`: the runtime, without jit's
 dispatch: pytree flattening, cache key, result Arrays), and per call the kernel launches, library calls that take the
 general path (`CudaRuntime.library`: control flow, sort, ...), cuBLAS matmuls (planned
-dot_generals) and device allocations.
+dot_generals) and device allocations. The fori_loop row is one call of 1000 steps (a trip count
+known at trace time runs as a scan, the body's kernels launched from the host each step).
 """
 from __future__ import annotations
 
@@ -43,7 +44,17 @@ def _workloads(jax, jnp):
         "selu (1e6)": (jax.jit(selu), (np.random.default_rng(0).standard_normal(10**6, dtype=np.float32),)),
         "dispatch_add ((3,))": (jax.jit(lambda a, b: a + b), (a, b)),
         "random.normal (1e6)": (jax.jit(lambda k: jax.random.normal(k, (10**6,))), (jax.random.PRNGKey(0),)),
+        # (a trip count known at trace time: it runs as a scan; the row's µs are per call of 1000 steps)
+        "fori_loop (1000 steps)": (jax.jit(lambda v: jax.lax.fori_loop(0, FORI_STEPS, _decay, v)),
+                                   (np.ones(1024, np.float32),)),
     }
+
+
+FORI_STEPS = 1000
+
+
+def _decay(i, u):
+    return u * 0.999 + 0.001
 
 
 def measure(number=None, repeat=7, only=()):
@@ -118,6 +129,8 @@ def render(rows):
                      f"{r['launches']:9d} "
                      f"{r['library']:8d} "
                      f"{r['matmuls']:8d} {r['allocs']:7d}")
+        if r["name"].startswith("fori_loop"):
+            lines.append(f"  (that is {r['us'] / FORI_STEPS:.2f} µs per iteration)")
     return "\n".join(lines)
 
 

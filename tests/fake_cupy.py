@@ -261,6 +261,7 @@ class ndarray(NDArrayOperatorsMixin):
     flags = property(lambda self: self._a.flags)
     data = property(lambda self: types.SimpleNamespace(ptr=self._a.__array_interface__["data"][0]))   # MemoryPointer
     T = property(lambda self: _result(self._a.T, [self]))
+    base = property(lambda self: self._base)     # the array a view is of (None: owns its memory)
     real = property(lambda self: _result(self._a.real, [self]))
     imag = property(lambda self: _result(self._a.imag, [self]))
 

@@ -94,6 +94,7 @@ class Info:
             self.order.append(eq)
         self.outputs = [self.resolve(s) for s in program.outs]
         self._fold_transposed_dots()
+        self._fold_transposed_operands()
         for s in self.mem:
             self.cls[s] = "mem"
         for e in self.order:
@@ -131,6 +132,46 @@ class Info:
         if drop:
             self.order = [e for e in self.order if e.out not in drop]
             for s in drop:
+                del self.eqns[s]
+
+    def _fold_transposed_operands(self):
+        """dot_general(transpose(a), b) is dot_general(a, b) with the transpose folded into the
+        dimension numbers, where that keeps the result's dimension order (the operand's free
+        dims stay in increasing order): `x @ x.T` then launches no transpose kernel, and cuBLAS
+        takes the operand as a transposed view (a flag, library.DotPlan). A transpose left
+        without readers is dropped."""
+        changed = False
+        for i, e in enumerate(self.order):
+            if e.prim is not P.dot_general_p:
+                continue
+            (lc, rc), (lb, rb) = e.params["dimension_numbers"]
+            ins, dims = list(e.ins), [[lc, lb], [rc, rb]]
+            for side in (0, 1):
+                t = self.eqns.get(ins[side])
+                if t is None or t.prim is not P.transpose_p:
+                    continue
+                perm = tuple(t.params["permutation"])
+                c, b = dims[side]
+                free = [d for d in range(len(perm)) if d not in c and d not in b]
+                moved = [perm[d] for d in free]
+                if moved != sorted(moved):
+                    continue
+                ins[side] = t.ins[0]
+                dims[side] = [tuple(perm[d] for d in c), tuple(perm[d] for d in b)]
+            if ins != list(e.ins):
+                (lc, lb), (rc, rb) = dims
+                new = Eqn(e.prim, dict(e.params, dimension_numbers=((lc, rc), (lb, rb))), ins, e.out, e.aval)
+                self.eqns[e.out] = self.order[i] = new
+                changed = True
+        if not changed:
+            return
+        read = set(self.outputs)
+        for e in self.order:
+            read.update(e.ins)
+        dead = {e.out for e in self.order if e.prim is P.transpose_p and e.out not in read}
+        if dead:
+            self.order = [e for e in self.order if e.out not in dead]
+            for s in dead:
                 del self.eqns[s]
 
     def resolve(self, slot):

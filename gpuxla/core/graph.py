@@ -192,10 +192,22 @@ class Array:
                                                           limit_indices=(i + 1,) + shape[1:], strides=None))
         return bind(PRIMITIVES["reshape"], (row,), dict(new_sizes=shape[1:]))
 
+    # --- deletion (buffer donation) -----------------------------------------------------------
+    def delete(self):
+        """Free this array's buffer now; any later use raises RuntimeError (as JAX's `delete`)."""
+        if self._buf is None and self.sym is not None:
+            raise RuntimeError("delete() was called on a traced array")
+        self._buf, self.prim, self.params, self.inputs = DELETED, None, None, ()
+
+    def is_deleted(self):
+        return self._buf is DELETED
+
     # --- values -----------------------------------------------------------------------------
     def _value(self):
         """The host NumPy value (realizing the pending subgraph if needed)."""
         realize([self])
+        if self._buf is DELETED:
+            raise deleted_error(self)
         return runtime.to_numpy(self._buf)
 
     def __array__(self, dtype=None, copy=None):
@@ -275,6 +287,8 @@ class Array:
 
     def block_until_ready(self):
         realize([self])
+        if self._buf is DELETED:
+            raise deleted_error(self)
         runtime.synchronize(self._buf)
         return self
 
@@ -288,6 +302,8 @@ class Array:
     def __repr__(self):
         if self.sym is not None and self._buf is None:
             return f"Traced<{self.aval.str_short()}>with<{self.sym}>"
+        if self._buf is DELETED:
+            return f"Array(<deleted>, shape={self.aval.shape}, dtype={self.aval.dtype.name})"
         v = self._value()
         body = np.array2string(v, separator=", ", prefix="Array(")
         suffix = f", dtype={v.dtype.name}"
@@ -334,6 +350,21 @@ def constant(value, dtype=None, weak_type=False):
     return Array(None, None, (), Aval(arr.shape, arr.dtype, weak_type), buf=runtime.from_numpy(arr))
 
 
+class _Deleted:
+    """The `_buf` of an Array whose buffer was donated to a jit call or `delete()`d."""
+
+    def __repr__(self):
+        return "<deleted>"
+
+
+DELETED = _Deleted()
+
+
+def deleted_error(x):
+    return RuntimeError(f"Array has been deleted with shape={x.aval.str_short()}. (Its buffer was donated to a "
+                        "jit-compiled function, `donate_argnums`/`donate_argnames`, or freed by `.delete()`.)")
+
+
 def from_buffer(buf, aval):
     return Array(None, None, (), aval, buf=buf)
 
@@ -363,6 +394,8 @@ def bind(prim, inputs, params):
     for x in inputs:
         if not isinstance(x, Array):
             raise TypeError(f"{prim.name}: inputs must be gpuxla Arrays at this level, got {type(x).__name__}")
+        if x._buf is DELETED:
+            raise deleted_error(x)
     aval = shape_rules[prim]([x.aval for x in inputs], **params)
     node = Array(prim, params, tuple(inputs), aval)
     node.sym, node.depth = sym, depth = lineage(prim, params, inputs)
@@ -446,6 +479,10 @@ def realize(nodes):
         if n._buf is None and n.prim is None:
             raise ConcretizationTypeError(concretization_message(
                 pending[0], "A concrete value was requested (printing, np.asarray, bool(), float(), .item() ...)."))
+        if n._buf is DELETED:
+            # A pending computation reads an array donated since it was built (eager work is lazy
+            # here; JAX would have run it before the donation).
+            raise deleted_error(n)
     bufs = runtime.run_pending(order, pending)
     keep = state.trace_level > 0
     for n, b in zip(pending, bufs):

@@ -9,7 +9,11 @@
 
 A call flattens its arguments, keys the cache by (pytree structure, avals incl. weak types, static
 arguments, the trace-affecting config flags and the vmap axis names bound here), and on a hit runs
-the executable on the argument buffers: no Python tracing. On a miss the function runs once on
+the executable on the argument buffers: no Python tracing. A call with positional arguments of
+the last signature again skips even the flattening and the key (`_Fast`: generated code checks
+the structure and avals leaf by leaf and builds the results), the dispatch of training loops.
+Donated arguments (donate_argnums/donate_argnames) are deleted after the call; the kernel
+platforms may write outputs into their buffers. On a miss the function runs once on
 symbolic leaves (`core.graph.symbolic`), the graph goes through the compiler passes
 (`compiler.passes.OPTIMIZE`), and the backend compiles it on first execution.
 
@@ -35,11 +39,11 @@ from ..compiler import passes as _passes, roofline
 from ..compiler.fusion import Fusion
 from .. import config
 from . import batching
-from ..core.graph import Array, Aval, check_invalid, from_buffer, realize, state, symbolic
+from ..core.graph import DELETED, Array, Aval, check_invalid, deleted_error, from_buffer, realize, state, symbolic
 from ..core.jaxpr import pp_graph
 from ..core.trace import BAKE, Traced, arg_names, as_node, aval_of, substitute, trace
 from ..core.program import Program
-from ..tree_util import PyTreeDef, _flat, _unflatten, tree_flatten
+from ..tree_util import _LEAF, PyTreeDef, _dispatch, _flat, _registry, _unflatten, tree_flatten
 
 __all__ = ["jit", "Lowered", "Compiled"]
 
@@ -55,8 +59,12 @@ def jit(fun=None, *, static_argnums=None, static_argnames=None, donate_argnums=N
     run the cached executable on later calls.
 
     Arguments at `static_argnums` / `static_argnames` are Python values baked into the trace (they
-    must be hashable; each new value traces again). `donate_argnums`, `keep_unused`, `device`,
-    `backend` and `inline` are accepted for compatibility; buffers are not reused in place.
+    must be hashable; each new value traces again). The arrays of arguments at `donate_argnums` /
+    `donate_argnames` are given up by the caller: the executable may write an output of the same
+    shape and dtype into a donated buffer (the cuda platforms do where the input is read for the
+    last time before that output is written), and afterwards the donated Arrays are deleted (using
+    one raises RuntimeError), as in JAX. `keep_unused`, `device`, `backend` and `inline` are
+    accepted for compatibility.
 
     >>> import gpuxla as jax, gpuxla.numpy as jnp
     >>> jax.jit(lambda x, n: x ** n, static_argnums=1)(jnp.arange(3.0), 2)
@@ -67,7 +75,7 @@ def jit(fun=None, *, static_argnums=None, static_argnames=None, donate_argnums=N
                                  donate_argnums=donate_argnums, donate_argnames=donate_argnames)
     if not callable(fun):
         raise TypeError(f"Expected a callable value, got {fun!r}")
-    return JitFunction(fun, static_argnums, static_argnames)
+    return JitFunction(fun, static_argnums, static_argnames, donate_argnums, donate_argnames)
 
 
 def _as_tuple(x, kind):
@@ -82,7 +90,7 @@ class JitFunction:
     """What `jit(f)` returns: callable, with `.lower`, `.eval_shape`, `.clear_cache` and
     `__wrapped__` (the original function)."""
 
-    def __init__(self, fun, static_argnums=None, static_argnames=None):
+    def __init__(self, fun, static_argnums=None, static_argnames=None, donate_argnums=None, donate_argnames=None):
         functools.update_wrapper(self, fun)
         self._fun = fun
         nums = _as_tuple(static_argnums, int)
@@ -91,6 +99,16 @@ class JitFunction:
         self._static_nums = frozenset(nums)
         self._static_names = frozenset(names)
         self._has_static = bool(nums or names)
+        dnums, dnames = _resolve_donated(fun, _as_tuple(donate_argnums, int), _as_tuple(donate_argnames, str))
+        if set(dnums) & self._static_nums:
+            raise ValueError(f"static_argnums {sorted(self._static_nums)} and donate_argnums {sorted(dnums)} "
+                             "cannot intersect.")
+        if set(dnames) & self._static_names:
+            raise ValueError(f"static_argnames {sorted(self._static_names)} and donate_argnames {sorted(dnames)} "
+                             "cannot intersect.")
+        self._donate_nums, self._donate_names = frozenset(dnums), frozenset(dnames)
+        self._donate = bool(dnums or dnames)
+        self._fast = None
         opts = (tuple(sorted(nums)), tuple(sorted(names)))
         try:
             self._cache = _shared.setdefault(fun, {}).setdefault(opts, {})
@@ -107,6 +125,20 @@ class JitFunction:
 
     # --- the call ---------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        fast = self._fast
+        # The fast path (_Fast): the last signature called again, outside any transformation, with
+        # no option changed since (update() makes a new TRACE_FLAGS tuple; a thread's scoped
+        # override returns another one) and no vmap axis bound.
+        if fast is not None and not kwargs and fast.entry.alive and config.trace_flags() is fast.flags \
+                and not state.trace_level and not batching.axis_env_key() and fast.backend is get_backend():
+            if not fast.donated:
+                bufs = fast.match(args)
+                if bufs is not None:
+                    return fast.build(fast.fn(bufs))
+            else:
+                outs = fast.run_donating(args)
+                if outs is not None:
+                    return fast.build(outs)
         if config.read("jax_disable_jit"):
             return self._fun(*args, **kwargs)
         given = (args, kwargs)
@@ -116,10 +148,42 @@ class JitFunction:
             if not self._realize_pending(leaves, level) or (level and entry.closure):
                 outs = _effects_kept(entry, entry.inline([as_node(x) for x in leaves]))
                 return _unflatten(entry.out_node, iter(outs))
-        outs = entry.run(leaves)
+        donated = self._donated_leaves(given) if self._donate and not level else ()
+        outs = entry.run(leaves, donated)
+        for j in donated:
+            if type(leaves[j]) is Array:
+                leaves[j].delete()
         if config.CHECK_INVALID:
             self._check_invalid(outs, *given)
+        elif not level and not kwargs and not entry.closure:
+            self._fast = entry.fast(given[0], leaves, donated, self._positional_statics(given[0]))
         return _unflatten(entry.out_node, iter(outs))
+
+    def _positional_statics(self, args):
+        """((position, value), ...) of the static arguments of a call with positional arguments
+        only, as `_split` picks them."""
+        if not self._static_nums:
+            return ()
+        n = len(args)
+        return tuple((i, args[i]) for i in sorted({i % n if -n <= i < 0 else i for i in self._static_nums}) if i < n)
+
+    def _donated_leaves(self, given):
+        """Positions among the flat leaves of the arguments `donate_argnums`/`donate_argnames` name."""
+        args, kwargs = given
+        out, n = [], 0
+        for i, a in enumerate(args):
+            k = len(tree_flatten(a)[0]) if i not in self._static_nums else 0
+            if i in self._donate_nums:
+                out += range(n, n + k)
+            n += k
+        for name in sorted(kwargs):
+            if name in self._static_names:
+                continue
+            k = len(tree_flatten(kwargs[name])[0])
+            if name in self._donate_names:
+                out += range(n, n + k)
+            n += k
+        return tuple(out)
 
     def _check_invalid(self, outs, args, kwargs):
         """jax_debug_nans / jax_debug_infs, as JAX: when an output holds a NaN (an inf), call the
@@ -155,6 +219,8 @@ class JitFunction:
                 a = x.aval
                 if x._buf is None or (level and x.prim is not None):
                     ready = False
+                elif x._buf is DELETED:
+                    raise deleted_error(x)
             else:
                 a = self._aval(x)
             key += (a.shape, a.dtype, a.weak_type)
@@ -273,7 +339,10 @@ class JitFunction:
                                                 for a in entry.out_avals]))
 
     def clear_cache(self):
+        for entry in self._cache.values():
+            entry.alive = False         # (other jit objects of the function may hold it in _fast)
         self._cache.clear()
+        self._fast = None
 
     def _cache_size(self):
         return len(self._cache)
@@ -333,6 +402,25 @@ def _resolve_static(fun, nums, names):
     return tuple(sorted(nums)), tuple(sorted(names))
 
 
+def _resolve_donated(fun, nums, names):
+    """Donated argnums and argnames completed from each other through the signature, as JAX does
+    (an argument donated by position is donated when passed by name too, and the reverse)."""
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        return nums, names
+    pos = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    nums = {i % len(pos) if i < 0 and pos else i for i in nums}
+    names = set(names)
+    for i in list(nums):
+        if i < len(pos) and pos[i].kind == pos[i].POSITIONAL_OR_KEYWORD:
+            names.add(pos[i].name)
+    for k, p in enumerate(pos):
+        if p.name in names:
+            nums.add(k)
+    return tuple(sorted(nums)), tuple(sorted(names))
+
+
 def _structs_to_leaves(tree):
     """ShapeDtypeStruct arguments (for lower/eval_shape) become symbolic leaves."""
     from .._api import ShapeDtypeStruct
@@ -355,6 +443,9 @@ class _Entry:
         self._lowered = None
         self._program = None
         self.fn = self.fn_backend = None
+        self.alive = True               # False once a clear_cache dropped it
+        self._fast = {}                 # donated leaf positions -> _Fast, or None where none applies
+        self._donating = {}             # donated positions -> (executable, its donating variant)
 
     def inline(self, args):
         """The optimised graph copied onto `args` (nodes), as new nodes that compute nothing yet."""
@@ -383,12 +474,201 @@ class _Entry:
             return exe
         return CrossPlatform(self.program(), target, active)
 
-    def run(self, leaves):
-        """Execute on the arguments' buffers; outputs are new concrete Arrays."""
+    def run(self, leaves, donated=()):
+        """Execute on the arguments' buffers; outputs are new concrete Arrays. `donated`: positions
+        of leaves the caller gives up (their buffers may hold outputs)."""
         # (the executable belongs to the platform it was built for: another one compiles anew)
         fn = self.fn if self.fn is not None and self.fn_backend is get_backend() else self.compile()
+        if donated:
+            fn = self.donating(fn, _exclusive(leaves, donated))
         bufs = [x._buf if type(x) is Array else _to_buffer(x, a) for x, a in zip(leaves, self.in_leaves)]
         return [from_buffer(b, a) for b, a in zip(fn(bufs), self.out_avals)]
+
+    def donating(self, fn, positions):
+        """`fn` for donated inputs at `positions`, where the platform reuses buffers (the kernel
+        platforms' Executable.donating); the numpy platform only deletes the donated Arrays."""
+        make = getattr(fn, "donating", None)
+        if make is None or not positions:
+            return fn
+        got = self._donating.get(positions)
+        if got is None or got[0] is not fn:
+            got = self._donating[positions] = (fn, make(positions))
+        return got[1]
+
+    def fast(self, args, leaves, donated, statics=()):
+        """The _Fast for calls like this one (positional arguments; `statics`: the static ones,
+        (position, value)), made once."""
+        f = self._fast.get(donated, False)
+        if f is False:
+            f = self._fast[donated] = _Fast.make(self, args, leaves, donated, statics)
+        return f
+
+
+def _exclusive(leaves, donated):
+    """The donated positions whose buffer nothing else holds: an Array's own buffer (not a view),
+    referenced only by that Array (not by another Array or a view's base), passed once. The others
+    are deleted all the same but not written to."""
+    out = []
+    for j in donated:
+        x = leaves[j]
+        # (references: x._buf itself and getrefcount's argument)
+        if type(x) is Array and sys.getrefcount(x._buf) == 2 and getattr(x._buf, "base", None) is None \
+                and sum(y is x for y in leaves) == 1:
+            out.append(j)
+    return tuple(out)
+
+
+class _Fast:
+    """jit's fast path for one signature called with positional arguments: `match(args)` checks
+    that the arguments have the traced structure and avals (every leaf a computed Array, or a
+    Python float where the trace had one) and returns their buffers, or None (then the general
+    path runs, with its errors); `build(outs)` makes the result pytree of new Arrays. Both are
+    generated as straight-line Python for the structure, so a cached call costs no pytree
+    flattening, no cache key and no hashing."""
+
+    __slots__ = ("entry", "flags", "backend", "fn", "match", "build", "donated")
+
+    @classmethod
+    def make(cls, entry, args, leaves, donated, statics=()):
+        if entry.fn is None or (donated and any(type(x) is not Array for x in leaves)):
+            return None
+        try:
+            static_at = dict(statics)
+            dyn = tuple(a for i, a in enumerate(args) if i not in static_at)
+            match = _matcher(_flat(dyn, []), leaves, entry.in_leaves, collect="x" if donated else "b",
+                             n_args=len(args), statics=statics)
+            build = _builder(entry.out_node, entry.out_avals)
+        except _NoFastPath:
+            return None
+        f = cls()
+        f.entry, f.flags, f.backend, f.fn = entry, config.trace_flags(), entry.fn_backend, entry.fn
+        f.match, f.build, f.donated = match, build, donated
+        return f
+
+    def run_donating(self, args):
+        """The fast call with donated arguments (`match` gives the leaves): outputs go into
+        donated buffers nothing else holds, and the donated Arrays are deleted."""
+        xs = self.match(args)
+        if xs is None:
+            return None
+        fn = self.entry.donating(self.fn, _exclusive(xs, self.donated))
+        outs = fn([x._buf for x in xs])
+        for j in self.donated:
+            xs[j].delete()
+        return outs
+
+
+class _NoFastPath(Exception):
+    pass
+
+
+def _matcher(node, leaves, in_leaves, collect="b", n_args=None, statics=()):
+    """`match(args)` -> [buffer per leaf] or None (collect="b"); collect="x": the leaves. `node`:
+    the structure of the dynamic arguments; `statics` ((position, value), ...) are compared by
+    equality, as the cache key compares them, among `n_args` positional arguments."""
+    ns = {"Array": Array, "DELETED": DELETED}
+    lines = []
+    names = itertools.count()
+    leaf = iter(range(len(leaves)))
+
+    def const(value):
+        name = f"c{next(names)}"
+        ns[name] = value
+        return name
+
+    def visit(var, node):
+        if node is _LEAF:
+            i = next(leaf)
+            x = leaves[i]
+            if type(x) is Array:
+                a = x.aval
+                A, S, D, W = const(a), const(a.shape), const(a.dtype), const(a.weak_type)
+                lines.extend([f"if type({var}) is not Array: return None",
+                              f"a = {var}.aval",
+                              f"if a is not {A} and (a.shape != {S} or a.dtype != {D} or a.weak_type != {W}): "
+                              "return None",
+                              f"b = {var}._buf",
+                              "if b is None or b is DELETED: return None",
+                              f"B.append({'b' if collect == 'b' else var})"])
+            elif type(x) is float:
+                conv = const(functools.partial(_to_buffer, leaf=in_leaves[i]))
+                lines.extend([f"if type({var}) is not float: return None",
+                              f"B.append({conv}({var}) if {collect!r} == 'b' else {var})"])
+            else:
+                raise _NoFastPath
+            return
+        typ, aux, children = node
+        h = _dispatch.get(typ)
+        T = const(typ)
+        lines.append(f"if type({var}) is not {T}: return None")
+        if typ is type(None):
+            return
+        if typ in (tuple, list) or (typ not in _registry and issubclass(typ, tuple)):
+            lines.append(f"if len({var}) != {len(children)}: return None")
+            items = [f"{var}[{j}]" for j in range(len(children))]
+        elif typ is dict:
+            lines.append(f"if len({var}) != {len(children)}: return None")
+            items = [f"{var}[{const(k)}]" for k in aux]
+        elif h:
+            ch = f"v{next(names)}"
+            lines.extend([f"{ch}, x = {const(h[0])}({var})",
+                          f"if not (x == {const(aux)}) or len({ch}) != {len(children)}: return None"])
+            items = [f"{ch}[{j}]" for j in range(len(children))]
+        else:
+            raise _NoFastPath
+        for item, c in zip(items, children):
+            v = f"v{next(names)}"
+            lines.append(f"{v} = {item}")
+            visit(v, c)
+
+    if n_args is None:
+        visit("args", node)
+    else:                   # the positional arguments: static ones compared, the others visited
+        lines.extend(["if len(args) != %d: return None" % n_args])
+        for i, v in statics:
+            c = const(v)
+            lines.append(f"if args[{i}] is not {c} and not (args[{i}] == {c}): return None")
+        dyn = [i for i in range(n_args) if i not in dict(statics)]
+        for i, child in zip(dyn, node[2]):
+            v = f"v{next(names)}"
+            lines.append(f"{v} = args[{i}]")
+            visit(v, child)
+    # (a dict without a key, a custom node whose flatten or comparison fails: the general path
+    # runs and reports it)
+    src = "def match(args):\n    B = []\n    try:\n" + "".join(f"        {ln}\n" for ln in lines) + \
+          "    except Exception:\n        return None\n    return B\n"
+    exec(compile(src, "<jit fast path>", "exec"), ns)
+    return ns.pop("match")
+
+
+def _builder(node, avals):
+    """`build(outs)`: the result pytree of `node` with a new Array per output buffer."""
+    ns = {"Array": Array}
+    names = itertools.count()
+    leaf = iter(range(len(avals)))
+
+    def const(value):
+        name = f"c{next(names)}"
+        ns[name] = value
+        return name
+
+    def expr(node):
+        if node is _LEAF:
+            i = next(leaf)
+            return f"Array(None, None, (), {const(avals[i])}, o[{i}])"
+        typ, aux, children = node
+        parts = [expr(c) for c in children]
+        if typ is tuple:
+            return "(" + "".join(p + ", " for p in parts) + ")"
+        if typ is list:
+            return "[" + ", ".join(parts) + "]"
+        if typ is type(None):
+            return "None"
+        if typ is dict:
+            return "{" + ", ".join(f"{const(k)}: {p}" for k, p in zip(aux, parts)) + "}"
+        return f"{const(_dispatch[typ][1])}({const(aux)}, ({''.join(p + ', ' for p in parts)}))"
+
+    return eval(compile("lambda o: " + expr(node), "<jit fast path>", "eval"), ns)
 
 
 def _to_buffer(x, leaf):
@@ -491,6 +771,8 @@ class Compiled:
                                 f"{' (weak)' if leaf.weak_type else ''} but called with {a.str_short()}"
                                 f"{' (weak)' if a.weak_type else ''}")
             if isinstance(x, Array):
+                if x._buf is DELETED:
+                    raise deleted_error(x)
                 if x._buf is None:
                     if x.sym is not None:
                         raise TypeError("A Compiled function cannot be called on traced arrays (inside jit, grad or "

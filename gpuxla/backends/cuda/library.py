@@ -12,6 +12,7 @@ sort, linalg, fft, control flow, ...), run on device arrays through CuPy.
     transfers and a synchronisation, so it is counted per primitive in `host_fallbacks`, and
     GPUXLA_DEBUG>=1 names each primitive on stderr the first time it happens.
 """
+import functools
 import sys
 from collections import Counter
 
@@ -200,14 +201,15 @@ class DotPlan:
         return _as_matrix(x, *self.rhs)
 
     def __call__(self, lhs, rhs, out):
-        """The product of operands already prepared (`prep_lhs`/`prep_rhs`) into `out`."""
+        """The product of operands already prepared (`prep_lhs`/`prep_rhs`) into `out`. A dot that
+        follows the default precision (`tf32` None) runs inside the executable's `dot_scope`,
+        which sets cuBLAS's compute type once per call."""
         lin = self.lin
-        if lin is None:
+        if lin is None or self.tf32 is None:
             return self.matmul(lhs, rhs, out=out)
-        # cuBLAS's compute type follows the precision (TF32 or full float32), whatever CuPy's
-        # process-wide setting is; read per call, as jax.default_matmul_precision may change.
-        tf32 = self.tf32 if self.tf32 is not None else uses_tf32(None)
-        want = self.tf32_type if tf32 else self.full_type
+        # cuBLAS's compute type follows the dot's own precision (TF32 or full float32), whatever
+        # CuPy's process-wide setting is.
+        want = self.tf32_type if self.tf32 else self.full_type
         old = lin.get_compute_type(self.dtype)
         if old == want:
             return self.matmul(lhs, rhs, out=out)
@@ -217,6 +219,49 @@ class DotPlan:
         finally:
             lin.set_compute_type(self.dtype, old)
 
+    def prep_fn(self, which):
+        """x -> the operand `which` ("lhs"/"rhs") as cuBLAS takes it, or None for x itself."""
+        perm, shape = self.lhs if which == "lhs" else self.rhs
+        if perm is None and shape is None:
+            return None
+        if perm == (1, 0) and shape is None:
+            return _transposed
+        return functools.partial(_as_matrix, perm=perm, shape=shape)
+
+
+def dot_scope(plans):
+    """(enter, leave) around one call of an executable running the DotPlans `plans`: cuBLAS's
+    compute type for the dtypes of those that follow `jax_default_matmul_precision`, set from
+    that option (read once per call: jax.default_matmul_precision may change it between calls)
+    and put back afterwards; None when no plan needs it."""
+    dtypes = sorted({p.dtype for p in plans if p.tf32 is None and p.bind().lin is not None}, key=str)
+    if not dtypes:
+        return None
+    lin = plans[0].lin if plans[0].lin is not None else next(p.lin for p in plans if p.lin is not None)
+    tf32_type, full_type = getattr(lin, "COMPUTE_TYPE_TF32", 7), getattr(lin, "COMPUTE_TYPE_DEFAULT", 1)
+    get, set_ = lin.get_compute_type, lin.set_compute_type
+
+    def enter():
+        want = tf32_type if uses_tf32(None) else full_type
+        changed = None
+        for dt in dtypes:
+            old = get(dt)
+            if old != want:
+                set_(dt, want)
+                changed = (changed or []) + [(dt, old)]
+        return changed
+
+    def leave(changed):
+        for dt, old in changed:
+            set_(dt, old)
+    return enter, leave
+
+
+def _transposed(x):
+    return x.T
+
+
+_transposed.transpose2d = True
 
 def _as_matrix(x, perm, shape):
     """An operand as the (batch of) matrices cuBLAS multiplies: a 2-D transpose is a strided view

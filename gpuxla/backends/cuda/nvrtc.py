@@ -17,8 +17,9 @@ whatever the install layout.  The folder is found by `cache.kernels_dir()`: `$GP
 
 Cache: memory, then `$GPUXLA_CACHE_DIR/nvrtc/` (default `~/.cache/gpuxla/nvrtc/`).  The key hashes
 the source, the kernels-folder headers, the architecture, the options, the name expressions and the
-NVRTC version.  Entries are `backends.cache.DiskCache` files (published by one rename, checksum
-inside, owner-checked, size-capped); one that fails a check is rebuilt, never trusted.
+NVRTC version (`version_key`: the installed wheel's, so that a hit never loads NVRTC).  Entries are
+`backends.cache.DiskCache` files (published by one rename, checksum inside, owner-checked,
+size-capped); one that fails a check is rebuilt, never trusted.
 Set `GPUXLA_DISK_CACHE=0` to keep the cache in memory only.
 
 The cache folder and the headers are backends/cache.py's, shared with the interpret platform; this
@@ -29,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import struct
 import sys
@@ -172,10 +174,32 @@ def clear_memory_cache() -> None:
         _memory.clear()
 
 
+_version_key = None
+
+
+def version_key() -> str:
+    """What the cache key says about NVRTC, without loading it (importing cuda.bindings and
+    loading libnvrtc take 60-200 ms, which a warm cache hit must not pay): the installed NVRTC
+    wheel's name and version, from its .dist-info folder on sys.path (the library cuda-bindings
+    loads first); without such a wheel (a system CUDA), the loaded library's version."""
+    global _version_key
+    if _version_key is None:
+        found = []
+        for path in sys.path:
+            try:
+                with os.scandir(path or ".") as it:
+                    found += [e.name for e in it
+                              if e.name.startswith("nvidia_cuda_nvrtc") and e.name.endswith(".dist-info")]
+            except OSError:
+                continue
+        _version_key = "wheel " + found[0][:-len(".dist-info")] if found else "%d.%d" % nvrtc_version()
+    return _version_key
+
+
 def _key(source, arch, options, name_expressions, header_digest) -> str:
     h = hashlib.sha256(b"gpuxla-nvrtc-1\0")
     for part in (source, arch, "\0".join(options), "\0".join(name_expressions),
-                 "%d.%d" % nvrtc_version(), header_digest):
+                 version_key(), header_digest):
         h.update(part.encode())
         h.update(b"\0\1")
     return h.hexdigest()

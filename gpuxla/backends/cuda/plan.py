@@ -11,7 +11,8 @@ The executable returned by `compile(program)` is callable on a list of buffers a
 `.kernels` (name, kind, source, launch) and `.cuda_source()`. GPUXLA_DEBUG=2 prints the fusion
 groups, 3 also the CUDA source.
 
-Memory and reentrancy. Outputs are fresh allocations (the caller owns them); intermediates live in
+Memory and reentrancy. Outputs are fresh allocations the caller owns, or donated inputs
+(`donating`: jit's donate_argnums) an output is written into once their last reader ran; intermediates live in
 the arena of a *frame*: the arena, the views of it every step reads and writes, and the launch
 arguments built from them, made once. A call checks a frame out, runs, and gives it back, so calls
 on the same stream reuse one arena: stream order puts a call's kernels after the previous call's,
@@ -26,7 +27,12 @@ Optional, for the lean path (runtime.CudaRuntime has them all): `launcher(kernel
 tuple) with everything bound; `allocator(shape, dtype, what)` -> make(); `device_types` (buffers
 taken as they are); `stream_key()`; `arena(nbytes)`, `view(arena, offset, shape, dtype)`,
 `aliases(arena, buf)`, `copy(buf)` (else NumPy arenas, `_HostMemory`); `dot_plan(eqn, lhs aval,
-rhs aval)` -> a planned dot_general writing into memory it is given, or None.
+rhs aval)` -> a planned dot_general writing into memory it is given, or None; `dot_scope(plans)` ->
+(enter, leave) around a call (cuBLAS's compute type, set once per call for the planned dots).
+
+The steps are closures over the frame (`_kernel_op`, `_dot_op`: generated straight-line functions
+of env, with the frame's arena views and constants bound in them), since every Python call and
+loop there is paid on every call of the executable.
 """
 import operator
 import sys
@@ -278,7 +284,7 @@ class Executable:
     def cuda_source(self):
         return self.plan.cuda_source()
 
-    def __call__(self, args):
+    def __call__(self, args, _reuse=()):
         if self.consts is None:
             with self._init_lock:
                 if self.consts is None:
@@ -287,12 +293,16 @@ class Executable:
                     self._get_outs = _getter(self._outs)
                     self._check = self._outputs_to_check()
                     self._fast = getattr(rt, "device_types", ())
+                    dots = [d.bind() for d in self._dots.values()]
+                    self._scope = rt.dot_scope(dots) if dots and hasattr(rt, "dot_scope") else None
                     self.consts = [(s, rt.asbuf(buf, a)) for s, buf, a in self.program.consts]
         key = self._stream_key() if self._stream_key is not None else None
+        if _reuse:
+            key = (key, _reuse)
         try:
             frame = self._free[key].pop()
         except (KeyError, IndexError):
-            frame = self._new_frame()
+            frame = self._new_frame(_reuse)
         env = frame.template[:]
         fast = self._fast
         for a in args:
@@ -301,8 +311,18 @@ class Executable:
                 args = [asbuf(a, in_avals[i]) for i, a in enumerate(args)]
                 break
         env[:len(args)] = args
-        for op in frame.ops:
-            op(env)
+        scope = self._scope
+        if scope is None:
+            for op in frame.ops:
+                op(env)
+        else:
+            changed = scope[0]()        # cuBLAS's compute type for the dots, once per call
+            try:
+                for op in frame.ops:
+                    op(env)
+            finally:
+                if changed:
+                    scope[1](changed)
         outs = self._get_outs(env)
         if self._check and frame.arena is not None:
             mem = self._mem
@@ -314,6 +334,39 @@ class Executable:
         except KeyError:
             self._free[key] = [frame]
         return outs
+
+    def donating(self, positions):
+        """The executable for calls whose inputs at `positions` are donated (jit's donate_argnums):
+        `exe(args) -> outputs`, writing an output into a donated input's buffer where that is safe.
+        The caller guarantees nothing else holds those buffers."""
+        reuse = self.reuse(positions)
+        if not reuse:
+            return self
+        return lambda args: self(args, reuse)
+
+    def reuse(self, positions):
+        """((output slot, donated input slot), ...): each output a kernel or a planned dot writes
+        fresh gets a donated input of the same shape and dtype whose last reader ran at an earlier
+        step (a kernel reading its input where it writes its output might read what it wrote)."""
+        plan, avals = self.plan, self.plan.info.avals
+        outs = plan.outputs
+        written = {}
+        for n, (kind, what, ins, step_outs, _) in enumerate(plan.steps):
+            if kind == "kernel" or n in self._dots:
+                for s in step_outs:
+                    written.setdefault(s, n)
+        taken, pairs = set(), []
+        for s in outs:
+            if s not in written or outs.count(s) > 1 or s in self.layout.offsets:
+                continue
+            for i in positions:
+                if i in taken or i in outs or avals[i].key() != avals[s].key():
+                    continue
+                if plan.last_use.get(i, -1) < written[s]:
+                    taken.add(i)
+                    pairs.append((s, i))
+                    break
+        return tuple(pairs)
 
     def _outputs_to_check(self):
         """Output positions whose value a library call made: it may be a view of an intermediate."""
@@ -367,7 +420,7 @@ class Executable:
         return batches
 
     # --- a frame: arena, views, and the steps as closures --------------------------------------
-    def _new_frame(self):
+    def _new_frame(self, reuse=()):
         rt, mem, plan, lay = self.runtime, self._mem, self.plan, self.layout
         avals = plan.info.avals
         for dot in self._dots.values():
@@ -402,6 +455,10 @@ class Executable:
                 O = mem.view(f.arena, lay.offsets[outs[0]], (len(outs), p), dt)
                 batched[steps[-1]] = _batched_dot_op(self._dots[steps[-1]], env, shared, transposed, static, V, O)
         ops, f.op_steps = [], []      # (the step each op runs: what the arena tests poison after)
+        reused = {s for s, _ in reuse}
+        if reuse:                     # outputs written into donated inputs: bound when the call starts
+            ops.append(_alias_op(reuse))
+            f.op_steps.append(-1)
         for n, (kind, what, ins, outs, dead) in enumerate(plan.steps):
             if n in batched:
                 if batched[n] is not None:
@@ -411,7 +468,8 @@ class Executable:
             f.op_steps.append(n)
             clear = tuple(s for s in dead if s not in static and s >= len(self.program.in_avals))
             fresh = tuple((s, alloc(s, what if kind == "kernel" else f"the library call '{what.prim.name}'"))
-                          for s in outs if s not in placed) if kind == "kernel" or n in self._dots else ()
+                          for s in outs if s not in placed and s not in reused) \
+                if kind == "kernel" or n in self._dots else ()
             if kind == "kernel":
                 scratch = self._scratch(f, n, what)
                 if what.size:
@@ -425,7 +483,7 @@ class Executable:
             elif n in self._dots:
                 out, dot = outs[0], self._dots[n]
                 o2 = mem.view(f.arena, lay.offsets[out], dot.out_shape, avals[out].dtype) if out in placed else None
-                ops.append(_dot_op(dot, env, ins, static, out, o2, fresh, clear))
+                ops.append(_dot_op(dot, env, ins, static, out, o2, fresh, clear, out in reused))
             else:
                 ops.append(_library_op(rt, what, ins, outs[0], clear))
         f.ops = ops
@@ -451,21 +509,32 @@ def _getter(slots):
 # The steps as closures: what a call does is only read and write `env`, the list of the slots'
 # buffers; everything that does not change between calls is bound here once.
 def _kernel_op(rt, k, env, slots, static, fresh, clear):
-    launch = rt.launcher(k) if hasattr(rt, "launcher") else (lambda args: rt.launch(k, list(args)))
-    if len(slots) == 1:
-        (slot,) = slots
-        args = lambda env: (env[slot],)  # noqa: E731
-    else:
-        args = operator.itemgetter(*slots)   # the launch's argument tuple, in one call
-    if not fresh and not clear:
-        return lambda env: launch(args(env))
+    """A kernel step as one generated function of env: fresh outputs allocated, the argument tuple
+    built (buffers that stay, arena views and constants, bound in it now), the launch, dead
+    slots dropped."""
+    ns = {"launch": rt.launcher(k) if hasattr(rt, "launcher") else (lambda args: rt.launch(k, list(args)))}
+    lines = []
+    for j, (s, make) in enumerate(fresh):
+        ns[f"m{j}"] = make
+        lines.append(f"env[{s}] = m{j}()")
+    items = []
+    for j, s in enumerate(slots):
+        if s in static:
+            ns[f"c{j}"] = env[s]
+            items.append(f"c{j}")
+        else:
+            items.append(f"env[{s}]")
+    lines.append(f"launch(({''.join(i + ', ' for i in items)}))")
+    lines += [f"env[{s}] = None" for s in clear]
+    src = "def op(env):\n" + "".join(f"    {ln}\n" for ln in lines)
+    exec(compile(src, f"<kernel step {k.name}>", "exec"), ns)
+    return ns.pop("op")     # (not left in its own globals: a cycle would keep the frame alive until a gc)
 
+
+def _alias_op(pairs):
     def op(env):
-        for s, make in fresh:
-            env[s] = make()
-        launch(args(env))
-        for s in clear:
-            env[s] = None
+        for s, i in pairs:
+            env[s] = env[i]
     return op
 
 
@@ -476,25 +545,48 @@ def _alloc_op(fresh):
     return op
 
 
-def _dot_op(dot, env, ins, static, out, o2, fresh, clear):
-    """A planned dot_general; operands that are constants or in the arena are prepared (as matrices,
-    transposed by view) once, here."""
-    lhs = _operand(env, ins[0], static, dot.prep_lhs, dot.lhs_view, dot.lhs == (None, None))
-    rhs = _operand(env, ins[1], static, dot.prep_rhs, dot.rhs_view, dot.rhs == (None, None))
-    if o2 is not None and not clear:         # into the arena
-        return lambda env: dot(lhs(env), rhs(env), o2)
-    make = fresh[0][1] if fresh else None
-    shape = dot.out_shape if dot.reshape else None
+def _dot_op(dot, env, ins, static, out, o2, fresh, clear, reused=False):
+    """A planned dot_general, as one generated function of env (each Python call costs on every
+    call of the executable); operands that are constants or in the arena are prepared (as
+    matrices, transposed by view) once, here. The result goes into the arena (`o2`), into a donated
+    input already in env (`reused`), or into a fresh array."""
+    ns = {"o2": o2, "dot": dot, "make": fresh[0][1] if fresh else None}
+    operands = [_operand_expr(ns, f"p{j}", env, slot, static, dot.prep_fn(side), view)
+                for j, (slot, side, view) in enumerate(((ins[0], "lhs", dot.lhs_view), (ins[1], "rhs", dot.rhs_view)))]
+    lines = []
+    if o2 is not None:
+        o = "o2"
+    elif reused or ns["make"] is None:
+        o = f"env[{out}]"
+    else:
+        lines.append(f"env[{out}] = o = make()")
+        o = "o"
+    if dot.reshape and o != "o2":
+        ns["shape"] = dot.out_shape
+        o = f"{o}.reshape(shape)"
+    if dot.lin is None or dot.tf32 is None:    # (default precision: the executable's dot_scope)
+        ns["mm"] = dot.matmul
+        lines.append(f"mm({operands[0]}, {operands[1]}, out={o})")
+    else:
+        lines.append(f"dot({operands[0]}, {operands[1]}, {o})")
+    lines += [f"env[{s}] = None" for s in clear]
+    src = "def op(env):\n" + "".join(f"    {ln}\n" for ln in lines)
+    exec(compile(src, "<dot_general step>", "exec"), ns)
+    return ns.pop("op")     # (not left in its own globals: a cycle would keep the frame alive until a gc)
 
-    def op(env):
-        if make is None:
-            dot(lhs(env), rhs(env), o2)
-        else:
-            env[out] = o = make()
-            dot(lhs(env), rhs(env), o if shape is None else o.reshape(shape))
-        for s in clear:
-            env[s] = None
-    return op
+
+def _operand_expr(ns, name, env, slot, static, prep, is_view):
+    """The operand's expression in a generated op: a constant prepared once, env's slot, its 2-D
+    transpose (a view), or `prep` of it."""
+    if slot in static and is_view:
+        ns[name] = env[slot] if prep is None else prep(env[slot])
+        return name
+    if prep is None:
+        return f"env[{slot}]"
+    if getattr(prep, "transpose2d", False):
+        return f"env[{slot}].T"
+    ns[name] = prep
+    return f"{name}(env[{slot}])"
 
 
 def _batched_dot_op(dot, env, shared, transposed, static, V, O):
@@ -505,16 +597,6 @@ def _batched_dot_op(dot, env, shared, transposed, static, V, O):
     if transposed:
         return lambda env: dot(V, env[shared].T, O)
     return lambda env: dot(V, env[shared], O)
-
-
-def _operand(env, slot, static, prep, is_view, identity):
-    """env -> the operand as the matrix cuBLAS takes."""
-    if slot in static and is_view:
-        m = prep(env[slot])
-        return lambda env: m
-    if identity:
-        return operator.itemgetter(slot)
-    return lambda env: prep(env[slot])
 
 
 def _library_op(rt, eqn, ins, out, clear):
