@@ -93,6 +93,37 @@ def default_matmul_precision(precision):
     return config.override("jax_default_matmul_precision", precision)
 
 
+def _config_context(option, doc):
+    """A JAX config context manager, `with jax.<name>(value): ...`: the option for the block (for
+    this thread where JAX scopes it to the thread, else process-wide), restored afterwards."""
+    @contextlib.contextmanager
+    def context(value=True):
+        from . import config
+        if option in config.THREAD_LOCAL:
+            with config.override(option, value):
+                yield
+            return
+        old = config.read(option)
+        config.update(option, value)
+        try:
+            yield
+        finally:
+            config.update(option, old)
+    context.__name__ = context.__qualname__ = option[len("jax_"):]
+    context.__doc__ = doc
+    return context
+
+
+enable_x64 = _config_context("jax_enable_x64", "64-bit dtypes by default within the block.")
+debug_nans = _config_context("jax_debug_nans", "Raise FloatingPointError where a NaN is produced, within the block.")
+debug_infs = _config_context("jax_debug_infs", "Raise FloatingPointError where an inf is produced, within the block.")
+log_compiles = _config_context("jax_log_compiles", "Log every compile (WARNING on the gpuxla logger) within the block.")
+numpy_rank_promotion = _config_context("jax_numpy_rank_promotion",
+                                       "'allow', 'warn' or 'raise' on implicit rank promotion, within the block.")
+threefry_partitionable = _config_context("jax_threefry_partitionable",
+                                         "The threefry counter layout random uses, within the block.")
+
+
 # --- the rest of JAX's top-level API ----------------------------------------------------------
 def typeof(x):
     """The abstract value of `x` (JAX's ShapedArray): shape, dtype, weak_type and sharding.

@@ -447,4 +447,19 @@ from . import linalg  # noqa: E402,F401
 from .windowed import *  # noqa: E402,F401,F403
 from .control_flow import cond, switch, while_loop, fori_loop, scan, map  # noqa: E402,F401
 from .associative_scan import associative_scan  # noqa: E402,F401
+from .fft import complex  # noqa: E402,F401
+
+
+def broadcast_shapes(*shapes):
+    """The shape `shapes` broadcast to (lax.broadcast_shapes), or ValueError naming them."""
+    try:
+        return tuple(np.broadcast_shapes(*(tuple(s) for s in shapes)))
+    except ValueError:
+        raise ValueError(f"Incompatible shapes for broadcasting: shapes={[tuple(s) for s in shapes]}") from None
+
+
+def optimization_barrier(operand):
+    """JAX's barrier against moving computation across it; gpuxla's fusion never moves work out of
+    program order, so it is the identity on the pytree."""
+    return operand
 from .special import igamma, igammac, igamma_grad_a, random_gamma_grad  # noqa: E402,F401
