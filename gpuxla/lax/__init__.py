@@ -9,13 +9,14 @@ from ..core import primitives as P
 from ..core.graph import Array, constant, Aval
 
 _map = builtins.map   # lax.map (control flow) takes the public name
+_PY_SCALARS = (bool, int, float, builtins.complex)   # lax.complex takes the public name
 
 
 def asarray(x, dtype=None):
     """An Array from `x`; Python scalars become weakly typed constants."""
     if isinstance(x, Array):
         return x if dtype is None or x.dtype == np.dtype(dtype) else convert_element_type(x, dtype)
-    if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
+    if isinstance(x, _PY_SCALARS) and not isinstance(x, np.generic):
         dt = dtypes.canonicalize_dtype(dtype) if dtype is not None else dtypes.scalar_dtype_for_value(x)
         if dtype is None and type(x) is int:
             _check_int_range(x, dt)
@@ -42,7 +43,7 @@ def _operands(*xs):
     for x in xs:
         if isinstance(x, Array):
             out.append(x)
-        elif isinstance(x, (bool, int, float, complex)):
+        elif isinstance(x, _PY_SCALARS):
             out.append(constant(np.asarray(x).astype(ref.dtype), weak_type=True))
         else:
             out.append(asarray(x))
