@@ -1,5 +1,6 @@
 """Shared test setup: this folder is importable (`from op_table import OPS`) in any pytest import
-mode, and `x32` / `x64` switch JAX's 64-bit mode for one test (it is process-global)."""
+mode, `x32` / `x64` switch JAX's 64-bit mode for one test (it is process-global), and `platform`
+runs a test on the numpy, cuda-interpret and (fake) cuda platforms in turn."""
 import os
 import sys
 
@@ -22,6 +23,28 @@ def x64():
 @pytest.fixture
 def x32():
     yield from _x64_mode(False)
+
+
+def _platform_params():
+    from gpuxla.backends.cuda import interpret
+    return ["numpy", pytest.param("cuda-interpret", marks=pytest.mark.skipif(
+        interpret.host_compiler() is None, reason="needs a host C++ compiler")), "fake-cuda"]
+
+
+@pytest.fixture(params=_platform_params())
+def platform(request, monkeypatch):
+    """The test runs on this platform: a fresh backend and an empty eager cache."""
+    from gpuxla import backends
+    if request.param == "fake-cuda":
+        import fake_cupy
+        with fake_cupy.installed():
+            yield request.param
+        return
+    from gpuxla.backends.cuda import InterpretBackend
+    from gpuxla.backends.numpy import NumpyBackend
+    monkeypatch.setattr(backends, "_backend", NumpyBackend() if request.param == "numpy" else InterpretBackend())
+    monkeypatch.setattr(backends, "_eager_cache", {})
+    yield request.param
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -14,11 +14,8 @@ import pytest
 
 import gpuxla as jax
 import gpuxla.numpy as jnp
-from gpuxla import backends, lax
-from gpuxla.backends.cuda import InterpretBackend, interpret
-from gpuxla.backends.numpy import NumpyBackend
+from gpuxla import lax
 
-import fake_cupy as fc
 
 PACKAGE = os.path.dirname(jax.__file__) + os.sep
 A = (np.random.default_rng(0).standard_normal((16, 16)) / 4).astype(np.float32)
@@ -85,21 +82,6 @@ class Interrupt:
 # running and realising on a backend.
 STAGE = {"core": "trace", "transforms": "trace", "lax": "trace", "numpy": "trace", "nn": "trace",
          "compiler": "compile", "backends": "run"}
-
-PLATFORMS = ["numpy", pytest.param("cuda-interpret", marks=pytest.mark.skipif(
-    interpret.host_compiler() is None, reason="needs a host C++ compiler")), "fake-cuda"]
-
-
-@pytest.fixture(params=PLATFORMS)
-def platform(request, monkeypatch):
-    if request.param == "fake-cuda":
-        with fc.installed():
-            yield request.param
-        return
-    monkeypatch.setattr(backends, "_backend", NumpyBackend() if request.param == "numpy" else InterpretBackend())
-    monkeypatch.setattr(backends, "_eager_cache", {})
-    yield request.param
-
 
 @pytest.mark.skipif(sys.gettrace() is not None, reason="a debugger or coverage tool owns sys.settrace")
 def test_an_interrupt_anywhere_in_a_call_leaves_gpuxla_usable(platform):

@@ -10,7 +10,6 @@ planned for cuBLAS, the arena a fake device array):
   * dot_general decided at plan time agrees with einsum.
 Every result is compared with NumPy.
 """
-import threading
 
 import numpy as np
 import pytest
@@ -24,6 +23,7 @@ from gpuxla.backends.cuda.plan import ALIGN, Executable, Plan
 
 # (_session_cache: the interpret modules go to the session's temporary cache)
 from codegen_util import _session_cache, needs_cxx  # noqa: E402,F401
+from thread_util import run_threads  # noqa: E402
 
 pytestmark = needs_cxx
 RNG = np.random.default_rng(0)
@@ -265,23 +265,12 @@ def test_concurrent_calls_from_threads(cuda):
     wants = [ref(params, x) for x in xs]
     dev = [jnp.asarray(p) for p in params]
     g(dev, jnp.asarray(xs[0]))
-    errors, start = [], threading.Barrier(n)
 
     def work(t):
-        try:
-            start.wait()
-            x = jnp.asarray(xs[t])
-            for _ in range(8):
-                check(g(dev, x), wants[t], rtol=1e-4, atol=1e-5)
-        except BaseException as e:  # noqa: BLE001 - re-raised below
-            errors.append(e)
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(n)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    if errors:
-        raise errors[0]
+        x = jnp.asarray(xs[t])
+        for _ in range(8):
+            check(g(dev, x), wants[t], rtol=1e-4, atol=1e-5)
+    run_threads(work, n)
     exe = next(iter(g._cache.values())).fn
     assert 1 <= len(exe._free[0]) <= n      # frames made on demand, one per call in flight
 

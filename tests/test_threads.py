@@ -1,53 +1,19 @@
 """Many threads at once over eager ops, jit, grad, vmap and random, on the numpy, cuda-interpret and
 (fake) cuda platforms, every result checked against the same computation run alone."""
-import threading
 
 import numpy as np
-import pytest
 
 import gpuxla as jax
 import gpuxla.numpy as jnp
 from gpuxla import backends
-from gpuxla.backends.cuda import InterpretBackend, interpret
-from gpuxla.backends.numpy import NumpyBackend
 
-import fake_cupy as fc
+from thread_util import run_threads as _run_threads
 
 THREADS = 8
 
 
 def run_threads(work, n=THREADS):
-    """work(t) in n threads started together; re-raises the first failure."""
-    errors, start = [], threading.Barrier(n)
-
-    def body(t):
-        try:
-            start.wait()
-            work(t)
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-    threads = [threading.Thread(target=body, args=(t,)) for t in range(n)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    if errors:
-        raise errors[0]
-
-
-PLATFORMS = ["numpy", pytest.param("cuda-interpret", marks=pytest.mark.skipif(
-    interpret.host_compiler() is None, reason="needs a host C++ compiler")), "fake-cuda"]
-
-
-@pytest.fixture(params=PLATFORMS)
-def platform(request, monkeypatch):
-    if request.param == "fake-cuda":
-        with fc.installed():
-            yield request.param
-        return
-    monkeypatch.setattr(backends, "_backend", NumpyBackend() if request.param == "numpy" else InterpretBackend())
-    monkeypatch.setattr(backends, "_eager_cache", {})
-    yield request.param
+    _run_threads(work, n)
 
 
 def test_eager_ops_while_the_cache_evicts(platform, monkeypatch):
