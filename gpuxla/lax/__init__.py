@@ -448,6 +448,7 @@ from . import linalg  # noqa: E402,F401
 from .windowed import *  # noqa: E402,F401,F403
 from .control_flow import cond, switch, while_loop, fori_loop, scan, map  # noqa: E402,F401
 from .associative_scan import associative_scan  # noqa: E402,F401
+from .linear_solve import custom_linear_solve, custom_root  # noqa: E402,F401
 from .fft import complex  # noqa: E402,F401
 
 
