@@ -107,3 +107,10 @@ def test_custom_root_differentiates_implicitly():
     dfdx = 1 + 2.0 * 0.5 / d ** 2
     want = -np.array([-1 / d, 2.0 * x / d ** 2]) / float(dfdx)
     np.testing.assert_allclose(np.asarray(jax.grad(fixed)(w)), want, rtol=1e-5)
+
+
+def test_forward_mode_is_refused_by_name():
+    def cube_root(a):
+        return lax.custom_root(lambda x: x ** 3 - a, jnp.float32(1.0), newton, lambda g, y: y / g(1.0))
+    with pytest.raises(TypeError, match=r"forward-mode.*custom_root"):
+        jax.jvp(cube_root, (2.0,), (1.0,))

@@ -70,7 +70,7 @@ def custom_linear_solve(matvec, b, solve, transpose_solve=None, symmetric=False,
                 p_bar[k] = neg(g)
         return b_bar + tuple(p_bar)
 
-    run = custom_vjp(lambda *flat: solved(flat))
+    run = custom_vjp(_named(solved, "custom_linear_solve"))
     run.defvjp(fwd, bwd)
     return tree_unflatten(b_tree, list(run(*b_flat, *params)))
 
@@ -122,6 +122,15 @@ def custom_root(f, initial_guess, solve, tangent_solve, has_aux=False):
                 p_bar[k] = neg(g)
         return (None,) * n_g + tuple(p_bar)
 
-    run = custom_vjp(lambda *flat: solved(flat))
+    run = custom_vjp(_named(solved, "custom_root"))
     run.defvjp(fwd, bwd)
     return tree_unflatten(g_tree, list(run(*g_flat, *params)))
+
+
+def _named(solved, name):
+    """The custom_vjp's function, named for errors (forward mode is not supported: "can't apply
+    forward-mode autodiff (jvp) to a custom_vjp function (custom_root)")."""
+    def call(*flat):
+        return solved(flat)
+    call.__name__ = call.__qualname__ = name
+    return call
