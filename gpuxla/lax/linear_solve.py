@@ -1,12 +1,14 @@
-"""lax.custom_linear_solve and lax.custom_root: the solution of `matvec(x) = b` by a user's `solve`, differentiated by
-the implicit function theorem instead of through the solver's iterations.
+"""lax.custom_linear_solve and lax.custom_root: the solution of `matvec(x) = b` (a root of `f`) by a
+user's `solve`, differentiated by the implicit function theorem instead of through the solver's
+iterations.
 
-`matvec` may close over arrays (a matrix, a network's parameters): they are found by tracing it
+The operator may close over arrays (a matrix, a network's parameters): they are found by tracing it
 with the control-flow policy (core/trace.py, INPUTS: every outer array read becomes an explicit
 input) and passed to a custom_vjp as explicit arguments. For x = A(p)^-1 b the backward pass is
     b_bar = A^-T x_bar          (`transpose_solve`, or `solve` when `symmetric`)
     p_bar = -(d(A(p) x)/dp)^T b_bar
-so a solver written with while_loop (not reverse-differentiable itself) gets exact gradients.
+and for a root of f(x, p), with lam = (df/dx)^-T x_bar, p_bar = -(df/dp)^T lam. So a solver written
+with while_loop (not reverse-differentiable itself) gets exact gradients.
 """
 from ..core import dtypes
 from ..core.trace import INPUTS, aval_of, substitute, trace
@@ -16,63 +18,92 @@ from ..tree_util import tree_flatten, tree_unflatten
 from . import asarray, neg
 
 
+class _Operator:
+    """`fun`, a map from pytrees like `example` to the same, traced once: the arrays it closes over
+    (`params`) become explicit, so it can be applied with other values of them."""
+
+    def __init__(self, fun, example, api, arg):
+        self.api = api
+        flat, self.tree = tree_flatten(example)
+        self.flat = [asarray(v) for v in flat]
+        self.t = trace(lambda *v: fun(self.unflat(v)), [aval_of(v) for v in self.flat], what=api,
+                       names=[f"an argument of {arg} traced for {api}"] * len(self.flat), closed=INPUTS)
+        self.params = list(self.t.captured)
+
+    def unflat(self, flat):
+        return tree_unflatten(self.tree, list(flat))
+
+    def flat_of(self, tree):
+        return tuple(asarray(v) for v in tree_flatten(tree)[0])
+
+    def apply(self, ps, v_flat):
+        return substitute(self.t, list(v_flat), captured=list(ps))
+
+    def at(self, ps):
+        """The operator as a function of a pytree, with the parameters `ps`."""
+        return lambda v: self.unflat(self.apply(ps, tree_flatten(v)[0]))
+
+    def transposed(self, ps, x):
+        """The transpose of the operator's derivative at `x` (the operator itself when linear)."""
+        _, pull = vjp(lambda *v: tuple(self.apply(ps, v)), *x)
+        return lambda u: self.unflat(pull(self.flat_of(u)))
+
+    def params_cotangent(self, ps, x, lam):
+        """-(d op(x; p)/dp)^T lam, one entry per parameter (None for integer ones)."""
+        diff = [k for k, p in enumerate(ps) if dtypes.is_inexact(p.dtype)]
+        out = [None] * len(ps)
+        if diff:
+            def at_x(*dp):
+                full = list(ps)
+                for k, v in zip(diff, dp):
+                    full[k] = v
+                return tuple(self.apply(full, x))
+            _, pull = vjp(at_x, *[ps[k] for k in diff])
+            for k, g in zip(diff, pull(lam)):
+                out[k] = neg(g)
+        return tuple(out)
+
+    def solve_implicitly(self, solve, cotangents):
+        """solve(operator, example) as a custom_vjp of (example leaves, params) whose backward
+        pass is `cotangents(params, x, x_bar)`."""
+        n = len(self.flat)
+
+        def solved(flat):
+            return self.flat_of(solve(self.at(flat[n:]), self.unflat(flat[:n])))
+
+        def call(*flat):
+            return solved(flat)
+        # (named for errors: "can't apply forward-mode autodiff (jvp) to a custom_vjp function (custom_root)")
+        call.__name__ = call.__qualname__ = self.api
+
+        def fwd(*flat):
+            x = solved(flat)
+            return x, (x, flat[n:])
+
+        run = custom_vjp(call)
+        run.defvjp(fwd, lambda res, x_bar: cotangents(res[1], res[0], x_bar))
+        return self.unflat(run(*self.flat, *self.params))
+
+
 def custom_linear_solve(matvec, b, solve, transpose_solve=None, symmetric=False, has_aux=False):
     """x with `matvec(x) == b`, computed as `solve(matvec, b)`; `transpose_solve(vecmat, b)` solves
     with the transposed operator for reverse-mode differentiation (not needed when `symmetric`)."""
     if has_aux:
         raise NotImplementedError("lax.custom_linear_solve(has_aux=True) is not in gpuxla yet")
-    b_flat, b_tree = tree_flatten(b)
-    b_flat = [asarray(v) for v in b_flat]
-    t = trace(lambda *v: matvec(tree_unflatten(b_tree, list(v))), [aval_of(v) for v in b_flat],
-              what="custom_linear_solve", names=["an argument of matvec traced for custom_linear_solve"] * len(b_flat),
-              closed=INPUTS)
-    if t.out_tree != b_tree or [o.aval.shape for o in t.outs] != [v.shape for v in b_flat]:
+    op = _Operator(matvec, b, "custom_linear_solve", "matvec")
+    if op.t.out_tree != op.tree or [o.aval.shape for o in op.t.outs] != [v.shape for v in op.flat]:
         raise TypeError(f"custom_linear_solve: matvec must map b's structure and shapes to themselves; b is "
-                        f"{b_tree} with shapes {[v.shape for v in b_flat]}, matvec(b) is {t.out_tree} with shapes "
-                        f"{[o.aval.shape for o in t.outs]}")
-    params = list(t.captured)
-    n_b = len(b_flat)
+                        f"{op.tree} with shapes {[v.shape for v in op.flat]}, matvec(b) is {op.t.out_tree} with "
+                        f"shapes {[o.aval.shape for o in op.t.outs]}")
 
-    def apply(ps, v_flat):
-        return substitute(t, list(v_flat), captured=list(ps))
-
-    def operator(ps):
-        return lambda v: tree_unflatten(b_tree, apply(ps, tree_flatten(v)[0]))
-
-    def solved(flat):
-        x = solve(operator(flat[n_b:]), tree_unflatten(b_tree, list(flat[:n_b])))
-        return tuple(asarray(v) for v in tree_flatten(x)[0])
-
-    def fwd(*flat):
-        x = solved(flat)
-        return x, (x, flat[n_b:])
-
-    def bwd(res, x_bar):
-        x, ps = res
+    def cotangents(ps, x, x_bar):
         if not symmetric and transpose_solve is None:
             raise TypeError("custom_linear_solve: reverse-mode differentiation needs transpose_solve "
                             "(or symmetric=True)")
-        _, pull = vjp(lambda *v: tuple(apply(ps, v)), *x)
-        vecmat = (lambda u: tree_unflatten(b_tree, list(pull(tuple(tree_flatten(u)[0])))))
-        b_bar = (solve(operator(ps), tree_unflatten(b_tree, list(x_bar))) if symmetric
-                 else transpose_solve(vecmat, tree_unflatten(b_tree, list(x_bar))))
-        b_bar = tuple(asarray(v) for v in tree_flatten(b_bar)[0])
-        diff = [k for k, p in enumerate(ps) if dtypes.is_inexact(p.dtype)]
-        p_bar = [None] * len(ps)
-        if diff:
-            def residual(*dp):
-                full = list(ps)
-                for k, v in zip(diff, dp):
-                    full[k] = v
-                return tuple(apply(full, x))
-            _, pull_p = vjp(residual, *[ps[k] for k in diff])
-            for k, g in zip(diff, pull_p(b_bar)):
-                p_bar[k] = neg(g)
-        return b_bar + tuple(p_bar)
-
-    run = custom_vjp(_named(solved, "custom_linear_solve"))
-    run.defvjp(fwd, bwd)
-    return tree_unflatten(b_tree, list(run(*b_flat, *params)))
+        rhs = op.unflat(x_bar)
+        b_bar = op.flat_of(solve(op.at(ps), rhs) if symmetric else transpose_solve(op.transposed(ps, x), rhs))
+        return b_bar + op.params_cotangent(ps, x, b_bar)
+    return op.solve_implicitly(solve, cotangents)
 
 
 def custom_root(f, initial_guess, solve, tangent_solve, has_aux=False):
@@ -82,55 +113,11 @@ def custom_root(f, initial_guess, solve, tangent_solve, has_aux=False):
     of `jacobian(g)` serves both)."""
     if has_aux:
         raise NotImplementedError("lax.custom_root(has_aux=True) is not in gpuxla yet")
-    g_flat, g_tree = tree_flatten(initial_guess)
-    g_flat = [asarray(v) for v in g_flat]
-    t = trace(lambda *v: f(tree_unflatten(g_tree, list(v))), [aval_of(v) for v in g_flat],
-              what="custom_root", names=["an argument of f traced for custom_root"] * len(g_flat), closed=INPUTS)
-    if t.out_tree != g_tree:
-        raise TypeError(f"custom_root: f must map initial_guess's structure {g_tree} to itself, got {t.out_tree}")
-    params = list(t.captured)
-    n_g = len(g_flat)
+    op = _Operator(f, initial_guess, "custom_root", "f")
+    if op.t.out_tree != op.tree:
+        raise TypeError(f"custom_root: f must map initial_guess's structure {op.tree} to itself, got {op.t.out_tree}")
 
-    def apply(ps, v_flat):
-        return substitute(t, list(v_flat), captured=list(ps))
-
-    def solved(flat):
-        fn = (lambda v: tree_unflatten(g_tree, apply(flat[n_g:], tree_flatten(v)[0])))
-        x = solve(fn, tree_unflatten(g_tree, list(flat[:n_g])))
-        return tuple(asarray(v) for v in tree_flatten(x)[0])
-
-    def fwd(*flat):
-        x = solved(flat)
-        return x, (x, flat[n_g:])
-
-    def bwd(res, x_bar):
-        x, ps = res
-        _, pull = vjp(lambda *v: tuple(apply(ps, v)), *x)
-        vecmat = (lambda u: tree_unflatten(g_tree, list(pull(tuple(tree_flatten(u)[0])))))
-        lam = tree_flatten(tangent_solve(vecmat, tree_unflatten(g_tree, list(x_bar))))[0]
-        lam = tuple(asarray(v) for v in lam)
-        diff = [k for k, p in enumerate(ps) if dtypes.is_inexact(p.dtype)]
-        p_bar = [None] * len(ps)
-        if diff:
-            def at_root(*dp):
-                full = list(ps)
-                for k, v in zip(diff, dp):
-                    full[k] = v
-                return tuple(apply(full, x))
-            _, pull_p = vjp(at_root, *[ps[k] for k in diff])
-            for k, g in zip(diff, pull_p(lam)):
-                p_bar[k] = neg(g)
-        return (None,) * n_g + tuple(p_bar)
-
-    run = custom_vjp(_named(solved, "custom_root"))
-    run.defvjp(fwd, bwd)
-    return tree_unflatten(g_tree, list(run(*g_flat, *params)))
-
-
-def _named(solved, name):
-    """The custom_vjp's function, named for errors (forward mode is not supported: "can't apply
-    forward-mode autodiff (jvp) to a custom_vjp function (custom_root)")."""
-    def call(*flat):
-        return solved(flat)
-    call.__name__ = call.__qualname__ = name
-    return call
+    def cotangents(ps, x, x_bar):
+        lam = op.flat_of(tangent_solve(op.transposed(ps, x), op.unflat(x_bar)))
+        return (None,) * len(x) + op.params_cotangent(ps, x, lam)
+    return op.solve_implicitly(solve, cotangents)
