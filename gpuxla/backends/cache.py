@@ -262,6 +262,25 @@ class Recent:
         self._d.clear()
 
 
+def cached_module(memory, disk: DiskCache, key: str, load, stats, unloadable=(OSError,)):
+    """(module, status) for `key`: from `memory` (a Recent), else loaded by `load(payload)` from
+    the disk cache into memory; else (None, the disk status: "miss", or "bad" for an entry that is
+    damaged or does not load, which the caller rebuilds). Callers hold their compile lock."""
+    mod = memory.get(key)
+    if mod is not None:
+        stats["memory_hits"] += 1
+        return mod, "hit"
+    status, payload = disk.get(key)
+    if status == "hit":
+        try:
+            mod = load(payload)
+        except unloadable:        # consistent but unloadable (another libc, ...): rebuild it
+            return None, "bad"
+        memory[key] = mod
+        stats["disk_hits"] += 1
+    return mod, status
+
+
 def unload_when_unused(lib: ctypes.CDLL) -> None:
     """dlclose `lib` once nothing references it. Every ctypes function taken from it holds it, so
     no kernel is unmapped while an executable can still call it. Not at interpreter exit: threads

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ... import config
 from ...compiler.render import module_source, render_cpu
-from ..cache import DiskCache, Recent, headers_digest, kernels_dir, numbered_source
+from ..cache import DiskCache, Recent, cached_module, headers_digest, kernels_dir, numbered_source
 from ..cuda.interpret import InterpretRuntime, _compiler_version, _load_library, host_compiler
 
 FLAGS = ["-O2", "-march=native", "-std=c++17", "-shared", "-fPIC", "-fvisibility=hidden", "-fno-strict-aliasing",
@@ -128,20 +128,10 @@ def compile_module(source: str, names, options=()) -> Module:
     key = _key(cxx, source, names, _openmp.get(cxx, True), options)
     t0 = time.perf_counter()
     with _lock:
-        mod = _memory.get(key)
+        mod, _ = cached_module(_memory, _disk, key, lambda payload: Module(payload, names, key), compile_stats,
+                               unloadable=(OSError, AttributeError))
         if mod is not None:
-            compile_stats["memory_hits"] += 1
             return mod
-        status, payload = _disk.get(key)
-        if status == "hit":
-            try:
-                mod = Module(payload, names, key)
-            except (OSError, AttributeError):   # consistent but unloadable: rebuild it
-                pass
-            else:
-                _memory[key] = mod
-                compile_stats["disk_hits"] += 1
-                return mod
     label = names[0] if names else "<no kernels>"
     if _openmp.get(cxx, True):
         try:

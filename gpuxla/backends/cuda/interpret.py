@@ -48,7 +48,8 @@ from pathlib import Path
 import numpy as np
 
 from ... import config
-from ..cache import DiskCache, Recent, headers_digest, kernels_dir, numbered_source, unload_when_unused
+from ..cache import (DiskCache, Recent, cached_module, headers_digest, kernels_dir, numbered_source,
+                     unload_when_unused)
 
 __all__ = ["KernelSig", "InterpretUnavailable", "InterpretCompileError", "KernelLaunchError",
            "host_compiler", "compile_module", "Module", "Kernel", "compile_stats", "clear_memory_cache",
@@ -358,20 +359,9 @@ def compile_module(source: str, kernels, options=()) -> Module:
     label = kernels[0][0] if kernels else "<no kernels>"
     t0 = time.perf_counter()
     with _lock:
-        mod = _memory.get(key)
+        mod, status = cached_module(_memory, _disk, key, lambda payload: Module(payload, kernels, key), compile_stats)
         if mod is not None:
-            compile_stats["memory_hits"] += 1
             return mod
-        status, payload = _disk.get(key)
-        if status == "hit":
-            try:
-                mod = Module(payload, kernels, key)
-            except OSError:        # consistent but unloadable (another libc, ...): rebuild it
-                status = "bad"
-            else:
-                _memory[key] = mod
-                compile_stats["disk_hits"] += 1
-                return mod
         if status == "bad":
             compile_stats["disk_rebuilt"] += 1
         tmp = Path(tempfile.mkdtemp(prefix="gx_build_"))
