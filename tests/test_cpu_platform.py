@@ -28,7 +28,7 @@ from gpuxla.backends.numpy import NumpyBackend
 from gpuxla.core import dtypes
 
 from codegen_util import _session_cache, needs_cxx  # noqa: F401
-from test_interpret_optable import _build, _cases, assert_same, inputs_for, program_of
+from test_interpret_optable import _cases, assert_same, compile_table, inputs_for, program_of
 
 pytestmark = needs_cxx
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,18 +40,7 @@ _compiled = {}
 def table():
     """Every traceable op-table program, compiled together on the cpu platform."""
     if not _compiled:
-        built, failed = {}, {}
-        for p in _cases():
-            op, dt, kind = p.values
-            try:
-                b = _build(op, dt, kind)
-            except Exception as e:  # noqa: BLE001 - untraceable ops are covered by the interpret test
-                failed[p.id] = e
-                continue
-            if b is not None:
-                built[p.id] = b
-        exes = cpu.CpuBackend().compile_many([prog for prog, _ in built.values()])
-        _compiled.update(built=built, exes=dict(zip(built, exes)), failed=failed)
+        _compiled.update(compile_table(cpu.CpuBackend()))
     return _compiled
 
 

@@ -103,22 +103,28 @@ def _build(op, dt, kind):
 _compiled = {}
 
 
+def compile_table(backend):
+    """Every traceable op-table program, compiled together by `backend.compile_many`:
+    {"built": id -> (program, args), "exes": id -> executable, "failed": id -> trace error}."""
+    built, failed = {}, {}
+    for p in _cases():
+        op, dt, kind = p.values
+        try:
+            b = _build(op, dt, kind)
+        except Exception as e:  # noqa: BLE001 - untraceable ops run eagerly instead
+            failed[p.id] = e
+            continue
+        if b is not None:
+            built[p.id] = b
+    exes = backend.compile_many([prog for prog, _ in built.values()])
+    return {"built": built, "exes": dict(zip(built, exes)), "failed": failed}
+
+
 @pytest.fixture(scope="module")
 def table():
     """Every traceable op-table program, compiled together on the interpret platform."""
     if not _compiled:
-        built, failed = {}, {}
-        for p in _cases():
-            op, dt, kind = p.values
-            try:
-                b = _build(op, dt, kind)
-            except Exception as e:  # noqa: BLE001 - untraceable ops run eagerly instead
-                failed[p.id] = e
-                continue
-            if b is not None:
-                built[p.id] = b
-        exes = InterpretBackend().compile_many([prog for prog, _ in built.values()])
-        _compiled.update(built=built, exes=dict(zip(built, exes)), failed=failed)
+        _compiled.update(compile_table(InterpretBackend()))
     return _compiled
 
 
