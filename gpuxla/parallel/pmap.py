@@ -75,23 +75,6 @@ def pmap(fun=None, axis_name=None, *, in_axes=0, out_axes=0, static_broadcasted_
     return PmapFunction(fun, axis_name, in_axes, out_axes, static_broadcasted_argnums, devices, axis_size)
 
 
-def _is_axis(a):
-    return a is None or (isinstance(a, (int, np.integer)) and not isinstance(a, bool))
-
-
-def _spec_leaves(spec, tree, what):
-    """An axis spec (a pytree prefix of `tree`, None leaves allowed) spread to tree's leaves."""
-    spec_leaves, spec_def = tree_flatten(spec, is_leaf=lambda a: a is None)
-    try:
-        subtrees = spec_def.flatten_up_to(tree)
-    except ValueError as e:
-        raise ValueError(f"pmap {what} specification must be a tree prefix of the corresponding value; {e}") from None
-    out = []
-    for a, sub in zip(spec_leaves, subtrees):
-        out += [a] * len(tree_flatten(sub)[0])
-    return out
-
-
 class PmapFunction:
     def __init__(self, fun, axis_name, in_axes, out_axes, static_argnums, devices, axis_size):
         functools.update_wrapper(self, fun)
@@ -99,7 +82,7 @@ class PmapFunction:
         if isinstance(in_axes, list):
             in_axes = tuple(in_axes)
         for spec, what in ((in_axes, "in_axes"), (out_axes, "out_axes")):
-            if not all(_is_axis(a) for a in tree_leaves(spec)):
+            if not all(batching._is_axis(a) for a in tree_leaves(spec)):
                 raise TypeError(f"pmap {what} must be an int, None, or (nested) container with those types as "
                                 f"leaves, but got {spec}.")
         self._in_axes, self._out_axes = in_axes, out_axes
@@ -152,7 +135,7 @@ class PmapFunction:
             raise ValueError("pmap wrapped function must be passed at least one argument containing an array, "
                              f"got empty *args={args} and **kwargs={kwargs}")
         spec = (in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(dyn), {k: 0 for k in kwargs})
-        axes = _spec_leaves(spec, (dyn, kwargs), "in_axes")
+        axes = batching._prefix_flatten(spec, (dyn, kwargs), "in_axes", "pmap")
         names = [n for i, n in enumerate(arg_names(self._fun, n_args)) if i not in statics]
         nodes = [as_node(x) for x in flat]
         sizes = set()
@@ -216,7 +199,8 @@ class PmapFunction:
                 with self._lock:
                     self._cache[key] = plan
         outs = plan.run(nodes, axes, devs)
-        oaxes = _spec_leaves(self._out_axes, plan.out_tree.unflatten(list(range(len(outs)))), "out_axes")
+        oaxes = batching._prefix_flatten(self._out_axes, plan.out_tree.unflatten(list(range(len(outs)))), "out_axes",
+                                         "pmap")
         final = []
         for bufs, oa, av in zip(outs, oaxes, plan.out_avals):
             final.append(_assemble(bufs, oa, av))

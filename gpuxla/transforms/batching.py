@@ -219,13 +219,15 @@ def _check_spec(spec, what):
                         f"but got {spec}.")
 
 
-def _prefix_flatten(spec, tree, what):
-    """Spread an axis spec (a pytree prefix of `tree`, None leaves allowed) to tree's leaves."""
+def _prefix_flatten(spec, tree, what, transform="vmap"):
+    """Spread an axis spec (a pytree prefix of `tree`, None leaves allowed) to tree's leaves
+    (`transform` names vmap or pmap in the error)."""
     spec_leaves, spec_def = tree_flatten(spec, is_leaf=lambda a: a is None)
     try:
         subtrees = spec_def.flatten_up_to(tree)
     except ValueError as e:
-        raise ValueError(f"vmap {what} specification must be a tree prefix of the corresponding value; {e}") from None
+        raise ValueError(f"{transform} {what} specification must be a tree prefix of the corresponding value; "
+                         f"{e}") from None
     out = []
     for a, sub in zip(spec_leaves, subtrees):
         out += [a] * len(tree_flatten(sub)[0])
