@@ -95,9 +95,7 @@ def _fresh(e):
 
 def _reusing(impl):
     def run(x, *rest, **params):
-        # (and the others must broadcast into it: a buffer's rank can exceed its slot's, e.g. (1,) for ())
-        if type(x) is np.ndarray and x.base is None and x.flags.writeable and x.flags.c_contiguous and x.ndim \
-                and all(np.ndim(r) <= x.ndim for r in rest):
+        if type(x) is np.ndarray and x.base is None and x.flags.writeable and x.flags.c_contiguous and x.ndim:
             return impl(x, *rest, out=x, **params)
         return impl(x, *rest, **params)
     return run

@@ -617,8 +617,9 @@ def _fft(x, fft_type, fft_lengths):
 
 impl_rules.update({
     X.fft_p: _fft,
-    X.real_p: lambda z: np.ascontiguousarray(np.real(z)),
-    X.imag_p: lambda z: np.ascontiguousarray(np.imag(z)),
+    # (a contiguous copy, not the strided view; ascontiguousarray would make a 0-d result 1-d)
+    X.real_p: lambda z: np.real(z).copy(),
+    X.imag_p: lambda z: np.imag(z).copy(),
     X.conj_p: np.conj,
     X.complex_p: lambda x, y: (x + 1j * y).astype(X.COMPLEX_OF[x.dtype]),
 })
