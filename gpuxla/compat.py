@@ -55,10 +55,25 @@ ALIASES = {
     "jax.flatten_util": "gpuxla.flatten_util",
     "jax.experimental": "gpuxla.experimental",
     "jax.experimental.checkify": "gpuxla.experimental.checkify",
+    "jax.experimental.layout": "gpuxla.experimental.layout",
     "jax.ad_checkpoint": "gpuxla.ad_checkpoint",
     "jax.test_util": "gpuxla.test_util",
     "jax.errors": "gpuxla.errors",
     "jax.core": "gpuxla._jax_core",
+    "jax.custom_derivatives": "gpuxla.custom_derivatives",
+    "jax.stages": "gpuxla.stages",
+    # What libraries that define primitives (equinox) and flax use at import: honoured registries
+    # and classes (see gpuxla/extend/core.py); anything else raises when used.
+    "jax.extend": "gpuxla.extend",
+    "jax.extend.core": "gpuxla.extend.core",
+    "jax.extend.linear_util": "gpuxla.extend.linear_util",
+    "jax.extend.source_info_util": "gpuxla.extend.source_info_util",
+    "jax.interpreters": "gpuxla.interpreters",
+    "jax.interpreters.ad": "gpuxla.interpreters.ad",
+    "jax.interpreters.batching": "gpuxla.interpreters.batching",
+    "jax.interpreters.mlir": "gpuxla.interpreters.mlir",
+    "jax.interpreters.partial_eval": "gpuxla.interpreters.partial_eval",
+    "jax.interpreters.pxla": "gpuxla.interpreters.pxla",
     "jax.example_libraries": "gpuxla.example_libraries",
     "jax.example_libraries.stax": "gpuxla.example_libraries.stax",
     "jax.example_libraries.optimizers": "gpuxla.example_libraries.optimizers",
@@ -111,6 +126,11 @@ class _JaxModule(types.ModuleType):
                 return value
         if attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(f"module {self.__name__!r} has no attribute {attr!r}")
+        if self.__name__ == "jax.lax" and attr.endswith("_p"):
+            # JAX's primitive objects (libraries key tables on them): gpuxla's of the same name.
+            from .core.graph import PRIMITIVES
+            if attr[:-2] in PRIMITIVES:
+                return PRIMITIVES[attr[:-2]]
         if sub in _RAISE_WHEN_CALLED:
             return _not_yet(sub)
         raise AttributeError(f"{sub} is not in gpuxla yet (the gpuxla module {target.__name__} standing for "
@@ -124,9 +144,32 @@ class _JaxModule(types.ModuleType):
         return f"<module {self.__name__!r} (gpuxla's {self.__dict__['_gpuxla_module'].__name__})>"
 
 
+class _InternalModule(types.ModuleType):
+    """A `jax._src` module libraries import at import time (gpuxla/_jax_internals.py): its few
+    names, and AttributeError naming JAX's internal API for the rest."""
+
+    def __init__(self, name, names):
+        super().__init__(name, f"{name}: JAX's internal module; gpuxla gives only {sorted(names) or 'no names'}")
+        self.__dict__.update(names)
+        self.__path__ = []
+
+    def __getattr__(self, attr):
+        sub = f"{self.__name__}.{attr}"
+        if sub in _internal_modules():
+            return importlib.import_module(sub)
+        raise AttributeError(f"{sub} is JAX's internal API; gpuxla does not provide it (gpuxla.compat aliases)")
+
+
+def _internal_modules():
+    from ._jax_internals import MODULES
+    return MODULES
+
+
 class _Loader(importlib.abc.Loader):
     def create_module(self, spec):
-        return _JaxModule(spec.name, importlib.import_module(ALIASES[spec.name]))
+        if spec.name in ALIASES:
+            return _JaxModule(spec.name, importlib.import_module(ALIASES[spec.name]))
+        return _InternalModule(spec.name, _internal_modules()[spec.name]())
 
     def exec_module(self, module):
         parent, _, child = module.__name__.rpartition(".")
@@ -142,7 +185,7 @@ class _Finder(importlib.abc.MetaPathFinder):
         root = name.split(".")[0]
         if root not in _BLOCKED_ROOTS:
             return None
-        if name in ALIASES:
+        if name in ALIASES or name in _internal_modules():
             return importlib.util.spec_from_loader(name, _Loader(), is_package=True)
         if root == "jaxlib":
             what = "jaxlib is JAX's compiled runtime; gpuxla stands in for jax and has no jaxlib"
@@ -163,7 +206,7 @@ def install_jax_aliases():
     Call it before anything imports jax: a real JAX already imported raises RuntimeError (the two
     cannot share arrays). Calling it again does nothing."""
     real = [n for n, m in sys.modules.items()
-            if n.split(".")[0] in _BLOCKED_ROOTS and m is not None and not isinstance(m, _JaxModule)]
+            if n.split(".")[0] in _BLOCKED_ROOTS and m is not None and not isinstance(m, (_JaxModule, _InternalModule))]
     if real:
         raise RuntimeError(f"install_jax_aliases: JAX is already imported ({', '.join(sorted(real)[:3])} ...); "
                            "install the aliases before importing jax or any library that uses it")
@@ -176,5 +219,5 @@ def uninstall_jax_aliases():
     """Undo install_jax_aliases: drop the finder and every aliased module from sys.modules."""
     if _finder in sys.meta_path:
         sys.meta_path.remove(_finder)
-    for name in [n for n, m in sys.modules.items() if isinstance(m, _JaxModule)]:
+    for name in [n for n, m in sys.modules.items() if isinstance(m, (_JaxModule, _InternalModule))]:
         del sys.modules[name]

@@ -13,12 +13,13 @@ import numpy as np
 from .core import dtypes as _d
 
 __all__ = ["TypePromotionError", "bfloat16", "canonicalize_dtype", "finfo", "float0", "iinfo", "issubdtype",
-           "itemsize_bits", "result_type", "scalar_type_of"]
+           "itemsize_bits", "result_type", "scalar_type_of", "extended", "prng_key"]
 
 TypePromotionError = _d.TypePromotionError
 bfloat16 = _d.bfloat16
 float0 = _d.float0
 finfo, iinfo = _d.finfo, _d.iinfo
+extended, prng_key = _d.extended, _d.prng_key       # abstract scalar classes: typed keys' dtype is a prng_key
 
 
 def canonicalize_dtype(dtype, allow_extended_dtype=False):

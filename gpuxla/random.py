@@ -133,9 +133,10 @@ def _partitionable():
 
 # --- keys (section 2 and 3) -----------------------------------------------------------------
 class _KeyDtype:
-    """The dtype of typed keys: prints as JAX's `key<fry>`."""
+    """The dtype of typed keys: prints as JAX's `key<fry>`; `jnp.issubdtype(d, jax.dtypes.prng_key)`."""
     name = "key<fry>"
     itemsize = 8
+    type = dtypes.prng_key
 
     def __repr__(self):
         return self.name

@@ -129,8 +129,22 @@ _ABSTRACT = (np.generic, np.number, np.inexact, np.floating, np.integer, np.sign
              np.unsignedinteger, np.complexfloating)
 
 
+class extended(np.generic):
+    """JAX's abstract scalar class of extended dtypes (never instantiated): `issubdtype(d, extended)`."""
+
+
+class prng_key(extended):
+    """JAX's abstract scalar class of typed-key dtypes: `issubdtype(key.dtype, prng_key)`."""
+
+
 def issubdtype(a, b) -> bool:
-    """np.issubdtype that also files bfloat16/float8 under np.floating and int4 under np.integer."""
+    """np.issubdtype that also files bfloat16/float8 under np.floating and int4 under np.integer,
+    and typed-key dtypes (whose `.type` is `prng_key`) under `extended`."""
+    if isinstance(b, type) and issubclass(b, extended) or isinstance(getattr(a, "type", None), type) \
+            and issubclass(a.type, extended):
+        at = a if isinstance(a, type) else getattr(a, "type", None)
+        bt = b if isinstance(b, type) else getattr(b, "type", None)
+        return isinstance(at, type) and isinstance(bt, type) and issubclass(at, bt)
     if isinstance(b, type) and b in _ABSTRACT:
         ad = _to_dtype(a)
         if ad in _CUSTOM_FLOATS:

@@ -47,6 +47,10 @@ class Aval:
         return Aval(self.shape if shape is None else shape, self.dtype if dtype is None else dtype,
                     self.weak_type if weak_type is None else weak_type)
 
+    def to_tangent_aval(self):
+        """The aval of this value's tangents (JAX's): float0 for an integer or bool value."""
+        return self if dtypes.is_inexact(self.dtype) else Aval(self.shape, dtypes.float0)
+
     def key(self):
         return (self.shape, self.dtype, self.weak_type)
 

@@ -2,6 +2,7 @@
 helpers, asarray and the *_like constructors, and shape manipulation.
 """
 
+import ml_dtypes as _ml_dtypes
 import numpy as np
 
 from .. import lax
@@ -49,6 +50,10 @@ int8, int16, int32, int64 = (_scalar_type(f"int{b}", f"int{b}") for b in (8, 16,
 uint8, uint16, uint32, uint64 = (_scalar_type(f"uint{b}", f"uint{b}") for b in (8, 16, 32, 64))
 float16, float32, float64 = (_scalar_type(f"float{b}", f"float{b}") for b in (16, 32, 64))
 bfloat16 = _scalar_type("bfloat16", dtypes.bfloat16)
+# The 8-bit floats (ml_dtypes' formats, as jnp's; flax names them at import).
+float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz = (
+    _scalar_type(n, getattr(_ml_dtypes, n))
+    for n in ("float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz"))
 complex64, complex128 = _scalar_type("complex64", np.complex64), _scalar_type("complex128", np.complex128)
 float_, int_, complex_ = float64, int64, complex128
 generic, number, inexact, floating = np.generic, np.number, np.inexact, np.floating

@@ -6,7 +6,7 @@ from .. import lax
 from ..core import primitives as P
 from ..core.graph import proj_p
 from ..core.trace import as_node
-from ..tree_util import tree_unflatten
+from ..tree_util import tree_map, tree_unflatten
 from .batching import (batch_rules, batch_size, bdim_at_front, broadcast_batched, defbroadcasting, defvectorized,
                        moveaxis, shift_axis, vmap)
 
@@ -240,6 +240,9 @@ def _custom_rule(prim):
     def rule(args, dims, num_outs, in_tree, out_tree, static, fun, **params):
         size = batch_size(args, dims)
         n = len(args) - num_outs
+        if params.get("batch") is not None:
+            # A library primitive (gpuxla/extend/core.py): its own batching rule, on its operands.
+            return params["batch"](args[:n], dims[:n])
         xdims = list(dims[:n])
         outs = [bdim_at_front(a, d, size) for a, d in zip(args[n:], dims[n:])]
         dyn_axes = tuple(tree_unflatten(in_tree, xdims))
@@ -252,7 +255,14 @@ def _custom_rule(prim):
                                              axis_size=size)(a[-2], a[-1])
         else:
             fwd, bwd = params["fwd"], params["bwd"]
-            new["fwd"] = _vmapped(fwd, full_axes, size)
+            if getattr(fwd, "symbolic_zeros", False):
+                from .custom import CustomVJPPrimal, batched_symbolic_fwd
+                pos = {i for i, _ in static.items}
+                plain = _vmapped(lambda *a: fwd(*[v if i in pos else tree_map(lambda x: CustomVJPPrimal(x, True), v)
+                                                  for i, v in enumerate(a)]), full_axes, size)
+                new["fwd"] = batched_symbolic_fwd(fwd, plain)
+            else:
+                new["fwd"] = _vmapped(fwd, full_axes, size)
             new["bwd"] = lambda *a: _batched_bwd(bwd, a[:-2], a[-2], a[-1], in_tree, xdims, size)
         res = prim.bind(*args[:n], *outs, num_outs=num_outs, in_tree=in_tree, out_tree=out_tree,
                         static=static, **new)

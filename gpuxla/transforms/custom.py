@@ -24,7 +24,7 @@ from ..tree_util import tree_flatten, tree_map, tree_structure, tree_unflatten
 from . import ad
 from .ad import jvp_rules, vjp_rules
 
-__all__ = ["custom_jvp", "custom_vjp", "checkpoint", "remat"]
+__all__ = ["custom_jvp", "custom_vjp", "checkpoint", "remat", "SymbolicZero", "CustomVJPPrimal"]
 
 
 class _Static:
@@ -94,13 +94,46 @@ def _bind(prim, fun, args, static_argnums, **params):
     return tree_unflatten(out_tree, res)
 
 
-def _tangent_in(t, x):
-    return t if t is not None else ad.zeros_like_aval(x.aval)
+class SymbolicZero:
+    """A zero tangent or cotangent that is not an array: what a rule defined with
+    `symbolic_zeros=True` receives for an input (an output) that has none, and may return."""
+
+    def __init__(self, aval):
+        self.aval = aval
+
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+
+    @staticmethod
+    def from_primal_value(x):
+        a = as_node(x).aval
+        return SymbolicZero(a.update(dtype=dtypes.float0 if not dtypes.is_inexact(a.dtype) else a.dtype,
+                                     weak_type=False))
+
+    def __repr__(self):
+        return f"SymbolicZero({self.aval})"
+
+
+class CustomVJPPrimal:
+    """An argument of a `custom_vjp` fwd rule defined with `symbolic_zeros=True`: its `value`, and
+    whether it is `perturbed` (gpuxla counts every floating-point argument as perturbed)."""
+
+    def __init__(self, value, perturbed):
+        self.value, self.perturbed = value, perturbed
+
+    def __repr__(self):
+        return f"CustomVJPPrimal(value={self.value!r}, perturbed={self.perturbed})"
+
+
+def _tangent_in(t, x, symbolic=False):
+    if t is not None:
+        return t
+    return SymbolicZero(x.aval) if symbolic else ad.zeros_like_aval(x.aval)
 
 
 def _leaf_or_none(v):
     """A user rule's tangent/cotangent leaf: None (zero), or an Array; float0 means zero."""
-    if v is None:
+    if v is None or type(v) is SymbolicZero:
         return None
     if isinstance(v, np.ndarray) and v.dtype == dtypes.float0:
         return None
@@ -144,10 +177,10 @@ class custom_jvp:
         self.jvp = None
 
     def defjvp(self, jvp, symbolic_zeros=False):
-        if symbolic_zeros:
-            raise NotImplementedError("custom_jvp.defjvp(symbolic_zeros=True) is not supported by gpuxla; "
-                                      "zero tangents are passed as arrays of zeros")
-        self.jvp = jvp
+        """`jvp(primals, tangents) -> (primal_out, tangent_out)`. With `symbolic_zeros=True` an
+        input without a tangent gets a `SymbolicZero` instead of an array of zeros (under `vmap`,
+        arrays of zeros), and the rule may return one."""
+        self.jvp = _SymbolicZerosRule(jvp) if symbolic_zeros else jvp
         return jvp
 
     def defjvps(self, *jvps):
@@ -173,6 +206,37 @@ class custom_jvp:
         return _bind(P.custom_jvp_call_p, self.fun, args, self.nondiff_argnums, jvp=self.jvp, remat=False)
 
 
+class _SymbolicZerosRule:
+    """A rule defined with symbolic_zeros=True (the flag travels with it in the call's params)."""
+    symbolic_zeros = True
+
+    def __init__(self, rule):
+        self.rule = rule
+        functools.update_wrapper(self, rule)
+
+    def __call__(self, *args):
+        return self.rule(*args)
+
+    def __eq__(self, other):
+        return type(other) is _SymbolicZerosRule and other.rule == self.rule
+
+    def __hash__(self):
+        return hash(self.rule)
+
+
+def _symbolic(rule):
+    return getattr(rule, "symbolic_zeros", False)
+
+
+def batched_symbolic_fwd(fwd, vmapped):
+    """The fwd rule of a batched custom_vjp call whose fwd takes `CustomVJPPrimal`s: `vmapped`
+    (the vmap of a function of plain values) on their values. (Its bwd, batched, gets arrays of
+    zeros for zero cotangents: vmap cannot map over a SymbolicZero.)"""
+    def fwd_b(*args):
+        return vmapped(*tree_map(lambda a: a.value if type(a) is CustomVJPPrimal else a, args))
+    return _SymbolicZerosRule(fwd_b)
+
+
 def _call_user_jvp(xs, ts, in_tree, out_tree, static, jvp, fun):
     primals = tuple(tree_unflatten(in_tree, list(xs)))
     tangents = tuple(tree_unflatten(in_tree, list(ts)))
@@ -183,9 +247,10 @@ def _call_user_jvp(xs, ts, in_tree, out_tree, static, jvp, fun):
     return _flat_user(res[1], out_tree, "JVP", _name(fun))
 
 
-def _custom_jvp_jvp(primals, tangents, out, num_outs, in_tree, out_tree, static, fun, jvp, remat):
+def _custom_jvp_jvp(primals, tangents, out, num_outs, in_tree, out_tree, static, fun, jvp, remat, batch=None):
     n = len(primals) - num_outs
-    xs, ts = primals[:n], [_tangent_in(t, x) for t, x in zip(tangents[:n], primals[:n])]
+    sym = not remat and _symbolic(jvp)
+    xs, ts = primals[:n], [_tangent_in(t, x, sym) for t, x in zip(tangents[:n], primals[:n])]
     if remat:
         t_out = ad.jvp(lambda *d: fun(*static.merge(d)), tuple(tree_unflatten(in_tree, list(xs))),
                        tuple(tree_unflatten(in_tree, ts)))[1]
@@ -193,7 +258,7 @@ def _custom_jvp_jvp(primals, tangents, out, num_outs, in_tree, out_tree, static,
     return _call_user_jvp(xs, ts, in_tree, out_tree, static, jvp, fun)
 
 
-def _custom_jvp_vjp(ct, out, *inputs, num_outs, in_tree, out_tree, static, fun, jvp, remat):
+def _custom_jvp_vjp(ct, out, *inputs, num_outs, in_tree, out_tree, static, fun, jvp, remat, batch=None):
     n = len(inputs) - num_outs
     xs = inputs[:n]
     if remat:
@@ -206,7 +271,7 @@ def _custom_jvp_vjp(ct, out, *inputs, num_outs, in_tree, out_tree, static, fun, 
     # Transpose the user's JVP: it is linear in the tangents, so walking its tangent graph
     # backward from the output cotangents to fresh tangent leaves gives the VJP.
     leaves = [P.wrap_p.bind(ad.zeros_like_aval(x.aval)) if dtypes.is_inexact(x.dtype) else None for x in xs]
-    ts = [lf if lf is not None else ad.zeros_like_aval(x.aval) for lf, x in zip(leaves, xs)]
+    ts = [lf if lf is not None else _tangent_in(None, x, _symbolic(jvp)) for lf, x in zip(leaves, xs)]
     t_out = _call_user_jvp(xs, ts, in_tree, out_tree, static, jvp, fun)
     live = [lf for lf in leaves if lf is not None]
     pairs = [(t, c) for t, c in zip(t_out, ct) if t is not None and c is not None]
@@ -241,9 +306,9 @@ class custom_vjp:
         self.fwd = self.bwd = None
 
     def defvjp(self, fwd, bwd, symbolic_zeros=False, optimize_remat=False):
-        if symbolic_zeros:
-            raise NotImplementedError("custom_vjp.defvjp(symbolic_zeros=True) is not supported by gpuxla")
-        self.fwd, self.bwd = fwd, bwd
+        """With `symbolic_zeros=True`, fwd receives each argument as a `CustomVJPPrimal`, bwd
+        receives a `SymbolicZero` for an output without a cotangent, and may return them."""
+        self.fwd, self.bwd = (_SymbolicZerosRule(fwd), _SymbolicZerosRule(bwd)) if symbolic_zeros else (fwd, bwd)
 
     def __get__(self, obj, objtype=None):
         return self if obj is None else functools.partial(self, obj)
@@ -263,12 +328,17 @@ def _custom_vjp_vjp(ct, out, *inputs, num_outs, in_tree, out_tree, static, fun, 
     n = len(inputs) - num_outs
     xs, outs = inputs[:n], inputs[n:]
     dyn = tuple(tree_unflatten(in_tree, list(xs)))
-    res = fwd(*static.merge(dyn))
+    sym = _symbolic(fwd)
+    if sym:
+        res = fwd(*static.merge(tree_map(lambda x: CustomVJPPrimal(x, dtypes.is_inexact(as_node(x).dtype)), dyn)))
+    else:
+        res = fwd(*static.merge(dyn))
     if not (isinstance(res, (tuple, list)) and len(res) == 2):
         raise TypeError(f"Custom VJP fwd rule {_name(fwd)} for function {_name(fun)} must produce a pair (list or "
                         f"tuple of length two) where the first element represents the primal output and the "
                         f"second element represents residuals, but got {res!r}.")
-    g = tree_unflatten(out_tree, [c if c is not None else ad.zeros_like_aval(o.aval) for c, o in zip(ct, outs)])
+    sym_ct = _symbolic(bwd)
+    g = tree_unflatten(out_tree, [c if c is not None else _tangent_in(None, o, sym_ct) for c, o in zip(ct, outs)])
     cts = bwd(*static.values(), res[1], g)
     if not isinstance(cts, (tuple, list)) or len(cts) != len(dyn):
         raise TypeError(f"Custom VJP bwd rule {_name(bwd)} must produce a tuple with one cotangent per primal "
