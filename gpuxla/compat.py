@@ -87,6 +87,31 @@ _MODULE_ATTRS = {"jax.config"}
 _RAISE_WHEN_CALLED = ("jax.lax.all_to_all", "jax.lax.pswapaxes")
 
 
+def _jax_array_type():
+    """`jax.Array` through the aliases: an abstract class whose instances are gpuxla's arrays and
+    its typed keys (`random.key`), as in JAX, where a key array is a `jax.Array`. (gpuxla's own
+    `gpuxla.Array` is the node class, which keys wrap rather than extend.)"""
+    global _JAX_ARRAY
+    if _JAX_ARRAY is None:
+        import abc
+
+        from .core.graph import Array as _Node
+        from .random import PRNGKeyArray
+
+        class Array(abc.ABC):
+            __doc__ = _jax_array_type.__doc__
+        Array.__module__ = "jax"
+        Array.register(_Node)
+        Array.register(PRNGKeyArray)
+        _JAX_ARRAY = Array
+    return _JAX_ARRAY
+
+
+_JAX_ARRAY = None
+# JAX attributes that are not the gpuxla module's attribute of the same name.
+_OVERRIDES = {"jax.Array": _jax_array_type}
+
+
 def _not_yet(name):
     def missing(*args, **kwargs):
         raise NotImplementedError(f"{name} is not in gpuxla yet")
@@ -114,6 +139,8 @@ class _JaxModule(types.ModuleType):
         sub = f"{self.__name__}.{attr}"
         if sub in ALIASES:
             return importlib.import_module(sub)
+        if sub in _OVERRIDES:
+            return _OVERRIDES[sub]()
         target = self.__dict__["_gpuxla_module"]
         try:
             value = getattr(target, attr)

@@ -58,7 +58,7 @@ try:
 except ImportError as e:
     errors["module"] = str(e)
 try:
-    import jax._src.core  # noqa: F401
+    import jax._src.pjit  # noqa: F401
 except ImportError as e:
     errors["internal"] = str(e)
 out["errors"] = errors
