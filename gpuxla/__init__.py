@@ -12,6 +12,7 @@ from ._api import (devices, local_devices, device_count, local_device_count, def
                    typeof, disable_jit, clear_caches, linear_transpose, named_scope, named_call, pure_callback,
                    process_count, process_index, process_indices, host_count, host_id, host_ids,
                    enable_x64, debug_nans, debug_infs, log_compiles, numpy_rank_promotion, threefry_partitionable)
+from ._api import numpy_dtype_promotion
 from .backends import Device
 from .transforms.ad import grad, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev, jacobian, hessian, custom_jvp, custom_vjp, checkpoint, remat  # noqa: E501
 from .transforms.batching import vmap

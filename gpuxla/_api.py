@@ -58,8 +58,9 @@ def block_until_ready(x):
 
 
 class ShapeDtypeStruct:
-    def __init__(self, shape, dtype, weak_type=False):
+    def __init__(self, shape, dtype, weak_type=False, sharding=None):
         self.shape, self.dtype, self.weak_type = tuple(shape), np.dtype(dtype), weak_type
+        self.sharding = sharding        # kept, as JAX keeps it; gpuxla places nothing by it
 
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: math.prod(self.shape))
@@ -72,6 +73,18 @@ class ShapeDtypeStruct:
 
     def __hash__(self):
         return hash((self.shape, self.dtype))
+
+
+@contextlib.contextmanager
+def numpy_dtype_promotion(promotion):
+    """JAX's dtype-promotion mode for a block: "standard" (JAX's lattice, gpuxla's only mode; equinox
+    asks for it around its layers) runs the block as it is; "strict" is not in gpuxla yet."""
+    if promotion not in ("standard", "strict"):
+        raise ValueError(f"jax_numpy_dtype_promotion must be 'standard' or 'strict', got {promotion!r}")
+    if promotion == "strict":
+        raise NotImplementedError("jax.numpy_dtype_promotion('strict') is not in gpuxla yet (it promotes by JAX's "
+                                  "standard lattice only)")
+    yield
 
 
 def eval_shape(fun, *args, **kwargs):

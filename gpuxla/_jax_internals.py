@@ -9,6 +9,7 @@ used. Every other `jax._src` module still raises ModuleNotFoundError.
 
   * traceback_util: JAX's traceback filtering. gpuxla does not filter tracebacks; registering a
     file for exclusion changes nothing, which is what these calls mean for a program's results.
+    `include_frame` answers from the registered files (equinox's error_if formats the others).
   * dtypes: gpuxla's `TypePromotionError`, `extended`, `prng_key`, `finfo`, `issubdtype`; an
     `ExtendedDType` base class (flax's fp8 meta dtype subclasses it at import).
   * core: `ShapedArray` (gpuxla's aval, as `jax.core.ShapedArray`).
@@ -29,8 +30,15 @@ def _traceback_util():
     def api_boundary(fun=None, **kwargs):
         return fun if fun is not None else (lambda f: f)
 
-    return {"register_exclusion": register_exclusion, "api_boundary": api_boundary,
-            "_exclude_paths": exclude_paths}
+    def include_filename(filename):
+        return not any(filename.startswith(p) for p in exclude_paths)
+
+    def include_frame(frame):
+        """Whether a frame's file was not registered for exclusion (equinox formats the rest)."""
+        return include_filename(frame.f_code.co_filename)
+
+    return {"register_exclusion": register_exclusion, "api_boundary": api_boundary, "include_frame": include_frame,
+            "include_filename": include_filename, "_exclude_paths": exclude_paths}
 
 
 def _dtypes():

@@ -51,7 +51,10 @@ def _call(api, fn, args, kwargs, result_specs, effect, vmap_method=None):
     results (arrays matching `result_specs`)."""
     from . import numpy as jnp
     leaves, tree = tree_flatten((tuple(args), dict(kwargs)))
-    pos = [i for i, x in enumerate(leaves) if isinstance(x, (Array, np.ndarray, np.generic))]
+    # As JAX, pure_callback and io_callback pass Python scalar arguments as arrays too (equinox's
+    # error_if calls `.item()` on one).
+    kinds = (Array, np.ndarray, np.generic) + ((bool, int, float, complex) if effect in ("pure", "io") else ())
+    pos = [i for i, x in enumerate(leaves) if isinstance(x, kinds)]
     arrays = [jnp.asarray(leaves[i]) for i in pos]
     static = [None if i in set(pos) else x for i, x in enumerate(leaves)]
     host_fn = _HostFn(fn, api, tree, static, pos)
@@ -61,8 +64,10 @@ def _call(api, fn, args, kwargs, result_specs, effect, vmap_method=None):
     # Inside grad/jvp the inputs may carry tangents even when their values exist: a pure callback
     # becomes a node there, so differentiating through it raises instead of giving a zero.
     in_ad = effect == "pure" and graph.state.trace_level > 0 and any(a.prim is not None for a in arrays)
-    # Inside a trace (jit, vmap, a loop body) an effect runs when the traced code runs, not now.
-    staged = effect != "pure" and X.collecting_effects()
+    # Inside a trace (jit, vmap, a loop body, a cond branch) a callback runs when the traced code
+    # runs, not now: a pure one too, since it may raise (equinox's error_if raises from a cond
+    # branch that only runs when the check fails).
+    staged = X.collecting_effects()
     if not traced and not in_ad and not staged:
         out = _run(host_fn, [np.asarray(a) for a in arrays], avals)
         return tree_unflatten(spec_tree, [jnp.asarray(o) for o in out])
