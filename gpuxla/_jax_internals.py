@@ -13,9 +13,10 @@ used. Every other `jax._src` module still raises ModuleNotFoundError.
   * dtypes: gpuxla's `TypePromotionError`, `extended`, `prng_key`, `finfo`, `issubdtype`; an
     `ExtendedDType` base class (flax's fp8 meta dtype subclasses it at import).
   * core: `ShapedArray` (gpuxla's aval, as `jax.core.ShapedArray`).
+  * checkify: gpuxla's `jax.experimental.checkify` names flax.nnx's checkify wrapper uses.
   * tree_util: `_registry` (flax.nnx asks `type(x) in _registry`): gpuxla's pytree node types.
   * state.types: `AbstractRef`, a class no gpuxla value is an instance of (gpuxla has no refs).
-  * compiler, xla_bridge, dispatch, interpreters.pxla, earray, checkify, api_util: empty.
+  * compiler, xla_bridge, dispatch, interpreters.pxla, earray, api_util: empty.
 """
 
 __all__ = ["MODULES"]
@@ -70,6 +71,14 @@ def _state_types():
     return {"AbstractRef": AbstractRef}
 
 
+def _checkify():
+    import typing
+
+    from .experimental import checkify as c
+    return {"user_checks": c.user_checks, "JaxException": c.JaxException, "Error": c.Error, "checkify": c.checkify,
+            "Out": typing.TypeVar("Out")}
+
+
 def _empty():
     return {}
 
@@ -90,6 +99,6 @@ MODULES = {
     "jax._src.interpreters": _empty,
     "jax._src.interpreters.pxla": _empty,
     "jax._src.earray": _empty,
-    "jax._src.checkify": _empty,
+    "jax._src.checkify": _checkify,
     "jax._src.api_util": _empty,
 }

@@ -56,6 +56,7 @@ ALIASES = {
     "jax.experimental": "gpuxla.experimental",
     "jax.experimental.checkify": "gpuxla.experimental.checkify",
     "jax.experimental.layout": "gpuxla.experimental.layout",
+    "jax.experimental.hijax": "gpuxla.experimental.hijax",
     "jax.ad_checkpoint": "gpuxla.ad_checkpoint",
     "jax.test_util": "gpuxla.test_util",
     "jax.errors": "gpuxla.errors",
@@ -82,9 +83,9 @@ ALIASES = {
 _BLOCKED_ROOTS = ("jax", "jaxlib")
 # Attributes that are modules in gpuxla and stand for JAX's (jax.config is JAX's config object).
 _MODULE_ATTRS = {"jax.config"}
-# JAX functions that libraries only wrap or name at import time (chex wraps these): here they
-# exist, and calling one raises NotImplementedError naming it.
-_RAISE_WHEN_CALLED = ("jax.lax.all_to_all", "jax.lax.pswapaxes")
+# JAX functions that libraries only wrap or name at import time (chex wraps the collectives; flax
+# probes for new_ref): here they exist, and calling one raises NotImplementedError naming it.
+_RAISE_WHEN_CALLED = ("jax.lax.all_to_all", "jax.lax.pswapaxes", "jax.new_ref")
 
 
 def _jax_array_type():
@@ -107,9 +108,18 @@ def _jax_array_type():
     return _JAX_ARRAY
 
 
+class Ref:
+    """`jax.Ref` through the aliases: JAX's mutable array reference. gpuxla has none, so nothing is
+    one (flax.nnx tests isinstance against it); `jax.new_ref` raises NotImplementedError."""
+    __module__ = "jax"
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError("jax.Ref is not in gpuxla yet (it has no mutable array references)")
+
+
 _JAX_ARRAY = None
 # JAX attributes that are not the gpuxla module's attribute of the same name.
-_OVERRIDES = {"jax.Array": _jax_array_type}
+_OVERRIDES = {"jax.Array": _jax_array_type, "jax.Ref": lambda: Ref}
 
 
 def _not_yet(name):

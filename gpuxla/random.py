@@ -153,6 +153,31 @@ class _KeyDtype:
 KEY_DTYPE = _KeyDtype()
 
 
+class KeyAval:
+    """The abstract value of typed keys (`jax.typeof(key)`): shape and the key dtype."""
+    __slots__ = ("shape",)
+    dtype, weak_type = KEY_DTYPE, False
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    ndim = property(lambda self: len(self.shape))
+
+    def to_tangent_aval(self):
+        return graph.Aval(self.shape, dtypes.float0)
+
+    def __eq__(self, other):
+        return isinstance(other, KeyAval) and other.shape == self.shape
+
+    def __hash__(self):
+        return hash(("key", self.shape))
+
+    def str_short(self):
+        return f"key<fry>[{','.join(map(str, self.shape))}]"
+
+    __repr__ = __str__ = str_short
+
+
 class PRNGKeyArray:
     """Typed keys (`random.key`): an array of keys whose shape leaves out the two uint32 words of
     each key. `key_data` gives the uint32[..., 2] words; both kinds of key give identical numbers.
@@ -169,6 +194,7 @@ class PRNGKeyArray:
     ndim = property(lambda self: self._base.ndim - 1)
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
     dtype = property(lambda self: KEY_DTYPE)
+    gpuxla_aval = property(lambda self: KeyAval(self.shape))     # jax.typeof(key)
 
     def __len__(self):
         if not self.shape:

@@ -1,7 +1,7 @@
 """JAX libraries beyond optax on gpuxla (#21): the shims they need (`jax.extend.core.Primitive`
 with `jax.interpreters` rules, `symbolic_zeros`, typed keys as `jax.Array`), tested directly
 against NumPy, and equinox / flax.linen training runs through `python -m gpuxla` against the
-same runs recorded with real JAX (tests/data/compat/libs_reference.json).
+same runs recorded with real JAX (tests/data/compat/libs_reference.json), flax.nnx included.
 
 equinox and chex are test dependencies; flax is not (it brings orbax-checkpoint and tensorstore,
 +23 s and +80 MB on a fresh install), so its run is skipped where flax is not installed."""
@@ -185,6 +185,7 @@ def test_typed_key_dtype_is_a_prng_key():
     assert not jnp.issubdtype(jnp.float32, jax.dtypes.prng_key)
     np.testing.assert_array_equal(jax.random.key_data(jax.random.wrap_key_data(jax.random.key_data(k))),
                                   np.asarray(jax.random.PRNGKey(3)))
+    assert str(jax.typeof(jax.random.split(k, 3))) == "key<fry>[3]" and jax.typeof(k).dtype == k.dtype
     a = ShapedArray((2,), np.int32).to_tangent_aval()
     assert a.dtype == jax.dtypes.float0 and ShapedArray((2,), np.float32).to_tangent_aval().dtype == np.float32
 
@@ -215,6 +216,21 @@ except NotImplementedError as e:
     errors["partial_eval"] = str(e)
 out["errors"] = errors
 out["stop_gradient_p"] = jax.lax.stop_gradient_p.name
+out["ref"] = [isinstance(jnp.ones(2), jax.Ref), hasattr(jax, "new_ref")]
+try:
+    jax.new_ref(jnp.ones(2))
+except NotImplementedError as e:
+    errors["new_ref"] = str(e)
+from jax.experimental import hijax
+try:
+    hijax.HiPrimitive("p").bind(1.0)
+except NotImplementedError as e:
+    errors["hijax"] = str(e)
+try:
+    jax.jit(jnp.sin, in_shardings=jax.sharding.SingleDeviceSharding(jax.devices()[0]))
+except NotImplementedError as e:
+    errors["in_shardings"] = str(e)
+out["jit_none_shardings"] = float(jax.jit(jnp.sin, in_shardings=(None,), out_shardings=None)(0.0))
 out["jaxpr_isinstance"] = isinstance(jax.make_jaxpr(jnp.sin)(1.0), jax.extend.core.ClosedJaxpr)
 print(json.dumps(out))
 '''
@@ -230,6 +246,9 @@ def test_aliases_for_libraries(tmp_path):
     assert "jax._src.pjit is JAX's internal module" in errs["internal_module"]
     assert "PartialVal.unknown is not in gpuxla" in errs["partial_eval"]
     assert out["stop_gradient_p"] == "stop_gradient" and out["jaxpr_isinstance"] is False
+    assert out["ref"] == [False, True] and errs["new_ref"] == "jax.new_ref is not in gpuxla yet"
+    assert "binding the hijax primitive 'p' is not in gpuxla" in errs["hijax"]
+    assert "jit(in_shardings=...) is not in gpuxla yet" in errs["in_shardings"] and out["jit_none_shardings"] == 0.0
 
 
 # --- the libraries, against real JAX's recorded runs -------------------------------------------
@@ -244,10 +263,11 @@ def _check_run(lib, tmp_path):
     assert len(out["params0"]) == len(ref["params0"])
     for got, want in zip(out["params0"], ref["params0"]):
         np.testing.assert_array_equal(np.asarray(got, np.float32), np.asarray(want, np.float32))
-    # float32 training in another summation order: 3.2e-7 (equinox) and 2.0e-7 (flax) measured
-    # on the numpy platform over 15 steps; a wrong gradient or update is off by far more.
+    # float32 training in another summation order: 3.2e-7 (equinox), 2.0e-7 (flax.linen) and
+    # 1.5e-7 (flax.nnx) measured on the numpy platform over 15 steps; a wrong gradient or update
+    # is off by far more.
     np.testing.assert_allclose(out["losses"], ref["losses"], rtol=1e-5)
-    assert out["losses"][-1] < 0.7 * out["losses"][0]
+    assert out["losses"][-1] < 0.75 * out["losses"][0]
     return out, ref
 
 
@@ -261,5 +281,6 @@ def test_equinox_and_chex_train_as_with_jax(tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec("flax") is None, reason="flax is not installed (not a test dependency: "
                     "it brings orbax-checkpoint and tensorstore)")
-def test_flax_linen_trains_as_with_jax(tmp_path):
-    _check_run("flax.linen", tmp_path)
+@pytest.mark.parametrize("api", ["flax.linen", "flax.nnx"])
+def test_flax_trains_as_with_jax(api, tmp_path):
+    _check_run(api, tmp_path)

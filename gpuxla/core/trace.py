@@ -173,6 +173,9 @@ def aval_of(x):
         return x.aval
     if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
         return Aval((), dtypes.scalar_dtype_for_value(x), weak_type=not isinstance(x, bool))
+    own = getattr(type(x), "gpuxla_aval", None)
+    if own is not None:         # a value that is not an Array but has an abstract value (typed keys)
+        return own.__get__(x)
     if hasattr(x, "shape") and hasattr(x, "dtype"):
         return Aval(x.shape, dtypes.canonicalize_dtype(x.dtype))
     arr = np.asarray(x)

@@ -34,7 +34,7 @@ from ..core.trace import as_node
 from ..interpreters import ad, batching, mlir
 from ..transforms import batching as _batching, custom
 
-__all__ = ["Primitive", "ShapedArray", "Jaxpr", "ClosedJaxpr", "Var", "Literal", "mapped_aval",
+__all__ = ["Primitive", "Effect", "ShapedArray", "Jaxpr", "ClosedJaxpr", "Var", "Literal", "mapped_aval",
            "unmapped_aval", "get_opaque_trace_state", "Tracer", "get_aval"]
 
 
@@ -190,6 +190,11 @@ def get_opaque_trace_state(convention=None):
     """An opaque token of the current tracing state, compared by equality (flax records it):
     gpuxla's is the depth of running transformations."""
     return ("gpuxla-trace-level", state.trace_level)
+
+
+class Effect:
+    """JAX's base class of effects (flax.nnx subclasses it at import). gpuxla's primitives have no
+    effect objects; a library primitive's abstract evaluation that declares effects raises."""
 
 
 # --- JAX's jaxpr classes: for isinstance checks only ---------------------------------------------

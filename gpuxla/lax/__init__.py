@@ -386,7 +386,9 @@ class Precision:
     DEFAULT, HIGH, HIGHEST = "DEFAULT", "HIGH", "HIGHEST"
 
 
-def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None, out_sharding=None):
+    if out_sharding is not None:
+        raise NotImplementedError("lax.dot_general(out_sharding=...) is not in gpuxla yet: only None is accepted")
     lhs, rhs = _operands(lhs, rhs)
     (lc, rc), (lb, rb) = dimension_numbers
     dn = ((tuple(_map(int, lc)), tuple(_map(int, rc))), (tuple(_map(int, lb)), tuple(_map(int, rb))))

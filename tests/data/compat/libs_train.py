@@ -78,4 +78,26 @@ elif LIB == "flax.linen":
         params, state, loss = step(params, state, X, Y)
         losses.append(float(loss))
     out["losses"] = losses
+elif LIB == "flax.nnx":
+    from flax import nnx
+
+    class NnxMLP(nnx.Module):
+        def __init__(self, rngs):
+            self.l1 = nnx.Linear(3, 8, rngs=rngs)
+            self.l2 = nnx.Linear(8, 1, rngs=rngs)
+
+        def __call__(self, x):
+            return self.l2(jnp.tanh(self.l1(x)))
+
+    model = NnxMLP(nnx.Rngs(0))            # typed keys inside nnx.Rngs
+    opt = nnx.Optimizer(model, optax.adam(1e-2), wrt=nnx.Param)
+
+    @nnx.jit
+    def step(model, opt, x, y):
+        loss, g = nnx.value_and_grad(lambda m: jnp.mean((m(x) - y) ** 2))(model)
+        opt.update(model, g)
+        return loss
+
+    out["params0"] = leaves(nnx.state(model, nnx.Param))
+    out["losses"] = [float(step(model, opt, X, Y)) for _ in range(STEPS)]
 print(json.dumps(out))
