@@ -30,6 +30,8 @@ more values (XLA hands that exp and sum to YNNPACK, whose kernels are not modell
 `jax_threefry_partitionable` (default True, as in JAX >= 0.5) picks the counter layout; set it to
 False with `gpuxla.config.update` to get the numbers of JAX < 0.5 (and of old tutorials).
 """
+import functools
+import inspect
 import operator
 import warnings
 from collections.abc import Sequence
@@ -1824,3 +1826,36 @@ __all__ += ["laplace", "logistic", "cauchy", "gamma", "loggamma", "beta", "diric
             "chisquare", "t", "f", "multivariate_normal", "orthogonal", "rademacher", "ball", "lognormal",
             "maxwell", "pareto", "weibull_min", "triangular", "geometric", "generalized_normal",
             "double_sided_maxwell", "rayleigh", "wald", "multinomial", "key_dtype"]
+
+
+# --- out_sharding ---------------------------------------------------------------------------
+# JAX's samplers take `out_sharding=` (flax.nnx passes its input's). gpuxla places every result on
+# its one device and its shardings all name that device (nothing is split), so None or a gpuxla
+# Sharding is accepted; anything else (a PartitionSpec) raises, naming the sampler.
+def _one_device(sharding):
+    from .sharding import Sharding
+    return isinstance(sharding, Sharding)
+
+
+def _takes_out_sharding(fn):
+    @functools.wraps(fn)
+    def sampler(*args, out_sharding=None, **kwargs):
+        if out_sharding is not None and not _one_device(out_sharding):
+            raise NotImplementedError(f"random.{fn.__name__}(out_sharding={out_sharding!r}) is not in gpuxla yet: "
+                                      "only None or a one-device Sharding is accepted")
+        return fn(*args, **kwargs)
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())
+    at = next((i for i, p in enumerate(params) if p.kind is p.VAR_KEYWORD), len(params))
+    params.insert(at, inspect.Parameter("out_sharding", inspect.Parameter.KEYWORD_ONLY, default=None))
+    sampler.__signature__ = sig.replace(parameters=params)
+    return sampler
+
+
+_SHARDED = ("ball", "bernoulli", "beta", "bits", "categorical", "cauchy", "chisquare", "dirichlet", "exponential",
+            "f", "gamma", "generalized_normal", "geometric", "gumbel", "laplace", "loggamma", "logistic", "lognormal",
+            "maxwell", "multivariate_normal", "normal", "orthogonal", "pareto", "permutation", "poisson",
+            "rademacher", "randint", "rayleigh", "t", "triangular", "truncated_normal", "uniform", "wald")
+for _name in _SHARDED:
+    globals()[_name] = _takes_out_sharding(globals()[_name])
+del _name

@@ -227,10 +227,11 @@ try:
 except NotImplementedError as e:
     errors["hijax"] = str(e)
 try:
-    jax.jit(jnp.sin, in_shardings=jax.sharding.SingleDeviceSharding(jax.devices()[0]))
+    jax.jit(jnp.sin, in_shardings=jax.sharding.PartitionSpec("x"))
 except NotImplementedError as e:
     errors["in_shardings"] = str(e)
 out["jit_none_shardings"] = float(jax.jit(jnp.sin, in_shardings=(None,), out_shardings=None)(0.0))
+out["jit_one_device"] = float(jax.jit(jnp.cos, in_shardings=jax.sharding.SingleDeviceSharding(jax.devices()[0]))(0.0))
 out["jaxpr_isinstance"] = isinstance(jax.make_jaxpr(jnp.sin)(1.0), jax.extend.core.ClosedJaxpr)
 print(json.dumps(out))
 '''
@@ -249,6 +250,7 @@ def test_aliases_for_libraries(tmp_path):
     assert out["ref"] == [False, True] and errs["new_ref"] == "jax.new_ref is not in gpuxla yet"
     assert "binding the hijax primitive 'p' is not in gpuxla" in errs["hijax"]
     assert "jit(in_shardings=...) is not in gpuxla yet" in errs["in_shardings"] and out["jit_none_shardings"] == 0.0
+    assert out["jit_one_device"] == 1.0
 
 
 # --- the libraries, against real JAX's recorded runs -------------------------------------------
@@ -283,4 +285,23 @@ def test_equinox_and_chex_train_as_with_jax(tmp_path):
                     "it brings orbax-checkpoint and tensorstore)")
 @pytest.mark.parametrize("api", ["flax.linen", "flax.nnx"])
 def test_flax_trains_as_with_jax(api, tmp_path):
-    _check_run(api, tmp_path)
+    out, ref = _check_run(api, tmp_path)
+    if api == "flax.nnx":
+        assert out["dropout"] == ref["dropout"]
+
+
+def test_out_sharding_accepts_one_device_shardings_only():
+    x = jnp.asarray(X)
+    k = jax.random.PRNGKey(1)
+    want = np.asarray(jax.random.normal(k, (3,)))
+    np.testing.assert_array_equal(jax.random.normal(k, (3,), out_sharding=jax.typeof(x).sharding), want)
+    np.testing.assert_array_equal(jax.random.bernoulli(k, 0.3, (5,), out_sharding=None),
+                                  np.asarray(jax.random.bernoulli(k, 0.3, (5,))))
+    with pytest.raises(NotImplementedError, match=r"random.uniform\(out_sharding="):
+        jax.random.uniform(k, (2,), out_sharding=jax.sharding.PartitionSpec("x"))
+    np.testing.assert_allclose(jax.lax.dot_general(x, x, (((0,), (0,)), ((), ())), out_sharding=jax.typeof(x).sharding),
+                               X @ X, rtol=1e-6)
+    with pytest.raises(NotImplementedError, match=r"lax.dot_general\(out_sharding="):
+        jax.lax.dot_general(x, x, (((0,), (0,)), ((), ())), out_sharding=jax.sharding.PartitionSpec())
+    import inspect
+    assert "out_sharding" in inspect.signature(jax.random.normal).parameters

@@ -388,7 +388,10 @@ class Precision:
 
 def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None, out_sharding=None):
     if out_sharding is not None:
-        raise NotImplementedError("lax.dot_general(out_sharding=...) is not in gpuxla yet: only None is accepted")
+        from ..sharding import Sharding
+        if not isinstance(out_sharding, Sharding):      # gpuxla's shardings all name its one device
+            raise NotImplementedError(f"lax.dot_general(out_sharding={out_sharding!r}) is not in gpuxla yet: only "
+                                      "None or a one-device Sharding is accepted")
     lhs, rhs = _operands(lhs, rhs)
     (lc, rc), (lb, rb) = dimension_numbers
     dn = ((tuple(_map(int, lc)), tuple(_map(int, rc))), (tuple(_map(int, lb)), tuple(_map(int, rb))))

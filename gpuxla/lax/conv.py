@@ -109,10 +109,15 @@ def _taps(x, kernel, strides, rhs_dilation, out_sp):
 
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
                          dimension_numbers=None, feature_group_count=1, batch_group_count=1, precision=None,
-                         preferred_element_type=None):
+                         preferred_element_type=None, out_sharding=None):
     """General N-d convolution (cross-correlation, as XLA's), with strides, padding ('SAME',
     'SAME_LOWER', 'VALID' or (lo, hi) pairs), input (lhs) and kernel (rhs) dilation, layouts given by
-    `dimension_numbers`, and feature or batch groups."""
+    `dimension_numbers`, and feature or batch groups. `out_sharding` may only be None."""
+    if out_sharding is not None:
+        from ..sharding import Sharding
+        if not isinstance(out_sharding, Sharding):      # gpuxla's shardings all name its one device
+            raise NotImplementedError(f"lax.conv_general_dilated(out_sharding={out_sharding!r}) is not in gpuxla "
+                                      "yet: only None or a one-device Sharding is accepted")
     lax = _lax()
     lhs, rhs = lax._operands(lhs, rhs)
     if lhs.dtype != rhs.dtype:

@@ -64,16 +64,20 @@ def jit(fun=None, *, in_shardings=None, out_shardings=None, static_argnums=None,
     shape and dtype into a donated buffer (the cuda platforms do where the input is read for the
     last time before that output is written), and afterwards the donated Arrays are deleted (using
     one raises RuntimeError), as in JAX. `keep_unused`, `device`, `backend` and `inline` are
-    accepted for compatibility; `in_shardings`/`out_shardings` only as None (pytrees of None, as
-    flax.nnx passes them), anything else raises.
+    accepted for compatibility; `in_shardings`/`out_shardings` only as pytrees of None or of gpuxla
+    Shardings (which all name its one device), anything else raises.
 
     >>> import gpuxla as jax, gpuxla.numpy as jnp
     >>> jax.jit(lambda x, n: x ** n, static_argnums=1)(jnp.arange(3.0), 2)
     Array([0., 1., 4.], dtype=float32)
     """
+    from ..sharding import Sharding
     for name, spec in (("in_shardings", in_shardings), ("out_shardings", out_shardings)):
-        if any(leaf is not None for leaf in tree_flatten(spec, is_leaf=lambda v: v is None)[0]):
-            raise NotImplementedError(f"jit({name}=...) is not in gpuxla yet: only None (no sharding) is accepted")
+        # gpuxla's shardings all name its one device (nothing is split): they place nothing.
+        if any(leaf is not None and not isinstance(leaf, Sharding)
+               for leaf in tree_flatten(spec, is_leaf=lambda v: v is None or isinstance(v, Sharding))[0]):
+            raise NotImplementedError(f"jit({name}=...) is not in gpuxla yet: only None or one-device Shardings "
+                                      "are accepted")
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums, static_argnames=static_argnames,
                                  donate_argnums=donate_argnums, donate_argnames=donate_argnames)

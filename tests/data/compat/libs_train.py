@@ -100,4 +100,6 @@ elif LIB == "flax.nnx":
 
     out["params0"] = leaves(nnx.state(model, nnx.Param))
     out["losses"] = [float(step(model, opt, X, Y)) for _ in range(STEPS)]
+    # Dropout: a bernoulli mask from a typed key, with out_sharding=the input's sharding
+    out["dropout"] = np.asarray(nnx.Dropout(0.5, rngs=nnx.Rngs(1))(jnp.ones(8))).tolist()
 print(json.dumps(out))
