@@ -98,6 +98,22 @@ def test_primitive_multiple_results_and_params():
     np.testing.assert_allclose(jax.jit(jax.grad(f))(jnp.asarray(X)), 4 * np.cos(2 * X), rtol=1e-5)
 
 
+def test_ad_defjvp_and_zeros():
+    p = Primitive("mul_add")
+    p.def_impl(lambda x, y: x * y + x)
+    p.def_abstract_eval(lambda x, y: ShapedArray(x.shape, x.dtype))
+    ad.defjvp(p, lambda tx, x, y: tx * (y + 1.0), lambda ty, x, y: ty * x)
+    x, y = jnp.asarray(X), jnp.asarray(X[::-1].copy())
+    gx, gy = jax.grad(lambda a, b: jnp.sum(p.bind(a, b)), argnums=(0, 1))(x, y)
+    np.testing.assert_allclose(gx, X[::-1] + 1.0, rtol=1e-6)
+    np.testing.assert_allclose(gy, X, rtol=1e-6)
+    z = ad.instantiate_zeros(ad.Zero(ShapedArray((2,), np.float32)))
+    np.testing.assert_array_equal(z, np.zeros(2, np.float32))
+    assert ad.instantiate_zeros(ad.Zero(ShapedArray((2,), np.int32))).dtype == jax.dtypes.float0
+    assert ad.Zero.from_primal_value(x).aval.shape == (4,) and ad.is_undefined_primal(ad.UndefinedPrimal(None))
+    np.testing.assert_array_equal(batching.moveaxis(jnp.zeros((2, 3, 4)), 2, 0).shape, (4, 2, 3))
+
+
 def test_primitive_errors_name_the_primitive():
     p = Primitive("no_rules")
     p.def_impl(lambda x: x)

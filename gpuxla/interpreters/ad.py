@@ -5,8 +5,6 @@ gpuxla differentiates a library primitive through its JVP rule, forward and back
 the JVP's tangent graph walked backward, as for `custom_jvp`). A rule registered only in
 `primitive_transposes` is never called: binding such a primitive under `grad` raises, naming it.
 """
-import numpy as np
-
 from ..core.graph import Aval
 
 __all__ = ["primitive_jvps", "primitive_transposes", "Zero", "UndefinedPrimal", "is_undefined_primal",
@@ -50,11 +48,9 @@ def is_undefined_primal(x):
 
 
 def zeros_like_aval(aval):
-    from ..core.graph import constant
+    """Zeros of `aval` (float0 zeros for integer and bool avals, as gpuxla's tangents are)."""
     from ..transforms.ad import zeros_like_aval as z
-    if not np.issubdtype(aval.dtype, np.inexact):
-        return constant(np.zeros(aval.shape, aval.dtype))
-    return z(Aval(aval.shape, aval.dtype))
+    return z(Aval(aval.shape, aval.dtype, getattr(aval, "weak_type", False)))
 
 
 def instantiate_zeros(t):
