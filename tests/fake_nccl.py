@@ -300,14 +300,15 @@ def _point_to_point(world, ops):
 
 
 @contextlib.contextmanager
-def installed(gpus=4, **kw):
-    """fake_cupy.installed with `gpus` fake GPUs and this module as `cupy.cuda.nccl`."""
+def installed(gpus=4, nvrtc=False, **kw):
+    """fake_cupy.installed with `gpus` fake GPUs and this module as `cupy.cuda.nccl` (no NVRTC by
+    default: the kernels run on cuda-interpret, and test_gpu.py checks that NVRTC compiles them)."""
     from gpuxla.parallel.nccl import NcclEngine
     fc.cuda.nccl = sys.modules[__name__]
     saved = dict(NcclEngine._local)
     NcclEngine._local.clear()
     try:
-        with fc.installed(gpus=gpus, **kw) as backend:
+        with fc.installed(gpus=gpus, nvrtc=nvrtc, **kw) as backend:
             yield backend
     finally:
         del fc.cuda.nccl

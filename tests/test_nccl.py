@@ -56,8 +56,8 @@ def test_collectives_match_the_host_engine_and_numpy(n):
                 assert fake_nccl.calls, name
 
 
-@pytest.mark.parametrize("n", (2, 4))
-def test_gradients_through_collectives(n):
+def test_gradients_through_collectives():
+    n = 4
     X = RNG.standard_normal((n, 3)).astype(np.float32)
     fs = [lambda v: jnp.sum(lax.psum(v, "i") * v), lambda v: jnp.sum(jnp.sin(lax.pmax(v, "i")) * v),
           lambda v: jnp.sum(lax.all_gather(v, "i") * jnp.arange(float(n))[:, None]),
