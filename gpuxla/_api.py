@@ -30,7 +30,10 @@ def device_put(x, device=None):
     backend = get_backend()
     # On a GPU other than the default one the buffer moves there; computations on it copy it back
     # to the GPU computing (JAX would compute on its device), pmap uses it where it is.
-    gpu = local_devices().index(device) if backend.platform == "cuda" and device != backend.device else None
+    gpu = None
+    if backend.platform == "cuda" and device != backend.device:
+        from .parallel.devices import gpu_ordinals
+        gpu = gpu_ordinals()[local_devices().index(device)]
 
     def put(v):
         v = jnp.asarray(v)

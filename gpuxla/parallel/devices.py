@@ -21,6 +21,7 @@ class _World:
     process_index = 0
     process_count = 1
     engine = None       # the cross-process engine (parallel/engine.py), when there are several
+    gpu_ids = None      # initialize(local_device_ids=...): the GPUs (CUDA ordinals) this process uses
 
 
 world = _World()
@@ -35,13 +36,21 @@ def _platform(name):
 
 def _num_local(backend):
     if backend.platform == "cuda":
-        from ..backends.cuda.runtime import cupy
-        return max(1, cupy().cuda.runtime.getDeviceCount())
+        return len(gpu_ordinals())
     n = config.read("jax_num_cpu_devices")
     n = config.NUM_CPU_DEVICES.get() if n is None else n
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"jax_num_cpu_devices / GPUXLA_NUM_CPU_DEVICES must be a positive integer, got {n!r}")
     return n
+
+
+def gpu_ordinals():
+    """The CUDA ordinals of this process's GPUs, in device order: every GPU CuPy sees, or those
+    given to initialize as local_device_ids."""
+    if world.gpu_ids is not None:
+        return list(world.gpu_ids)
+    from ..backends.cuda.runtime import cupy
+    return list(range(max(1, cupy().cuda.runtime.getDeviceCount())))
 
 
 def _make(backend, pid, i, n_local):

@@ -77,8 +77,8 @@ class NcclEngine:
         """One process's devices `devs` (its Device objects) as a world of their own; the
         communicators are made at the first collective (a pmap without any needs no NCCL)."""
         from . import devices as _devices
-        local = _devices.local_devices()
-        return cls(backend, tuple(local.index(d) for d in devs), None)
+        local, ordinals = _devices.local_devices(), _devices.gpu_ordinals()
+        return cls(backend, tuple(ordinals[local.index(d)] for d in devs), None)
 
     @property
     def comms(self):
@@ -105,11 +105,13 @@ class NcclEngine:
         return cls(backend, gpus, comms)
 
     def with_backend(self, backend, devs):
-        from . import devices as _devices
-        if len(devs) != len(self.gpus) or backend.platform != "cuda":
-            raise NotImplementedError(f"pmap across processes runs on every local device ({len(self.gpus)} "
-                                      f"GPUs), not {len(devs)}: gpuxla's NCCL world spans them all")
-        assert devs == _devices.local_devices()
+        """The job's engine for a pmap over `devs`: all of this process's devices (the NCCL world
+        spans every device of every process)."""
+        if backend.platform != "cuda":
+            raise NotImplementedError(f"pmap on the {backend.platform} platform after initialize on GPUs")
+        if len(devs) != len(self.gpus):
+            raise NotImplementedError(f"pmap across processes maps over every local device ({len(self.gpus)} GPUs), "
+                                      f"not {len(devs)}: gpuxla's NCCL world spans them all")
         return self
 
     # --- placement -------------------------------------------------------------------------------
