@@ -24,8 +24,11 @@ def device_put(x, device=None):
     if device is None:
         return tree_map(lambda v: v if isinstance(v, Array) else jnp.asarray(v), x)
     from .sharding import Sharding
-    if isinstance(device, Sharding):          # gpuxla's shardings span one device
-        (device,) = device.device_set
+    if isinstance(device, Sharding):          # gpuxla's arrays are whole on one device (sharding.py)
+        ds = device.device_set
+        device = next(iter(ds)) if len(ds) == 1 else None
+        if device is None:
+            return device_put(x)
     device = check_device(device)
     backend = get_backend()
     # On a GPU other than the default one the buffer moves there; computations on it copy it back
