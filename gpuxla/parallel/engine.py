@@ -4,6 +4,9 @@ Every engine has one interface, which pmap (pmap.py) drives in lockstep over thi
 devices (local positions 0..n-1, in device order):
 
   place(i, host)         a host array as a buffer on device i
+  split(buf, axis, n)    an input's slices along `axis`, one on each of the first n devices
+  stack(bufs, axis)      the devices' results stacked along `axis` on the default device
+                         (axis None: the one buffer given, moved there)
   replicate(buf)         one buffer per device holding `buf`'s value (an unmapped input, a constant)
   on(i)                  a context in which device i's work is issued
   executables(exe)       the stage `exe` (compiled once) as one callable per device
@@ -41,6 +44,16 @@ class HostEngine:
 
     def place(self, i, host):
         return self.backend.from_numpy(host)
+
+    def split(self, buf, axis, n):
+        whole = np.moveaxis(np.asarray(self.backend.to_numpy(buf)), axis, 0)
+        return [self.backend.from_numpy(np.asarray(whole[i], order="C")) for i in range(n)]
+
+    def stack(self, bufs, axis):
+        if axis is None:
+            return bufs[0]
+        b = self.backend
+        return b.from_numpy(np.stack([np.asarray(b.to_numpy(x)) for x in bufs], axis=axis))
 
     def replicate(self, buf, n):
         return [buf] * n

@@ -140,6 +140,34 @@ class NcclEngine:
             bits = bits.copy()
         return Bf16Array(bits) if isinstance(buf, Bf16Array) else bits
 
+    def split(self, buf, axis, n):
+        """Slices cut on the GPU holding `buf` and copied GPU to GPU (no trip through the host)."""
+        from ..backends.cuda.runtime import OnDevice
+        if isinstance(buf, OnDevice):
+            buf = buf.buf
+        if isinstance(buf, np.ndarray):
+            buf = self.backend.from_numpy(buf)
+        cp, bf16 = cupy(), isinstance(buf, Bf16Array)
+        bits = buf.bits if bf16 else buf
+        with cp.cuda.Device(bits.device.id):
+            moved = cp.moveaxis(bits, axis, 0)
+        out = []
+        for i in range(n):
+            with self.on(i):
+                piece = cp.ascontiguousarray(moved[i]) if bits.device.id == self.gpus[i] else moved[i].copy()
+            out.append(Bf16Array(piece) if bf16 else piece)
+        return out
+
+    def stack(self, bufs, axis):
+        """On the default GPU (the current one outside pmap's device scopes)."""
+        from ..backends.cuda.runtime import here
+        local = [here(b) for b in bufs]
+        if axis is None:
+            return local[0]
+        if isinstance(local[0], Bf16Array):
+            return Bf16Array(cupy().stack([b.bits for b in local], axis=axis))
+        return cupy().stack(local, axis=axis)
+
     def executables(self, exe, n):
         """One executable per device: the plan and its CUBINs are shared; each loads its modules,
         uploads its constants and allocates its arenas on the device current at its first call."""

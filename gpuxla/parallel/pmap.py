@@ -201,12 +201,12 @@ class PmapFunction:
             if key is not None:
                 with self._lock:
                     self._cache[key] = plan
-        outs = plan.run(nodes, axes, devs)
+        outs, engine = plan.run(nodes, axes, devs)
         oaxes = batching._prefix_flatten(self._out_axes, plan.out_tree.unflatten(list(range(len(outs)))), "out_axes",
                                          "pmap")
         final = []
         for bufs, oa, av in zip(outs, oaxes, plan.out_avals):
-            final.append(_assemble(bufs, oa, av))
+            final.append(_assemble(engine, bufs, oa, av))
         return plan.out_tree.unflatten(final)
 
 
@@ -220,18 +220,16 @@ def _leaf_names(dyn, kwargs, names):
     return out
 
 
-def _assemble(bufs, oa, aval):
+def _assemble(engine, bufs, oa, aval):
     """The devices' results of one output as one Array on the default device: stacked along the
     output axis `oa`, or device 0's for an unmapped output (oa None)."""
-    b = get_backend()
-    if oa is None:          # (on GPUs, device 0's result may be on another GPU than the default)
-        return from_buffer(b.here(bufs[0]) if hasattr(b, "here") else bufs[0], aval)
+    if oa is None:
+        return from_buffer(engine.stack(bufs[:1], None), aval)
     nd = aval.ndim + 1
     if not -nd <= oa < nd:
         raise ValueError(f"pmap out_axes: axis {oa} is out of bounds for an output of dimension {nd}")
     oa %= nd
-    stacked = np.stack([np.asarray(b.to_numpy(x)) for x in bufs], axis=oa)
-    return from_buffer(b.from_numpy(stacked), aval.update(shape=stacked.shape))
+    return from_buffer(engine.stack(bufs, oa), aval.update(shape=aval.shape[:oa] + (len(bufs),) + aval.shape[oa:]))
 
 
 # --- the per-device program, cut at its collectives -------------------------------------------
@@ -351,8 +349,7 @@ class _Plan:
             if a is None:
                 env[leaf.id] = engine.replicate(x._buf, n)
             else:
-                whole = np.asarray(b.to_numpy(x._buf))
-                env[leaf.id] = [engine.place(i, np.asarray(np.moveaxis(whole, a, 0)[i], order="C")) for i in range(n)]
+                env[leaf.id] = engine.split(x._buf, a, n)
         for m in self.axis_index:
             env[m.id] = env[self.leaves[-1].id]
         consts = self._consts
@@ -377,7 +374,7 @@ class _Plan:
                     env[o.id] = [per_dev[d][j] for d in range(n)]
             for i in drop:
                 env.pop(i, None)
-        return [value(o) for o in self.outs]
+        return [value(o) for o in self.outs], engine
 
 
 def _compile_stage(ins, outs, start, fname, lv):
