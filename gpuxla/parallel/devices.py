@@ -1,6 +1,7 @@
 """The devices of this process and of the job: what `jax.devices()` lists.
 
-  * cuda: every GPU CuPy sees is a device.
+  * cuda: every GPU CuPy sees is a device (or those given to distributed.initialize as
+    local_device_ids); `gpu_ordinals()` maps device positions to CUDA ordinals.
   * the host platforms (numpy, cuda-interpret, cpu): `GPUXLA_NUM_CPU_DEVICES=N`, or
     `config.update("jax_num_cpu_devices", N)`, gives N simulated devices in one process (XLA's
     forced host device count). They share the host's memory, so placing an array on one is only a
