@@ -86,11 +86,20 @@ def bindable(port):
 
 
 def job(n, pids, timeout, ns=None):
-    """Start processes `pids` of a job of n at a fresh coordinator; their JSON lines by pid."""
+    """Processes `pids` of a job of n at a fresh coordinator; their JSON lines by pid."""
+    return collect(start(n, pids, timeout, ns))
+
+
+def start(n, pids, timeout, ns=None):
     coord = f"127.0.0.1:{free_port()}"
     env = dict(os.environ, PYTHONPATH=str(ROOT), GPUXLA_PLATFORM="numpy")
-    procs = [subprocess.Popen([sys.executable, str(WORKER), coord, str((ns or {}).get(p, n)), str(p), str(timeout)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for p in pids]
+    return pids, [subprocess.Popen([sys.executable, str(WORKER), coord, str((ns or {}).get(p, n)), str(p),
+                                    str(timeout)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                  for p in pids]
+
+
+def collect(started):
+    pids, procs = started
     out = {}
     for p, proc in zip(pids, procs):
         so, se = proc.communicate(timeout=60)
@@ -111,12 +120,13 @@ def test_rendezvous_of_three_processes():
 
 def test_a_process_that_never_arrives_is_a_timeout_everywhere():
     t0 = time.monotonic()
-    out = job(3, [0, 1], timeout=1.5)           # process 2 never starts
+    three = start(3, [0, 1], timeout=1.5)       # process 2 never starts
+    two = start(2, [1], timeout=1.0)            # the coordinator (process 0) never starts
+    out, alone = collect(three), collect(two)
     assert time.monotonic() - t0 < 30
     assert out[0]["error"] == out[1]["error"] == "TimeoutError", out
     for p in (0, 1):
         assert f"(process {p} of 3): process [2] never arrived at the coordinator within 1.5 s" in out[p]["msg"]
-    alone = job(2, [1], timeout=1.0)            # the coordinator (process 0) never starts
     assert alone[1]["error"] == "TimeoutError" and "could not be reached within 1 s" in alone[1]["msg"]
 
 
