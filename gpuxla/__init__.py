@@ -24,7 +24,8 @@ from . import random, nn, scipy  # noqa: F401
 from . import tree, typing, dtypes, debug, sharding, flatten_util, ad_checkpoint, experimental  # noqa: F401
 from .ad_checkpoint import checkpoint_policies
 from .core.dtypes import float0
-from .sharding import NamedSharding, PartitionSpec as P
+from .sharding import NamedSharding, PartitionSpec as P, make_mesh  # noqa: F401
+from .parallel.shard_map import shard_map  # noqa: F401
 
 # The primitive families: each fills the rule tables (transforms/ad.py, transforms/batching.py)
 # with its rows when imported, in any order. The NumPy and CUDA rows come with the backends.

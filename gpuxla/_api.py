@@ -24,18 +24,27 @@ def device_put(x, device=None):
     if device is None:
         return tree_map(lambda v: v if isinstance(v, Array) else jnp.asarray(v), x)
     from .sharding import Sharding
-    if isinstance(device, Sharding):          # gpuxla's shardings span one device
-        (device,) = device.device_set
+    if isinstance(device, Sharding):          # gpuxla's arrays are whole on one device (sharding.py)
+        ds = device.device_set
+        device = next(iter(ds)) if len(ds) == 1 else None
+        if device is None:
+            return device_put(x)
     device = check_device(device)
-    if device.platform == "cuda" and device != get_backend().device:
-        # A buffer on another GPU would need every executable and copy to follow it there.
-        raise NotImplementedError(f"device_put: placing an array on {device} is not supported by gpuxla yet; "
-                                  "arrays live on the default GPU (pmap across GPUs is not built either)")
+    backend = get_backend()
+    # On a GPU other than the default one the buffer moves there; computations on it copy it back
+    # to the GPU computing (JAX would compute on its device), pmap uses it where it is.
+    gpu = None
+    if backend.platform == "cuda" and device != backend.device:
+        from .parallel.devices import gpu_ordinals
+        gpu = gpu_ordinals()[local_devices().index(device)]
 
     def put(v):
         v = jnp.asarray(v)
         realize([v])
-        out = from_buffer(v._buf, v.aval)
+        buf = v._buf
+        if backend.platform == "cuda":
+            buf = backend.here(buf) if gpu is None else backend.place(buf, gpu)
+        out = from_buffer(buf, v.aval)
         out._device = device
         return out
     return tree_map(put, x)

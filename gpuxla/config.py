@@ -80,6 +80,20 @@ KERNELS_DIR = EnvFlag("GPUXLA_KERNELS_DIR", None, str.strip,
 CUDA_ARCH = EnvFlag("GPUXLA_CUDA_ARCH", None, str.strip, "NVRTC's target (sm_90, ...); default: the device's")
 CUDA_SYNC = EnvFlag("GPUXLA_CUDA_SYNC", False, _bool,
                     "1: wait after every launch, so a faulting kernel is the one named")
+# What launchers set, read by gpuxla.distributed.initialize to find the job (JAX's cluster detection).
+CLUSTER_ENV = {name: EnvFlag(name, None, str.strip, doc) for name, doc in (
+    ("SLURM_JOB_ID", "SLURM: the job; the coordinator's port derives from it"),
+    ("SLURM_STEP_NODELIST", "SLURM: the step's nodes; the first is the coordinator"),
+    ("SLURM_NTASKS", "SLURM: the number of processes"),
+    ("SLURM_PROCID", "SLURM: this process's index"),
+    ("SLURM_LOCALID", "SLURM: this process's index on its node"),
+    ("OMPI_COMM_WORLD_SIZE", "Open MPI: the number of processes"),
+    ("OMPI_COMM_WORLD_RANK", "Open MPI: this process's index"),
+    ("OMPI_COMM_WORLD_LOCAL_RANK", "Open MPI: this process's index on its node"),
+    ("OMPI_MCA_orte_hnp_uri", "Open MPI (4.x): the launcher's address; the coordinator's host and port derive from it"),
+    ("PMI_SIZE", "MPICH / PMI (mpiexec.hydra): the number of processes"),
+    ("PMI_RANK", "MPICH / PMI: this process's index"),
+    ("MPI_LOCALRANKID", "MPICH / PMI: this process's index on its node"))}
 JAX_PLATFORMS = EnvFlag("JAX_PLATFORMS", None, str.strip,
                         "JAX's platform list (cpu, cuda, gpu; comma-separated, first usable wins); "
                         "GPUXLA_PLATFORM overrides it")

@@ -1,9 +1,10 @@
-"""gpuxla.sharding: the single-device part of `jax.sharding`.
+"""gpuxla.sharding: `jax.sharding`'s names, for meshes of devices and shard_map.
 
-gpuxla runs each process on one device, so every array has one sharding: its whole value on that
-device (`SingleDeviceSharding`). `Mesh`, `NamedSharding` and `PartitionSpec` exist so that code
-written for several devices runs on one: a mesh of one device, specs that split nothing. A mesh
-or spec that would really split an array over several devices raises NotImplementedError.
+gpuxla has no sharded arrays: every array is whole on one device (`SingleDeviceSharding`).
+Work is spread over devices by pmap and by `shard_map` (parallel/shard_map.py), which splits its
+arguments over a `Mesh` of devices as `PartitionSpec`s say, runs on the blocks and puts the
+results together again. `device_put(x, NamedSharding(mesh, spec))` over several devices keeps
+`x` whole on the default device (the values are JAX's; the placement is not).
 
 >>> import gpuxla as jax, gpuxla.numpy as jnp
 >>> jnp.ones(3).sharding
@@ -17,7 +18,7 @@ import numpy as np
 from .core.graph import Array, Aval
 
 __all__ = ["AbstractMesh", "AxisType", "Mesh", "NamedSharding", "PartitionSpec", "Sharding", "SingleDeviceSharding",
-           "get_abstract_mesh", "make_single_device_sharding"]
+           "get_abstract_mesh", "make_single_device_sharding", "make_mesh"]
 
 
 class AxisType(enum.Enum):
@@ -66,32 +67,70 @@ class AbstractMesh:
 
 
 class Mesh(AbstractMesh):
-    """Devices arranged in named axes. gpuxla has no sharded arrays (pmap is its multi-device API), so a
-    mesh spans one device and every axis has size 1."""
+    """Devices arranged in named axes: what shard_map splits its arguments over. `with mesh:`
+    makes it the mesh a shard_map without `mesh=` uses."""
 
     def __init__(self, devices, axis_names, axis_types=None):
-        devices = np.asarray(devices, dtype=object)
+        flat = list(np.asarray(devices, dtype=object).flat)
+        devices = np.empty(np.shape(np.asarray(devices, dtype=object)), dtype=object)
+        devices.flat[:] = flat
         if isinstance(axis_names, str):
             axis_names = (axis_names,)
         if devices.ndim != len(axis_names):
             raise ValueError(f"Mesh: devices of rank {devices.ndim} for {len(axis_names)} axis names {axis_names}")
-        if devices.size != 1:
-            raise NotImplementedError(f"Mesh over {devices.size} devices: gpuxla has no sharded arrays yet (use pmap)")
+        if len(set(flat)) != len(flat):
+            raise ValueError(f"Mesh: devices must be distinct, got {flat}")
         super().__init__(devices.shape, axis_names, axis_types)
         self.devices = devices
+        self.device_ids = np.vectorize(lambda d: d.id, otypes=[int])(devices) if devices.size else devices
 
     @property
     def abstract_mesh(self):
         return AbstractMesh(self.axis_sizes, self.axis_names, self.axis_types)
 
     def __enter__(self):
+        _mesh_stack.append(self)
         return self
 
     def __exit__(self, *exc):
+        _mesh_stack.pop()
         return False
 
     def __repr__(self):
         return f"Mesh({', '.join(f'{n!r}: {s}' for n, s in self.shape.items())})"
+
+    def __eq__(self, other):
+        return isinstance(other, Mesh) and super().__eq__(other) and list(self.devices.flat) == list(other.devices.flat)
+
+    def __hash__(self):
+        return hash((self.axis_sizes, self.axis_names, tuple(self.devices.flat)))
+
+
+_mesh_stack = []
+
+
+def current_mesh():
+    """The mesh of the innermost `with mesh:`, or None."""
+    return _mesh_stack[-1] if _mesh_stack else None
+
+
+def make_mesh(axis_shapes, axis_names, *, devices=None, axis_types=None):
+    """A Mesh of the first prod(axis_shapes) devices (or of `devices`), as `jax.make_mesh`."""
+    from . import devices as _all_devices
+    axis_shapes = tuple(int(s) for s in axis_shapes)
+    if isinstance(axis_names, str):
+        axis_names = (axis_names,)
+    if len(axis_shapes) != len(axis_names):
+        raise ValueError(f"make_mesh: {len(axis_shapes)} axis sizes {axis_shapes} for {len(axis_names)} axis names "
+                         f"{tuple(axis_names)}")
+    n = math.prod(axis_shapes)
+    devs = list(devices) if devices is not None else _all_devices()
+    if n > len(devs):
+        raise ValueError(f"make_mesh: the mesh shape {axis_shapes} needs {n} devices, but only {len(devs)} are "
+                         "available (jax_num_cpu_devices / GPUXLA_NUM_CPU_DEVICES give more on the host)")
+    arr = np.empty(n, dtype=object)
+    arr[:] = devs[:n]
+    return Mesh(arr.reshape(axis_shapes), axis_names, axis_types)
 
 
 class Sharding:
@@ -131,8 +170,8 @@ class SingleDeviceSharding(Sharding):
 
 
 class NamedSharding(Sharding):
-    """An array split over `mesh`'s named axes as `spec` says; on gpuxla's one-device meshes
-    nothing is split."""
+    """An array split over `mesh`'s named axes as `spec` says (what JAX means; gpuxla keeps the
+    array whole on the default device, see the module's docstring)."""
 
     def __init__(self, mesh, spec=PartitionSpec(), *, memory_kind=None):
         if not isinstance(mesh, AbstractMesh):
@@ -145,6 +184,10 @@ class NamedSharding(Sharding):
                                      f"axes {mesh.axis_names}")
         self.mesh, self.spec = mesh, spec
         self._device = _default_device()
+
+    @property
+    def device_set(self):
+        return set(self.mesh.devices.flat) if isinstance(self.mesh, Mesh) else {self._device}
 
     def __repr__(self):
         return f"NamedSharding(mesh={self.mesh!r}, spec={self.spec!r})"

@@ -22,6 +22,11 @@ What it keeps from CuPy, because that is what the glue has to get right:
     gpuxla's cuda-interpret platform instead (kernel objects are `register_kernels`-ed first),
     on the buffers of the fake arrays, in place. `fail_next_launch(exc)` makes the next launch
     raise (a driver error by default); `fail_next_sync(exc)` the next synchronize/`.get()`.
+  * several GPUs: `installed(gpus=n)` (or fake_nccl.installed) gives n fake GPUs. `cuda.Device(i)`
+    is a context making GPU i current; each array records the GPU current when it was made
+    (`.device`), `copy()` makes it on the current one, and a kernel launched with another GPU's
+    array raises CUDA_ERROR_ILLEGAL_ADDRESS (no peer access), so per-device placement is checked.
+    tests/fake_nccl.py adds `cuda.nccl`.
   * cuBLAS compute types (`_core._routines_linalg`): `matmul` rounds float32 operands to TF32
     when that compute type is in effect, and logs `(dtype name, compute type)` per call in
     `matmul_log`.
@@ -41,6 +46,7 @@ import functools
 import math
 import sys
 import types
+import weakref
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
@@ -131,6 +137,9 @@ def _check_dtype(dtype):
     return dtype
 
 
+_live = weakref.WeakValueDictionary()      # id -> array owning device memory
+
+
 def _wrap(a, base=None):
     """A fake array around NumPy array `a`. With `base` (the fake array whose memory `a` views),
     nothing is allocated and the view keeps its base alive; else `a` is new device memory."""
@@ -138,7 +147,9 @@ def _wrap(a, base=None):
         _check_dtype(a.dtype)
     x = ndarray.__new__(ndarray)
     x._a, x._base, x._owned = a, base, 0
+    x._dev = base._dev if base is not None else _gpus["current"]     # the fake GPU it lives on
     if base is None:
+        _live[id(x)] = x             # (fake_nccl finds the array behind a device pointer here)
         stats["allocs"] += 1
         _pool._reserve(a.nbytes)
         x._owned = a.nbytes          # given back by __del__
@@ -246,6 +257,8 @@ class ndarray(NDArrayOperatorsMixin):
         raise TypeError("make fake arrays with asarray / empty / zeros")
 
     _owned = 0                           # bytes of device memory it owns (not a view)
+    _dev = 0                             # the fake GPU holding it
+    device = property(lambda self: Device(self._dev))
 
     def __del__(self):
         if self._owned:
@@ -392,7 +405,7 @@ def _delegate(name):
     return f
 
 
-for _name in ["all", "any", "diagonal", "isfinite", "isnan", "stack", "swapaxes", "transpose", "tri",
+for _name in ["all", "any", "diagonal", "isfinite", "isnan", "moveaxis", "stack", "swapaxes", "transpose", "tri",
               "tril", "where"]:
     globals()[_name] = _delegate(_name)
 
@@ -449,6 +462,10 @@ def _matmul_shape(a, b):
 
 def matmul(a, b, out=None):
     stats["matmuls"] += 1
+    for x in (a, b, out):
+        if isinstance(x, ndarray) and x._dev != _gpus["current"]:
+            raise CUDADriverError(f"CUDA_ERROR_ILLEGAL_ADDRESS: matmul on device {_gpus['current']} got an "
+                                  f"array on device {x._dev}")
     if _stub["on"] and out is not None:
         return out
     A, B = _unwrap((a, b))
@@ -547,10 +564,39 @@ class _Stream:
         _maybe_fail_sync()
 
 
+# Several fake GPUs share the host's memory; each array knows the one it was made on (the current
+# device then, as in CuPy), and a kernel launched on one GPU with another's array faults.
+_gpus = {"count": 1, "current": 0}
+
+
 class Device:
     def __init__(self, device=None):
-        self.id = 0
+        self.id = _gpus["current"] if device is None else int(device)
         self.compute_capability = "90"      # what nvrtc.default_arch falls back to anyway
+        self._prev = []
+
+    def _check(self):
+        if not 0 <= self.id < _gpus["count"]:
+            raise CUDARuntimeError("cudaErrorInvalidDevice: invalid device ordinal")
+
+    def use(self):
+        self._check()
+        _gpus["current"] = self.id
+
+    def __enter__(self):
+        self._check()
+        self._prev.append(_gpus["current"])
+        _gpus["current"] = self.id
+        return self
+
+    def __exit__(self, *exc):
+        _gpus["current"] = self._prev.pop()
+
+    def __eq__(self, other):
+        return isinstance(other, Device) and other.id == self.id
+
+    def __hash__(self):
+        return self.id
 
     @property
     def mem_info(self):
@@ -584,6 +630,9 @@ class _Function:
         bufs = []
         for i, a in enumerate(args):
             if isinstance(a, ndarray):
+                if a._dev != _gpus["current"]:      # no peer access: another GPU's memory faults
+                    raise CUDADriverError(f"CUDA_ERROR_ILLEGAL_ADDRESS: kernel {self.name} on device "
+                                          f"{_gpus['current']} got argument {i} on device {a._dev}")
                 bufs.append(a._a)    # the buffer itself: the kernel writes its outputs into it
             elif isinstance(a, np.generic):
                 bufs.append(a)
@@ -608,7 +657,7 @@ class Module:
 
 
 def _device_count():
-    return 1
+    return _gpus["count"]
 
 
 def _device_properties(device):
@@ -618,8 +667,8 @@ def _device_properties(device):
 cuda = types.SimpleNamespace(
     memory=types.SimpleNamespace(OutOfMemoryError=OutOfMemoryError),
     driver=types.SimpleNamespace(CUDADriverError=CUDADriverError),
-    runtime=types.SimpleNamespace(CUDARuntimeError=CUDARuntimeError, getDeviceCount=_device_count,
-                                  getDeviceProperties=_device_properties),
+    runtime=types.SimpleNamespace(CUDARuntimeError=CUDARuntimeError, getDeviceCount=lambda: _device_count(),
+                                  getDeviceProperties=_device_properties, getDevice=lambda: _gpus["current"]),
     function=types.SimpleNamespace(Module=Module),
     Device=Device,
     get_current_stream=lambda: _Stream(),
@@ -651,7 +700,7 @@ class _Patches:
 
 
 @contextlib.contextmanager
-def installed(nvrtc=None, jobs=1, stub=False):
+def installed(nvrtc=None, jobs=1, stub=False, gpus=1):
     """Run gpuxla's `cuda` platform on this fake for the duration; yields the CudaBackend.
 
     `import cupy` gives this module, so the runtime's `cupy()` returns it; CudaRuntime.prepare
@@ -678,6 +727,7 @@ def installed(nvrtc=None, jobs=1, stub=False):
             register_kernels(kernels, jobs=jobs)
 
     def reset():
+        _gpus.update(count=1, current=0)
         _pool.set_limit(None)
         _fail.update(launch=None, sync=None)
         _compute_types.update({0: COMPUTE_TYPE_DEFAULT, 1: COMPUTE_TYPE_DEFAULT, 2: COMPUTE_TYPE_DEFAULT})
@@ -687,6 +737,7 @@ def installed(nvrtc=None, jobs=1, stub=False):
     mp = _Patches()
     try:
         _stub["on"] = stub
+        _gpus["count"] = gpus
         mp.setitem(sys.modules, "cupy", sys.modules[__name__])
         mp.setattr(C.CudaRuntime, "prepare", prepare)
         mp.setattr(N, "_default_arch", N._default_arch)   # default_arch() asks cupy; it caches

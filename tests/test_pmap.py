@@ -300,20 +300,20 @@ def test_device_put_sharded_and_replicated_feed_pmap():
 
 def test_on_the_fake_cuda_platform(monkeypatch):
     # The cuda platform's code path (CuPy buffers through the host engine) on tests/fake_cupy.py:
-    # one GPU is a world of one; several GPUs are listed, but pmap over them is refused by name.
+    # one GPU without NCCL is a world of one; several GPUs are listed, and pmap over them needs
+    # NCCL (tests/test_nccl.py runs it on a fake NCCL).
     import fake_cupy as fc
     X = RNG.standard_normal((1, 3)).astype(np.float32)
     with fc.installed():
         assert [str(d) for d in jax.devices()] == ["cuda:0"]
         got = jax.pmap(lambda v: jnp.exp(v) * lax.psum(v, "i") + lax.axis_index("i"), axis_name="i")(jnp.asarray(X))
         close(np.asarray(got), np.exp(X) * X)
-        monkeypatch.setattr(fc, "_device_count", lambda: 2)
-        monkeypatch.setattr(fc.cuda.runtime, "getDeviceCount", lambda: 2)
+    with fc.installed(gpus=2):
         assert jax.device_count() == 2 and str(jax.devices()[1]) == "cuda:1"
-        with pytest.raises(NotImplementedError, match="pmap over 2 GPUs is not supported"):
-            jax.pmap(lambda v: v)(jnp.ones((2, 3)))
-        with pytest.raises(NotImplementedError, match="placing an array on cuda:1"):
-            jax.device_put(jnp.ones(2), jax.devices()[1])
+        with pytest.raises(RuntimeError, match="pmap over several GPUs needs NCCL"):
+            jax.pmap(lambda v: lax.psum(v, "i"), axis_name="i")(jnp.ones((2, 3)))
+        close(jax.pmap(lambda v: jnp.exp(v))(jnp.asarray(np.r_[X, X])), np.exp(np.r_[X, X]))
+        assert jax.device_put(jnp.ones(2), jax.devices()[1]).device == jax.devices()[1]
 
 
 def test_num_cpu_devices_option_is_checked():

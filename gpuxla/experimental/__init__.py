@@ -1,6 +1,6 @@
-"""gpuxla.experimental: `io_callback` and `checkify`, as `jax.experimental`."""
+"""gpuxla.experimental: `io_callback`, `checkify` and `shard_map`, as `jax.experimental`."""
 from ..debug import _pure_callback
-from . import checkify
+from . import checkify, shard_map  # noqa: F401  (jax.experimental.shard_map.shard_map)
 
 __all__ = ["checkify", "io_callback"]
 

@@ -1,6 +1,7 @@
 """The devices of this process and of the job: what `jax.devices()` lists.
 
-  * cuda: every GPU CuPy sees is a device.
+  * cuda: every GPU CuPy sees is a device (or those given to distributed.initialize as
+    local_device_ids); `gpu_ordinals()` maps device positions to CUDA ordinals.
   * the host platforms (numpy, cuda-interpret, cpu): `GPUXLA_NUM_CPU_DEVICES=N`, or
     `config.update("jax_num_cpu_devices", N)`, gives N simulated devices in one process (XLA's
     forced host device count). They share the host's memory, so placing an array on one is only a
@@ -21,6 +22,7 @@ class _World:
     process_index = 0
     process_count = 1
     engine = None       # the cross-process engine (parallel/engine.py), when there are several
+    gpu_ids = None      # initialize(local_device_ids=...): the GPUs (CUDA ordinals) this process uses
 
 
 world = _World()
@@ -35,13 +37,21 @@ def _platform(name):
 
 def _num_local(backend):
     if backend.platform == "cuda":
-        from ..backends.cuda.runtime import cupy
-        return max(1, cupy().cuda.runtime.getDeviceCount())
+        return len(gpu_ordinals())
     n = config.read("jax_num_cpu_devices")
     n = config.NUM_CPU_DEVICES.get() if n is None else n
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"jax_num_cpu_devices / GPUXLA_NUM_CPU_DEVICES must be a positive integer, got {n!r}")
     return n
+
+
+def gpu_ordinals():
+    """The CUDA ordinals of this process's GPUs, in device order: every GPU CuPy sees, or those
+    given to initialize as local_device_ids."""
+    if world.gpu_ids is not None:
+        return list(world.gpu_ids)
+    from ..backends.cuda.runtime import cupy
+    return list(range(max(1, cupy().cuda.runtime.getDeviceCount())))
 
 
 def _make(backend, pid, i, n_local):

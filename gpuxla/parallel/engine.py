@@ -1,19 +1,33 @@
 """The engines that carry pmap's collectives across devices.
 
-An engine gets, for one collective node, the operand buffers of this process's devices (one per
-device, in device order) and returns the result buffers, one per device:
+Every engine has one interface, which pmap (pmap.py) drives in lockstep over this process's
+devices (local positions 0..n-1, in device order):
 
-  psum, pmax, pmin     the elementwise sum / max / min over every device of the job, the same
-                       result on each (summed in device order, so the bits do not depend on timing)
-  all_gather           every device's operand stacked (or, tiled, concatenated) along `axis`
+  place(i, host)         a host array as a buffer on device i
+  split(buf, axis, n)    an input's slices along `axis`, one on each of the first n devices
+  stack(bufs, axis)      the devices' results stacked along `axis` on the default device
+                         (axis None: the one buffer given, moved there)
+  replicate(buf)         one buffer per device holding `buf`'s value (an unmapped input, a constant)
+  on(i)                  a context in which device i's work is issued
+  executables(exe)       the stage `exe` (compiled once) as one callable per device
+  collective(name, bufs, params)
+                         for one collective node, the devices' operand buffers -> their results:
+  psum, pmax, pmin       the elementwise sum / max / min over every device of the job, the same
+                         result on each
+  all_gather             every device's operand stacked (or, tiled, concatenated) along `axis`
+
+pmean, psum_scatter, ppermute and axis_index never reach an engine: the first three are
+composites of psum / all_gather (lax/collectives.py), the last a per-device input.
 
 `HostEngine` serves the devices of one process whose buffers the host can read (the numpy, cpu and
-cuda-interpret platforms, and one GPU): it combines them with NumPy. `MpiEngine` (set up by
-gpuxla.distributed.initialize) first combines the local devices the same way, then the processes
-through MPI's Allreduce / Allgather (mpi4py): MPI is the transport, never one of our own. A
-reduction over processes in MPI's order may differ in the last bit from one process's device-order
-sum.
+cuda-interpret platforms, and one GPU without NCCL): it combines them with NumPy, summing in device
+order, so the bits do not depend on timing. `MpiEngine` (set up by gpuxla.distributed.initialize)
+first combines the local devices the same way, then the processes through MPI's Allreduce /
+Allgather (mpi4py): MPI is the transport, never one of our own. A reduction over processes in
+MPI's order may differ in the last bit from one process's device-order sum. On GPUs, `NcclEngine`
+(nccl.py) runs every collective through NCCL (CuPy's `cupy.cuda.nccl`) on the devices' streams.
 """
+import contextlib
 import functools
 
 import numpy as np
@@ -22,10 +36,33 @@ _REDUCE = {"psum": np.add, "pmax": np.maximum, "pmin": np.minimum}
 
 
 class HostEngine:
-    """The devices of one process, combined on the host."""
+    """The devices of one process, combined on the host. Simulated devices share the host's
+    memory: a buffer serves every device, and one executable runs them all."""
 
     def __init__(self, backend):
         self.backend = backend
+
+    def place(self, i, host):
+        return self.backend.from_numpy(host)
+
+    def split(self, buf, axis, n):
+        whole = np.moveaxis(np.asarray(self.backend.to_numpy(buf)), axis, 0)
+        return [self.backend.from_numpy(np.asarray(whole[i], order="C")) for i in range(n)]
+
+    def stack(self, bufs, axis):
+        if axis is None:
+            return bufs[0]
+        b = self.backend
+        return b.from_numpy(np.stack([np.asarray(b.to_numpy(x)) for x in bufs], axis=axis))
+
+    def replicate(self, buf, n):
+        return [buf] * n
+
+    def on(self, i):
+        return contextlib.nullcontext()
+
+    def executables(self, exe, n):
+        return [exe] * n
 
     def _host(self, bufs):
         return [np.asarray(self.backend.to_numpy(b)) for b in bufs]
@@ -45,12 +82,14 @@ class HostEngine:
 
 
 def engine_for(backend, devs):
+    """The engine for a pmap over `devs` (this process's devices) on `backend`."""
     from .devices import world
-    if backend.platform == "cuda" and len(devs) > 1:
-        raise NotImplementedError(f"pmap over {len(devs)} GPUs is not supported by gpuxla yet (it needs an "
-                                  "executable and an NCCL communicator per device); pmap over one GPU works")
     if world.engine is not None:
-        return world.engine.with_backend(backend)
+        return world.engine.with_backend(backend, devs)
+    if backend.platform == "cuda":
+        from . import nccl
+        if len(devs) > 1 or nccl.available():     # (one GPU without NCCL: the host engine)
+            return nccl.NcclEngine.local(backend, devs)
     return HostEngine(backend)
 
 
@@ -63,7 +102,10 @@ class MpiEngine(HostEngine):
         super().__init__(backend)
         self.comm, self.timeout = comm, timeout
 
-    def with_backend(self, backend):
+    def with_backend(self, backend, devs):
+        if backend.platform == "cuda":
+            raise NotImplementedError("pmap on GPUs across processes joined by MPI is not supported by gpuxla: "
+                                      "initialize with a coordinator_address so that NCCL joins them")
         return MpiEngine(self.comm, self.timeout, backend)
 
     def collective(self, name, bufs, params):

@@ -14,14 +14,17 @@ one executable that every device runs on its own buffers. Execution is lockstep:
 the engine combines the devices' operand buffers of each collective of that level, then every
 device runs the stage, one after another. This is the schedule a single host thread driving
 several GPUs with NCCL group calls follows too (launches are asynchronous there), and it needs no
-barrier: the collective is simply the step between two stages. On the host platforms the
+barrier: the collective is simply the step between two stages. On several GPUs each device has
+its own executable of the stage (the same CUBINs, loaded in its context) and its work is issued
+under that device, the collectives going through NCCL (nccl.py). On the host platforms the
 devices' programs are not run on threads of their own: NumPy's BLAS already uses every core, and
 a thread per device measured 5x slower on the MLP step (bench/pmap_dp.py, 2 cores).
 `axis_index` is not a collective at run time: each device gets its index as an input.
 
 Limits, each an error naming it: a collective inside a control-flow body (lax.scan/while/cond)
-cannot be cut out of that body, and pmap over more than one GPU is not built (its executables and
-NCCL communicators per device). Called under another transformation (inside jit, grad or vmap,
+cannot be cut out of that body; pmap over several GPUs needs NCCL (the `cuda` extra). The
+inputs are split on the host and copied to each GPU, and the results gathered through the host
+(JAX keeps them on their devices). Called under another transformation (inside jit, grad or vmap,
 or on traced arrays), pmap means what it computes: it is `vmap` with the same axis name, on the
 default device; the outer transformation then sees ordinary primitives.
 
@@ -198,12 +201,12 @@ class PmapFunction:
             if key is not None:
                 with self._lock:
                     self._cache[key] = plan
-        outs = plan.run(nodes, axes, devs)
+        outs, engine = plan.run(nodes, axes, devs)
         oaxes = batching._prefix_flatten(self._out_axes, plan.out_tree.unflatten(list(range(len(outs)))), "out_axes",
                                          "pmap")
         final = []
         for bufs, oa, av in zip(outs, oaxes, plan.out_avals):
-            final.append(_assemble(bufs, oa, av))
+            final.append(_assemble(engine, bufs, oa, av))
         return plan.out_tree.unflatten(final)
 
 
@@ -217,18 +220,16 @@ def _leaf_names(dyn, kwargs, names):
     return out
 
 
-def _assemble(bufs, oa, aval):
+def _assemble(engine, bufs, oa, aval):
     """The devices' results of one output as one Array on the default device: stacked along the
     output axis `oa`, or device 0's for an unmapped output (oa None)."""
-    b = get_backend()
     if oa is None:
-        return from_buffer(bufs[0], aval)
+        return from_buffer(engine.stack(bufs[:1], None), aval)
     nd = aval.ndim + 1
     if not -nd <= oa < nd:
         raise ValueError(f"pmap out_axes: axis {oa} is out of bounds for an output of dimension {nd}")
     oa %= nd
-    stacked = np.stack([np.asarray(b.to_numpy(x)) for x in bufs], axis=oa)
-    return from_buffer(b.from_numpy(stacked), aval.update(shape=stacked.shape))
+    return from_buffer(engine.stack(bufs, oa), aval.update(shape=aval.shape[:oa] + (len(bufs),) + aval.shape[oa:]))
 
 
 # --- the per-device program, cut at its collectives -------------------------------------------
@@ -334,35 +335,46 @@ class _Plan:
             last.update((x.id, k) for x in (stage.ins if stage else ()))
         outs = {o.id for o in self.outs}
         self.drop = [[i for i, k2 in last.items() if k2 == k and i not in outs] for k in range(len(self.steps))]
+        self._exes = None           # per device, made at the first run (the engine knows the devices)
 
     def run(self, nodes, axes, devs):
         n, b = self.n, get_backend()
         engine = engine_for(b, devs)
+        if self._exes is None:      # each stage as one executable per device (one shared on the host)
+            self._exes = [engine.executables(stage.exe, n) if stage else None for _, stage in self.steps]
+            self._consts = {}
         env = {}
-        env[self.leaves[-1].id] = [b.from_numpy(np.asarray(self.offset + i, np.int32)) for i in range(n)]
+        env[self.leaves[-1].id] = [engine.place(i, np.asarray(self.offset + i, np.int32)) for i in range(n)]
         for leaf, x, a in zip(self.leaves[:-1], nodes, axes):
             if a is None:
-                env[leaf.id] = [x._buf] * n
+                env[leaf.id] = engine.replicate(x._buf, n)
             else:
-                whole = np.asarray(b.to_numpy(x._buf))
-                env[leaf.id] = [b.from_numpy(np.asarray(np.moveaxis(whole, a, 0)[i], order="C")) for i in range(n)]
+                env[leaf.id] = engine.split(x._buf, a, n)
         for m in self.axis_index:
-            env[m.id] = [b.from_numpy(np.asarray(self.offset + i, np.int32)) for i in range(n)]
+            env[m.id] = env[self.leaves[-1].id]
+        consts = self._consts
 
         def value(x):
             v = env.get(x.id)
-            return v if v is not None else [x._buf] * n     # a constant the trace closed over
+            if v is None:           # a constant the trace closed over: on every device once
+                v = consts.get(x.id)
+                if v is None:
+                    v = consts[x.id] = engine.replicate(x._buf, n)
+            return v
 
-        for (colls, stage), drop in zip(self.steps, self.drop):
+        for (colls, stage), exes, drop in zip(self.steps, self._exes, self.drop):
             for c in colls:
                 env[c.id] = engine.collective(c.prim.name, value(c.inputs[0]), c.params)
             if stage is not None:
-                per_dev = [stage.exe([value(x)[d] for x in stage.ins]) for d in range(n)]
+                per_dev = []
+                for d in range(n):
+                    with engine.on(d):
+                        per_dev.append(exes[d]([value(x)[d] for x in stage.ins]))
                 for j, o in enumerate(stage.outs):
                     env[o.id] = [per_dev[d][j] for d in range(n)]
             for i in drop:
                 env.pop(i, None)
-        return [value(o) for o in self.outs]
+        return [value(o) for o in self.outs], engine
 
 
 def _compile_stage(ins, outs, start, fname, lv):

@@ -15,7 +15,7 @@ import numpy as np
 from .. import Device
 from .interpret import InterpretRuntime
 from .plan import Executable, Plan
-from .runtime import CudaRuntime, cupy, device_name, reporting_faults
+from .runtime import CudaRuntime, cupy, device_name, here, place, reporting_faults
 
 
 class InterpretBackend:
@@ -70,3 +70,12 @@ class CudaBackend:
 
     def compile(self, program):
         return Executable(program, CudaRuntime(self.arch))
+
+    def replica(self, exe):
+        """`exe` for another GPU (pmap): the same plan and CUBINs with a runtime of its own, so its
+        modules load, constants upload and arenas allocate on the GPU current at its first call."""
+        return Executable(exe.program, CudaRuntime(self.arch), exe.plan)
+
+    # device_put onto another GPU, and back (runtime.OnDevice)
+    place = staticmethod(place)
+    here = staticmethod(here)

@@ -47,6 +47,41 @@ class Bf16Array:
         return Bf16Array(cupy().stack([a.bits for a in items]))
 
 
+class OnDevice:
+    """A buffer committed to a GPU other than the default one (`device_put(x, jax.devices()[k])`).
+    It is not one of the runtime's device types, so an executable given it calls `asbuf`, which
+    copies it to the GPU computing (`here`); pmap hands it to its own device as it is."""
+
+    def __init__(self, buf, gpu):
+        self.buf, self.gpu = buf, gpu
+
+    shape = property(lambda self: self.buf.shape)
+    size = property(lambda self: self.buf.size)
+    dtype = property(lambda self: self.buf.dtype)
+
+    def get(self):
+        return self.buf.get()
+
+
+def here(buf):
+    """`buf` on the current GPU: itself when it is there, else a copy (CuPy's `copy` makes it on
+    the current device, from any other)."""
+    if isinstance(buf, OnDevice):
+        buf = buf.buf
+    bits = buf.bits if isinstance(buf, Bf16Array) else buf
+    cp = cupy()
+    if bits.device.id == cp.cuda.runtime.getDevice():
+        return buf
+    bits = bits.copy()
+    return Bf16Array(bits) if isinstance(buf, Bf16Array) else bits
+
+
+def place(buf, gpu):
+    """`buf` (on the current GPU) on GPU `gpu`, as device_put's OnDevice."""
+    with cupy().cuda.Device(gpu):
+        return OnDevice(here(buf), gpu)
+
+
 class CudaRuntime:
     def __init__(self, arch=None):
         self.arch = arch
@@ -79,8 +114,8 @@ class CudaRuntime:
 
     def asbuf(self, x, aval=None):
         cp = cupy()
-        if isinstance(x, Bf16Array):
-            return x
+        if isinstance(x, (Bf16Array, OnDevice)):
+            return here(x)
         if not isinstance(x, cp.ndarray):
             x = np.asarray(x, order="C")
             if aval is not None and x.dtype != aval.dtype:
@@ -89,7 +124,7 @@ class CudaRuntime:
             if x.dtype == BF16:
                 return Bf16Array(self._alloc(lambda: cp.asarray(x.view(np.uint16)), describe))
             return self._alloc(lambda: cp.asarray(x), describe)
-        return cp.asarray(x, order="C")
+        return cp.asarray(here(x), order="C")
 
     def empty(self, shape, dtype, what="a buffer"):
         """An uninitialised device array; `what`: a description, or the kernel it is an output of."""
