@@ -465,3 +465,5 @@ def optimization_barrier(operand):
     program order, so it is the identity on the pytree."""
     return operand
 from .special import igamma, igammac, igamma_grad_a, random_gamma_grad  # noqa: E402,F401
+from .slicing import (GatherDimensionNumbers, ScatterDimensionNumbers, GatherScatterMode, gather,  # noqa: E402,F401
+                      scatter, scatter_add, scatter_sub, scatter_mul, scatter_min, scatter_max, scatter_apply)
