@@ -464,6 +464,9 @@ def optimization_barrier(operand):
     """JAX's barrier against moving computation across it; gpuxla's fusion never moves work out of
     program order, so it is the identity on the pytree."""
     return operand
-from .special import igamma, igammac, igamma_grad_a, random_gamma_grad  # noqa: E402,F401
+from .special import (igamma, igammac, igamma_grad_a, random_gamma_grad, zeta, polygamma, bessel_i0e,  # noqa: E402,F401
+                      bessel_i1e, betainc)
 from .slicing import (GatherDimensionNumbers, ScatterDimensionNumbers, GatherScatterMode, gather,  # noqa: E402,F401
                       scatter, scatter_add, scatter_sub, scatter_mul, scatter_min, scatter_max, scatter_apply)
+from .rng import RandomAlgorithm, rng_bit_generator, mulhi  # noqa: E402,F401
+from .misc import axis_size, approx_max_k, approx_min_k, ragged_dot  # noqa: E402,F401

@@ -1,0 +1,87 @@
+"""lax.axis_size, lax.approx_max_k / approx_min_k and lax.ragged_dot, as composites.
+
+approx_max_k/min_k are exact here: JAX documents `recall_target` as a lower bound on recall, and
+an exact top-k meets every target (it is also what JAX returns on CPU). ragged_dot is one
+dot_general: each lhs row is spread into its group's slot of a (m, g*k) one-hot expansion, which
+contracts against rhs reshaped to (g*k, n), so grad and vmap come from dot_general's rules.
+"""
+import numpy as np
+
+from ..core import dtypes
+from ..transforms import batching
+from . import (_take_along_axis, argsort, asarray, bitwise_and, broadcast_in_dim, broadcasted_iota, concatenate,
+               convert_element_type, cumsum, dot_general, full, ge, lt, rev, select, slice_in_dim, sub)
+
+__all__ = ["axis_size", "approx_max_k", "approx_min_k", "ragged_dot"]
+
+
+def axis_size(axis_name):
+    """The size of the named mapped axis (a tuple of names: the product of their sizes), as a
+    Python int; NameError outside a vmap/pmap binding the name, as JAX."""
+    names = tuple(axis_name) if isinstance(axis_name, (tuple, list)) else (axis_name,)
+    return int(np.prod([batching.axis_frame(n, "axis_size").size for n in names], dtype=np.int64))
+
+
+def _topk(name, operand, k, reduction_dimension, aggregate_to_topk, largest):
+    x = asarray(operand)
+    if x.ndim == 0:
+        raise TypeError(f"{name}: operand must have at least one dimension")
+    d = reduction_dimension + x.ndim if reduction_dimension < 0 else reduction_dimension
+    if not 0 <= d < x.ndim:
+        raise ValueError(f"{name}: reduction_dimension {reduction_dimension} is out of bounds for an operand "
+                         f"of rank {x.ndim}")
+    k = int(k)
+    if not 0 <= k <= x.shape[d]:
+        raise ValueError(f"{name}: k must be in [0, {x.shape[d]}] (the size of dimension {d}), got {k}")
+    if not aggregate_to_topk:
+        raise NotImplementedError(f"lax.{name}: aggregate_to_topk=False (XLA's partial reduction) is not in "
+                                  f"gpuxla yet")
+    # Stable ascending argsort puts ties in index order and NaN last. Largest-first reads the
+    # reversed row's argsort backwards, so ties stay in index order there too (as lax.top_k).
+    if largest:
+        order = rev(argsort(rev(x, (d,)), d, np.int32), (d,))
+        order = sub(full(order.shape, x.shape[d] - 1, np.int32), order)
+    else:
+        order = argsort(x, d, np.int32)
+    idx = slice_in_dim(order, 0, k, axis=d)
+    return _take_along_axis(x, idx, d), idx
+
+
+def approx_max_k(operand, k, reduction_dimension=-1, recall_target=0.95, reduction_input_size_override=-1,
+                 aggregate_to_topk=True):
+    """The k largest entries along `reduction_dimension` and their int32 indices (lax.approx_max_k),
+    largest first, ties in index order, NaN largest; exact, so recall is 1 >= recall_target."""
+    return _topk("approx_max_k", operand, k, reduction_dimension, aggregate_to_topk, True)
+
+
+def approx_min_k(operand, k, reduction_dimension=-1, recall_target=0.95, reduction_input_size_override=-1,
+                 aggregate_to_topk=True):
+    """The k smallest entries along `reduction_dimension` and their int32 indices (lax.approx_min_k),
+    smallest first, ties in index order; exact."""
+    return _topk("approx_min_k", operand, k, reduction_dimension, aggregate_to_topk, False)
+
+
+def ragged_dot(lhs, rhs, group_sizes, precision=None, preferred_element_type=None, group_offset=None,
+               out_sharding=None):
+    """Ragged matrix product (lax.ragged_dot): lhs (m, k) rows are split into consecutive groups of
+    `group_sizes` (g,) rows; group i is multiplied by rhs[i] (rhs is (g, k, n)). Rows past the
+    last group are zero; the last group's size is not clipped to m (rows past m do not exist)."""
+    lhs, rhs, gs = asarray(lhs), asarray(rhs), asarray(group_sizes)
+    if group_offset is not None:
+        raise NotImplementedError("lax.ragged_dot: group_offset is not in gpuxla yet")
+    if lhs.ndim != 2 or rhs.ndim != 3 or gs.ndim != 1 or lhs.shape[1] != rhs.shape[1] or gs.shape[0] != rhs.shape[0]:
+        raise TypeError(f"ragged_dot: expected lhs (m, k), rhs (g, k, n) and group_sizes (g,), got "
+                        f"{lhs.aval.str_short()}, {rhs.aval.str_short()} and {gs.aval.str_short()}")
+    if not np.issubdtype(gs.dtype, np.integer):
+        raise TypeError(f"ragged_dot: group_sizes must be integers, got {gs.dtype.name}")
+    (m, k), g = lhs.shape, rhs.shape[0]
+    ends = cumsum(convert_element_type(gs, np.int32))
+    starts = concatenate([full((1,), 0, np.int32), slice_in_dim(ends, 0, g - 1)], 0)
+    row = broadcasted_iota(np.int32, (m, g), 0)
+    lo, hi = broadcast_in_dim(starts, (m, g), (1,)), broadcast_in_dim(ends, (m, g), (1,))
+    onehot = bitwise_and(ge(row, lo), lt(row, hi))                        # (m, g): row r is in group j
+    spread = select(broadcast_in_dim(onehot, (m, g, k), (0, 1)), broadcast_in_dim(lhs, (m, g, k), (0, 2)),
+                    full((m, g, k), 0, lhs.dtype))
+    pet = None if preferred_element_type is None else dtypes.canonicalize_dtype(preferred_element_type)
+    return dot_general(spread, rhs, (((1, 2), (0, 1)), ((), ())), precision, pet)
+
