@@ -58,6 +58,7 @@ ALIASES = {
     "jax.ad_checkpoint": "gpuxla.ad_checkpoint",
     "jax.test_util": "gpuxla.test_util",
     "jax.errors": "gpuxla.errors",
+    "jax.dlpack": "gpuxla.dlpack",
     "jax.core": "gpuxla._jax_core",
     "jax.example_libraries": "gpuxla.example_libraries",
     "jax.example_libraries.stax": "gpuxla.example_libraries.stax",
