@@ -236,3 +236,6 @@ def _log_ndtr(x, order):
 from ._special_more import *  # noqa: E402,F401,F403
 from . import _special_more  # noqa: E402
 __all__ += _special_more.__all__
+from ._special_hyp import *  # noqa: E402,F401,F403
+from . import _special_hyp  # noqa: E402
+__all__ += _special_hyp.__all__
