@@ -165,3 +165,22 @@ def test_ragged_dot(x64):
     assert got.dtype == np.float32
     with pytest.raises(TypeError, match="expected lhs"):
         lax.ragged_dot(lhs, rhs[0], gs)
+
+
+def test_small_lax_pieces():
+    x = jnp.arange(3.0)
+    assert lax.add_p.bind(x, x).tolist() == [0.0, 2.0, 4.0]
+    assert lax.exp_p.name == "exp" and lax.lt_p.name == "lt" and lax.stop_gradient_p.name == "stop_gradient"
+    want = 2.0 * np.arange(3.0) if jax.default_backend() == "cpu" else 3.0 * np.arange(3.0)
+    got = lax.platform_dependent(x, cpu=lambda v: v * 2, cuda=lambda v: v * 3)
+    np.testing.assert_array_equal(np.asarray(got), want)
+    np.testing.assert_array_equal(np.asarray(lax.platform_dependent(x, default=lambda v: v + 1)), [1.0, 2.0, 3.0])
+    with pytest.raises(NotImplementedError, match="no branch"):
+        lax.platform_dependent(x, tpu=lambda v: v)
+    tan = lax.composite(lambda v, scale=1.0: lax.sin(v) / lax.cos(v) * scale, name="my.tangent")
+    np.testing.assert_allclose(np.asarray(tan(x, scale=2.0)), 2 * np.tan(np.arange(3.0)), rtol=1e-6)
+    np.testing.assert_allclose(float(jax.grad(lambda v: tan(v))(0.5)), 1 / np.cos(0.5) ** 2, rtol=1e-6)
+    assert lax.with_sharding_constraint(x, None) is x
+    np.testing.assert_array_equal(np.asarray(lax.shape_as_value((2, 3))), [2, 3])
+    assert lax.dtype(1.0) == np.float32 and lax.dtype(3) == np.int32 and lax.dtype(np.float64) == np.float32
+    assert lax.dtype(jnp.ones(2, jnp.int8)) == np.int8

@@ -12,7 +12,8 @@ from ..transforms import batching
 from . import (_take_along_axis, argsort, asarray, bitwise_and, broadcast_in_dim, broadcasted_iota, concatenate,
                convert_element_type, cumsum, dot_general, full, ge, lt, rev, select, slice_in_dim, sub)
 
-__all__ = ["axis_size", "approx_max_k", "approx_min_k", "ragged_dot"]
+__all__ = ["axis_size", "approx_max_k", "approx_min_k", "ragged_dot", "platform_dependent", "with_sharding_constraint",
+           "composite", "shape_as_value", "dtype"]
 
 
 def axis_size(axis_name):
@@ -85,3 +86,54 @@ def ragged_dot(lhs, rhs, group_sizes, precision=None, preferred_element_type=Non
     pet = None if preferred_element_type is None else dtypes.canonicalize_dtype(preferred_element_type)
     return dot_general(spread, rhs, (((1, 2), (0, 1)), ((), ())), precision, pet)
 
+
+
+# --- small pieces of lax's surface -------------------------------------------------------------
+def _platform():
+    """The platform name JAX's per-platform code keys on: the CUDA platforms (cuda-interpret runs
+    the CUDA programs) are "cuda", the host ones "cpu"."""
+    from ..core import graph
+    return "cuda" if graph.runtime.device().platform.startswith("cuda") else "cpu"
+
+
+def platform_dependent(*args, default=None, **per_platform):
+    """Call the branch for the platform gpuxla runs on (lax.platform_dependent): `cpu=`, `cuda=`
+    (also taken for the emulated cuda-interpret platform), else `default`."""
+    branch = per_platform.get(_platform(), default)
+    if branch is None:
+        raise NotImplementedError(f"platform_dependent: no branch for platform {_platform()!r} and no default "
+                                  f"(branches: {sorted(per_platform)})")
+    return branch(*args)
+
+
+def with_sharding_constraint(x, shardings):
+    """x itself: a sharding constraint places values, never changes them (lax.with_sharding_constraint)."""
+    return x
+
+
+def composite(decomposition, name, version=0):
+    """A function computed by `decomposition` (lax.composite): the name and version only label the
+    operation for compilers that know it; gpuxla compiles the decomposition, as JAX's fallback.
+    Positional arguments are inputs, keyword arguments attributes passed to the decomposition."""
+    import functools
+    if not isinstance(name, str):
+        raise TypeError(f"composite: name must be a string, got {name!r}")
+
+    @functools.wraps(decomposition)
+    def call(*args, **kwargs):
+        return decomposition(*args, **{k: v for k, v in kwargs.items() if v is not None})
+    return call
+
+
+def shape_as_value(shape):
+    """The shape as an int32 array (lax.shape_as_value)."""
+    from . import asarray
+    return asarray(np.asarray(tuple(int(d) for d in shape), np.int32))
+
+
+def dtype(x):
+    """The canonical dtype of a value, array, dtype or scalar type (lax.dtype)."""
+    if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
+        return dtypes.scalar_dtype_for_value(x)
+    dt = None if isinstance(x, (type, np.dtype, str)) else getattr(x, "dtype", None)
+    return dtypes.canonicalize_dtype(np.dtype(x) if dt is None else dt)
