@@ -107,3 +107,45 @@ def test_boxcox(x64):
     np.testing.assert_allclose(np.asarray(S.boxcox(x, lm)), ss.boxcox(x, lm), rtol=1e-12)
     np.testing.assert_allclose(np.asarray(S.boxcox1p(x, lm)), ss.boxcox1p(x, lm), rtol=1e-12)
     np.testing.assert_allclose(float(jax.grad(lambda v: S.boxcox(v, 0.5))(2.0)), 2.0 ** -0.5, rtol=1e-12)
+
+
+def test_special_matrices_match_scipy(x64):
+    a = np.array([1.0, 4.0, 12.0, 45.0, 77.0])
+    np.testing.assert_array_equal(np.asarray(L.fiedler(a)), sl.fiedler(a))
+    for coeffs in ([2.0, 4.0, 6.0, 8.0, 10.0], [1.0, -3.0, 2.0, 5.0], [3.0, 2.0], [1.0, 0.5, 0.2, 0.1, 0.3, 0.7]):
+        np.testing.assert_allclose(np.asarray(L.fiedler_companion(np.array(coeffs))),
+                                   sl.fiedler_companion(np.array(coeffs)), rtol=1e-14)
+    for n in (1, 3, 6):
+        np.testing.assert_allclose(np.asarray(L.invhilbert(n)), sl.invhilbert(n), rtol=1e-14)
+        for kind in ("symmetric", "lower", "upper"):
+            np.testing.assert_allclose(np.asarray(L.invpascal(n, kind=kind)), sl.invpascal(n, kind=kind, exact=False),
+                                       rtol=1e-14)
+    for k, n, mode in [([1.0, 2.0, 3.0], 5, "full"), ([1.0, 2.0, 3.0], 5, "same"), ([-1.0, 4.0, -2.0], 5, "valid"),
+                       ([1.0, 2.0, 3.0, 4.0], 2, "same"), ([1.0, 2.0, 3.0], 2, "valid")]:
+        np.testing.assert_array_equal(np.asarray(L.convolution_matrix(np.array(k), n, mode)),
+                                      sl.convolution_matrix(np.array(k), n, mode), err_msg=str((k, n, mode)))
+
+
+def test_expm_frechet_qr_multiply_rsf2csf(x64):
+    a, e = _rand((4, 4), 10) / 2, _rand((4, 4), 11)
+    val, lf = L.expm_frechet(a, e)
+    sval, slf = sl.expm_frechet(a, e)
+    np.testing.assert_allclose(np.asarray(val), sval, rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(lf), slf, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(L.expm_frechet(a, e, compute_expm=False)), slf, rtol=1e-9, atol=1e-12)
+    m, c = _rand((5, 3), 12), _rand((2, 5), 13)
+    got, r = L.qr_multiply(m, c)
+    want, wr = sl.qr_multiply(m, c)
+    # Q's column signs are LAPACK's convention on both sides, but compare sign-free products too.
+    np.testing.assert_allclose(np.abs(np.asarray(got)), np.abs(want), rtol=1e-10)
+    np.testing.assert_allclose(np.abs(np.asarray(r)), np.abs(wr), rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(got) @ np.asarray(r), c @ m, atol=1e-12)      # (c Q) R = c a
+    gl, rl = L.qr_multiply(m, _rand((3, 2), 14), mode="left")
+    np.testing.assert_allclose(np.asarray(gl), m @ np.linalg.solve(np.asarray(rl), _rand((3, 2), 14)), atol=1e-12)
+    np.testing.assert_allclose(np.abs(np.asarray(gl)), np.abs(sl.qr_multiply(m, _rand((3, 2), 14), mode="left")[0]),
+                               rtol=1e-10)
+    t, z = sl.schur(_rand((4, 4), 15))
+    ct, cz = L.rsf2csf(t, z)
+    st, sz = sl.rsf2csf(t, z)
+    np.testing.assert_allclose(np.asarray(ct), st, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(cz), sz, atol=1e-12)
