@@ -149,3 +149,16 @@ def test_expm_frechet_qr_multiply_rsf2csf(x64):
     st, sz = sl.rsf2csf(t, z)
     np.testing.assert_allclose(np.asarray(ct), st, atol=1e-12)
     np.testing.assert_allclose(np.asarray(cz), sz, atol=1e-12)
+
+
+def test_bessel_jn(x64):
+    z = np.array([0.0, 1e-3, 0.5, 2.0, 10.0, -3.0, 30.0])
+    got = S.bessel_jn(z, v=4)
+    assert got.shape == (5, 7)
+    np.testing.assert_allclose(np.asarray(got), np.stack([ss.jv(k, z) for k in range(5)]), atol=1e-10)
+    g = float(jax.grad(lambda x: S.bessel_jn(x, v=1)[0])(1.3))      # J0' = -J1
+    np.testing.assert_allclose(g, -ss.jv(1, 1.3), rtol=1e-9)
+    with pytest.raises(ValueError, match="non-negative"):
+        S.bessel_jn(z, v=-1)
+    np.testing.assert_allclose(np.asarray(S.bessel_jn(z.astype(np.float32), v=2)),
+                               np.stack([ss.jv(k, z) for k in range(3)]), atol=1e-6)

@@ -13,7 +13,12 @@ from ..core.graph import Array
 from ._lax_numpy import (asarray, broadcast_arrays, broadcast_to, expand_dims, moveaxis, ravel, reshape, split,
                          stack)
 
-__all__ = ["dsplit", "ufunc", "frompyfunc", "fromfile", "load", "save", "savez"]
+__all__ = ["dsplit", "ufunc", "frompyfunc", "fromfile", "load", "save", "savez", "ComplexWarning", "character",
+           "flexible"]
+
+# NumPy's abstract scalar types and warning class, re-exported by jax.numpy.
+ComplexWarning = np.exceptions.ComplexWarning
+character, flexible = np.character, np.flexible
 
 
 def dsplit(ary, indices_or_sections):
