@@ -322,8 +322,7 @@ def _gather_out_shape(idx, offset_dims, window_sizes):
 
 
 def _gather_dn(dn):
-    if isinstance(dn, GatherDimensionNumbers):
-        return dn
+    # Fields may come as lists (or NumPy ints); the composite indexes them as tuples of ints.
     if isinstance(dn, tuple) and len(dn) in (3, 5):
         return GatherDimensionNumbers(*(tuple(int(d) for d in f) for f in dn))
     raise TypeError(f"gather: dimension_numbers must be a lax.GatherDimensionNumbers, got {type(dn).__name__}")
