@@ -184,3 +184,38 @@ def test_small_lax_pieces():
     np.testing.assert_array_equal(np.asarray(lax.shape_as_value((2, 3))), [2, 3])
     assert lax.dtype(1.0) == np.float32 and lax.dtype(3) == np.int32 and lax.dtype(np.float64) == np.float32
     assert lax.dtype(jnp.ones(2, jnp.int8)) == np.int8
+
+
+def test_ragged_dot_general_modes(x64):
+    rng = np.random.default_rng(3)
+    gs = np.array([2, 0, 3], np.int32)
+    spans = [(0, 2), (2, 2), (2, 5)]
+    RD = lax.RaggedDotDimensionNumbers
+    # 1. ragged non-contracting m with batch b: [b,m,k] x [g,b,k,n] -> [b,m,n]; rows past the groups are 0.
+    lhs, rhs = rng.standard_normal((2, 6, 3)), rng.standard_normal((3, 2, 3, 4))
+    want = np.zeros((2, 6, 4))
+    for j, (s, e) in enumerate(spans):
+        want[:, s:e] = np.einsum("bmk,bkn->bmn", lhs[:, s:e], rhs[j])
+    dn = RD((((2,), (2,)), ((0,), (1,))), (1,), (0,))
+    np.testing.assert_allclose(np.asarray(lax.ragged_dot_general(lhs, rhs, gs, dn)), want, rtol=1e-12, atol=1e-12)
+    # 2. ragged contracting k: [b,m,k] x [b,k,n] -> [g,b,m,n], each group over its own stretch of k.
+    lhs, rhs = rng.standard_normal((2, 3, 6)), rng.standard_normal((2, 6, 4))
+    want = np.stack([np.einsum("bmk,bkn->bmn", lhs[:, :, s:e], rhs[:, s:e]) for s, e in spans])
+    dn = RD((((2,), (1,)), ((0,), (0,))), (2,), ())
+    got = lax.ragged_dot_general(lhs, rhs, gs, dn)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12, atol=1e-12)
+    # 3. ragged batch b: the plain batched product (as JAX).
+    lhs, rhs = rng.standard_normal((6, 2, 3)), rng.standard_normal((6, 3, 4))
+    dn = RD((((2,), (1,)), ((0,), (0,))), (0,), ())
+    np.testing.assert_allclose(np.asarray(lax.ragged_dot_general(lhs, rhs, gs, dn)),
+                               np.einsum("bmk,bkn->bmn", lhs, rhs), rtol=1e-12)
+    # grad of mode 2 against finite differences
+    dn = RD((((1,), (0,)), ((), ())), (1,), ())
+    a, b = rng.standard_normal((3, 6)), rng.standard_normal((6, 4))
+    w = rng.standard_normal((3, 3, 4))
+    f = lambda a: jnp.sum(lax.ragged_dot_general(a, b, gs, dn) * w)  # noqa: E731
+    d = rng.standard_normal(a.shape)
+    fd = (float(f(a + 1e-6 * d)) - float(f(a - 1e-6 * d))) / 2e-6
+    np.testing.assert_allclose(np.sum(np.asarray(jax.grad(f)(a)) * d), fd, rtol=1e-6)
+    with pytest.raises(NotImplementedError, match="group_sizes must be a 1-D"):
+        lax.ragged_dot_general(a, b, np.ones((2, 3), np.int32), dn)

@@ -470,7 +470,8 @@ from .slicing import (GatherDimensionNumbers, ScatterDimensionNumbers, GatherSca
                       scatter, scatter_add, scatter_sub, scatter_mul, scatter_min, scatter_max, scatter_apply)
 from .rng import RandomAlgorithm, rng_bit_generator, mulhi  # noqa: E402,F401
 from .misc import (axis_size, approx_max_k, approx_min_k, ragged_dot, platform_dependent,  # noqa: E402,F401
-                   with_sharding_constraint, composite, shape_as_value)
+                   with_sharding_constraint, composite, shape_as_value, RaggedDotDimensionNumbers,
+                   ragged_dot_general)
 from . import misc as _misc  # noqa: E402
 globals()["dtype"] = _misc.dtype     # lax.dtype (many signatures above name a parameter dtype)
 

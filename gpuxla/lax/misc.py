@@ -1,19 +1,22 @@
-"""lax.axis_size, lax.approx_max_k / approx_min_k and lax.ragged_dot, as composites.
+"""lax.axis_size, lax.approx_max_k / approx_min_k, lax.ragged_dot / ragged_dot_general, and small
+pieces of lax's surface, as composites.
 
 approx_max_k/min_k are exact here: JAX documents `recall_target` as a lower bound on recall, and
 an exact top-k meets every target (it is also what JAX returns on CPU). ragged_dot is one
-dot_general: each lhs row is spread into its group's slot of a (m, g*k) one-hot expansion, which
-contracts against rhs reshaped to (g*k, n), so grad and vmap come from dot_general's rules.
+dot_general: each lhs row is spread into its group's slot of an extra axis g (zeros elsewhere),
+contracted together with rhs's group axis, so grad and vmap come from dot_general's rules.
 """
+from typing import NamedTuple, Sequence
+
 import numpy as np
 
 from ..core import dtypes
 from ..transforms import batching
 from . import (_take_along_axis, argsort, asarray, bitwise_and, broadcast_in_dim, broadcasted_iota, concatenate,
-               convert_element_type, cumsum, dot_general, full, ge, lt, rev, select, slice_in_dim, sub)
+               convert_element_type, cumsum, dot_general, full, ge, lt, rev, select, slice_in_dim, sub, transpose)
 
 __all__ = ["axis_size", "approx_max_k", "approx_min_k", "ragged_dot", "platform_dependent", "with_sharding_constraint",
-           "composite", "shape_as_value", "dtype"]
+           "composite", "shape_as_value", "dtype", "RaggedDotDimensionNumbers", "ragged_dot_general"]
 
 
 def axis_size(axis_name):
@@ -62,30 +65,96 @@ def approx_min_k(operand, k, reduction_dimension=-1, recall_target=0.95, reducti
     return _topk("approx_min_k", operand, k, reduction_dimension, aggregate_to_topk, False)
 
 
+def _group_mask(gs, n, name):
+    """(n, g) bool: position i along a ragged dimension of size n lies in group j (consecutive
+    groups of `gs` positions; positions past the last group are in none)."""
+    if gs.ndim != 1 or not np.issubdtype(gs.dtype, np.integer):
+        raise NotImplementedError(f"lax.{name}: group_sizes must be a 1-D integer array (g,) in gpuxla, got "
+                                  f"{gs.aval.str_short()}")
+    g = gs.shape[0]
+    ends = cumsum(convert_element_type(gs, np.int32))
+    starts = concatenate([full((1,), 0, np.int32), slice_in_dim(ends, 0, g - 1)], 0)
+    row = broadcasted_iota(np.int32, (n, g), 0)
+    lo, hi = broadcast_in_dim(starts, (n, g), (1,)), broadcast_in_dim(ends, (n, g), (1,))
+    return bitwise_and(ge(row, lo), lt(row, hi))
+
+
+def _spread(x, mask, dim):
+    """x with a new trailing axis g: x where position `dim` lies in group g, else 0."""
+    shape = x.shape + (mask.shape[1],)
+    keep = broadcast_in_dim(mask, shape, (dim, x.ndim))
+    return select(keep, broadcast_in_dim(x, shape, tuple(range(x.ndim))), full(shape, 0, x.dtype))
+
+
 def ragged_dot(lhs, rhs, group_sizes, precision=None, preferred_element_type=None, group_offset=None,
                out_sharding=None):
     """Ragged matrix product (lax.ragged_dot): lhs (m, k) rows are split into consecutive groups of
     `group_sizes` (g,) rows; group i is multiplied by rhs[i] (rhs is (g, k, n)). Rows past the
     last group are zero; the last group's size is not clipped to m (rows past m do not exist)."""
     lhs, rhs, gs = asarray(lhs), asarray(rhs), asarray(group_sizes)
-    if group_offset is not None:
-        raise NotImplementedError("lax.ragged_dot: group_offset is not in gpuxla yet")
     if lhs.ndim != 2 or rhs.ndim != 3 or gs.ndim != 1 or lhs.shape[1] != rhs.shape[1] or gs.shape[0] != rhs.shape[0]:
         raise TypeError(f"ragged_dot: expected lhs (m, k), rhs (g, k, n) and group_sizes (g,), got "
                         f"{lhs.aval.str_short()}, {rhs.aval.str_short()} and {gs.aval.str_short()}")
-    if not np.issubdtype(gs.dtype, np.integer):
-        raise TypeError(f"ragged_dot: group_sizes must be integers, got {gs.dtype.name}")
-    (m, k), g = lhs.shape, rhs.shape[0]
-    ends = cumsum(convert_element_type(gs, np.int32))
-    starts = concatenate([full((1,), 0, np.int32), slice_in_dim(ends, 0, g - 1)], 0)
-    row = broadcasted_iota(np.int32, (m, g), 0)
-    lo, hi = broadcast_in_dim(starts, (m, g), (1,)), broadcast_in_dim(ends, (m, g), (1,))
-    onehot = bitwise_and(ge(row, lo), lt(row, hi))                        # (m, g): row r is in group j
-    spread = select(broadcast_in_dim(onehot, (m, g, k), (0, 1)), broadcast_in_dim(lhs, (m, g, k), (0, 2)),
-                    full((m, g, k), 0, lhs.dtype))
-    pet = None if preferred_element_type is None else dtypes.canonicalize_dtype(preferred_element_type)
-    return dot_general(spread, rhs, (((1, 2), (0, 1)), ((), ())), precision, pet)
+    dn = RaggedDotDimensionNumbers((((1,), (1,)), ((), ())), (0,), (0,))
+    return ragged_dot_general(lhs, rhs, gs, dn, precision, preferred_element_type, group_offset)
 
+
+class RaggedDotDimensionNumbers(NamedTuple):
+    """dot_general's dimension numbers plus the lhs ragged dimension and the rhs group dimension
+    (lax.RaggedDotDimensionNumbers)."""
+    dot_dimension_numbers: tuple
+    lhs_ragged_dimensions: Sequence[int]
+    rhs_group_dimensions: Sequence[int]
+
+
+def ragged_dot_general(lhs, rhs, group_sizes, ragged_dot_dimension_numbers, precision=None,
+                       preferred_element_type=None, group_offset=None, out_sharding=None):
+    """dot_general with one ragged lhs dimension split into consecutive groups (lax.ragged_dot_general):
+
+      * ragged non-contracting dim, rhs group dim: each lhs position multiplies its group's slice of
+        rhs (ragged_dot); positions past the last group give zeros;
+      * ragged contracting dim: one product per group over its own stretch of the contraction,
+        stacked on a new leading axis g;
+      * ragged batch dim: the plain dot_general (each batch element is in one group), as JAX.
+
+    One dot_general in every mode: the group becomes an extra contracted (or free) axis of a
+    masked copy of lhs, so grad and vmap come from dot_general's rules."""
+    lhs, rhs, gs = asarray(lhs), asarray(rhs), asarray(group_sizes)
+    if group_offset is not None:
+        raise NotImplementedError("lax.ragged_dot_general: group_offset is not in gpuxla yet")
+    dn = ragged_dot_dimension_numbers
+    (lc, rc), (lb, rb) = ((tuple(dn.dot_dimension_numbers[0][0]), tuple(dn.dot_dimension_numbers[0][1])),
+                          (tuple(dn.dot_dimension_numbers[1][0]), tuple(dn.dot_dimension_numbers[1][1])))
+    ragged, group = tuple(dn.lhs_ragged_dimensions), tuple(dn.rhs_group_dimensions)
+    if len(ragged) != 1 or len(group) > 1:
+        raise TypeError(f"ragged_dot_general: expected one lhs ragged dimension and at most one rhs group dimension, "
+                        f"got {ragged} and {group}")
+    r = ragged[0] % lhs.ndim
+    pet = None if preferred_element_type is None else dtypes.canonicalize_dtype(preferred_element_type)
+    if r in lb:                                            # ragged batch dimension
+        if group:
+            raise TypeError("ragged_dot_general: a ragged batch dimension takes no rhs group dimension")
+        return dot_general(lhs, rhs, ((lc, rc), (lb, rb)), precision, pet)
+    mask = _group_mask(gs, lhs.shape[r], "ragged_dot_general")
+    g = gs.shape[0]
+    spread = _spread(lhs, mask, r)                         # lhs + trailing axis g
+    gax = lhs.ndim
+    if r in lc:                                            # ragged contracting dimension
+        if group:
+            raise TypeError("ragged_dot_general: a ragged contracting dimension takes no rhs group dimension")
+        out = dot_general(spread, rhs, ((lc, rc), (lb, rb)), precision, pet)
+        # out: batch, lhs free (ending with g), rhs free; JAX puts g first.
+        nbat = len(lb)
+        lfree = lhs.ndim - len(lc) - len(lb)
+        gpos = nbat + lfree
+        perm = (gpos,) + tuple(i for i in range(out.ndim) if i != gpos)
+        return transpose(out, perm)
+    if not group:                                          # ragged non-contracting dim needs a group dim
+        raise TypeError("ragged_dot_general: a ragged non-contracting lhs dimension needs an rhs group dimension")
+    gd = group[0] % rhs.ndim
+    if rhs.shape[gd] != g:
+        raise TypeError(f"ragged_dot_general: rhs group dimension {gd} has size {rhs.shape[gd]}, group_sizes {g}")
+    return dot_general(spread, rhs, ((lc + (gax,), rc + (gd,)), (lb, rb)), precision, pet)
 
 
 # --- small pieces of lax's surface -------------------------------------------------------------
