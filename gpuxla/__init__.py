@@ -13,7 +13,8 @@ from ._api import (devices, local_devices, device_count, local_device_count, def
                    process_count, process_index, process_indices, host_count, host_id, host_ids,
                    enable_x64, debug_nans, debug_infs, log_compiles, numpy_rank_promotion, threefry_partitionable,
                    custom_gradient, closure_convert, ensure_compile_time_eval, live_arrays, transfer_guard,
-                   transfer_guard_host_to_device, transfer_guard_device_to_host, transfer_guard_device_to_device)
+                   transfer_guard_host_to_device, transfer_guard_device_to_host, transfer_guard_device_to_device,
+                   print_environment_info)
 from .backends import Device
 from .transforms.ad import grad, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev, jacobian, hessian, custom_jvp, custom_vjp, checkpoint, remat  # noqa: E501
 from .transforms.batching import vmap

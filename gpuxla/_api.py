@@ -387,3 +387,23 @@ def check_transfer(direction, explicit, what):
         raise JaxRuntimeError(f"INVALID_ARGUMENT: Disallowed {msg}")
     import logging
     logging.getLogger("gpuxla").warning("%s %s", "Explicit" if explicit else "Implicit", msg)
+
+
+def print_environment_info(return_string=False):
+    """Versions, platform and devices, as jax.print_environment_info (for bug reports)."""
+    import platform
+    import sys
+    import textwrap
+    from . import __version__
+    devs = devices()
+    info = textwrap.dedent(f"""\
+        gpuxla:    {__version__}
+        numpy:     {np.__version__}
+        python:    {sys.version.replace(chr(10), ' ')}
+        device info: {get_backend().platform}-{len(devs)}, {len(local_devices())} local devices
+        process_count: {process_count()}
+        platform: {platform.uname()}
+        """)
+    if return_string:
+        return info
+    print(info)

@@ -135,3 +135,10 @@ def test_dlpack_module():
     assert jax.dlpack.is_supported_dtype(np.float32) and jax.dlpack.is_supported_dtype(jnp.bfloat16)
     assert not jax.dlpack.is_supported_dtype(np.str_)
     assert lax.axis_size is not None
+
+
+def test_print_environment_info(capsys):
+    s = jax.print_environment_info(return_string=True)
+    assert s.startswith("gpuxla:") and f"numpy:     {np.__version__}" in s and "process_count: 1" in s
+    jax.print_environment_info()
+    assert capsys.readouterr().out.startswith("gpuxla:")
