@@ -22,7 +22,12 @@ def device_put(x, device=None):
     from . import numpy as jnp
     from .parallel.devices import check_device
     if device is None:
-        return tree_map(lambda v: v if isinstance(v, Array) else jnp.asarray(v), x)
+        def put_default(v):
+            if isinstance(v, Array):
+                return v
+            check_transfer("host_to_device", True, f"device_put of a {type(v).__name__} of shape {np.shape(v)}")
+            return jnp.asarray(v)
+        return tree_map(put_default, x)
     from .sharding import Sharding
     if isinstance(device, Sharding):          # gpuxla's arrays are whole on one device (sharding.py)
         ds = device.device_set
@@ -39,6 +44,8 @@ def device_put(x, device=None):
         gpu = gpu_ordinals()[local_devices().index(device)]
 
     def put(v):
+        if not isinstance(v, Array):
+            check_transfer("host_to_device", True, f"device_put of a {type(v).__name__} of shape {np.shape(v)}")
         v = jnp.asarray(v)
         realize([v])
         buf = v._buf
@@ -54,6 +61,10 @@ def device_get(x):
     """Copy arrays (pytrees too) back to the host as NumPy arrays."""
     leaves, tree = tree_flatten(x)
     realize([v for v in leaves if isinstance(v, Array)])
+    if get_backend().platform == "cuda":       # the CPU platforms hold arrays in host memory already
+        for v in leaves:
+            if isinstance(v, Array):
+                check_transfer("device_to_host", True, f"device_get of {v.aval.str_short()}")
     return tree_unflatten(tree, [np.asarray(v) if isinstance(v, Array) else v for v in leaves])
 
 
@@ -276,3 +287,145 @@ def process_indices(backend=None):
 
 
 host_count, host_id, host_ids = process_count, process_index, process_indices
+
+
+# --- custom_gradient, closure_convert, ensure_compile_time_eval -------------------------------
+def custom_gradient(fun):
+    """TensorFlow-style custom gradients (jax.custom_gradient): `fun(*args)` returns
+    ``(value, vjp)`` where ``vjp(ct)`` gives one cotangent per argument (a tuple; a single value
+    is taken as a one-tuple). A custom_vjp whose forward pass is `fun` itself.
+
+    >>> @jax.custom_gradient
+    ... def f(x):
+    ...     return x ** 2, lambda g: (g * x,)
+    >>> jax.grad(f)(3.0)      # the rule says g * x, not 2 * x       # doctest: +SKIP
+    Array(3., dtype=float32, weak_type=True)
+    """
+    import functools
+    from .transforms.custom import custom_vjp
+
+    def fwd(*args):
+        out = fun(*args)
+        if not (isinstance(out, (tuple, list)) and len(out) == 2 and callable(out[1])):
+            raise TypeError(f"custom_gradient: {getattr(fun, '__name__', 'fun')} must return a pair "
+                            f"(value, vjp function), got {type(out).__name__}")
+        return out[0], out[1]
+
+    def bwd(vjp_fn, ct):
+        cts = vjp_fn(ct)
+        return tuple(cts) if isinstance(cts, (tuple, list)) else (cts,)
+
+    wrapped = custom_vjp(lambda *args: fwd(*args)[0])
+    wrapped.defvjp(fwd, bwd)
+    return functools.wraps(fun)(lambda *args: wrapped(*args))
+
+
+def closure_convert(fun, *example_args):
+    """`(converted, consts)` with ``converted(*args, *consts) == fun(*args)`` (jax.closure_convert):
+    the float arrays `fun` reads from outside its arguments (traced on `example_args`) become
+    explicit arguments, so a custom_vjp can differentiate with respect to them. Other closed-over
+    values stay baked into `converted`."""
+    from .core.trace import INPUTS, aval_of, substitute, trace
+    flat, in_tree = tree_flatten(example_args)
+    t = trace(lambda *xs: fun(*tree_unflatten(in_tree, list(xs))), [aval_of(x) for x in flat],
+              what="closure_convert", names=["an argument of closure_convert"] * len(flat), closed=INPUTS)
+    hoist = [i for i, c in enumerate(t.captured) if np.issubdtype(c.dtype, np.inexact)]
+    consts = [t.captured[i] for i in hoist]
+
+    def converted(*args):
+        from . import numpy as jnp
+        if len(args) < len(consts):
+            raise TypeError(f"closure_convert: the converted function takes the arguments and then {len(consts)} "
+                            f"hoisted constants, got {len(args)} arguments")
+        xs, cs = args[:len(args) - len(consts)], args[len(args) - len(consts):]
+        flat_x, tree_x = tree_flatten(xs)
+        if tree_x != in_tree:
+            raise TypeError(f"closure_convert: arguments {tree_x} do not match the example arguments {in_tree}")
+        captured = list(t.captured)
+        for i, c in zip(hoist, cs):
+            captured[i] = jnp.asarray(c)
+        return tree_unflatten(t.out_tree, substitute(t, [jnp.asarray(x) for x in flat_x], captured))
+    return converted, consts
+
+
+@contextlib.contextmanager
+def ensure_compile_time_eval():
+    """Evaluate the block's operations on known values now, even inside jit (jax.ensure_compile_time_eval).
+
+    gpuxla does so already: an operation whose inputs are all known is a pending node, computed when
+    its value is asked for (`bool`, `int`, indexing with it), also while jit traces; one that
+    depends on a traced argument raises ConcretizationTypeError when its value is asked for, as
+    JAX's context does. So the block needs no other mode."""
+    yield
+
+
+def live_arrays(platform=None):
+    """The Arrays alive in this process that hold a computed buffer (jax.live_arrays); `platform`
+    must be None or the active platform's name. A scan of live objects: a debugging aid, not fast."""
+    import gc
+    if platform is not None and platform not in (get_backend().platform, default_backend()):
+        raise ValueError(f"live_arrays: platform {platform!r} is not the active platform "
+                         f"{get_backend().platform!r}")
+    return [o for o in gc.get_objects() if type(o) is Array and o._buf is not None and not o.is_deleted()]
+
+
+# --- transfer guards ----------------------------------------------------------------------------
+def _guard(option, doc):
+    @contextlib.contextmanager
+    def guard(new_val):
+        from . import config
+        with config.override(option, new_val):
+            yield
+    guard.__name__ = option[4:]
+    guard.__doc__ = doc
+    return guard
+
+
+transfer_guard = _guard("jax_transfer_guard", """Set the transfer guard level of every direction for a
+    block in this thread: "allow"; "log" / "disallow" implicit transfers (explicit ones pass);
+    "log_explicit" / "disallow_explicit" every transfer. gpuxla checks host-to-device transfers at
+    jnp.asarray/jnp.array called from user code (implicit) and device_put (explicit), and
+    device-to-host transfers at device_get (explicit) on the cuda platform; on the CPU platforms
+    arrays live in host memory, so (as JAX's CPU backend) reading them is no transfer. Not
+    checked: NumPy arrays and Python scalars mixed into operations, and jit arguments.""")
+transfer_guard_host_to_device = _guard("jax_transfer_guard_host_to_device",
+                                       "The transfer guard level of host-to-device transfers (see transfer_guard).")
+transfer_guard_device_to_host = _guard("jax_transfer_guard_device_to_host",
+                                       "The transfer guard level of device-to-host transfers (see transfer_guard).")
+transfer_guard_device_to_device = _guard("jax_transfer_guard_device_to_device",
+                                         "The transfer guard level of device-to-device transfers (see transfer_guard).")
+
+
+def check_transfer(direction, explicit, what):
+    """Apply the transfer guard of `direction` ("host_to_device", ...) to one transfer: raise
+    JaxRuntimeError where disallowed, log a warning on the gpuxla logger where logged."""
+    from . import config
+    level = config.read(f"jax_transfer_guard_{direction}") or config.read("jax_transfer_guard") or "allow"
+    if level == "allow" or (explicit and not level.endswith("_explicit")):
+        return
+    msg = f"{direction.replace('_', '-')} transfer: {what}"
+    if level.startswith("disallow"):
+        from .errors import JaxRuntimeError
+        raise JaxRuntimeError(f"INVALID_ARGUMENT: Disallowed {msg}")
+    import logging
+    logging.getLogger("gpuxla").warning("%s %s", "Explicit" if explicit else "Implicit", msg)
+
+
+def print_environment_info(return_string=False):
+    """Versions, platform and devices, as jax.print_environment_info (for bug reports)."""
+    import platform
+    import sys
+    import textwrap
+    from . import __version__
+    devs = devices()
+    info = textwrap.dedent(f"""\
+        gpuxla:    {__version__}
+        numpy:     {np.__version__}
+        python:    {sys.version.replace(chr(10), ' ')}
+        device info: {get_backend().platform}-{len(devs)}, {len(local_devices())} local devices
+        process_count: {process_count()}
+        platform: {platform.uname()}
+        """)
+    if return_string:
+        return info
+    print(info)

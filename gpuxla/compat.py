@@ -60,6 +60,7 @@ ALIASES = {
     "jax.ad_checkpoint": "gpuxla.ad_checkpoint",
     "jax.test_util": "gpuxla.test_util",
     "jax.errors": "gpuxla.errors",
+    "jax.dlpack": "gpuxla.dlpack",
     "jax.core": "gpuxla._jax_core",
     "jax.custom_derivatives": "gpuxla.custom_derivatives",
     "jax.stages": "gpuxla.stages",

@@ -265,3 +265,19 @@ validators["jax_num_cpu_devices"] = lambda name, v: None if v is None or (type(v
 
 def _bad(name, value):
     raise ValueError(f"{name} must be a positive integer (or None: GPUXLA_NUM_CPU_DEVICES), got {value!r}")
+
+
+# Transfer guards (jax.transfer_guard and its per-direction forms): thread-local levels; None
+# defers to jax_transfer_guard, whose None means "allow". gpuxla checks them where it moves data
+# between host and device on a user's request (gpuxla._api.check_transfer lists where).
+TRANSFER_GUARD_LEVELS = ("allow", "log", "disallow", "log_explicit", "disallow_explicit")
+TRANSFER_GUARDS = ("jax_transfer_guard", "jax_transfer_guard_host_to_device", "jax_transfer_guard_device_to_host",
+                   "jax_transfer_guard_device_to_device")
+THREAD_LOCAL = THREAD_LOCAL + TRANSFER_GUARDS
+for _name in TRANSFER_GUARDS:
+    _values[_name] = None
+    validators[_name] = lambda name, v: None if v is None or v in TRANSFER_GUARD_LEVELS else _bad_level(name, v)
+
+
+def _bad_level(name, value):
+    raise ValueError(f"{name}: new enum value must be None or in {list(TRANSFER_GUARD_LEVELS)}, got {value!r}")

@@ -28,3 +28,7 @@ class TracerIntegerConversionError(ConcretizationTypeError):
 
 class UnexpectedTracerError(Exception):
     pass
+
+
+class JaxRuntimeError(RuntimeError):
+    """A failure at run time that JAX reports from its runtime (a disallowed transfer, ...)."""

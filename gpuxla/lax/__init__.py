@@ -469,4 +469,20 @@ def optimization_barrier(operand):
     """JAX's barrier against moving computation across it; gpuxla's fusion never moves work out of
     program order, so it is the identity on the pytree."""
     return operand
-from .special import igamma, igammac, igamma_grad_a, random_gamma_grad  # noqa: E402,F401
+from .special import (igamma, igammac, igamma_grad_a, random_gamma_grad, zeta, polygamma, bessel_i0e,  # noqa: E402,F401
+                      bessel_i1e, betainc)
+from .slicing import (GatherDimensionNumbers, ScatterDimensionNumbers, GatherScatterMode, gather,  # noqa: E402,F401
+                      scatter, scatter_add, scatter_sub, scatter_mul, scatter_min, scatter_max, scatter_apply)
+from .rng import RandomAlgorithm, rng_bit_generator, mulhi  # noqa: E402,F401
+from .misc import (axis_size, approx_max_k, approx_min_k, ragged_dot, platform_dependent,  # noqa: E402,F401
+                   with_sharding_constraint, composite, shape_as_value, RaggedDotDimensionNumbers,
+                   ragged_dot_general)
+from . import misc as _misc  # noqa: E402
+globals()["dtype"] = _misc.dtype     # lax.dtype (many signatures above name a parameter dtype)
+
+# The elementwise primitives under JAX's names (lax.add_p, ...), for code that keys tables on them
+# or binds them directly; they take no parameters, as JAX's (whose float ones add `accuracy`).
+globals().update({p.name + "_p": p for p in vars(P).values()
+                  if isinstance(p, P.Primitive) and p.family in ("unary", "binary", "compare")
+                  and p.name not in ("integer_pow", "round")})
+select_n_p, stop_gradient_p = P.select_n_p, P.stop_gradient_p

@@ -14,11 +14,15 @@ after 2000 steps at the latest.
 import numpy as np
 
 from ..core import dtypes
-from . import (abs, add, asarray, bitwise_and, bitwise_not, bitwise_or, convert_element_type, digamma, div, eq, exp,
-               full_like, ge, gt, le, lgamma, log, lt, mul, ne, neg, reduce_or, select, sub)
-from .control_flow import while_loop
+import math
 
-__all__ = ["igamma", "igammac", "igamma_grad_a", "random_gamma_grad"]
+from . import (abs, add, asarray, bitwise_and, bitwise_not, bitwise_or, convert_element_type, digamma, div, eq, exp,
+               floor, full_like, ge, gt, le, lgamma, log, log1p, lt, mul, ne, neg, pow, reduce_or, rem, select,
+               sign, sqrt, sub)
+from .control_flow import fori_loop, while_loop
+
+__all__ = ["igamma", "igammac", "igamma_grad_a", "random_gamma_grad", "zeta", "polygamma", "bessel_i0e",
+           "bessel_i1e", "betainc"]
 
 _VALUE, _DERIV, _SAMPLE = "value", "derivative", "sample"
 
@@ -174,3 +178,136 @@ def igamma_grad_a(a, x):
 def random_gamma_grad(a, x):
     """d x / d a for a Gamma(a) sample x held at its quantile: -(dP/da) / (dP/dx)."""
     return _derivative("random_gamma_grad", a, x, _SAMPLE)
+
+
+# --- zeta, polygamma, scaled Bessel, incomplete beta (gpuxla.scipy.special and jnp call these) ----
+def _same(name, *xs):
+    """lax's contract for these functions: one float dtype and one shape (Python scalars take it)."""
+    from . import _operands as _lax_operands
+    xs = _lax_operands(*xs)
+    if len({x.dtype for x in xs}) != 1 or not dtypes.is_float(xs[0].dtype):
+        raise TypeError(f"{name} requires floating-point arguments of one dtype, got "
+                        f"{', '.join(x.dtype.name for x in xs)}")
+    if len({x.shape for x in xs}) != 1:
+        raise TypeError(f"{name}: arguments must have equal shapes, got {', '.join(str(x.shape) for x in xs)}")
+    return xs
+
+
+# B_2j / (2j)! for the Euler-Maclaurin tail of zeta
+_BERN = [1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510, 43867 / 798, -174611 / 330]
+_EM = [b / math.factorial(2 * j + 2) for j, b in enumerate(_BERN)]
+
+
+def zeta(x, q):
+    """The Hurwitz zeta function sum_k (q + k)^-x (x > 1, q > 0) (lax.zeta), by Euler-Maclaurin
+    summation: nine terms directly, then the integral, half a term and ten Bernoulli corrections.
+    inf at x == 1, nan for x < 1 or q <= 0."""
+    x, q = _same("zeta", x, q)
+    n = 9
+    acc = full_like(x, 0)
+    for k in range(n):
+        acc = add(acc, pow(add(q, float(k)), neg(x)))
+    a = add(q, float(n))
+    ax = pow(a, neg(x))
+    acc = add(add(acc, div(mul(a, ax), sub(x, 1.0))), mul(ax, 0.5))
+    fact, term = full_like(x, 1), div(ax, a)           # s(s+1)...(s+2j-2) and a^(-s-2j+1)
+    for j, c in enumerate(_EM):
+        fact = mul(fact, x) if j == 0 else mul(fact, mul(add(x, 2.0 * j - 1), add(x, 2.0 * j)))
+        acc = add(acc, mul(mul(fact, term), c))
+        term = div(term, mul(a, a))
+    out = select(eq(x, 1.0), full_like(x, np.inf), acc)
+    return select(bitwise_or(lt(x, 1.0), le(q, 0.0)), full_like(x, np.nan), out)
+
+
+def polygamma(m, x):
+    """The m-th derivative of digamma (lax.polygamma): digamma for m == 0, else
+    (-1)^(m+1) m! zeta(m + 1, x); nan where m is not a non-negative integer."""
+    m, x = _same("polygamma", m, x)
+    fact = exp(lgamma(add(m, 1.0)))
+    sgn = select(eq(rem(m, full_like(m, 2)), 0.0), full_like(m, -1), full_like(m, 1))
+    out = select(eq(m, 0.0), digamma(x), mul(mul(sgn, fact), zeta(add(m, 1.0), x)))
+    bad = bitwise_or(lt(m, 0.0), ne(floor(m), m))
+    return select(bad, full_like(x, np.nan), out)
+
+
+_SWITCH = 20.0            # Bessel: series below, Hankel's expansion above
+_N_SERIES = 64            # the series term at x = 20, k = 64 is below 1e-17 of the sum
+_N_ASYM = 16              # the expansion's 16th term at x = 20 is ~1e-14 of the sum
+
+
+def _bessel_scaled(x, v):
+    """exp(-|x|) * I_v(x) for v in {0, 1}: the power series (all terms positive, no cancellation)
+    for |x| <= 20, Hankel's asymptotic expansion beyond. I_0 is even, I_1 odd: the series keeps
+    x's sign, so the derivative at 0 is right."""
+    ax = abs(x)
+    small = le(ax, _SWITCH)
+    xs = select(small, x, full_like(x, 0))
+    xl = select(small, full_like(x, _SWITCH + 1.0), ax)
+    q = div(mul(xs, xs), 4.0)                    # series: sum_k (x/2)^(2k+v) / (k! (k+v)!)
+    term = full_like(xs, 1) if v == 0 else div(xs, 2.0)
+    total = term
+    for k in range(1, _N_SERIES):
+        term = div(mul(term, q), float(k * (k + v)))
+        total = add(total, term)
+    series = mul(total, exp(neg(abs(xs))))
+    # Hankel: e^x / sqrt(2 pi x) * sum_k (-1)^k prod_{j<=k} (4v^2 - (2j-1)^2) / (k! (8x)^k)
+    mu = 4.0 * v * v
+    t = full_like(xl, 1)
+    s = t
+    for k in range(1, _N_ASYM):
+        t = neg(div(mul(t, mu - (2 * k - 1) ** 2), mul(xl, k * 8.0)))
+        s = add(s, t)
+    asym = div(s, sqrt(mul(xl, 2 * np.pi)))
+    return select(small, series, asym if v == 0 else mul(sign(x), asym))
+
+
+def bessel_i0e(x):
+    """exp(-|x|) I_0(x), the exponentially scaled modified Bessel function of order 0 (lax.bessel_i0e)."""
+    (x,) = _same("bessel_i0e", x)
+    return _bessel_scaled(x, 0)
+
+
+def bessel_i1e(x):
+    """exp(-|x|) I_1(x), the exponentially scaled modified Bessel function of order 1 (lax.bessel_i1e)."""
+    (x,) = _same("bessel_i1e", x)
+    return _bessel_scaled(x, 1)
+
+
+_N_INC = 200          # continued-fraction depth of the incomplete beta function
+
+
+def betainc(a, b, x):
+    """The regularized incomplete beta function I_x(a, b) (lax.betainc; a, b > 0, 0 <= x <= 1), by
+    its continued fraction on the side of the mean where it converges fast and the symmetry
+    1 - I_{1-x}(b, a); nan outside the domain."""
+    a, b, x = _same("betainc", a, b, x)
+    bad = bitwise_or(bitwise_or(bitwise_or(le(a, 0.0), le(b, 0.0)), bitwise_or(lt(x, 0.0), gt(x, 1.0))),
+                     bitwise_or(bitwise_or(ne(a, a), ne(b, b)), ne(x, x)))
+    swap = gt(x, div(add(a, 1.0), add(add(a, b), 2.0)))
+    aa, bb, xx = select(swap, b, a), select(swap, a, b), select(swap, sub(1.0, x), x)
+    interior = bitwise_and(gt(xx, 0.0), bitwise_not(bad))
+    one = full_like(a, 1)
+    aa, bb = select(bad, one, aa), select(bad, one, bb)
+    xx = select(interior, xx, full_like(xx, 0.5))
+
+    def body(i, t):
+        k = sub(2 * _N_INC, i)                    # coefficients d_k from the deepest up
+        kf = convert_element_type(k, a.dtype)
+        m = _bcast(floor(div(kf, 2.0)), t)
+        odd = eq(rem(k, 2), 1)
+        a2m = add(aa, mul(m, 2.0))
+        d_odd = neg(div(mul(mul(add(aa, m), add(add(aa, bb), m)), xx), mul(a2m, add(a2m, 1.0))))
+        d_even = div(mul(mul(m, sub(bb, m)), xx), mul(sub(a2m, 1.0), a2m))
+        return add(div(select(_bcast(odd, t), d_odd, d_even), t), 1.0)
+
+    t = fori_loop(0, 2 * _N_INC, body, one)
+    lbeta = sub(add(lgamma(aa), lgamma(bb)), lgamma(add(aa, bb)))
+    front = div(exp(sub(add(mul(aa, log(xx)), mul(bb, log1p(neg(xx)))), lbeta)), aa)
+    val = select(interior, div(front, t), full_like(t, 0))
+    out = select(swap, sub(1.0, val), val)
+    return select(bad, full_like(out, np.nan), out)
+
+
+def _bcast(pred, like):
+    from . import broadcast_in_dim
+    return broadcast_in_dim(pred, like.shape, ())

@@ -19,16 +19,18 @@ from ._sorting import *  # noqa: F401,F403
 from ._statistics import *  # noqa: F401,F403
 from ._misc import *  # noqa: F401,F403
 from ._histogram import *  # noqa: F401,F403
+from ._extras import *  # noqa: F401,F403
 from ._reductions import sum, max, min, any, all  # noqa: F401
 from ._ufuncs import abs, round, pow, _promote  # noqa: F401
 from ._lax_numpy import _dt, _ScalarMeta  # noqa: F401
 from . import _lax_numpy, _ufuncs, _reductions, _creation, _linalg_basic, _sorting, _statistics, _misc, _histogram
+from . import _extras
 from ._indexing import getitem as _getitem, _AtIndexer
 from ..core.graph import Array
 from ..core import dtypes as _dtypes
 
 __all__ = sorted({n for m in (_lax_numpy, _ufuncs, _reductions, _creation, _linalg_basic, _sorting, _statistics, _misc,
-                            _histogram)
+                            _histogram, _extras)
                   for n in dir(m) if not n.startswith("_")}
                  - {"builtins", "math", "operator", "string", "np", "lax", "dtypes", "constant"})
 

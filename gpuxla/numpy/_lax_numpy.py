@@ -2,10 +2,13 @@
 helpers, asarray and the *_like constructors, and shape manipulation.
 """
 
+import os
+import sys
+
 import ml_dtypes as _ml_dtypes
 import numpy as np
 
-from .. import lax
+from .. import config, lax
 from ..core import dtypes
 from ..core.graph import Array, constant
 from ..core.trace import iter_nested
@@ -84,6 +87,7 @@ def asarray(a, dtype=None, copy=None, order=None):
     dtype = _dt(dtype)
     if isinstance(a, Array):
         return a if dtype is None or a.dtype == dtype else lax.convert_element_type(a, dtype)
+    _guard_h2d(a, 2)
     if isinstance(a, (list, tuple)) and _py_any(isinstance(v, Array) for v in iter_nested(a)):
         return stack([asarray(v, dtype) for v in a]) if len(a) else asarray(np.array(a), dtype)
     if (isinstance(a, (list, tuple)) and len(a)
@@ -96,10 +100,26 @@ def asarray(a, dtype=None, copy=None, order=None):
 
 
 def array(object, dtype=None, copy=True, order=None, ndmin=0):
+    if not isinstance(object, Array):
+        _guard_h2d(object, 2)
     x = asarray(object, dtype)     # a Python scalar stays weakly typed, as in JAX
     if x.ndim < ndmin:
         x = lax.reshape(x, (1,) * (ndmin - x.ndim) + x.shape)
     return x
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _guard_h2d(a, depth):
+    """jax.transfer_guard for host data the user's own code hands to jnp.asarray / jnp.array (an
+    implicit host-to-device transfer); gpuxla's internal constants are not transfers."""
+    if (config.read("jax_transfer_guard_host_to_device") or config.read("jax_transfer_guard")) in (None, "allow"):
+        return
+    if sys._getframe(depth).f_code.co_filename.startswith(_PACKAGE):
+        return
+    from .._api import check_transfer
+    check_transfer("host_to_device", False, f"a {type(a).__name__} of shape {np.shape(a)} given to jnp.asarray")
 
 
 def _like(fill):

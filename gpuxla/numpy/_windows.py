@@ -1,8 +1,8 @@
 """Window functions (bartlett, blackman, hamming, hanning, kaiser) and the modified Bessel functions
 behind kaiser: i0 here, and the exponentially scaled i0e/i1e that gpuxla.scipy.special re-exports.
 
-The Bessel functions are a power series for |x| <= 20 (all terms positive, so no cancellation) and
-Hankel's asymptotic expansion beyond; both are plain jnp arithmetic, so they differentiate.
+The Bessel functions are lax.bessel_i0e / lax.bessel_i1e (a power series for |x| <= 20, Hankel's
+asymptotic expansion beyond; plain lax arithmetic, so they differentiate).
 
 >>> import gpuxla.numpy as jnp
 >>> jnp.hanning(3)
@@ -12,16 +12,12 @@ import operator
 
 import numpy as np
 
+from .. import lax
 from .. import numpy as jnp
 from ..core import dtypes
 from ._util import _inexact
 
 __all__ = ["bartlett", "blackman", "hamming", "hanning", "kaiser", "i0"]
-
-_SWITCH = 20.0            # series below, asymptotic expansion above
-_N_SERIES = 64            # the series term at x = 20, k = 64 is below 1e-17 of the sum
-_N_ASYM = 16              # the expansion's 16th term at x = 20 is ~1e-14 of the sum
-
 
 def _float(x):
     x = jnp.asarray(x)
@@ -29,29 +25,8 @@ def _float(x):
 
 
 def _bessel_scaled(x, v):
-    """exp(-|x|) * I_v(x) for v in {0, 1} (I_0 even, I_1 odd: the series keeps x's sign, so the
-    derivative at 0 is right)."""
-    ax = jnp.abs(x)
-    small = ax <= _SWITCH
-    xs = jnp.where(small, x, 0.0)
-    xl = jnp.where(small, _SWITCH + 1.0, ax)
-    # series: sum_k (x/2)^(2k+v) / (k! (k+v)!)
-    q = xs * xs / 4
-    term = jnp.ones_like(xs) if v == 0 else xs / 2
-    total = term
-    for k in range(1, _N_SERIES):
-        term = term * q / (k * (k + v))
-        total = total + term
-    series = total * jnp.exp(-jnp.abs(xs))
-    # Hankel: e^x / sqrt(2 pi x) * sum_k (-1)^k prod_{j<=k} (4v^2 - (2j-1)^2) / (k! (8x)^k)
-    mu = 4.0 * v * v
-    t = jnp.ones_like(xl)
-    s = t
-    for k in range(1, _N_ASYM):
-        t = -t * (mu - (2 * k - 1) ** 2) / (k * 8.0 * xl)
-        s = s + t
-    asym = s / jnp.sqrt(2 * np.pi * xl)
-    return jnp.where(small, series, asym if v == 0 else jnp.sign(x) * asym)
+    """exp(-|x|) * I_v(x) for v in {0, 1}: lax.bessel_i0e / bessel_i1e hold the implementation."""
+    return lax.bessel_i0e(x) if v == 0 else lax.bessel_i1e(x)
 
 
 def i0e(x):

@@ -445,3 +445,109 @@ def vecdot(x1, x2, /, *, axis=-1, precision=None, preferred_element_type=None):
 
 def tensordot(x1, x2, /, *, axes=2, precision=None, preferred_element_type=None):
     return _linalg_basic.tensordot(x1, x2, axes=axes)
+
+
+# --- non-symmetric eigenproblems and tensor solves ---------------------------------------------
+EigResult = collections.namedtuple("EigResult", "eigenvalues eigenvectors")
+
+
+def _eig_host(a):
+    """(w, v) of the square matrices `a` by LAPACK's geev through NumPy on the host, as JAX does
+    on CPU: always complex (a real matrix's eigenvalues may pair up), in JAX's complex dtype."""
+    from .._api import pure_callback
+    a = jnp.asarray(a)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"The input to eig must be a square matrix. Got shape {a.shape}.")
+    if not dtypes.is_inexact(a.dtype):
+        a = a.astype(dtypes.default_float_dtype())
+    if a.dtype in _LOW:
+        a = a.astype(np.float32)
+    cdt = np.dtype(np.complex128) if a.dtype in (np.float64, np.complex128) else np.dtype(np.complex64)
+
+    def host(x):
+        w, v = np.linalg.eig(np.asarray(x))
+        return w.astype(cdt), v.astype(cdt)
+    from .._api import ShapeDtypeStruct
+    specs = (ShapeDtypeStruct(a.shape[:-1], cdt), ShapeDtypeStruct(a.shape, cdt))
+    return a, pure_callback(host, specs, a, vmap_method="expand_dims")
+
+
+def _eigvals_impl(a):
+    return _eig_host(a)[1][0]
+
+
+def _eigvals_jvp(primals, tangents):
+    # dw = diag(V^-1 dA V) for distinct eigenvalues (as JAX's rule), from a second, eigenvector
+    # call: eigvals' own output carries no eigenvectors.
+    (a,), (da,) = primals, tangents
+    _, (w, v) = _eig_host(a)
+    da = jnp.asarray(da).astype(v.dtype)
+    return w, _reductions.sum(solve(v, da) * _T(v), axis=-1)
+
+
+def _make_eig_fns():
+    from ..transforms.ad import custom_jvp
+    ev = custom_jvp(_eigvals_impl)
+    ev.defjvp(_eigvals_jvp)
+
+    def eig_impl(a):
+        return _eig_host(a)[1]
+    e = custom_jvp(eig_impl)
+
+    def eig_jvp(primals, tangents):
+        raise NotImplementedError(
+            "jnp.linalg.eig: derivatives of non-symmetric eigenvectors are not in gpuxla (JAX computes them only "
+            "with lax.linalg.eig(enable_eigvec_derivs=True)); differentiate jnp.linalg.eigvals, or use eigh for "
+            "symmetric matrices")
+    e.defjvp(eig_jvp)
+    return ev, e
+
+
+_eigvals_fn, _eig_fn = _make_eig_fns()
+
+
+def eig(a):
+    """Eigenvalues and right eigenvectors (unit columns) of square matrices, complex, computed on
+    the host by LAPACK (jnp.linalg.eig as on JAX's CPU backend); works under jit and vmap. Not
+    differentiable (JAX neither, by default); eigvals is."""
+    w, v = _eig_fn(a)
+    return EigResult(w, v)
+
+
+def eigvals(a):
+    """The complex eigenvalues of square matrices (host LAPACK, as eig); differentiable where the
+    eigenvalues are distinct."""
+    return _eigvals_fn(a)
+
+
+def tensorinv(a, ind=2):
+    """The inverse of `a` seen as a matrix of its first `ind` axes by the rest (np.linalg.tensorinv):
+    shape a.shape[ind:] + a.shape[:ind]."""
+    a = jnp.asarray(a)
+    ind = operator.index(ind)
+    if ind <= 0:
+        raise ValueError(f"ind must be a positive integer, got {ind}")
+    rows, cols = a.shape[:ind], a.shape[ind:]
+    n, m = int(np.prod(rows, dtype=np.int64)), int(np.prod(cols, dtype=np.int64))
+    if n != m:
+        raise ValueError(f"tensorinv: the first {ind} axes of a (size {n}) and the rest (size {m}) must have "
+                         f"the same size, got shape {a.shape}")
+    return jnp.reshape(inv(jnp.reshape(a, (n, m))), cols + rows)
+
+
+def tensorsolve(a, b, axes=None):
+    """x with tensordot(a, x, x.ndim) == b (np.linalg.tensorsolve); `axes` of a move to the end first."""
+    a, b = jnp.asarray(a), jnp.asarray(b)
+    if axes is not None:
+        axes = [ax % a.ndim for ax in axes]
+        a = jnp.moveaxis(a, axes, list(range(a.ndim - len(axes), a.ndim)))
+    out_shape = a.shape[b.ndim:]
+    n = int(np.prod(b.shape, dtype=np.int64))
+    m = int(np.prod(out_shape, dtype=np.int64))
+    if a.shape[:b.ndim] != b.shape or n != m:
+        raise ValueError(f"tensorsolve: a's leading axes {a.shape[:b.ndim]} must be b's shape {b.shape} and the "
+                         f"rest {out_shape} of the same size")
+    return jnp.reshape(solve(jnp.reshape(a, (n, m)), jnp.ravel(b)), out_shape)
+
+
+__all__ += ["eig", "eigvals", "tensorinv", "tensorsolve"]

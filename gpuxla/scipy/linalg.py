@@ -145,3 +145,9 @@ def triu(m, k=0):
 from ._linalg_more import *  # noqa: E402,F401,F403
 from . import _linalg_more  # noqa: E402
 __all__ += _linalg_more.__all__
+from ._linalg_schur import *  # noqa: E402,F401,F403
+from . import _linalg_schur  # noqa: E402
+__all__ += _linalg_schur.__all__
+from ._linalg_extra import *  # noqa: E402,F401,F403
+from . import _linalg_extra  # noqa: E402
+__all__ += _linalg_extra.__all__

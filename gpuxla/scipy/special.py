@@ -80,43 +80,18 @@ def multigammaln(a, d):
     return c + jnp.sum(lax.lgamma(jnp.expand_dims(a, -1) - jnp.arange(d, dtype=a.dtype) / 2), axis=-1)
 
 
-# B_2j / (2j)! for the Euler-Maclaurin tail of zeta
-_BERN = [1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510, 43867 / 798, -174611 / 330]
-_EM = [b / math.factorial(2 * j + 2) for j, b in enumerate(_BERN)]
-
-
 def zeta(x, q=None):
-    """The Hurwitz zeta function sum_k (q + k)^-x (x > 1, q > 0), by Euler-Maclaurin summation:
-    nine terms directly, then the integral, half a term and ten Bernoulli corrections."""
+    """The Hurwitz zeta function sum_k (q + k)^-x (x > 1, q > 0); lax.zeta after promotion."""
     if q is None:
         raise NotImplementedError("Riemann zeta function not implemented; pass q=1 for the Riemann zeta function")
-    x, q = _inexact(x, q)
-    n = 9
-    acc = jnp.zeros_like(x)
-    for k in range(n):
-        acc = acc + lax.pow(q + k, -x)
-    a = q + n
-    ax = lax.pow(a, -x)
-    acc = acc + a * ax / (x - 1) + 0.5 * ax
-    fact, term = jnp.ones_like(x), ax / a            # s(s+1)...(s+2j-2) and a^(-s-2j+1)
-    for j, c in enumerate(_EM):
-        fact = fact * (x + 2 * j) if j == 0 else fact * (x + 2 * j - 1) * (x + 2 * j)
-        acc = acc + c * fact * term
-        term = term / (a * a)
-    out = jnp.where(x == 1, jnp.inf, acc)
-    return jnp.where((x < 1) | (q <= 0), jnp.nan, out)
+    return lax.zeta(*_inexact(x, q))
 
 
 def polygamma(n, x):
-    """The n-th derivative of digamma: digamma for n = 0, else (-1)^(n+1) n! zeta(n + 1, x)."""
-    if isinstance(n, (int, np.integer)):
-        if n < 0:
-            raise ValueError(f"polygamma: order n must be non-negative, got {n}")
-        return digamma(x) if n == 0 else (-1) ** (n + 1) * math.factorial(n) * zeta(float(n + 1), x)
-    n, x = _inexact(n, x)
-    fact = lax.exp(lax.lgamma(n + 1))
-    sign = jnp.where(jnp.remainder(n, 2) == 0, -1.0, 1.0)
-    return jnp.where(n == 0, digamma(x), sign * fact * zeta(n + 1, x))
+    """The n-th derivative of digamma; lax.polygamma after promotion (nan for non-integer n)."""
+    if isinstance(n, (int, np.integer)) and n < 0:
+        raise ValueError(f"polygamma: order n must be non-negative, got {n}")
+    return lax.polygamma(*_inexact(n, x))
 
 
 @custom_jvp
@@ -261,3 +236,6 @@ def _log_ndtr(x, order):
 from ._special_more import *  # noqa: E402,F401,F403
 from . import _special_more  # noqa: E402
 __all__ += _special_more.__all__
+from ._special_hyp import *  # noqa: E402,F401,F403
+from . import _special_hyp  # noqa: E402
+__all__ += _special_hyp.__all__
