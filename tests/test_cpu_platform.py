@@ -342,7 +342,7 @@ def test_column_reductions():
         assert_same(runs[0], NumpyBackend().compile(prog)(xs), 2e-5, 2e-5, str(prog.out_avals))
 
 
-@pytest.mark.parametrize("n", [1, 17, 1000])
+@pytest.mark.parametrize("n", [2, 17, 1000])   # (a row of 1 is computed outside the passes)
 def test_row_values_kept_for_a_later_pass(n, monkeypatch):
     """softmax's output pass reads exp(x - max) from a row buffer its sum pass filled instead of
     computing it again: the same bits as the recomputing form, NumPy's values."""

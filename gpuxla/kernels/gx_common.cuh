@@ -355,9 +355,17 @@ GX_FUNC float gx_digamma(float x) { return gx_digamma_impl<float>(x); }
 GX_FUNC double gx_digamma(double x) { return gx_digamma_impl<double>(x); }
 
 // integer_pow with a (static) integer exponent: repeated squaring; x^-n = 1/x^n.
+// Exponents up to 4 are spelled out (the same products in the same order): the compiler cannot
+// count the loop's trips, so it neither unrolls it nor vectorises a loop that calls it (x**2 in
+// a variance).
 template <class T>
 GX_FUNC T gx_integer_pow_f(T x, int n) {
   unsigned e = n < 0 ? 0u - (unsigned)n : (unsigned)n;
+  if (e <= 4u) {
+    const T x2 = x * x;
+    const T p = e == 0u ? (T)1 : e == 1u ? x : e == 2u ? x2 : e == 3u ? x * x2 : x2 * x2;
+    return n < 0 ? (T)1 / p : p;
+  }
   T acc = 1, base = x;
   while (e) {
     if (e & 1u) acc *= base;
