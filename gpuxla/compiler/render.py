@@ -346,8 +346,9 @@ class CpuDialect(CStyle):
             q = ip + "  "
             head = [f"{ip}GX_SIMD", f"{ip}for (int gx_j = 0; gx_j < gx_nb; ++gx_j) {{",
                     f"{q}const gx_ix o = gx_o0 + gx_j;"]
+            used = _names_in(stmts)
             head += [f"{q}const {t} {n} = {n}_b[gx_j];" if value else f"{q}{t}& {n} = {n}_b[gx_j];"
-                     for n, t, value in bound]
+                     for n, t, value in bound if n in used]
             return head + self.stmts(stmts, len(q) // 2) + [f"{ip}}}"]
         for st in body:
             op = st[0]
@@ -373,30 +374,46 @@ class CpuDialect(CStyle):
         if len(passes) < 2:
             return body
         names = _ident_re()
-        canon = {}                    # let name -> (type, its expression with lets expanded)
+        # Each let's value as a key: its expression with operand lets replaced by their keys'
+        # numbers (hash-consing: linear in the text, where expanding the operands could double it
+        # per use), the free names it depends on, and whether it calls anything costly.
+        key, free, costly, numbers = {}, {}, {}, {}
         for n in passes:
             for s in body[n][1]:
-                if s[0] == "let":
-                    canon[s[2]] = (s[1], names.sub(lambda m: f"({canon[m.group(0)][1]})" if m.group(0) in canon
-                                                  else m.group(0), s[3]))
-        assigned = [_assigned(s) for s in body]
-        offers = {}                   # (type, expanded expression) -> (statement index, let name)
-        reuse, fill = {}, {}          # later let -> buffer; earlier let -> buffer
-        out = list(body)
-        for n in passes:
-            for s in body[n][1]:
-                if s[0] != "let" or not _COSTLY.search(canon[s[2]][1]):
+                if s[0] != "let":
                     continue
-                got = offers.get(canon[s[2]])
-                if got is not None:
-                    i, first = got
-                    moving = set().union(*assigned[i:n + 1])
+                idents = names.findall(s[3])
+                ops = [x for x in idents if x in key]
+                text = names.sub(lambda m: f"#{numbers[key[m.group(0)]]}" if m.group(0) in key else m.group(0), s[3])
+                key[s[2]] = k = (s[1], text)
+                numbers.setdefault(k, len(numbers))
+                free[s[2]] = {x for x in idents if x not in ops}.union(*(free[x] for x in ops))
+                costly[s[2]] = bool(_COSTLY.search(s[3])) or any(costly[x] for x in ops)
+        assigned = [_assigned(s) for s in body]
+        offers = {}                   # key -> (statement index, let name)
+        found = {}                    # later let -> the earlier let of the same value
+        for n in passes:
+            for s in body[n][1]:
+                if s[0] != "let" or not costly[s[2]]:
+                    continue
+                got = offers.get(key[s[2]])
+                if got is not None and got[0] < n and not set().union(*assigned[got[0]:n + 1]) & free[s[2]]:
+                    found[s[2]] = got[1]
+                    continue
+                offers.setdefault(key[s[2]], (n, s[2]))
+        # Only values a pass still needs once its found values are loads: the last of a chain, not
+        # every step of it (a buffer per step would be stores for nothing).
+        reuse, fill = {}, {}          # later let -> buffer; earlier let -> buffer
+        for n in passes:
+            stmts = body[n][1]
+            needed = _names_in([x for x in stmts if not (x[0] == "let" and x[2] in found)])
+            for s in stmts:
+                if s[0] == "let" and s[2] in found and s[2] in needed:
+                    first = found[s[2]]
                     size = self.n_red * _CTYPE_BYTES.get(s[1], 8) * (len(fill) + (first not in fill))
-                    if not moving & set(names.findall(canon[s[2]][1])) and size <= ROW_REUSE_BYTES:
-                        buf = fill.setdefault(first, f"gx_row{len(fill)}")
-                        reuse[s[2]] = buf
-                        continue
-                offers.setdefault(canon[s[2]], (n, s[2]))
+                    if first in fill or size <= ROW_REUSE_BYTES:
+                        reuse[s[2]] = fill.setdefault(first, f"gx_row{len(fill)}")
+        out = list(body)
         if not reuse:
             return body
         for n in passes:
@@ -409,7 +426,7 @@ class CpuDialect(CStyle):
                 if s[0] == "let" and s[2] in fill:
                     new.append(("store", fill[s[2]], "r", s[2]))
             out[n] = ("for_red", new)
-        decls = [("decl", canon[first][0], f"{buf}[{self.n_red}]") for first, buf in fill.items()]
+        decls = [("decl", key[first][0], f"{buf}[{self.n_red}]") for first, buf in fill.items()]
         return decls + out
 
     def for_red(self, body, ind):
@@ -531,6 +548,22 @@ _CTYPE_BYTES = {"float": 4, "double": 8, "gx_i32": 4, "gx_u32": 4, "bool": 1, "g
 
 def _ident_re():
     return re.compile(r"\b[A-Za-z_]\w*\b")
+
+
+def _names_in(stmts):
+    """Every identifier in statements and what they nest (a superset of the names they read)."""
+    out, ident = set(), _ident_re()
+
+    def walk(x):
+        if isinstance(x, str):
+            out.update(ident.findall(x))
+        elif isinstance(x, (list, tuple)):
+            for y in x:
+                walk(y)
+        elif hasattr(x, "acc"):       # an argmax/argmin Stage
+            out.update(n for n in (x.acc, x.idx) if n)
+    walk(stmts)
+    return out
 
 
 def _assigned(st):
