@@ -43,6 +43,13 @@ def parse_args(argv=None):
                    help="BLAS/OpenMP threads for NumPy and gpuxla's NumPy backend "
                         "(sets OPENBLAS/OMP/MKL_NUM_THREADS before NumPy loads); "
                         "--threads 1 steadies CPU timings on a busy host")
+    p.add_argument("--jax-threads", type=int, default=None, metavar="N",
+                   help="limit JAX's XLA:CPU to N threads as well (XLA_FLAGS: no multi-threaded Eigen, "
+                        "intra_op_parallelism_threads=N); --threads alone leaves JAX on every core")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="cpu: time each call by the process's CPU time (every thread's, summed) instead of "
+                        "the wall clock: steady on a busy host, where other processes take the cores; "
+                        "compare libraries so on equal threads (--threads 1 --jax-threads 1)")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="give up on one measurement after S seconds (default 10 with --quick, else 300)")
     p.add_argument("--list", action="store_true", help="list workloads and exit")
@@ -74,6 +81,12 @@ def main(argv=None) -> int:
             print("note: NumPy was loaded before --threads could apply", file=sys.stderr)
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = str(args.threads)
+    if args.jax_threads:
+        if "jax" in sys.modules:
+            print("note: JAX was loaded before --jax-threads could apply", file=sys.stderr)
+        os.environ["XLA_FLAGS"] = " ".join(
+            [os.environ.get("XLA_FLAGS", ""), "--xla_cpu_multi_thread_eigen=false",
+             f"intra_op_parallelism_threads={args.jax_threads}"]).strip()
 
     from . import harness, workloads as W
 
@@ -122,7 +135,12 @@ def main(argv=None) -> int:
     gx_version = W.gpuxla_version(args.as_gpuxla)
     if args.threads:
         notes.append(f"--threads {args.threads}: BLAS/OpenMP limited to {args.threads} "
-                     f"thread(s) for NumPy and gpuxla alike")
+                     f"thread(s) for NumPy and gpuxla alike" + ("" if args.jax_threads else
+                                                                  "; JAX uses every core"))
+    if args.clock == "cpu":
+        notes.append("--clock cpu: times are the process's CPU time per call (all its threads), not wall time")
+    if args.jax_threads:
+        notes.append(f"--jax-threads {args.jax_threads}: JAX's XLA:CPU limited to {args.jax_threads} thread(s)")
     if load is not None and load > 0.5 * cores:
         notes.append(f"the host was busy when the run started (load average {load:.1f} on "
                      f"{cores} cores): expect noisy CPU timings")
@@ -139,7 +157,8 @@ def main(argv=None) -> int:
           f"({'quick' if args.quick else 'full'}; gpuxla platform {platform or '?'}, GPUXLA_PLATFORM="
           f"{os.environ.get('GPUXLA_PLATFORM', 'unset')}; gpuxla {gx_version or 'not importable'})",
           file=sys.stderr)
-    results = harness.run_cases(cases, cfg, timeout_s=timeout, verbose_errors=args.verbose)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    results = harness.run_cases(cases, cfg, timeout_s=timeout, verbose_errors=args.verbose, clock=clock)
 
     platforms = sorted({r.info.get("platform") for r in results
                         if r.impl.startswith("gpuxla") and r.info.get("platform")})
@@ -147,7 +166,7 @@ def main(argv=None) -> int:
              f" — platform {', '.join(platforms) or os.environ.get('GPUXLA_PLATFORM', 'default')}"
              f", {'quick' if args.quick else 'full'} run, median of repeats")
     extra = {"loadavg": round(load, 2) if load is not None else None, "cpu_count": cores,
-             "blas_threads": args.threads}
+             "blas_threads": args.threads, "jax_threads": args.jax_threads, "clock": args.clock}
     if args.as_gpuxla:
         extra["as_gpuxla"] = args.as_gpuxla
     meta = harness.run_meta(quick=args.quick, gpuxla_version=gx_version, extra=extra)

@@ -197,7 +197,7 @@ def format_error(exc: BaseException, limit: int = 160) -> str:
 
 def run_cases(cases: Iterable[Case], cfg: TimingConfig = TimingConfig(), *,
               progress: Any = sys.stderr, timeout_s: float | None = None,
-              verbose_errors: bool = False) -> list[Result]:
+              verbose_errors: bool = False, clock: Callable[[], float] = time.perf_counter) -> list[Result]:
     cases = list(cases)
     results: list[Result] = []
     width = len(str(len(cases)))
@@ -211,7 +211,7 @@ def run_cases(cases: Iterable[Case], cfg: TimingConfig = TimingConfig(), *,
         try:
             built = case.build()
             fn, sync = built[0], built[1]
-            res.stats = measure(fn, sync, cfg, timeout_s=timeout_s)
+            res.stats = measure(fn, sync, cfg, clock=clock, timeout_s=timeout_s)
             if len(built) > 2 and built[2] is not None:
                 res.check = _run_check(fn, sync, built[2])
         except (Exception, BenchTimeout) as exc:  # noqa: BLE001 - every failure becomes a row

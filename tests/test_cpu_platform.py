@@ -25,6 +25,7 @@ from gpuxla import backends, config, random
 from gpuxla.backends import cpu
 from gpuxla.backends.cpu import runtime as cpu_rt
 from gpuxla.backends.numpy import NumpyBackend
+from gpuxla.compiler import render
 from gpuxla.core import dtypes
 
 from codegen_util import _session_cache, needs_cxx  # noqa: F401
@@ -299,3 +300,78 @@ def test_x64_kernels():
         progs = [program_of(f, args) for f, args in cases]
         for p, exe, (_, args) in zip(progs, cpu.CpuBackend().compile_many(progs), cases):
             assert_same(exe(args), NumpyBackend().compile(p)(args), 1e-12, 1e-12, str(p.out_avals))
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernel forms of the CPU dialect: column blocks, row values kept for a later pass
+# ---------------------------------------------------------------------------------------------
+def _col_cases():
+    rng = np.random.default_rng(5)
+
+    def col(shape):
+        return (rng.standard_normal(shape) * 2).astype(np.float32)
+    x = col((130, 67))            # 67 rows: one block of 64 and a ragged one of 3
+    x[7, 5] = np.nan              # a NaN inside one column: max/argmax must carry it
+    return [
+        # sums, max, argmax over the batch axis, with a row-wise output and an epilogue fused in
+        (lambda m: (jnp.sum(m * 2, 0), jnp.max(m, 0), jnp.argmax(m, 0), m * 2 + jnp.min(m, 0)), [x], True),
+        # several passes per row: softmax over the first axis
+        (lambda m: gpuxla.nn.softmax(m, axis=0), [col((33, 200))], True),
+        (lambda m: jnp.sum(m, 1), [col((4, 9, 70))], True),        # the middle axis
+        (lambda m: jnp.sum(m, 0), [col((0, 9))], True),     # rows of no value
+        # the edges that are row-like: one row; rows of one value
+        (lambda m: jnp.sum(m, 0), [col((5, 1))], False),
+        (lambda m: (jnp.sum(m, 0), jnp.max(m, 0)), [col((1, 70))], False),
+    ]
+
+
+def test_column_reductions():
+    """Reductions over a leading axis run COL_BLOCK rows at a time with r outside (the rows' values
+    lie apart in memory): NumPy's values, the same bits for 1 and 2 threads."""
+    for f, args, columns in _col_cases():
+        prog = program_of(f, args)
+        xs = inputs_for(prog, args)
+        exe = cpu.CpuBackend().compile(prog)
+        assert any("gx_o0" in k.source for k in exe.kernels) == columns, [k.source for k in exe.kernels]
+        runs = []
+        for t in (1, 2):
+            exe.runtime.threads = t
+            runs.append(exe(xs))
+        for a, b in zip(*runs):
+            assert a.tobytes() == b.tobytes(), prog.out_avals
+        assert_same(runs[0], NumpyBackend().compile(prog)(xs), 2e-5, 2e-5, str(prog.out_avals))
+
+
+@pytest.mark.parametrize("n", [2, 17, 1000])   # (a row of 1 is computed outside the passes)
+def test_row_values_kept_for_a_later_pass(n, monkeypatch):
+    """softmax's output pass reads exp(x - max) from a row buffer its sum pass filled instead of
+    computing it again: the same bits as the recomputing form, NumPy's values."""
+    x = (np.random.default_rng(n).standard_normal((37, n)) * 4).astype(np.float32)
+    prog = program_of(lambda m: gpuxla.nn.softmax(m, axis=-1), [x])
+    exe = cpu.CpuBackend().compile(prog)
+    (src,) = [k.source for k in exe.kernels]
+    assert "gx_row0[r] = " in src and "= gx_row0[r];" in src, src
+    (got,) = exe([x])
+    monkeypatch.setattr(render, "ROW_REUSE_BYTES", 0)
+    again = cpu.CpuBackend().compile(prog)
+    assert "gx_row0" not in again.kernels[0].source
+    (want,) = again([x])
+    assert got.tobytes() == want.tobytes()
+    assert_same([got], NumpyBackend().compile(prog)([x]), 2e-6, 1e-7, "softmax")
+
+
+def test_row_values_of_a_long_chain():
+    """A chain of 40 steps that each read the last value twice, under a softmax: its values are
+    keyed by hash-consing (spelled out, the text would double per step), and only the chain's
+    last value (for the sum's pass) and its exp (for the output pass) are kept."""
+    x = np.random.default_rng(7).standard_normal((5, 300)).astype(np.float32)
+
+    def f(m):
+        for _ in range(40):
+            m = jnp.tanh(m) * 0.5 + m * 0.25
+        return gpuxla.nn.softmax(m * 100, axis=-1)
+    prog = program_of(f, [x])
+    exe = cpu.CpuBackend().compile(prog)
+    (src,) = [k.source for k in exe.kernels]
+    assert "gx_row1[r] = " in src and "gx_row2" not in src, src
+    assert_same(exe([x]), NumpyBackend().compile(prog)([x]), 1e-5, 1e-7, "softmax of a chain")

@@ -305,6 +305,8 @@ class CpuDialect(CStyle):
         self.stages = {st.acc: st for st in k.info.get("stages", ())}
         # Few long rows: the rows' passes run chunks of one row in parallel instead of rows.
         self.split = k.kind == "reduction" and self.n_out <= SPLIT_ROWS and self.n_red >= 2 * CPU_GRAIN
+        # Rows that are not contiguous (a sum over the batch axis): COL_BLOCK rows at a time, r outside.
+        self.columns = k.kind == "reduction" and not self.split and not k.info.get("row_like", True)
 
     def skeleton(self, st, ind):
         k, pad, op = self.k, "  " * ind, st[0]
@@ -313,7 +315,10 @@ class CpuDialect(CStyle):
             head = [f"{pad}for (gx_ix {v} = (gx_ix)gx_lo; {v} < (gx_ix)gx_hi; ++{v}) {{"]
             if k.kind == "loop":
                 head.insert(0, f"{pad}GX_SIMD")
-            return head + self.stmts(st[1], ind + 1) + [pad + "}"]
+            if self.columns:
+                return self.column_block(st[1], ind)
+            body = st[1] if k.kind == "loop" or self.split else self.reuse_row_values(st[1])
+            return head + self.stmts(body, ind + 1) + [pad + "}"]
         if op == "for_red":
             return self.for_red(st[1], ind)
         if op == "group_reduce":
@@ -323,6 +328,106 @@ class CpuDialect(CStyle):
         if op == "vec":   # the 4-wide CUDA twin: the scalar loop is what a CPU vectorises
             return self.stmts(st[5], ind)
         raise ValueError(f"unknown kernel IR statement {op!r}")
+
+    def column_block(self, body, ind):
+        """Rows whose values lie apart in memory (the reduced axis is not the last, as in a bias
+        gradient's sum over the batch) reduced COL_BLOCK rows at a time: each pass runs r in the
+        outer loop and the rows in the inner one, which reads neighbouring values and vectorises.
+        Every value the row body binds outside a pass (lets, accumulators) becomes an array of
+        COL_BLOCK, which the inner loops alias by name. A row still combines its values in the
+        order r = 0, 1, ...: the result does not depend on the block or the thread count."""
+        pad, b = "  " * ind, COL_BLOCK
+        p1, p2, p3 = pad + "  ", pad + "    ", pad + "      "
+        out = [f"{pad}for (gx_ix gx_o0 = (gx_ix)gx_lo; gx_o0 < (gx_ix)gx_hi; gx_o0 += {b}) {{",
+               f"{p1}const int gx_nb = (gx_ix)gx_hi - gx_o0 < {b} ? (int)((gx_ix)gx_hi - gx_o0) : {b};"]
+        bound = []                    # (name, type, is a value)
+
+        def rows(stmts, ip):
+            q = ip + "  "
+            head = [f"{ip}GX_SIMD", f"{ip}for (int gx_j = 0; gx_j < gx_nb; ++gx_j) {{",
+                    f"{q}const gx_ix o = gx_o0 + gx_j;"]
+            used = _names_in(stmts)
+            head += [f"{q}const {t} {n} = {n}_b[gx_j];" if value else f"{q}{t}& {n} = {n}_b[gx_j];"
+                     for n, t, value in bound if n in used]
+            return head + self.stmts(stmts, len(q) // 2) + [f"{ip}}}"]
+        for st in body:
+            op = st[0]
+            if op in ("let", "init", "decl"):
+                out.append(f"{p1}{st[1]} {st[2]}_b[{b}];")
+                if op != "decl":
+                    out += rows([("set", f"{st[2]}_b[gx_j]", st[3])], p1)
+                bound.append((st[2], st[1], op == "let"))
+            elif op == "for_red":
+                out += [f"{p1}for (gx_ix r = 0; r < {self.n_red}; ++r) {{"] + rows(st[1], p2) + [f"{p1}}}"]
+            elif op != "group_reduce":
+                out += rows([st], p1)
+        del p3
+        return out + [f"{pad}}}"]
+
+    def reuse_row_values(self, body):
+        """A row's later pass that recomputes a costly value of an earlier pass (softmax's output
+        pass redoes exp(x - max) of the sum's pass) reads it from a row buffer the earlier pass
+        filled instead: the same expression of the same operands, so the same bits, one exp per
+        value instead of two. Only top-level lets of full passes over the row, only values whose
+        operands hold still between the two passes, only rows whose buffer fits ROW_REUSE_BYTES."""
+        passes = [n for n, s in enumerate(body) if s[0] == "for_red"]
+        if len(passes) < 2:
+            return body
+        names = _ident_re()
+        # Each let's value as a key: its expression with operand lets replaced by their keys'
+        # numbers (hash-consing: linear in the text, where expanding the operands could double it
+        # per use), the free names it depends on, and whether it calls anything costly.
+        key, free, costly, numbers = {}, {}, {}, {}
+        for n in passes:
+            for s in body[n][1]:
+                if s[0] != "let":
+                    continue
+                idents = names.findall(s[3])
+                ops = [x for x in idents if x in key]
+                text = names.sub(lambda m: f"#{numbers[key[m.group(0)]]}" if m.group(0) in key else m.group(0), s[3])
+                key[s[2]] = k = (s[1], text)
+                numbers.setdefault(k, len(numbers))
+                free[s[2]] = {x for x in idents if x not in ops}.union(*(free[x] for x in ops))
+                costly[s[2]] = bool(_COSTLY.search(s[3])) or any(costly[x] for x in ops)
+        assigned = [_assigned(s) for s in body]
+        offers = {}                   # key -> (statement index, let name)
+        found = {}                    # later let -> the earlier let of the same value
+        for n in passes:
+            for s in body[n][1]:
+                if s[0] != "let" or not costly[s[2]]:
+                    continue
+                got = offers.get(key[s[2]])
+                if got is not None and got[0] < n and not set().union(*assigned[got[0]:n + 1]) & free[s[2]]:
+                    found[s[2]] = got[1]
+                    continue
+                offers.setdefault(key[s[2]], (n, s[2]))
+        # Only values a pass still needs once its found values are loads: the last of a chain, not
+        # every step of it (a buffer per step would be stores for nothing).
+        reuse, fill = {}, {}          # later let -> buffer; earlier let -> buffer
+        for n in passes:
+            stmts = body[n][1]
+            needed = _names_in([x for x in stmts if not (x[0] == "let" and x[2] in found)])
+            for s in stmts:
+                if s[0] == "let" and s[2] in found and s[2] in needed:
+                    first = found[s[2]]
+                    size = self.n_red * _CTYPE_BYTES.get(s[1], 8) * (len(fill) + (first not in fill))
+                    if first in fill or size <= ROW_REUSE_BYTES:
+                        reuse[s[2]] = fill.setdefault(first, f"gx_row{len(fill)}")
+        out = list(body)
+        if not reuse:
+            return body
+        for n in passes:
+            new = []
+            for s in body[n][1]:
+                if s[0] == "let" and s[2] in reuse:
+                    new.append(("let", s[1], s[2], f"{reuse[s[2]]}[r]"))
+                    continue
+                new.append(s)
+                if s[0] == "let" and s[2] in fill:
+                    new.append(("store", fill[s[2]], "r", s[2]))
+            out[n] = ("for_red", new)
+        decls = [("decl", key[first][0], f"{buf}[{self.n_red}]") for first, buf in fill.items()]
+        return decls + out
 
     def for_red(self, body, ind):
         """One pass over a row: interleaved accumulators for the stage it reduces, if any; a long
@@ -433,9 +538,57 @@ class CpuDialect(CStyle):
         k.launch = ((-(-n // grain), 1, 1), (1, 1, 1))
 
 
+# Row buffers of CpuDialect.reuse_row_values: at most this many bytes per row (L1/L2-resident), and
+# the values worth keeping (a call to one of these costs more than a store and a load).
+ROW_REUSE_BYTES = 1 << 16
+_COSTLY = re.compile(r"\bgx_(exp|exp2|expm1|log|log1p|logistic|tanh|pow|sin|cos|tan|asin|acos|atan|atan2|sinh|"
+                     r"cosh|asinh|acosh|atanh|erf|erfc|erf_inv|lgamma|digamma|cbrt|div|sqrt|rsqrt|rem)\(")
+_CTYPE_BYTES = {"float": 4, "double": 8, "gx_i32": 4, "gx_u32": 4, "bool": 1, "gx_f16": 2, "gx_bf16": 2}
+
+
+def _ident_re():
+    return re.compile(r"\b[A-Za-z_]\w*\b")
+
+
+def _names_in(stmts):
+    """Every identifier in statements and what they nest (a superset of the names they read)."""
+    out, ident = set(), _ident_re()
+
+    def walk(x):
+        if isinstance(x, str):
+            out.update(ident.findall(x))
+        elif isinstance(x, (list, tuple)):
+            for y in x:
+                walk(y)
+        elif hasattr(x, "acc"):       # an argmax/argmin Stage
+            out.update(n for n in (x.acc, x.idx) if n)
+    walk(stmts)
+    return out
+
+
+def _assigned(st):
+    """Names a statement (and what it nests) assigns: accumulators, argmax indices, declared ones."""
+    op = st[0]
+    if op in ("init", "decl"):
+        return {st[2]}
+    if op == "set":
+        return {re.match(r"\w+", st[1]).group(0)}
+    if op == "argstep":
+        return {st[1].acc, st[1].idx}
+    if op == "if":
+        return set().union(*(_assigned(x) for _, b in st[1] for x in b))
+    if op in ("for_red", "for_out", "leader"):
+        return set().union(*(_assigned(x) for x in st[1]))
+    return set()
+
+
 # Accumulators per row in the CPU dialect, and about how many elements one chunk of work handles.
-LANES = 8
+LANES = 16
 CPU_GRAIN = 1 << 15
+
+
+# Rows reduced together by CpuDialect.column_block.
+COL_BLOCK = 64
 
 
 # Reductions with at most this many rows, each at least 2 CPU_GRAIN long, split their rows.

@@ -276,6 +276,39 @@ GX_FUNC double gx_logistic(double x) {
 }
 
 // max/min: nan if either is nan; -0 < +0.
+#ifdef GX_CPU
+// The cpu platform's are branch-free: both sides are computed and chosen by a bit mask (gx_sel).
+// GCC turns the branchy form's `?:`s into control flow, threads a loop's later selects through
+// it, and then cannot if-convert the loop (the bit-exact normal sampler's clamp left it scalar).
+// Equal operands differ at most in the sign of a zero: max takes the AND of the bits (+0 wins),
+// min the OR (-0 wins).
+GX_FUNC float gx_sel(bool c, float a, float b) {
+  gx_u32 m = 0u - (gx_u32)c;
+  return __uint_as_float((__float_as_uint(a) & m) | (__float_as_uint(b) & ~m));
+}
+GX_FUNC double gx_sel(bool c, double a, double b) {
+  gx_u64 m = 0ull - (gx_u64)c;
+  return __longlong_as_double((gx_i64)(((gx_u64)__double_as_longlong(a) & m) | ((gx_u64)__double_as_longlong(b) & ~m)));
+}
+GX_FUNC float gx_bits_and(float a, float b) { return __uint_as_float(__float_as_uint(a) & __float_as_uint(b)); }
+GX_FUNC double gx_bits_and(double a, double b) {
+  return __longlong_as_double(__double_as_longlong(a) & __double_as_longlong(b));
+}
+GX_FUNC float gx_bits_or(float a, float b) { return __uint_as_float(__float_as_uint(a) | __float_as_uint(b)); }
+GX_FUNC double gx_bits_or(double a, double b) {
+  return __longlong_as_double(__double_as_longlong(a) | __double_as_longlong(b));
+}
+#define GX_FMINMAX(T)                                                                 \
+  GX_FUNC T gx_max(T a, T b) {                                                        \
+    T m = gx_sel(a == b, gx_bits_and(a, b), gx_sel(a > b, a, b));                     \
+    return gx_sel((a != a) | (b != b), a + b, m);                                     \
+  }                                                                                   \
+  GX_FUNC T gx_min(T a, T b) {                                                        \
+    T m = gx_sel(a == b, gx_bits_or(a, b), gx_sel(a < b, a, b));                      \
+    return gx_sel((a != a) | (b != b), a + b, m);                                     \
+  }                                                                                   \
+  GX_FUNC T gx_clamp(T lo, T x, T hi) { return gx_min(gx_max(x, lo), hi); }
+#else
 #define GX_FMINMAX(T)                                                                 \
   GX_FUNC T gx_max(T a, T b) {                                                        \
     if (a != a || b != b) return a + b;                                               \
@@ -288,6 +321,7 @@ GX_FUNC double gx_logistic(double x) {
     return a < b ? a : b;                                                             \
   }                                                                                   \
   GX_FUNC T gx_clamp(T lo, T x, T hi) { return gx_min(gx_max(x, lo), hi); }
+#endif
 GX_FMINMAX(float)
 GX_FMINMAX(double)
 #undef GX_FMINMAX
@@ -321,9 +355,17 @@ GX_FUNC float gx_digamma(float x) { return gx_digamma_impl<float>(x); }
 GX_FUNC double gx_digamma(double x) { return gx_digamma_impl<double>(x); }
 
 // integer_pow with a (static) integer exponent: repeated squaring; x^-n = 1/x^n.
+// Exponents up to 4 are spelled out (the same products in the same order): the compiler cannot
+// count the loop's trips, so it neither unrolls it nor vectorises a loop that calls it (x**2 in
+// a variance).
 template <class T>
 GX_FUNC T gx_integer_pow_f(T x, int n) {
   unsigned e = n < 0 ? 0u - (unsigned)n : (unsigned)n;
+  if (e <= 4u) {
+    const T x2 = x * x;
+    const T p = e == 0u ? (T)1 : e == 1u ? x : e == 2u ? x2 : e == 3u ? x * x2 : x2 * x2;
+    return n < 0 ? (T)1 / p : p;
+  }
   T acc = 1, base = x;
   while (e) {
     if (e & 1u) acc *= base;

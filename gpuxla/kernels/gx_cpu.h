@@ -50,6 +50,16 @@ static inline void gx_parallel(long long n, long long grain, int threads, F&& bo
 // +-inf, 0, negative logs) come out as C's.  No branches: both sides are computed and selected
 // (the module is built with -fno-trapping-math, so the compiler may do the same).
 // ---------------------------------------------------------------------------------------------
+// Horner steps of the polynomials below: one fused multiply-add where the CPU has them (the
+// module is built with -ffp-contract=off, so `c + r * p` would stay two roundings and two
+// instructions); the results stay within the bounds stated, tested in tests/test_cpu_platform.py.
+#ifdef __FMA__
+#define GX_MADF(a, b, c) __builtin_fmaf(a, b, c)
+#define GX_MAD(a, b, c) __builtin_fma(a, b, c)
+#else
+#define GX_MADF(a, b, c) ((c) + (a) * (b))
+#define GX_MAD(a, b, c) ((c) + (a) * (b))
+#endif
 static inline double gx_bits_f64(unsigned long long b) { double d; memcpy(&d, &b, 8); return d; }
 static inline unsigned long long gx_f64_bits(double d) { unsigned long long b; memcpy(&b, &d, 8); return b; }
 
@@ -61,10 +71,10 @@ static inline double gx_cpu_exp_core(double x) {
   double n = kd - shift;
   double r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
   double p = 1.0 / 479001600.0;
-  p = 1.0 / 39916800.0 + r * p; p = 1.0 / 3628800.0 + r * p; p = 1.0 / 362880.0 + r * p;
-  p = 1.0 / 40320.0 + r * p;    p = 1.0 / 5040.0 + r * p;    p = 1.0 / 720.0 + r * p;
-  p = 1.0 / 120.0 + r * p;      p = 1.0 / 24.0 + r * p;      p = 1.0 / 6.0 + r * p;
-  p = 0.5 + r * p;              p = 1.0 + r * p;             p = 1.0 + r * p;
+  p = GX_MAD(r, p, 1.0 / 39916800.0); p = GX_MAD(r, p, 1.0 / 3628800.0); p = GX_MAD(r, p, 1.0 / 362880.0);
+  p = GX_MAD(r, p, 1.0 / 40320.0);    p = GX_MAD(r, p, 1.0 / 5040.0);    p = GX_MAD(r, p, 1.0 / 720.0);
+  p = GX_MAD(r, p, 1.0 / 120.0);      p = GX_MAD(r, p, 1.0 / 24.0);      p = GX_MAD(r, p, 1.0 / 6.0);
+  p = GX_MAD(r, p, 0.5);              p = GX_MAD(r, p, 1.0);             p = GX_MAD(r, p, 1.0);
   return p * gx_bits_f64((ki + 1023ull) << 52);  // (the 1.5*2^52 bits above bit 11 shift out)
 }
 static inline double gx_cpu_clamp110(double d) { return d < -110.0 ? -110.0 : (d > 110.0 ? 110.0 : d); }
@@ -72,9 +82,9 @@ static inline double gx_cpu_clamp110(double d) { return d < -110.0 ? -110.0 : (d
 // e^x - 1: Taylor to x^11 for |x| < 1/4 (no cancellation), else e^x - 1 (at most 4x its error).
 static inline double gx_cpu_expm1_core(double d) {
   double p = 1.0 / 39916800.0;
-  p = 1.0 / 3628800.0 + d * p; p = 1.0 / 362880.0 + d * p; p = 1.0 / 40320.0 + d * p;
-  p = 1.0 / 5040.0 + d * p;    p = 1.0 / 720.0 + d * p;    p = 1.0 / 120.0 + d * p;
-  p = 1.0 / 24.0 + d * p;      p = 1.0 / 6.0 + d * p;      p = 0.5 + d * p;
+  p = GX_MAD(d, p, 1.0 / 3628800.0); p = GX_MAD(d, p, 1.0 / 362880.0); p = GX_MAD(d, p, 1.0 / 40320.0);
+  p = GX_MAD(d, p, 1.0 / 5040.0);    p = GX_MAD(d, p, 1.0 / 720.0);    p = GX_MAD(d, p, 1.0 / 120.0);
+  p = GX_MAD(d, p, 1.0 / 24.0);      p = GX_MAD(d, p, 1.0 / 6.0);      p = GX_MAD(d, p, 0.5);
   double small = d + d * d * p;
   double big = gx_cpu_exp_core(gx_cpu_clamp110(d)) - 1.0;
   return fabs(d) < 0.25 ? small : big;
@@ -87,8 +97,8 @@ static inline double gx_cpu_log_core(double x) {
   double m = gx_bits_f64((ix & 0x000fffffffffffffull) + 0x3fe6a09e667f3bcdull);
   double f = m - 1.0, s = f / (2.0 + f), z = s * s;
   double q = 1.0 / 17.0;
-  q = 1.0 / 15.0 + z * q; q = 1.0 / 13.0 + z * q; q = 1.0 / 11.0 + z * q; q = 1.0 / 9.0 + z * q;
-  q = 1.0 / 7.0 + z * q;  q = 1.0 / 5.0 + z * q;  q = 1.0 / 3.0 + z * q;
+  q = GX_MAD(z, q, 1.0 / 15.0); q = GX_MAD(z, q, 1.0 / 13.0); q = GX_MAD(z, q, 1.0 / 11.0); q = GX_MAD(z, q, 1.0 / 9.0);
+  q = GX_MAD(z, q, 1.0 / 7.0);  q = GX_MAD(z, q, 1.0 / 5.0);  q = GX_MAD(z, q, 1.0 / 3.0);
   return k * 6.93147180369123816490e-01 + (2.0 * s + (2.0 * s * z * q + k * 1.90821492927058770002e-10));
 }
 
@@ -104,8 +114,8 @@ static inline float gx_cpu_exp_f32(float x) {   // x in [-104, 89]
   float nf = kd - shift;
   float r = (x - nf * 0.693145751953125f) - nf * 1.428606765330187e-06f;
   float p = 1.0f / 5040.0f;
-  p = 1.0f / 720.0f + r * p; p = 1.0f / 120.0f + r * p; p = 1.0f / 24.0f + r * p; p = 1.0f / 6.0f + r * p;
-  p = 0.5f + r * p;          p = 1.0f + r * p;          p = 1.0f + r * p;
+  p = GX_MADF(r, p, 1.0f / 720.0f); p = GX_MADF(r, p, 1.0f / 120.0f); p = GX_MADF(r, p, 1.0f / 24.0f); p = GX_MADF(r, p, 1.0f / 6.0f);
+  p = GX_MADF(r, p, 0.5f);          p = GX_MADF(r, p, 1.0f);          p = GX_MADF(r, p, 1.0f);
   int h = n >> 1;
   return (p * gx_bits_f32((unsigned)(h + 127) << 23)) * gx_bits_f32((unsigned)(n - h + 127) << 23);
 }
@@ -117,9 +127,9 @@ static inline float gx_cpu_expf(float x) {
 // e^x - 1: Taylor to x^9 for |x| < 1/2 (no cancellation), else e^x - 1.
 static inline float gx_cpu_expm1f(float x) {
   float p = 1.0f / 3628800.0f;
-  p = 1.0f / 362880.0f + x * p; p = 1.0f / 40320.0f + x * p; p = 1.0f / 5040.0f + x * p;
-  p = 1.0f / 720.0f + x * p;    p = 1.0f / 120.0f + x * p;   p = 1.0f / 24.0f + x * p;
-  p = 1.0f / 6.0f + x * p;      p = 0.5f + x * p;
+  p = GX_MADF(x, p, 1.0f / 362880.0f); p = GX_MADF(x, p, 1.0f / 40320.0f); p = GX_MADF(x, p, 1.0f / 5040.0f);
+  p = GX_MADF(x, p, 1.0f / 720.0f);    p = GX_MADF(x, p, 1.0f / 120.0f);   p = GX_MADF(x, p, 1.0f / 24.0f);
+  p = GX_MADF(x, p, 1.0f / 6.0f);      p = GX_MADF(x, p, 0.5f);
   float small = x + (x * x) * p;
   float c = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
   float big = gx_cpu_exp_f32(c) - 1.0f;
