@@ -83,7 +83,7 @@ def measure(number=None, repeat=7, only=()):
                 jax.block_until_ready(f(*dev))
                 before, lib0 = dict(fc.stats), counts["library"]
                 jax.block_until_ready(f(*dev))
-                per_call = {k: fc.stats[k] - before[k] for k in ("launches", "matmuls", "allocs")}
+                per_call = {k: fc.stats[k] - before[k] for k in ("launches", "matmuls", "allocs", "copies")}
                 per_call["library"] = counts["library"] - lib0
                 n = number or _calibrate(f, dev)
                 samples, wall = [], []
@@ -120,7 +120,7 @@ def _calibrate(f, args, target_s=0.05):
 
 def render(rows):
     head = f"{'workload':28s} {'µs/call':>9s} {'median':>9s} {'wall':>9s} {'exe':>7s} {'launches':>9s} " \
-           f"{'library':>8s} {'matmuls':>8s} {'allocs':>7s}"
+           f"{'library':>8s} {'matmuls':>8s} {'allocs':>7s} {'copies':>7s}"
     lines = ["gpuxla host overhead per cached jit call (µs of CPU time), cuda platform on the fake device "
              "(device work stubbed)",
              head, "-" * len(head)]
@@ -128,7 +128,7 @@ def render(rows):
         lines.append(f"{r['name']:28s} {r['us']:9.1f} {r['us_median']:9.1f} {r['wall_us']:9.1f} {r['exe_us']:7.1f} "
                      f"{r['launches']:9d} "
                      f"{r['library']:8d} "
-                     f"{r['matmuls']:8d} {r['allocs']:7d}")
+                     f"{r['matmuls']:8d} {r['allocs']:7d} {r.get('copies', 0):7d}")
         if r["name"].startswith("fori_loop"):
             lines.append(f"  (that is {r['us'] / FORI_STEPS:.2f} µs per iteration)")
     return "\n".join(lines)
