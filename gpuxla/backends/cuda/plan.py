@@ -118,11 +118,12 @@ class Plan:
     def cuda_source(self):
         return R.module_source(self.kernels)
 
-    def layout(self, in_place=frozenset(), blocks=()):
+    def layout(self, in_place=frozenset(), blocks=(), unplaced=frozenset()):
         """The arena layout (`Layout`) for a runtime; `in_place`: the library steps (indices) that
         runtime runs into memory it is given (dot_general on cuBLAS); `blocks`: [(slots, until)]
-        placed side by side, as one array, live until step `until` at least (batched dots)."""
-        key = (frozenset(in_place), tuple(blocks))
+        placed side by side, as one array, live until step `until` at least (batched dots);
+        `unplaced`: slots never in memory of their own (views of others' memory)."""
+        key = (frozenset(in_place), tuple(blocks), frozenset(unplaced))
         lay = self._layouts.get(key)
         if lay is None:
             lay = self._layouts[key] = Layout(self, *key)
@@ -140,8 +141,8 @@ class Layout:
     outputs are not here: they are fresh allocations the caller keeps. The slots of a block (same
     size) lie back to back from where the first of them is written, until all are dead."""
 
-    def __init__(self, plan, in_place, blocks=()):
-        avals, last, keep = plan.info.avals, plan.last_use, set(plan.outputs)
+    def __init__(self, plan, in_place, blocks=(), unplaced=frozenset()):
+        avals, last, keep = plan.info.avals, plan.last_use, set(plan.outputs) | unplaced
         self.offsets, self.scratch, self.in_place = {}, {}, in_place
         block_of = {m: (members, until) for members, until in blocks for m in members}
         free, live, top = [], [], 0      # free: [offset, size] sorted; live: (last use, offset, size)
@@ -288,8 +289,14 @@ class Executable:
                         self._dots[n] = d
         # Independent matrix-vector dots sharing their matrix run as one matrix product.
         self.batches = self._dot_batches() if self.use_arena and self._dots else []
-        self.layout = self.plan.layout(self._dots, [(b[1], b[0][-1]) for b in self.batches]
-                                       + [(b[2], b[0][-1]) for b in self.batches])
+        # Batched operands that are contiguous runs of an input, results that are the blocks of
+        # a concatenation: the product reads and writes those as views, and the slicing and
+        # stacking kernels are not launched (`_skipped`).
+        self._skipped, self._view_reads, self._early_writes = self._batch_views() if self.batches else (set(), {}, {})
+        viewed = [b[1] for b in self.batches if b[5] is not None] + [b[2] for b in self.batches if b[6] is not None]
+        self.layout = self.plan.layout(self._dots, [(b[1], b[0][-1]) for b in self.batches if b[5] is None]
+                                       + [(b[2], b[0][-1]) for b in self.batches if b[6] is None],
+                                       frozenset(s for v in viewed for s in v))
         self._free = {}                      # stream key -> frames not in use
         self._keep = set(self.plan.outputs)
         self._stream_key = None if not hasattr(runtime, "stream_key") else runtime.stream_key
@@ -395,9 +402,9 @@ class Executable:
         step (a kernel reading its input where it writes its output might read what it wrote)."""
         plan, avals = self.plan, self.plan.info.avals
         outs = plan.outputs
-        written = {}
+        written = dict(self._early_writes)
         for n, (kind, what, ins, step_outs, _) in enumerate(plan.steps):
-            if kind == "kernel" or n in self._dots:
+            if (kind == "kernel" and n not in self._skipped) or n in self._dots:
                 for s in step_outs:
                     written.setdefault(s, n)
         taken, pairs = set(), []
@@ -407,7 +414,7 @@ class Executable:
             for i in positions:
                 if i in taken or i in outs or avals[i].key() != avals[s].key():
                     continue
-                if plan.last_use.get(i, -1) < written[s]:
+                if max(plan.last_use.get(i, -1), self._view_reads.get(i, -1)) < written[s]:
                     taken.add(i)
                     pairs.append((s, i))
                     break
@@ -463,6 +470,95 @@ class Executable:
             batches += [(tuple(r[0] for r in run), tuple(r[1] for r in run), tuple(r[2] for r in run), shared,
                          cdim == 1) for run in runs if len(run) > 1]
         return batches
+
+    def _batch_views(self):
+        """Extends each batch (see _dot_batches) with (vector source, result destination):
+        (input slot X, element offset) when the vectors are consecutive runs of X (the rows
+        `vs[0], vs[1], ...` of an input), so V is a view of X; the slot Y when the results are,
+        in order, the blocks of the concatenation Y (`jnp.stack(results)`), so O is a view of Y.
+        Returns (kernel steps no longer launched, {input: last step reading it through a view},
+        {Y: the step writing it now}) -- the last two for donation (`reuse`)."""
+        steps, avals = self.plan.steps, self.plan.info.avals
+        n_in = len(self.program.in_avals)
+        runs, concats = self._runs(), self._concats()
+        readers, made_by = {}, {}
+        for n, (_, _, ins, outs, _) in enumerate(steps):
+            for s in ins:
+                readers.setdefault(s, set()).add(n)
+            for s in outs:
+                made_by[s] = n
+        skipped, view_reads, early = set(), {}, {}
+        batches, viewed = [], set()
+        for steps_, vecs, outs, shared, transposed in self.batches:
+            k, last = avals[vecs[0]].size, steps_[-1]
+            src = dst = None
+            r = [runs.get(v) for v in vecs]
+            if all(r) and len({x for x, _ in r}) == 1 and r[0][0] < n_in \
+                    and all(o == r[0][1] + j * k for j, (_, o) in enumerate(r)) \
+                    and all(readers.get(v, set()) <= set(steps_) for v in vecs):
+                src = r[0]
+                viewed.update(vecs)
+                view_reads[src[0]] = max(view_reads.get(src[0], -1), last)
+            for y, parts in concats.items():
+                m = made_by.get(y)
+                if parts == outs and m is not None and steps[m][0] == "kernel" and steps[m][3] == (y,) \
+                        and set(steps[m][2]) <= set(outs) and all(readers.get(o) == {m} for o in outs):
+                    dst = y
+                    skipped.add(m)
+                    early[y] = last
+                    break
+            batches.append((steps_, vecs, outs, shared, transposed, src, dst))
+        for n, (kind, _, _, outs, _) in enumerate(steps):
+            if kind == "kernel" and outs and all(s in viewed for s in outs):
+                skipped.add(n)          # (every value it makes is read as a view instead)
+        self.batches = batches
+        return skipped, view_reads, early
+
+    def _runs(self):
+        """{slot: (source slot, element offset)}: values that are a contiguous run of another
+        slot's elements in row-major order (reshapes, and slices of extent 1 in leading
+        dimensions, any range in the next, whole trailing ones), followed through chains."""
+        avals, by_out = self.plan.info.avals, {e.out: e for e in self.program.eqns}
+        memo = {}
+
+        def run(s):
+            if s in memo:
+                return memo[s]
+            memo[s] = None
+            e, r = by_out.get(s), None
+            if e is not None and e.prim is P.reshape_p:
+                r = run(e.ins[0]) or (e.ins[0], 0)
+            elif e is not None and e.prim is P.slice_p and all(st in (None, 1) for st in e.params.get("strides") or ()):
+                x = e.ins[0]
+                shape, lo, hi = avals[x].shape, e.params["start_indices"], e.params["limit_indices"]
+                # (the last dimension not taken whole; every one before it of extent 1)
+                d = max((i for i in range(len(shape)) if (lo[i], hi[i]) != (0, shape[i])), default=-1)
+                if all(hi[i] - lo[i] == 1 for i in range(d)):
+                    stride, off = 1, 0
+                    for i in range(len(shape) - 1, -1, -1):
+                        off += lo[i] * stride
+                        stride *= shape[i]
+                    base, o = run(x) or (x, 0)
+                    r = (base, o + off)
+            memo[s] = r
+            return r
+        return {e.out: r for e in self.program.eqns if (r := run(e.out)) is not None}
+
+    def _concats(self):
+        """{Y: parts}: Y = concatenate(parts) with every dimension before the concatenated one of
+        extent 1, so each part is a contiguous block of Y, in order (parts followed back through
+        reshapes)."""
+        avals, by_out = self.plan.info.avals, {e.out: e for e in self.program.eqns}
+        out = {}
+        for e in self.program.eqns:
+            if e.prim is P.concatenate_p and all(avals[e.out].shape[i] == 1 for i in range(e.params["dimension"])):
+                parts = []
+                for x in e.ins:
+                    while x in by_out and by_out[x].prim is P.reshape_p:
+                        x = by_out[x].ins[0]
+                    parts.append(x)
+                out[e.out] = tuple(parts)
+        return out
 
     # --- CUDA-graph replay --------------------------------------------------------------------
     def _name(self):
@@ -765,13 +861,17 @@ class Executable:
                 return allocator(a.shape, a.dtype, what)
             return lambda: rt.empty(a.shape, a.dtype, what)
         static = set(placed) | {s for s, _ in self.consts}
+        reused_slots = {s for s, _ in reuse}
         batched = {}                  # step -> the batched product it runs, or None (a member before the last)
-        if use:
-            for steps, vecs, outs, shared, transposed in self.batches:
+        if self.use_arena:            # (batches of views may leave the arena empty)
+            for steps, vecs, outs, shared, transposed, src, dst in self.batches:
                 batched.update(dict.fromkeys(steps[:-1]))
                 dt, k, p = avals[vecs[0]].dtype, avals[vecs[0]].size, avals[outs[0]].size
-                V = mem.view(f.arena, lay.offsets[vecs[0]], (len(vecs), k), dt)
-                O = mem.view(f.arena, lay.offsets[outs[0]], (len(outs), p), dt)
+                n = len(vecs)
+                V = mem.view(f.arena, lay.offsets[vecs[0]], (n, k), dt) if src is None else \
+                    (src[0], src[1], (n, k))
+                O = mem.view(f.arena, lay.offsets[outs[0]], (n, p), dt) if dst is None else \
+                    (dst, 0, (n, p), dst in reused_slots or dst in static, alloc(dst, "a batched dot_general"))
                 batched[steps[-1]] = _batched_dot_op(self._dots[steps[-1]], env, shared, transposed, static, V, O)
         ops, f.op_steps = [], []      # (the step each op runs: what the arena tests poison after)
         reused = {s for s, _ in reuse}
@@ -790,6 +890,8 @@ class Executable:
                 if batched[n] is not None:
                     ops.append(batched[n])
                     f.op_steps.append(n)
+                continue
+            if n in self._skipped:      # (its values are views the batched product reads or writes)
                 continue
             f.op_steps.append(n)
             clear = tuple(s for s in dead if s not in static and s >= len(self.program.in_avals))
@@ -919,13 +1021,45 @@ def _operand_expr(ns, name, env, slot, static, prep, is_view):
 
 
 def _batched_dot_op(dot, env, shared, transposed, static, V, O):
-    """O = V @ S' (see Executable._dot_batches), with the dot's compute type."""
+    """O = V @ S' (see Executable._dot_batches), with the dot's compute type, as one generated
+    function of env. V and O are arena views, or (slot, element offset, matrix shape, ...) views
+    of a slot: V of an input (bound now if it stays, else made per call), O of the concatenation
+    the results are the blocks of (bound now if it stays or is a donated input in env, else
+    allocated per call: the program's output)."""
+    ns = {"dot": dot}
+    lines = []
     if shared in static:
-        S = env[shared].T if transposed else env[shared]
-        return lambda env: dot(V, S, O)
-    if transposed:
-        return lambda env: dot(V, env[shared].T, O)
-    return lambda env: dot(V, env[shared], O)
+        ns["S"] = env[shared].T if transposed else env[shared]
+        s_expr = "S"
+    else:
+        s_expr = f"env[{shared}].T" if transposed else f"env[{shared}]"
+    if isinstance(V, tuple):
+        x, off, shape = V
+        n = shape[0] * shape[1]
+        if x in static:
+            ns["V"] = env[x].reshape(-1)[off:off + n].reshape(shape)
+        else:
+            ns["vshape"] = shape
+            lines.append(f"V = env[{x}].reshape(-1)[{off}:{off + n}].reshape(vshape)")
+    else:
+        ns["V"] = V
+    if isinstance(O, tuple):
+        y, _, shape, bound, make = O
+        ns["oshape"] = shape
+        if bound and y in static:
+            ns["O"] = env[y].reshape(shape)
+        elif bound:
+            lines.append(f"O = env[{y}].reshape(oshape)")
+        else:
+            ns["make"] = make
+            lines.append(f"env[{y}] = o = make()")
+            lines.append("O = o.reshape(oshape)")
+    else:
+        ns["O"] = O
+    lines.append(f"dot(V, {s_expr}, O)")
+    src = "def op(env):\n" + "".join(f"    {ln}\n" for ln in lines)
+    exec(compile(src, "<batched dot_general step>", "exec"), ns)
+    return ns.pop("op")
 
 
 def _replay_fn(rt, graph, statics, read, outputs, consts, donated, allocs, copy, avals, n_in, scope):
