@@ -869,9 +869,10 @@ class Executable:
                 dt, k, p = avals[vecs[0]].dtype, avals[vecs[0]].size, avals[outs[0]].size
                 n = len(vecs)
                 V = mem.view(f.arena, lay.offsets[vecs[0]], (n, k), dt) if src is None else \
-                    (src[0], src[1], (n, k))
+                    (src[0], src[1], (n, k), avals[src[0]].shape)
                 O = mem.view(f.arena, lay.offsets[outs[0]], (n, p), dt) if dst is None else \
-                    (dst, 0, (n, p), dst in reused_slots or dst in static, alloc(dst, "a batched dot_general"))
+                    (dst, (n, p), avals[dst].shape, dst in reused_slots or dst in static,
+                     alloc(dst, "a batched dot_general"))
                 batched[steps[-1]] = _batched_dot_op(self._dots[steps[-1]], env, shared, transposed, static, V, O)
         ops, f.op_steps = [], []      # (the step each op runs: what the arena tests poison after)
         reused = {s for s, _ in reuse}
@@ -1034,26 +1035,33 @@ def _batched_dot_op(dot, env, shared, transposed, static, V, O):
     else:
         s_expr = f"env[{shared}].T" if transposed else f"env[{shared}]"
     if isinstance(V, tuple):
-        x, off, shape = V
+        x, off, shape, x_shape = V
         n = shape[0] * shape[1]
+        # (each view op costs on every call where x changes: as few as the shapes allow)
+        whole = n == int(np.prod(x_shape))
+        view = "" if tuple(x_shape) == shape else ".reshape(vshape)" if whole \
+            else f".reshape(-1)[{off}:{off + n}].reshape(vshape)"
+        ns["vshape"] = shape
         if x in static:
-            ns["V"] = env[x].reshape(-1)[off:off + n].reshape(shape)
+            b = env[x]
+            ns["V"] = b if not view else b.reshape(shape) if whole else b.reshape(-1)[off:off + n].reshape(shape)
         else:
-            ns["vshape"] = shape
-            lines.append(f"V = env[{x}].reshape(-1)[{off}:{off + n}].reshape(vshape)")
+            lines.append(f"V = env[{x}]{view}")
     else:
         ns["V"] = V
     if isinstance(O, tuple):
-        y, _, shape, bound, make = O
+        y, shape, y_shape, bound, make = O
         ns["oshape"] = shape
+        view = "" if tuple(y_shape) == shape else ".reshape(oshape)"
         if bound and y in static:
             ns["O"] = env[y].reshape(shape)
         elif bound:
-            lines.append(f"O = env[{y}].reshape(oshape)")
+            lines.append(f"O = env[{y}]{view}")
         else:
             ns["make"] = make
-            lines.append(f"env[{y}] = o = make()")
-            lines.append("O = o.reshape(oshape)")
+            lines.append(f"env[{y}] = O = make()")
+            if view:
+                lines.append(f"O = O{view}")
     else:
         ns["O"] = O
     lines.append(f"dot(V, {s_expr}, O)")
