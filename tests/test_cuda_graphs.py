@@ -286,3 +286,16 @@ def test_device_loop_launches_per_iteration(cuda, monkeypatch):
     c = per_call(g)
     assert c["launches"] == c["graph_launches"] == 9 and c["allocs"] == 1
     assert "too long to unroll" in _exe(g).graph_reason
+
+
+def test_a_loop_bodys_matmul_precision_is_captured_again(cuda):
+    f = jax.jit(lambda x: lax.fori_loop(0, 3, lambda i, u: jnp.tanh(jnp.asarray(M8) @ u), x))
+    x = RNG.standard_normal(8).astype(np.float32)
+    want = _fori_ref(0, 3, lambda i, u: np.tanh(M8.astype(np.float64) @ u), x.astype(np.float64))
+    for _ in range(3):
+        np.testing.assert_allclose(np.asarray(f(jnp.asarray(x))), want, rtol=1e-5, atol=1e-5)
+    assert _exe(f).graph_reason is None
+    fc.matmul_log.clear()
+    with jax.default_matmul_precision("tensorfloat32"):
+        np.testing.assert_allclose(np.asarray(f(jnp.asarray(x))), want, rtol=3e-3, atol=3e-3)
+    assert len(fc.matmul_log) == 3 and all(ct == fc.COMPUTE_TYPE_TF32 for _, ct in fc.matmul_log)

@@ -643,7 +643,7 @@ class Executable:
         f.statics = statics
         stream = self._stream_key() if self._stream_key is not None else 0
         f.replay = _replay_fn(rt, f.graph, statics, read, plan.outputs, {s: b for s, b in self.consts}, dict(reuse),
-                              self._allocs(made), rt.copier(stream), avals, n_in, self._scope)
+                              self._allocs(made), rt.copier(stream), avals, n_in, self._precision_scope())
         if config.DEBUG.get() >= 1:
             print(f"[gpuxla] cuda: {self._name()} replays as one CUDA graph ({len(read)} input and {len(made)} "
                   "output copies per call)", file=sys.stderr)
@@ -815,6 +815,17 @@ class Executable:
                     copy(ptr(dst), ptr(final[k]), nb, *tail)
         op.keep = (sets, caps, fab, fba)      # (the buffers and body frames live as long as the op)
         return op
+
+    def _precision_scope(self):
+        """The dot scope (see dot_scope) of this executable or of a device loop's body in it: a
+        graph captured under one matmul precision is stale under another."""
+        if self._scope is not None:
+            return self._scope
+        for n in self._loops:
+            scope = self._loop_body(n)._precision_scope()
+            if scope is not None:
+                return scope
+        return None
 
     def _allocs(self, slots):
         rt, avals = self.runtime, self.plan.info.avals
