@@ -693,6 +693,10 @@ def test_cholesky_of_a_matrix_that_is_not_positive_definite(cuda):
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture
 def pool(cuda):
+    # (garbage of earlier tests -- executables and the static buffers of their graphs -- freed now:
+    # limits are set relative to the live bytes, which a collection during the test would lower)
+    import gc
+    gc.collect()
     p = fc.get_default_memory_pool()
     yield p
     p.set_limit(None)

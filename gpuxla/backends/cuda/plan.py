@@ -28,7 +28,18 @@ tuple) with everything bound; `allocator(shape, dtype, what)` -> make(); `device
 taken as they are); `stream_key()`; `arena(nbytes)`, `view(arena, offset, shape, dtype)`,
 `aliases(arena, buf)`, `copy(buf)` (else NumPy arenas, `_HostMemory`); `dot_plan(eqn, lhs aval,
 rhs aval)` -> a planned dot_general writing into memory it is given, or None; `dot_scope(plans)` ->
-(enter, leave) around a call (cuBLAS's compute type, set once per call for the planned dots).
+(enter, leave, want) around a call (cuBLAS's compute type, set once per call for the planned dots);
+for CUDA graphs and device loops, `capture(run)` -> a graph of what run() launches, `copier(stream)`,
+`pointer(buf)`, `pointer_expr(expr, dtype)`.
+
+CUDA graphs (runtime.CudaRuntime). After a frame's first call its steps are captured into a graph
+over fixed addresses: the arena, and static buffers for the inputs and outputs; a call then copies
+its inputs in, launches the graph, and copies the outputs out (`_why_no_graph` says when that pays
+and why a program cannot be captured; GPUXLA_DEBUG=1 prints it). Loops of a trip count known at
+trace time whose bodies run on the device alone (`_device_loops`) are one op: the carry alternates
+between two buffer sets, so an iteration allocates nothing; in a graph the loop is unrolled.
+Independent matrix-vector dots batched into one product read their vectors as a view of the input
+they are rows of and write their results into the stacked output (`_batch_views`).
 
 The steps are closures over the frame (`_kernel_op`, `_dot_op`: generated straight-line functions
 of env, with the frame's arena views and constants bound in them), since every Python call and
