@@ -602,11 +602,12 @@ class Executable:
             return why
         for n, (eqn, _) in self._loops.items():
             body, length = self._loop_body(n), eqn.params["length"]
-            if length * len(body.plan.steps) > GRAPH_MAX_UNROLLED:
-                return (f"a loop of {length} iterations of {len(body.plan.steps)} step(s) is too long to unroll into "
-                        f"a graph (more than {GRAPH_MAX_UNROLLED} nodes); its body replays as a graph per iteration")
-        launches = sum(1 for kind, what, *_ in steps if kind == "kernel" and what.size)
-        launches += sum(self._loops[n][0].params["length"] * len(self._loop_body(n).plan.steps) for n in self._loops)
+            if length * body._unrolled_steps() > GRAPH_MAX_UNROLLED:
+                return (f"a loop of {length} iterations of {body._unrolled_steps()} step(s) is too long to unroll "
+                        f"into a graph (more than {GRAPH_MAX_UNROLLED} nodes); its body replays as a graph per "
+                        "iteration")
+        launches = sum(1 for n, (k, w, *_) in enumerate(steps) if k == "kernel" and w.size and n not in self._skipped)
+        launches += sum(e.params["length"] * self._loop_body(n)._unrolled_steps() for n, (e, _) in self._loops.items())
         dots = len(self._dots) - sum(len(b[0]) - 1 for b in self.batches)
         avals = self.plan.info.avals
         n_in = len(self.program.in_avals)
@@ -659,6 +660,11 @@ class Executable:
             print(f"[gpuxla] cuda: {self._name()} replays as one CUDA graph ({len(read)} input and {len(made)} "
                   "output copies per call)", file=sys.stderr)
         return f
+
+    def _unrolled_steps(self):
+        """Steps of one call with device loops unrolled (the nodes of its graph, about)."""
+        n = len(self.plan.steps) - len(self._loops) - len(self._loop_projs)
+        return n + sum(e.params["length"] * self._loop_body(m)._unrolled_steps() for m, (e, _) in self._loops.items())
 
     def _host_steps(self):
         """Why some step must run from the host (a library call other than a planned dot or a
