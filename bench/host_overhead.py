@@ -10,10 +10,12 @@ cost (a few µs per launch on a real GPU) comes on top and is not here.
 Per workload: µs per cached call, as CPU time of the calling thread (best of several samples of
 back-to-back calls; the median beside it, and the best wall-clock time: CPU time is what a busy
 shared host disturbs least), the same for the executable alone (`exe`: the runtime, without jit's
-dispatch: pytree flattening, cache key, result Arrays), and per call the kernel launches, library calls that take the
-general path (`CudaRuntime.library`: control flow, sort, ...), cuBLAS matmuls (planned
-dot_generals) and device allocations. The fori_loop row is one call of 1000 steps (a trip count
-known at trace time runs as a scan, the body's kernels launched from the host each step).
+dispatch: pytree flattening, cache key, result Arrays), and per call the kernel launches (a CUDA-graph
+replay is one launch), library calls that take the general path (`CudaRuntime.library`: control flow,
+sort, ...), cuBLAS matmuls (planned dot_generals, called from the host), device allocations and
+device-to-device copies. The fori_loop row is one call of 1000 steps (a trip count known at trace
+time runs as a scan on the device: with CUDA graphs the whole loop is in the executable's graph,
+without them each iteration launches the body's kernels, with no allocation).
 """
 from __future__ import annotations
 
@@ -83,7 +85,8 @@ def measure(number=None, repeat=7, only=()):
                 jax.block_until_ready(f(*dev))
                 before, lib0 = dict(fc.stats), counts["library"]
                 jax.block_until_ready(f(*dev))
-                per_call = {k: fc.stats[k] - before[k] for k in ("launches", "matmuls", "allocs")}
+                per_call = {k: fc.stats[k] - before[k] for k in ("launches", "matmuls", "allocs", "copies",
+                                                                 "graph_launches")}
                 per_call["library"] = counts["library"] - lib0
                 n = number or _calibrate(f, dev)
                 samples, wall = [], []
@@ -105,10 +108,21 @@ def measure(number=None, repeat=7, only=()):
                         exe(bufs)
                     exe_us.append((time.thread_time() - t0) / n * 1e6)
                 rows.append({"name": name, "us": min(samples), "us_median": statistics.median(samples),
-                             "wall_us": min(wall), "exe_us": min(exe_us), "number": n, **per_call})
+                             "wall_us": min(wall), "exe_us": min(exe_us), "number": n, **per_call,
+                             "est_us": min(samples) + _cupy_us(per_call)})
     finally:
         R.CudaRuntime.library = real_library
     return rows
+
+
+def _cupy_us(per_call):
+    """An estimate of CuPy's own host µs per call, which the stubbed fake leaves out: the
+    constants by which the cuda platform decides whether a CUDA-graph replay pays
+    (backends/cuda/plan.py; not measured on a GPU), applied to the counts."""
+    from gpuxla.backends.cuda import plan
+    kernels = per_call["launches"] - per_call["graph_launches"]
+    return (kernels * plan.GRAPH_LAUNCH_US + per_call["matmuls"] * plan.GRAPH_DOT_US
+            + (per_call["copies"] + per_call["graph_launches"]) * plan.GRAPH_COPY_US)
 
 
 def _calibrate(f, args, target_s=0.05):
@@ -120,7 +134,7 @@ def _calibrate(f, args, target_s=0.05):
 
 def render(rows):
     head = f"{'workload':28s} {'µs/call':>9s} {'median':>9s} {'wall':>9s} {'exe':>7s} {'launches':>9s} " \
-           f"{'library':>8s} {'matmuls':>8s} {'allocs':>7s}"
+           f"{'library':>8s} {'matmuls':>8s} {'allocs':>7s} {'copies':>7s} {'graphs':>7s} {'+CuPy est':>9s}"
     lines = ["gpuxla host overhead per cached jit call (µs of CPU time), cuda platform on the fake device "
              "(device work stubbed)",
              head, "-" * len(head)]
@@ -128,9 +142,15 @@ def render(rows):
         lines.append(f"{r['name']:28s} {r['us']:9.1f} {r['us_median']:9.1f} {r['wall_us']:9.1f} {r['exe_us']:7.1f} "
                      f"{r['launches']:9d} "
                      f"{r['library']:8d} "
-                     f"{r['matmuls']:8d} {r['allocs']:7d}")
+                     f"{r['matmuls']:8d} {r['allocs']:7d} {r['copies']:7d} {r['graph_launches']:7d} "
+                     f"{r['est_us']:9.1f}")
         if r["name"].startswith("fori_loop"):
             lines.append(f"  (that is {r['us'] / FORI_STEPS:.2f} µs per iteration)")
+    lines.append("launches: kernel launches and CUDA-graph launches (`graphs`: of them, graph replays, each one "
+                 "launch for all the steps); copies: device-to-device copies (a replay's inputs and outputs); "
+                 "+CuPy est: µs/call plus an estimate of CuPy's own host time for those calls (5 µs a launch, "
+                 "20 a cuBLAS call, 3 a copy or graph launch: backends/cuda/plan.py's GRAPH_* constants, "
+                 "not measured on a GPU)")
     return "\n".join(lines)
 
 

@@ -107,6 +107,9 @@ JAX_NUMPY_RANK_PROMOTION = EnvFlag("JAX_NUMPY_RANK_PROMOTION", "allow", str.stri
 ARENA = EnvFlag("GPUXLA_ARENA", True, _bool,
                 "0: every intermediate of an executable is its own allocation, instead of a place in the "
                 "executable's arena (planned from liveness); for comparison")
+CUDA_GRAPHS = EnvFlag("GPUXLA_CUDA_GRAPHS", True, _bool,
+                      "0: the cuda platform launches every step of an executable from the host on every call, "
+                      "instead of replaying them as one CUDA graph (captured after the first call)")
 CXX = EnvFlag("CXX", None, str.strip,
               "the host C++ compiler of the cpu and cuda-interpret platforms; default g++, clang++")
 CPU_THREADS = EnvFlag("GPUXLA_CPU_THREADS", 0, int,

@@ -33,6 +33,17 @@ What it keeps from CuPy, because that is what the glue has to get right:
   * cuSOLVER's cholesky does not raise on a matrix that is not positive definite; it returns
     garbage (NaN here).
 
+Stream capture and CUDA graphs (`cuda.Stream(non_blocking=True)`, `begin_capture`/`end_capture`,
+`cuda.graph.Graph.launch`): while the current stream captures, kernel launches, `matmul(out=)` and
+`cuda.runtime.memcpyAsync` on it are recorded, with their arguments by value (the buffers, i.e. the
+addresses), and replayed in order by each `Graph.launch` (one launch in `stats`; the nodes run on
+the "device" and count as nothing on the host). What cannot be captured raises CUDA's
+cudaErrorStreamCaptureUnsupported (a CUDARuntimeError) and invalidates the capture, whose
+`end_capture` then raises cudaErrorStreamCaptureInvalidated: allocating device memory (CuPy would
+take it from its pool, and the graph would keep memory the pool hands out again), copies to or
+from the host, synchronizing, and the NumPy-protocol calls the fake cannot record. The legacy
+stream (`Stream.null`, ptr 0) cannot capture, as in CUDA.
+
 Where this differs from CuPy: every NumPy function "exists" (CuPy lacks some, and gpuxla then
 computes on the host); launches are synchronous; the pool caches no freed blocks.
 
@@ -42,9 +53,11 @@ is all there, which is what `python -m bench --host-overhead` times on a machine
 `stats` counts launches, matmuls, device allocations and copies either way.
 """
 import contextlib
+import ctypes
 import functools
 import math
 import sys
+import threading
 import types
 import weakref
 
@@ -55,7 +68,8 @@ nan = np.nan
 _SUPPORTED_KINDS = "?biufc"     # no bfloat16 (numpy kind 'V'), objects or strings on a GPU
 
 # launches, cuBLAS matmuls, device allocations, host-to-device / device-to-host copies
-stats = {"launches": 0, "matmuls": 0, "allocs": 0, "h2d": 0, "d2h": 0}
+# (a graph launch counts as one launch, and in graph_launches; copies: cuda.runtime.memcpyAsync calls)
+stats = {"launches": 0, "matmuls": 0, "allocs": 0, "h2d": 0, "d2h": 0, "copies": 0, "graph_launches": 0}
 _stub = {"on": False}                           # installed(stub=True): no device work
 matmul_log = []                                 # (dtype name, compute type) of every matmul
 
@@ -149,6 +163,8 @@ def _wrap(a, base=None):
     x._a, x._base, x._owned = a, base, 0
     x._dev = base._dev if base is not None else _gpus["current"]     # the fake GPU it lives on
     if base is None:
+        if _captures and _capturing() is not None:
+            _refuse_in_capture("allocating device memory")
         _live[id(x)] = x             # (fake_nccl finds the array behind a device pointer here)
         stats["allocs"] += 1
         _pool._reserve(a.nbytes)
@@ -210,6 +226,18 @@ def _fakes(x, acc):
     return acc
 
 
+def _address(a):
+    """The address of `a`'s first element; through ctypes where NumPy exports a writable buffer (5x
+    faster than __array_interface__, and an output's address is asked for on every graph replay)."""
+    try:
+        return _addressof(_c_char_at(a))
+    except (TypeError, ValueError, BufferError):
+        return a.__array_interface__["data"][0]
+
+
+_addressof, _c_char_at = ctypes.addressof, ctypes.c_char.from_buffer
+
+
 def _owner(a):
     """The NumPy array (or buffer) owning `a`'s memory: NumPy points every view at it."""
     return a if a.base is None else a.base
@@ -237,6 +265,8 @@ def _result(r, inputs=()):
 
 
 def _call(fn, args, kwargs):
+    if _captures and _capturing() is not None:
+        _refuse_in_capture(f"{getattr(fn, '__name__', fn)} (the fake cannot record it)")
     inputs = _fakes((args, kwargs), [])
     return _result(fn(*_unwrap(args), **_unwrap(kwargs)), inputs)
 
@@ -272,7 +302,12 @@ class ndarray(NDArrayOperatorsMixin):
     itemsize = property(lambda self: self._a.itemsize)
     strides = property(lambda self: self._a.strides)
     flags = property(lambda self: self._a.flags)
-    data = property(lambda self: types.SimpleNamespace(ptr=self._a.__array_interface__["data"][0]))   # MemoryPointer
+    @property
+    def data(self):         # a MemoryPointer: made once (asking NumPy for the address is slow)
+        d = self.__dict__.get("_data")
+        if d is None:
+            d = self.__dict__["_data"] = types.SimpleNamespace(ptr=_address(self._a))
+        return d
     T = property(lambda self: _result(self._a.T, [self]))
     base = property(lambda self: self._base)     # the array a view is of (None: owns its memory)
     real = property(lambda self: _result(self._a.real, [self]))
@@ -283,6 +318,8 @@ class ndarray(NDArrayOperatorsMixin):
 
     # --- explicit and implicit copies to the host ---
     def get(self, stream=None, order="C", out=None):
+        if _captures and _capturing() is not None:
+            _refuse_in_capture("a device-to-host copy")
         _maybe_fail_sync()
         stats["d2h"] += 1
         return np.array(self._a, order=order, copy=True)
@@ -322,6 +359,8 @@ class ndarray(NDArrayOperatorsMixin):
         return _result(self._a[_unwrap_index(key)], [self])
 
     def __setitem__(self, key, value):
+        if _captures and _capturing() is not None:
+            _refuse_in_capture("writing into a device array (the fake cannot record it)")
         self._a[_unwrap_index(key)] = _unwrap(value)
 
     def __len__(self):
@@ -366,6 +405,8 @@ def asarray(a, dtype=None, order=None, blocking=False):
             r = np.ascontiguousarray(r)     # (keeps 0-d arrays 0-d: they are contiguous)
         return _result(r, [a])
     # A host-to-device copy (np.array keeps 0-d arrays 0-d).
+    if _captures and _capturing() is not None:
+        _refuse_in_capture("a host-to-device copy")
     h = np.array(a, dtype=dtype, order=order or "K", copy=True)
     stats["h2d"] += 1
     return _wrap(h)
@@ -392,7 +433,7 @@ def empty(shape, dtype=float, order="C"):
 
 def zeros(shape, dtype=float, order="C"):
     e = empty(shape, dtype, order)
-    e._a[...] = 0
+    e._a[...] = 0       # (empty refuses to allocate during a capture)
     return e
 
 
@@ -467,21 +508,37 @@ def matmul(a, b, out=None):
             raise CUDADriverError(f"CUDA_ERROR_ILLEGAL_ADDRESS: matmul on device {_gpus['current']} got an "
                                   f"array on device {x._dev}")
     if _stub["on"] and out is not None:
+        if _captures and _capturing() is not None:
+            _capturing()["ops"].append(("matmul", None))
         return out
     A, B = _unwrap((a, b))
     dt = np.result_type(A, B)
+    if _captures and out is not None and _capturing() is not None:
+        # cuBLAS decides its compute type when it is called: the graph keeps the one of the capture
+        if not isinstance(out, ndarray) or out.shape != _matmul_shape(A, B) or out.dtype != dt:
+            raise ValueError(f"matmul: out must be a device array of shape {_matmul_shape(A, B)} and dtype {dt}")
+        ct = get_compute_type(dt) if dt.char in "efdFD" else None
+        _capturing()["ops"].append(("matmul", (A, B, out._a, ct, dt)))
+        return out
     if _stub["on"]:
         return _wrap(np.empty(_matmul_shape(A, B), dt))
     ct = get_compute_type(dt) if dt.char in "efdFD" else None
-    matmul_log.append((dt.name, ct))
-    if ct == COMPUTE_TYPE_TF32 and dt in (np.float32, np.complex64):
-        A, B = tf32_round(A), tf32_round(B)
     if out is not None:     # cuBLAS writes into `out` (CuPy checks its shape and dtype)
         if not isinstance(out, ndarray) or out.shape != _matmul_shape(A, B) or out.dtype != dt:
             raise ValueError(f"matmul: out must be a device array of shape {_matmul_shape(A, B)} and dtype {dt}")
-        np.matmul(A, B, out=out._a)
+        _run_matmul(A, B, out._a, ct, dt)
         return out
+    if ct == COMPUTE_TYPE_TF32 and dt in (np.float32, np.complex64):
+        A, B = tf32_round(A), tf32_round(B)
+    matmul_log.append((dt.name, ct))
     return _result(np.matmul(A, B))
+
+
+def _run_matmul(A, B, out, ct, dt):
+    matmul_log.append((dt.name, ct))
+    if ct == COMPUTE_TYPE_TF32 and dt in (np.float32, np.complex64):
+        A, B = tf32_round(A), tf32_round(B)
+    np.matmul(A, B, out=out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -557,11 +614,140 @@ def _maybe_fail_sync():
     _maybe_fail("sync")
 
 
-class _Stream:
-    ptr = 0         # the legacy default stream
+class Stream:
+    """A CUDA stream; `with stream:` makes it the current one (per thread, as CuPy). `Stream.null`
+    is the legacy default stream (ptr 0), which cannot capture."""
+    _next_ptr = [0x1000]
+
+    def __init__(self, null=False, non_blocking=False, ptds=False, priority=None):
+        if null:
+            self.ptr = 0
+        else:
+            self.ptr = Stream._next_ptr[0]
+            Stream._next_ptr[0] += 0x10
+
+    def __enter__(self):
+        _stream_stack().append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _stream_stack().pop()
 
     def synchronize(self):
+        if _captures and _capturing() is not None:
+            _refuse_in_capture("synchronizing")
         _maybe_fail_sync()
+
+    def is_capturing(self):
+        return self in _captures
+
+    def begin_capture(self, mode=None):
+        if self.ptr == 0:
+            raise RuntimeError("cannot capture on the default (legacy) stream")
+        if self in _captures:
+            raise CUDARuntimeError("cudaErrorIllegalState: the stream is capturing already")
+        _captures[self] = {"ops": [], "error": None}
+
+    def end_capture(self):
+        cap = _captures.pop(self, None)
+        if cap is None:
+            raise CUDARuntimeError("cudaErrorIllegalState: the stream is not capturing")
+        ops, error = cap["ops"], cap["error"]
+        if error is not None:
+            raise CUDARuntimeError(f"cudaErrorStreamCaptureInvalidated: operation failed due to a previous "
+                                   f"error during capture ({error})")
+        g = Graph.__new__(Graph)
+        g._ops = ops
+        return g
+
+
+Stream.null = Stream(null=True)
+
+
+class Graph:
+    """A captured and instantiated CUDA graph: `launch(stream=None)` replays its nodes in order."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError("graphs are made by stream capture")
+
+    def launch(self, stream=None):
+        if _captures and _capturing() is not None:
+            _refuse_in_capture("launching a graph (the fake cannot record it)")
+        _maybe_fail("launch")
+        stats["launches"] += 1
+        stats["graph_launches"] += 1
+        if _stub["on"]:
+            return
+        for kind, what in self._ops:
+            if kind == "launch":
+                name, grid, block, bufs, shared = what
+                _modules[name].launch(name, grid, block, bufs, shared_mem=shared)
+            elif kind == "matmul":
+                _run_matmul(*what)
+            else:
+                _memmove(*what)
+
+
+# Captures in progress: stream -> {"ops": the recorded nodes, "error": the first refused
+# operation, which invalidates the capture}. An operation is captured (or refused) when the
+# calling thread's current stream is capturing.
+_captures = {}
+
+
+def _capturing():
+    """The capture of the calling thread's current stream, or None."""
+    return _captures.get(get_current_stream())
+
+
+def _refuse_in_capture(what):
+    cap = _capturing()
+    if cap is not None and cap["error"] is None:
+        cap["error"] = what
+    raise CUDARuntimeError(f"cudaErrorStreamCaptureUnsupported: operation not permitted when stream is "
+                           f"capturing ({what})")
+
+
+_local = threading.local()
+
+
+def _stream_stack():
+    st = getattr(_local, "streams", None)
+    if st is None:
+        st = _local.streams = []
+    return st
+
+
+def get_current_stream():
+    st = _stream_stack()
+    return st[-1] if st else Stream.null
+
+
+def _memmove(dst, src, size):
+    ctypes.memmove(dst, src, size)
+
+
+def _memcpy_async(dst, src, size, kind, stream):
+    """cudaMemcpyAsync on device pointers (`kind` 3, device to device)."""
+    if kind != 3:
+        raise CUDARuntimeError(f"cudaErrorInvalidValue: the fake copies device to device only (kind {kind})")
+    stats["copies"] += 1
+    for st, cap in list(_captures.items()):
+        if st.ptr == stream:
+            cap["ops"].append(("copy", (dst, src, size)))
+            return
+    if not _stub["on"]:
+        _memmove(dst, src, size)
+
+
+class MemoryHook:
+    """cupy.cuda.MemoryHook's interface: the fake refuses allocations during a capture itself."""
+    name = "MemoryHook"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
 
 
 # Several fake GPUs share the host's memory; each array knows the one it was made on (the current
@@ -621,7 +807,11 @@ class _Function:
         self.name = name
 
     def __call__(self, grid, block, args, shared_mem=0, stream=None):
+        cap = _captures.get(stream or get_current_stream()) if _captures else None
         if _stub["on"]:
+            if cap is not None:
+                cap["ops"].append(("launch", None))
+                return
             stats["launches"] += 1
             return
         _maybe_fail("launch")
@@ -638,6 +828,9 @@ class _Function:
                 bufs.append(a)
             else:                    # a host array would be a host pointer on a GPU
                 raise TypeError(f"Unsupported type {type(a)} (kernel {self.name}, argument {i})")
+        if cap is not None:     # recorded by value: the buffers (addresses) of this call
+            cap["ops"].append(("launch", (self.name, grid, block, bufs, shared_mem)))
+            return
         stats["launches"] += 1
         _modules[self.name].launch(self.name, grid, block, bufs, shared_mem=shared_mem)
 
@@ -668,10 +861,14 @@ cuda = types.SimpleNamespace(
     memory=types.SimpleNamespace(OutOfMemoryError=OutOfMemoryError),
     driver=types.SimpleNamespace(CUDADriverError=CUDADriverError),
     runtime=types.SimpleNamespace(CUDARuntimeError=CUDARuntimeError, getDeviceCount=lambda: _device_count(),
-                                  getDeviceProperties=_device_properties, getDevice=lambda: _gpus["current"]),
+                                  getDeviceProperties=_device_properties, getDevice=lambda: _gpus["current"],
+                                  memcpyAsync=_memcpy_async, memcpyDeviceToDevice=3),
     function=types.SimpleNamespace(Module=Module),
     Device=Device,
-    get_current_stream=lambda: _Stream(),
+    Stream=Stream,
+    graph=types.SimpleNamespace(Graph=Graph),
+    MemoryHook=MemoryHook,
+    get_current_stream=get_current_stream,
 )
 
 
@@ -730,6 +927,7 @@ def installed(nvrtc=None, jobs=1, stub=False, gpus=1):
         _gpus.update(count=1, current=0)
         _pool.set_limit(None)
         _fail.update(launch=None, sync=None)
+        _captures.clear()
         _compute_types.update({0: COMPUTE_TYPE_DEFAULT, 1: COMPUTE_TYPE_DEFAULT, 2: COMPUTE_TYPE_DEFAULT})
         _stub["on"] = False
 

@@ -159,9 +159,15 @@ def _eager(op, args):
     return [host(o) for o in tree_leaves(T.run_gpuxla(op, args))]
 
 
-def _jit(op, args):
+def _jit(op, args, calls=1, executables=None):
     f = jax.jit(lambda *a: op.fn(jnp, *a))      # a new function: jit's cache is not shared
-    return [host(o) for o in tree_leaves(f(*T.gpuxla_args(op, args)))]
+    a = T.gpuxla_args(op, args)
+    outs = [[host(o) for o in tree_leaves(f(*a))] for _ in range(calls)]
+    if executables is not None:
+        executables.extend(e.fn for e in f._cache.values())
+    for o in outs[1:]:
+        assert [x.tobytes() for x in o] == [y.tobytes() for y in outs[0]], "a later call gave other bits"
+    return outs[-1]
 
 
 def _args(op, dt):
@@ -235,6 +241,35 @@ def test_op_table_jit_arena_off_same_bits(op_table_kernels, op, dt, monkeypatch)
         off = _jit(op, args)
     _check_op(op, off, args)
     assert [a.tobytes() for a in on] == [b.tobytes() for b in off]
+
+
+@pytest.mark.parametrize("op,dt", JIT_CASES, ids=_ids(JIT_CASES))
+def test_op_table_jit_graphs_off_same_bits(op_table_kernels, op, dt, monkeypatch):
+    # After its first call, an executable replays its steps as one CUDA graph (the default; here
+    # wherever it can be captured, whether or not the estimate says it pays), or launches them
+    # one by one (GPUXLA_CUDA_GRAPHS=0). Three calls each: the second and third replay.
+    from gpuxla.backends.cuda import plan
+    monkeypatch.setattr(plan, "GRAPH_COPY_US", 0.0)
+    monkeypatch.setattr(plan, "GRAPH_COPY_BYTES_PER_US", float("inf"))
+    args = _args(op, dt)
+    exes = []
+    with fake_cuda(nvrtc=False):
+        on = _jit(op, args, calls=3, executables=exes)
+        monkeypatch.setenv("GPUXLA_CUDA_GRAPHS", "0")
+        off = _jit(op, args, calls=2)
+    _check_op(op, on, args)
+    assert [a.tobytes() for a in on] == [b.tobytes() for b in off]
+    _graphed[op.name] = all(getattr(e, "graph_reason", "") is None for e in exes)
+
+
+_graphed = {}
+
+
+def test_op_table_graphs_replayed_most_programs():
+    # (after the test above: the share of op-table programs it ran as graphs)
+    if len(_graphed) < len(JIT_CASES):
+        pytest.skip("runs after test_op_table_jit_graphs_off_same_bits, over all its cases")
+    assert sum(_graphed.values()) >= len(_graphed) // 2, sorted(k for k, v in _graphed.items() if not v)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -658,6 +693,13 @@ def test_cholesky_of_a_matrix_that_is_not_positive_definite(cuda):
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture
 def pool(cuda):
+    # Limits are set relative to the live bytes: what would be given back when an allocation fails
+    # is given back now (idle frames of executables jit keeps cached by earlier tests -- arenas,
+    # CUDA graphs' static buffers -- and garbage), or the test's allocation would succeed on retry.
+    import gc
+    from gpuxla.backends.cuda.plan import release_idle_frames
+    release_idle_frames()
+    gc.collect()
     p = fc.get_default_memory_pool()
     yield p
     p.set_limit(None)

@@ -222,3 +222,36 @@ def test_intermediates_do_not_accumulate_in_device_memory():
     # 32 intermediates of 16 MB are made; only the output stays (plus the previous call's).
     assert pool.used_bytes() - base <= 2 * x.nbytes, (pool.used_bytes() - base) / x.nbytes
     assert out.shape == x.shape
+
+
+def test_cuda_graph_replay_and_device_loops():
+    # After the first call an executable replays a CUDA graph (copies into its static buffers, one
+    # launch); a fori_loop runs on the device. Both against NumPy, and against graphs off.
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((64, 64)).astype(np.float32) * 0.1
+    xs = [rng.standard_normal((16, 64)).astype(np.float32) for _ in range(4)]
+
+    def step(w, x):
+        h = jnp.tanh(x @ w)
+        return jax.lax.fori_loop(0, 50, lambda i, u: jnp.tanh(u @ w) * 0.5 + u * 0.5, h), jnp.sum(h * h)
+
+    def ref(w, x):
+        w, x = w.astype(np.float64), x.astype(np.float64)
+        u = h = np.tanh(x @ w)
+        for _ in range(50):
+            u = np.tanh(u @ w) * 0.5 + u * 0.5
+        return u, np.sum(h * h)
+    on = jax.jit(step)
+    got = [jax.tree_util.tree_map(np.asarray, on(jnp.asarray(w), jnp.asarray(x))) for x in xs]
+    exe = next(iter(on._cache.values())).fn
+    assert exe.graph_reason is None and exe._loops
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GPUXLA_CUDA_GRAPHS", "0")
+        off = jax.jit(lambda *a: step(*a))
+        off(jnp.asarray(w), jnp.asarray(xs[0]))       # (compiled with graphs off)
+    for x, g in zip(xs, got):
+        want = ref(w, x)
+        for a, b in zip(g, want):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+        for a, b in zip(g, off(jnp.asarray(w), jnp.asarray(x))):   # (cuBLAS may pick another algorithm in a graph)
+            np.testing.assert_allclose(a, np.asarray(b), rtol=1e-6, atol=1e-6)

@@ -13,14 +13,19 @@ import numpy as np
 from ..core import extensions as X
 
 
-def run_body(body, bufs):
-    """Execute a body on buffers of the active backend (leaves then captured)."""
+def body_executable(body):
+    """A body compiled for the active backend (once per platform)."""
     from . import get_backend
     be = get_backend()
     exe = body.executables.get(be.platform)
     if exe is None:
         exe = body.executables[be.platform] = be.compile(body.program())
-    return exe(list(bufs))
+    return exe
+
+
+def run_body(body, bufs):
+    """Execute a body on buffers of the active backend (leaves then captured)."""
+    return body_executable(body)(list(bufs))
 
 
 def _host(buf):

@@ -230,10 +230,11 @@ class DotPlan:
 
 
 def dot_scope(plans):
-    """(enter, leave) around one call of an executable running the DotPlans `plans`: cuBLAS's
+    """(enter, leave, want) around one call of an executable running the DotPlans `plans`: cuBLAS's
     compute type for the dtypes of those that follow `jax_default_matmul_precision`, set from
     that option (read once per call: jax.default_matmul_precision may change it between calls)
-    and put back afterwards; None when no plan needs it."""
+    and put back afterwards; `want()`: whether that is TF32 now (a CUDA graph keeps the compute
+    type of its capture); None when no plan needs it."""
     dtypes = sorted({p.dtype for p in plans if p.tf32 is None and p.bind().lin is not None}, key=str)
     if not dtypes:
         return None
@@ -254,7 +255,7 @@ def dot_scope(plans):
     def leave(changed):
         for dt, old in changed:
             set_(dt, old)
-    return enter, leave
+    return enter, leave, functools.partial(uses_tf32, None)
 
 
 def _transposed(x):

@@ -28,12 +28,24 @@ tuple) with everything bound; `allocator(shape, dtype, what)` -> make(); `device
 taken as they are); `stream_key()`; `arena(nbytes)`, `view(arena, offset, shape, dtype)`,
 `aliases(arena, buf)`, `copy(buf)` (else NumPy arenas, `_HostMemory`); `dot_plan(eqn, lhs aval,
 rhs aval)` -> a planned dot_general writing into memory it is given, or None; `dot_scope(plans)` ->
-(enter, leave) around a call (cuBLAS's compute type, set once per call for the planned dots).
+(enter, leave, want) around a call (cuBLAS's compute type, set once per call for the planned dots);
+for CUDA graphs and device loops, `capture(run)` -> a graph of what run() launches, `copier(stream)`,
+`pointer(buf)`, `pointer_expr(expr, dtype)`.
+
+CUDA graphs (runtime.CudaRuntime). After a frame's first call its steps are captured into a graph
+over fixed addresses: the arena, and static buffers for the inputs and outputs; a call then copies
+its inputs in, launches the graph, and copies the outputs out (`_why_no_graph` says when that pays
+and why a program cannot be captured; GPUXLA_DEBUG=1 prints it). Loops of a trip count known at
+trace time whose bodies run on the device alone (`_device_loops`) are one op: the carry alternates
+between two buffer sets, so an iteration allocates nothing; in a graph the loop is unrolled.
+Independent matrix-vector dots batched into one product read their vectors as a view of the input
+they are rows of and write their results into the stacked output (`_batch_views`).
 
 The steps are closures over the frame (`_kernel_op`, `_dot_op`: generated straight-line functions
 of env, with the frame's arena views and constants bound in them), since every Python call and
 loop there is paid on every call of the executable.
 """
+import functools
 import operator
 import sys
 import threading
@@ -45,9 +57,18 @@ import numpy as np
 from ... import config
 from ...compiler import render as R
 from ...compiler.fusion import Fusion
+from ...core import extensions as X
 from ...core import primitives as P
+from ...core.graph import proj_p
 
 ALIGN = 256     # bytes: cudaMalloc's alignment, so views keep vectorised loads legal
+
+# Whether a CUDA-graph replay pays (Executable._why_no_graph): estimates, not measured on a GPU.
+GRAPH_LAUNCH_US = 5.0           # host µs CuPy spends per kernel launch
+GRAPH_DOT_US = 20.0             # ... per cupy.matmul call
+GRAPH_COPY_US = 3.0             # ... per device copy, or graph launch
+GRAPH_COPY_BYTES_PER_US = 1.5e6     # device-to-device copy bandwidth: ~1.5 TB/s
+GRAPH_MAX_UNROLLED = 20000      # steps of device loops unrolled into one graph at most
 
 
 class Plan:
@@ -108,11 +129,12 @@ class Plan:
     def cuda_source(self):
         return R.module_source(self.kernels)
 
-    def layout(self, in_place=frozenset(), blocks=()):
+    def layout(self, in_place=frozenset(), blocks=(), unplaced=frozenset()):
         """The arena layout (`Layout`) for a runtime; `in_place`: the library steps (indices) that
         runtime runs into memory it is given (dot_general on cuBLAS); `blocks`: [(slots, until)]
-        placed side by side, as one array, live until step `until` at least (batched dots)."""
-        key = (frozenset(in_place), tuple(blocks))
+        placed side by side, as one array, live until step `until` at least (batched dots);
+        `unplaced`: slots never in memory of their own (views of others' memory)."""
+        key = (frozenset(in_place), tuple(blocks), frozenset(unplaced))
         lay = self._layouts.get(key)
         if lay is None:
             lay = self._layouts[key] = Layout(self, *key)
@@ -130,8 +152,8 @@ class Layout:
     outputs are not here: they are fresh allocations the caller keeps. The slots of a block (same
     size) lie back to back from where the first of them is written, until all are dead."""
 
-    def __init__(self, plan, in_place, blocks=()):
-        avals, last, keep = plan.info.avals, plan.last_use, set(plan.outputs)
+    def __init__(self, plan, in_place, blocks=(), unplaced=frozenset()):
+        avals, last, keep = plan.info.avals, plan.last_use, set(plan.outputs) | unplaced
         self.offsets, self.scratch, self.in_place = {}, {}, in_place
         block_of = {m: (members, until) for members, until in blocks for m in members}
         free, live, top = [], [], 0      # free: [offset, size] sorted; live: (last use, offset, size)
@@ -244,8 +266,12 @@ def release_idle_frames():
 
 class _Frame:
     """One checked-out set of per-call memory: the arena, the slots' template environment (constants,
-    arena views) and the steps as closures over them."""
-    __slots__ = ("arena", "template", "ops", "op_steps")
+    arena views) and the steps as closures over them. A frame that replays a CUDA graph has
+    `replay(args) -> outputs` (and keeps `graph` and its static buffers alive)."""
+    __slots__ = ("arena", "template", "ops", "op_steps", "replay", "graph", "statics")
+
+    def __init__(self):
+        self.replay = self.graph = self.statics = None
 
 
 class Executable:
@@ -274,17 +300,35 @@ class Executable:
                         self._dots[n] = d
         # Independent matrix-vector dots sharing their matrix run as one matrix product.
         self.batches = self._dot_batches() if self.use_arena and self._dots else []
-        self.layout = self.plan.layout(self._dots, [(b[1], b[0][-1]) for b in self.batches]
-                                       + [(b[2], b[0][-1]) for b in self.batches])
+        # Batched operands that are contiguous runs of an input, results that are the blocks of
+        # a concatenation: the product reads and writes those as views, and the slicing and
+        # stacking kernels are not launched (`_skipped`).
+        self._skipped, self._view_reads, self._early_writes = self._batch_views() if self.batches else (set(), {}, {})
+        viewed = [b[1] for b in self.batches if b[5] is not None] + [b[2] for b in self.batches if b[6] is not None]
+        self.layout = self.plan.layout(self._dots, [(b[1], b[0][-1]) for b in self.batches if b[5] is None]
+                                       + [(b[2], b[0][-1]) for b in self.batches if b[6] is None],
+                                       frozenset(s for v in viewed for s in v))
         self._free = {}                      # stream key -> frames not in use
+        self._keep = set(self.plan.outputs)
         self._stream_key = None if not hasattr(runtime, "stream_key") else runtime.stream_key
+        # Loops of a trip count known at trace time whose body runs on the device alone: step ->
+        # (scan equation, its proj steps); their proj steps are part of the loop's op.
+        self._loops = self._device_loops() if self.use_arena and hasattr(runtime, "copier") else {}
+        self._loop_projs = {n for _, projs in self._loops.values() for n, _, _ in projs}
+        self.graph_reason = self._why_no_graph()    # None: calls replay a CUDA graph after the first
+        self._graphs = self.graph_reason is None
+        if self.graph_reason is not None and config.DEBUG.get() >= 1 and hasattr(runtime, "capture") \
+                and config.CUDA_GRAPHS.get():
+            print(f"[gpuxla] cuda: no CUDA graph for {self._name()}: {self.graph_reason}; its steps are launched "
+                  "from the host on every call", file=sys.stderr)
         # A kernel of no elements is never launched, and its text is not compilable.
         runtime.prepare([k for k in self.kernels if k.size])
 
     def cuda_source(self):
         return self.plan.cuda_source()
 
-    def __call__(self, args, _reuse=()):
+    def _init(self):
+        """What the first call sets up (device memory is touched then, not when compiling)."""
         if self.consts is None:
             with self._init_lock:
                 if self.consts is None:
@@ -296,6 +340,10 @@ class Executable:
                     dots = [d.bind() for d in self._dots.values()]
                     self._scope = rt.dot_scope(dots) if dots and hasattr(rt, "dot_scope") else None
                     self.consts = [(s, rt.asbuf(buf, a)) for s, buf, a in self.program.consts]
+
+    def __call__(self, args, _reuse=()):
+        if self.consts is None:
+            self._init()
         key = self._stream_key() if self._stream_key is not None else None
         if _reuse:
             key = (key, _reuse)
@@ -303,13 +351,24 @@ class Executable:
             frame = self._free[key].pop()
         except (KeyError, IndexError):
             frame = self._new_frame(_reuse)
-        env = frame.template[:]
         fast = self._fast
         for a in args:
             if type(a) not in fast:
                 in_avals, asbuf = self.program.in_avals, self.runtime.asbuf
                 args = [asbuf(a, in_avals[i]) for i, a in enumerate(args)]
                 break
+        if frame.replay is not None:
+            try:
+                outs = frame.replay(args)
+            except _StaleGraph:     # captured under another matmul precision: captured again below
+                frame = self._new_frame(_reuse)
+            else:
+                try:
+                    self._free[key].append(frame)
+                except KeyError:
+                    self._free[key] = [frame]
+                return outs
+        env = frame.template[:]
         env[:len(args)] = args
         scope = self._scope
         if scope is None:
@@ -329,6 +388,10 @@ class Executable:
             for j in self._check:
                 if mem.aliases(frame.arena, outs[j]):
                     outs[j] = mem.copy(outs[j])     # a library call passed an intermediate through
+        if self._graphs:
+            # After a frame's first call (modules loaded, cuBLAS and the pool set up) its steps are
+            # captured into a CUDA graph: the next calls on this stream replay it.
+            frame = self._graph_frame(frame, _reuse)
         try:
             self._free[key].append(frame)
         except KeyError:
@@ -350,9 +413,9 @@ class Executable:
         step (a kernel reading its input where it writes its output might read what it wrote)."""
         plan, avals = self.plan, self.plan.info.avals
         outs = plan.outputs
-        written = {}
+        written = dict(self._early_writes)
         for n, (kind, what, ins, step_outs, _) in enumerate(plan.steps):
-            if kind == "kernel" or n in self._dots:
+            if (kind == "kernel" and n not in self._skipped) or n in self._dots:
                 for s in step_outs:
                     written.setdefault(s, n)
         taken, pairs = set(), []
@@ -362,7 +425,7 @@ class Executable:
             for i in positions:
                 if i in taken or i in outs or avals[i].key() != avals[s].key():
                     continue
-                if plan.last_use.get(i, -1) < written[s]:
+                if max(plan.last_use.get(i, -1), self._view_reads.get(i, -1)) < written[s]:
                     taken.add(i)
                     pairs.append((s, i))
                     break
@@ -419,8 +482,384 @@ class Executable:
                          cdim == 1) for run in runs if len(run) > 1]
         return batches
 
+    def _batch_views(self):
+        """Extends each batch (see _dot_batches) with (vector source, result destination):
+        (input slot X, element offset) when the vectors are consecutive runs of X (the rows
+        `vs[0], vs[1], ...` of an input), so V is a view of X; the slot Y when the results are,
+        in order, the blocks of the concatenation Y (`jnp.stack(results)`), so O is a view of Y.
+        Returns (kernel steps no longer launched, {input: last step reading it through a view},
+        {Y: the step writing it now}) -- the last two for donation (`reuse`)."""
+        steps, avals = self.plan.steps, self.plan.info.avals
+        n_in = len(self.program.in_avals)
+        runs, concats = self._runs(), self._concats()
+        readers, made_by = {}, {}
+        for n, (_, _, ins, outs, _) in enumerate(steps):
+            for s in ins:
+                readers.setdefault(s, set()).add(n)
+            for s in outs:
+                made_by[s] = n
+        skipped, view_reads, early = set(), {}, {}
+        batches, viewed = [], set()
+        for steps_, vecs, outs, shared, transposed in self.batches:
+            k, last = avals[vecs[0]].size, steps_[-1]
+            src = dst = None
+            r = [runs.get(v) for v in vecs]
+            if all(r) and len({x for x, _ in r}) == 1 and r[0][0] < n_in \
+                    and all(o == r[0][1] + j * k for j, (_, o) in enumerate(r)) \
+                    and all(readers.get(v, set()) <= set(steps_) for v in vecs):
+                src = r[0]
+                viewed.update(vecs)
+                view_reads[src[0]] = max(view_reads.get(src[0], -1), last)
+            for y, parts in concats.items():
+                m = made_by.get(y)
+                if parts == outs and m is not None and steps[m][0] == "kernel" and steps[m][3] == (y,) \
+                        and set(steps[m][2]) <= set(outs) and all(readers.get(o) == {m} for o in outs):
+                    dst = y
+                    skipped.add(m)
+                    early[y] = last
+                    break
+            batches.append((steps_, vecs, outs, shared, transposed, src, dst))
+        for n, (kind, _, _, outs, _) in enumerate(steps):
+            if kind == "kernel" and outs and all(s in viewed for s in outs):
+                skipped.add(n)          # (every value it makes is read as a view instead)
+        self.batches = batches
+        return skipped, view_reads, early
+
+    def _runs(self):
+        """{slot: (source slot, element offset)}: values that are a contiguous run of another
+        slot's elements in row-major order (reshapes, and slices of extent 1 in leading
+        dimensions, any range in the next, whole trailing ones), followed through chains."""
+        avals, by_out = self.plan.info.avals, {e.out: e for e in self.program.eqns}
+        memo = {}
+
+        def run(s):
+            if s in memo:
+                return memo[s]
+            memo[s] = None
+            e, r = by_out.get(s), None
+            if e is not None and e.prim is P.reshape_p:
+                r = run(e.ins[0]) or (e.ins[0], 0)
+            elif e is not None and e.prim is P.slice_p and all(st in (None, 1) for st in e.params.get("strides") or ()):
+                x = e.ins[0]
+                shape, lo, hi = avals[x].shape, e.params["start_indices"], e.params["limit_indices"]
+                # (the last dimension not taken whole; every one before it of extent 1)
+                d = max((i for i in range(len(shape)) if (lo[i], hi[i]) != (0, shape[i])), default=-1)
+                if all(hi[i] - lo[i] == 1 for i in range(d)):
+                    stride, off = 1, 0
+                    for i in range(len(shape) - 1, -1, -1):
+                        off += lo[i] * stride
+                        stride *= shape[i]
+                    base, o = run(x) or (x, 0)
+                    r = (base, o + off)
+            memo[s] = r
+            return r
+        return {e.out: r for e in self.program.eqns if (r := run(e.out)) is not None}
+
+    def _concats(self):
+        """{Y: parts}: Y = concatenate(parts) with every dimension before the concatenated one of
+        extent 1, so each part is a contiguous block of Y, in order (parts followed back through
+        reshapes)."""
+        avals, by_out = self.plan.info.avals, {e.out: e for e in self.program.eqns}
+        out = {}
+        for e in self.program.eqns:
+            if e.prim is P.concatenate_p and all(avals[e.out].shape[i] == 1 for i in range(e.params["dimension"])):
+                parts = []
+                for x in e.ins:
+                    while x in by_out and by_out[x].prim is P.reshape_p:
+                        x = by_out[x].ins[0]
+                    parts.append(x)
+                out[e.out] = tuple(parts)
+        return out
+
+    # --- CUDA-graph replay --------------------------------------------------------------------
+    def _name(self):
+        names = ", ".join([k.name for k in self.kernels[:2]] + ["..."] * (len(self.kernels) > 2))
+        return f"the executable of {len(self.plan.steps)} step(s) ({names})"
+
+    def _why_no_graph(self):
+        """Why this executable's calls are not replayed as a CUDA graph, or None when they are.
+
+        A graph records kernel arguments by value, so the replay reads and writes fixed
+        addresses: the frame's arena, and static buffers for the program's inputs and outputs.
+        A replay is: device copies of the inputs into their static buffers, one graph launch,
+        and a fresh output copied from each static output (or into a donated input). The other
+        way, updating kernel-node parameters to the call's pointers (cudaGraphExecKernelNodeSetParams),
+        costs a driver call per node from Python on every call, and cannot reach the pointers
+        inside cuBLAS's nodes; the copies cost device bandwidth instead, which is small for the
+        many-small-steps programs graphs are for. So: copies, where the host time a replay saves
+        (launches, cuBLAS calls) is more than the device time its copies add (the estimate below)."""
+        rt, steps = self.runtime, self.plan.steps
+        if not config.CUDA_GRAPHS.get():
+            return "GPUXLA_CUDA_GRAPHS=0"
+        if not hasattr(rt, "capture"):
+            return f"the {type(rt).__name__} has no CUDA graphs"
+        if getattr(rt, "sync_each", False):
+            return "GPUXLA_CUDA_SYNC=1 synchronizes after every launch"
+        if not self.use_arena:
+            return "GPUXLA_ARENA=0: intermediates are allocated during the call"
+        why = self._host_steps()
+        if why is not None:
+            return why
+        for n, (eqn, _) in self._loops.items():
+            body, length = self._loop_body(n), eqn.params["length"]
+            if length * body._unrolled_steps() > GRAPH_MAX_UNROLLED:
+                return (f"a loop of {length} iterations of {body._unrolled_steps()} step(s) is too long to unroll "
+                        f"into a graph (more than {GRAPH_MAX_UNROLLED} nodes); its body replays as a graph per "
+                        "iteration")
+        launches = sum(1 for n, (k, w, *_) in enumerate(steps) if k == "kernel" and w.size and n not in self._skipped)
+        launches += sum(e.params["length"] * self._loop_body(n)._unrolled_steps() for n, (e, _) in self._loops.items())
+        dots = len(self._dots) - sum(len(b[0]) - 1 for b in self.batches)
+        avals = self.plan.info.avals
+        n_in = len(self.program.in_avals)
+        ins = {s for *_, step_ins, _, _ in steps for s in step_ins if s < n_in}
+        outs = set(self.plan.outputs) - set(range(n_in)) - {s for s, _, _ in self.program.consts}
+        copied = sum(avals[s].size * np.dtype(avals[s].dtype).itemsize for s in ins | outs)
+        saved = launches * GRAPH_LAUNCH_US + dots * GRAPH_DOT_US - (len(ins) + len(outs) + 1) * GRAPH_COPY_US
+        added = copied / GRAPH_COPY_BYTES_PER_US
+        if saved <= added:
+            return (f"not worth it: a replay would save ~{saved:.0f} µs of host time ({launches} launch(es), "
+                    f"{dots} cuBLAS call(s)) and add ~{added:.0f} µs of device copies ({copied:,} bytes)")
+        return None
+
+    def _graph_frame(self, plain, reuse):
+        """A frame whose calls replay a CUDA graph of the steps (see _why_no_graph), or `plain`
+        (and no more graphs for this executable, the reason under GPUXLA_DEBUG=1) when the
+        capture fails."""
+        rt, avals, plan = self.runtime, self.plan.info.avals, self.plan
+        n_in = len(self.program.in_avals)
+        consts = {s for s, _ in self.consts}
+        read = sorted({s for *_, ins, _, _ in plan.steps for s in ins if s < n_in})
+        made = [s for s in dict.fromkeys(plan.outputs) if s >= n_in and s not in consts]
+        try:
+            statics = {s: rt.empty(avals[s].shape, avals[s].dtype, "a CUDA graph's static buffer") for s in read + made}
+            f = self._new_frame((), statics, capturing=True)
+            env = f.template[:]
+            scope = self._scope
+
+            def run():
+                changed = scope[0]() if scope is not None else None
+                try:
+                    for op in f.ops:
+                        op(env)
+                finally:
+                    if changed:
+                        scope[1](changed)
+            f.graph = rt.capture(run)
+        except Exception as e:  # noqa: BLE001 - any failure: plain launches, and say why
+            self._graphs = False
+            self.graph_reason = f"the capture failed: {type(e).__name__}: {e}"
+            if config.DEBUG.get() >= 1:
+                print(f"[gpuxla] cuda: no CUDA graph for {self._name()}: {self.graph_reason}; its steps are "
+                      "launched from the host on every call", file=sys.stderr)
+            return plain
+        f.statics = statics
+        stream = self._stream_key() if self._stream_key is not None else 0
+        f.replay = _replay_fn(rt, f.graph, statics, read, plan.outputs, {s: b for s, b in self.consts}, dict(reuse),
+                              self._allocs(made), rt.copier(stream), avals, n_in, self._precision_scope())
+        if config.DEBUG.get() >= 1:
+            print(f"[gpuxla] cuda: {self._name()} replays as one CUDA graph ({len(read)} input and {len(made)} "
+                  "output copies per call)", file=sys.stderr)
+        return f
+
+    def _unrolled_steps(self):
+        """Steps of one call with device loops unrolled (the nodes of its graph, about)."""
+        n = len(self.plan.steps) - len(self._loops) - len(self._loop_projs)
+        return n + sum(e.params["length"] * self._loop_body(m)._unrolled_steps() for m, (e, _) in self._loops.items())
+
+    def _host_steps(self):
+        """Why some step must run from the host (a library call other than a planned dot or a
+        device loop), or None."""
+        for n, (kind, what, *_) in enumerate(self.plan.steps):
+            if kind == "library" and n not in self._dots and n not in self._loops and n not in self._loop_projs:
+                return (f"the library call '{what.prim.name}' cannot be captured (it may read values on the host, "
+                        "allocate its result or run on the host)")
+        return None
+
+    # --- loops on the device ---------------------------------------------------------------
+    def _device_loops(self):
+        """{scan step: (equation, [(proj step, carry index, slot)])} for the scans that run as a
+        device loop (see _loop_op): a trip count known at trace time (fori_loop's scans), no xs and
+        no stacked ys, results used only through their projections, and a body whose steps are
+        all kernels, planned dots or such loops itself."""
+        steps, keep = self.plan.steps, set(self.plan.outputs)
+        projs = {}
+        for n, (kind, what, ins, outs, _) in enumerate(steps):
+            if kind == "library" and what.prim is proj_p:
+                projs.setdefault(ins[0], []).append((n, what.params["index"], outs[0]))
+        loops = {}
+        for n, (kind, what, ins, outs, _) in enumerate(steps):
+            if kind != "library" or what.prim is not X.scan_p:
+                continue
+            prm = what.params
+            if prm["n_xs"] or len(prm["body"].out_avals) != prm["n_carry"] or outs[0] in keep:
+                continue
+            users = [st for st in steps if outs[0] in st[2]]
+            if any(st[0] != "library" or st[1].prim is not proj_p for st in users):
+                continue
+            body = self._loop_body_of(what)
+            if body is None or not body.use_arena or body._host_steps() is not None \
+                    or not hasattr(body.runtime, "copier"):
+                continue
+            loops[n] = (what, projs.get(outs[0], []))
+        return loops
+
+    @staticmethod
+    def _loop_body_of(eqn):
+        from ..host_loops import body_executable
+        exe = body_executable(eqn.params["body"])
+        return exe if isinstance(exe, Executable) else None
+
+    def _loop_body(self, n):
+        return self._loop_body_of(self._loops[n][0])
+
+    def _loop_op(self, n, env, static, pinned, capturing, stream, alloc):
+        """A scan of a trip count known at trace time (fori_loop), run on the device: the carry
+        lives in two sets of buffers, A and B, owned by the frame; iteration i runs the body's
+        steps reading A and writing B (i even) or the reverse, through two frames of the body
+        executable whose inputs and outputs are pinned to those buffers, so an iteration makes
+        no allocation and reads nothing on the host. The initial carry (and captured values that
+        change between calls) are copied in first; the final carry is where the last iteration
+        left it (results that are program outputs are copied out).
+
+        An iteration is the body's launches; after the op's first call the two body frames are
+        captured as CUDA graphs (one launch an iteration) unless graphs are off or the body's
+        dots follow the default matmul precision. Inside a frame being captured (`capturing`)
+        the iterations are launched as they are: the outer graph holds the whole loop, unrolled."""
+        eqn, projs = self._loops[n]
+        ins = self.plan.steps[n][2]
+        prm, rt, avals = eqn.params, self.runtime, self.plan.info.avals
+        body = self._loop_body(n)
+        body._init()
+        nc, length = prm["n_carry"], prm["length"]
+        bavals, b_in = body.program.in_avals, len(body.program.in_avals)
+        copy, tail = rt.copier(stream)
+
+        def nbytes(a):
+            return a.size * np.dtype(a.dtype).itemsize
+
+        def empty(a):
+            return rt.empty(a.shape, a.dtype, "a device loop's carry")
+        sets = ([empty(bavals[k]) for k in range(nc)], [empty(bavals[k]) for k in range(nc)])
+        pre = []            # (dst pointer, outer slot, nbytes): copied in on every call
+        caps = {}
+        for j, c in enumerate(ins[nc:]):
+            if c in static:
+                caps[nc + j] = env[c]
+            else:
+                caps[nc + j] = empty(bavals[nc + j])
+                pre.append((rt.pointer(caps[nc + j]), c, nbytes(bavals[nc + j])))
+        for k in range(nc):
+            pre.append((rt.pointer(sets[0][k]), ins[k], nbytes(bavals[k])))
+        bconsts = dict(body.consts)
+        bouts = body.plan.outputs
+
+        def bound(src, dst):
+            """The body's steps reading carry `src` and writing carry `dst`: (ops, copies after)."""
+            pins = {k: src[k] for k in range(nc)}
+            pins.update(caps)
+            after = []
+            for k, s in enumerate(bouts):
+                if s < b_in or s in bconsts or s in pins:    # passed through, or a duplicate
+                    from_buf = pins.get(s, bconsts.get(s))
+                    after.append((rt.pointer(dst[k]), rt.pointer(from_buf), nbytes(bavals[k])))
+                else:
+                    pins[s] = dst[k]
+            fr = body._new_frame((), pins, capturing=capturing, own_stream=False)
+            benv = fr.template[:]
+            ops = [functools.partial(op, benv) for op in fr.ops]
+            bcopy, btail = rt.copier(None)      # (also captured into the body's graphs)
+            ops += [functools.partial(bcopy, d, s_, nb, *btail) for d, s_, nb in after if nb]
+            return ops, fr
+        (ab, fab), (ba, fba) = bound(sets[0], sets[1]), bound(sets[1], sets[0])
+        final = sets[length % 2]
+        outs = []           # (slot, carry index): results copied out on every call
+        for _, k, s in projs:
+            if pinned and s in pinned:
+                outs.append((s, k))
+            elif s in self._keep:
+                outs.append((s, k))
+            else:           # an intermediate: the loop's own buffer, fixed for the frame
+                env[s] = final[k]
+                static.add(s)
+        makes = {s: alloc(s, f"the loop '{eqn.prim.name}'") for s, _ in outs if not (pinned and s in pinned)}
+        scope = body._scope
+        state = {"calls": 0, "iters": None}
+        graphs_ok = not capturing and scope is None and hasattr(rt, "capture") and config.CUDA_GRAPHS.get() \
+            and not getattr(rt, "sync_each", False)
+        ptr = rt.pointer
+
+        def iterations():
+            if state["iters"] is None and graphs_ok and state["calls"] >= 1:
+                try:
+                    gab = rt.capture(lambda: [op() for op in ab])
+                    gba = rt.capture(lambda: [op() for op in ba])
+                    state["iters"] = (gab.launch, gba.launch)
+                except Exception as e:  # noqa: BLE001 - the body is launched step by step instead
+                    state["iters"] = False
+                    if config.DEBUG.get() >= 1:
+                        print(f"[gpuxla] cuda: the body of the loop '{eqn.prim.name}' is launched step by step: "
+                              f"its capture failed: {type(e).__name__}: {e}", file=sys.stderr)
+            state["calls"] += 1
+            if state["iters"]:
+                la, lb = state["iters"]
+                for i in range(length):
+                    (la if i % 2 == 0 else lb)()
+                return
+            for i in range(length):
+                for op in (ab if i % 2 == 0 else ba):
+                    op()
+
+        def op(env):
+            for d, c, nb in pre:
+                if nb:
+                    copy(d, ptr(env[c]), nb, *tail)
+            if scope is None:
+                iterations()
+            else:
+                changed = scope[0]()
+                try:
+                    iterations()
+                finally:
+                    if changed:
+                        scope[1](changed)
+            for s, k in outs:
+                if pinned and s in pinned:
+                    dst = pinned[s]
+                else:
+                    dst = env[s] = makes[s]()
+                nb = nbytes(avals[s])
+                if nb:
+                    copy(ptr(dst), ptr(final[k]), nb, *tail)
+        op.keep = (sets, caps, fab, fba)      # (the buffers and body frames live as long as the op)
+        return op
+
+    def _precision_scope(self):
+        """The dot scope (see dot_scope) of this executable or of a device loop's body in it: a
+        graph captured under one matmul precision is stale under another."""
+        if self._scope is not None:
+            return self._scope
+        for n in self._loops:
+            scope = self._loop_body(n)._precision_scope()
+            if scope is not None:
+                return scope
+        return None
+
+    def _allocs(self, slots):
+        rt, avals = self.runtime, self.plan.info.avals
+        allocator = getattr(rt, "allocator", None)
+        out = {}
+        for s in slots:
+            a = avals[s]
+            out[s] = allocator(a.shape, a.dtype, "an output") if allocator is not None else \
+                (lambda a=a: rt.empty(a.shape, a.dtype, "an output"))
+        return out
+
     # --- a frame: arena, views, and the steps as closures --------------------------------------
-    def _new_frame(self, reuse=()):
+    def _new_frame(self, reuse=(), pinned=None, capturing=False, own_stream=True):
+        """A frame; `pinned`: {slot: buffer} for slots that live in given buffers (a graph's
+        static inputs and outputs, a device loop's carry); `capturing`: the frame is for a
+        capture (device loops unrolled into it); `own_stream` False: its device copies go to
+        the current stream of each call (captures and loop bodies), else to the frame's."""
         rt, mem, plan, lay = self.runtime, self._mem, self.plan, self.layout
         avals = plan.info.avals
         for dot in self._dots.values():
@@ -437,6 +876,10 @@ class Executable:
             for s, off in lay.offsets.items():
                 env[s] = mem.view(f.arena, off, avals[s].shape, avals[s].dtype)
                 placed.add(s)
+        if pinned:                    # (a graph's static buffers for inputs and outputs)
+            for s, buf in pinned.items():
+                env[s] = buf
+                placed.add(s)
         f.template = env
         allocator = getattr(rt, "allocator", None)
 
@@ -446,24 +889,38 @@ class Executable:
                 return allocator(a.shape, a.dtype, what)
             return lambda: rt.empty(a.shape, a.dtype, what)
         static = set(placed) | {s for s, _ in self.consts}
+        reused_slots = {s for s, _ in reuse}
         batched = {}                  # step -> the batched product it runs, or None (a member before the last)
-        if use:
-            for steps, vecs, outs, shared, transposed in self.batches:
+        if self.use_arena:            # (batches of views may leave the arena empty)
+            for steps, vecs, outs, shared, transposed, src, dst in self.batches:
                 batched.update(dict.fromkeys(steps[:-1]))
                 dt, k, p = avals[vecs[0]].dtype, avals[vecs[0]].size, avals[outs[0]].size
-                V = mem.view(f.arena, lay.offsets[vecs[0]], (len(vecs), k), dt)
-                O = mem.view(f.arena, lay.offsets[outs[0]], (len(outs), p), dt)
+                n = len(vecs)
+                V = mem.view(f.arena, lay.offsets[vecs[0]], (n, k), dt) if src is None else \
+                    (src[0], src[1], (n, k), avals[src[0]].shape)
+                O = mem.view(f.arena, lay.offsets[outs[0]], (n, p), dt) if dst is None else \
+                    (dst, (n, p), avals[dst].shape, dst in reused_slots or dst in static,
+                     alloc(dst, "a batched dot_general"))
                 batched[steps[-1]] = _batched_dot_op(self._dots[steps[-1]], env, shared, transposed, static, V, O)
         ops, f.op_steps = [], []      # (the step each op runs: what the arena tests poison after)
         reused = {s for s, _ in reuse}
         if reuse:                     # outputs written into donated inputs: bound when the call starts
             ops.append(_alias_op(reuse))
             f.op_steps.append(-1)
+        stream = None if capturing or not own_stream else self._stream_key() if self._stream_key is not None else 0
         for n, (kind, what, ins, outs, dead) in enumerate(plan.steps):
+            if n in self._loop_projs:         # (made by the loop's op)
+                continue
+            if n in self._loops:
+                f.op_steps.append(n)
+                ops.append(self._loop_op(n, env, static, pinned, capturing, stream, alloc))
+                continue
             if n in batched:
                 if batched[n] is not None:
                     ops.append(batched[n])
                     f.op_steps.append(n)
+                continue
+            if n in self._skipped:      # (its values are views the batched product reads or writes)
                 continue
             f.op_steps.append(n)
             clear = tuple(s for s in dead if s not in static and s >= len(self.program.in_avals))
@@ -482,7 +939,10 @@ class Executable:
                     f.op_steps.pop()
             elif n in self._dots:
                 out, dot = outs[0], self._dots[n]
-                o2 = mem.view(f.arena, lay.offsets[out], dot.out_shape, avals[out].dtype) if out in placed else None
+                if use and out in lay.offsets:
+                    o2 = mem.view(f.arena, lay.offsets[out], dot.out_shape, avals[out].dtype)
+                else:
+                    o2 = pinned[out].reshape(dot.out_shape) if pinned and out in pinned else None
                 ops.append(_dot_op(dot, env, ins, static, out, o2, fresh, clear, out in reused))
             else:
                 ops.append(_library_op(rt, what, ins, outs[0], clear))
@@ -590,13 +1050,104 @@ def _operand_expr(ns, name, env, slot, static, prep, is_view):
 
 
 def _batched_dot_op(dot, env, shared, transposed, static, V, O):
-    """O = V @ S' (see Executable._dot_batches), with the dot's compute type."""
+    """O = V @ S' (see Executable._dot_batches), with the dot's compute type, as one generated
+    function of env. V and O are arena views, or (slot, element offset, matrix shape, ...) views
+    of a slot: V of an input (bound now if it stays, else made per call), O of the concatenation
+    the results are the blocks of (bound now if it stays or is a donated input in env, else
+    allocated per call: the program's output)."""
+    ns = {"dot": dot}
+    lines = []
     if shared in static:
-        S = env[shared].T if transposed else env[shared]
-        return lambda env: dot(V, S, O)
-    if transposed:
-        return lambda env: dot(V, env[shared].T, O)
-    return lambda env: dot(V, env[shared], O)
+        ns["S"] = env[shared].T if transposed else env[shared]
+        s_expr = "S"
+    else:
+        s_expr = f"env[{shared}].T" if transposed else f"env[{shared}]"
+    if isinstance(V, tuple):
+        x, off, shape, x_shape = V
+        n = shape[0] * shape[1]
+        # (each view op costs on every call where x changes: as few as the shapes allow)
+        whole = n == int(np.prod(x_shape))
+        view = "" if tuple(x_shape) == shape else ".reshape(vshape)" if whole \
+            else f".reshape(-1)[{off}:{off + n}].reshape(vshape)"
+        ns["vshape"] = shape
+        if x in static:
+            b = env[x]
+            ns["V"] = b if not view else b.reshape(shape) if whole else b.reshape(-1)[off:off + n].reshape(shape)
+        else:
+            lines.append(f"V = env[{x}]{view}")
+    else:
+        ns["V"] = V
+    if isinstance(O, tuple):
+        y, shape, y_shape, bound, make = O
+        ns["oshape"] = shape
+        view = "" if tuple(y_shape) == shape else ".reshape(oshape)"
+        if bound and y in static:
+            ns["O"] = env[y].reshape(shape)
+        elif bound:
+            lines.append(f"O = env[{y}]{view}")
+        else:
+            ns["make"] = make
+            lines.append(f"env[{y}] = O = make()")
+            if view:
+                lines.append(f"O = O{view}")
+    else:
+        ns["O"] = O
+    lines.append(f"dot(V, {s_expr}, O)")
+    src = "def op(env):\n" + "".join(f"    {ln}\n" for ln in lines)
+    exec(compile(src, "<batched dot_general step>", "exec"), ns)
+    return ns.pop("op")
+
+
+def _replay_fn(rt, graph, statics, read, outputs, consts, donated, allocs, copy, avals, n_in, scope):
+    """One generated function `replay(args) -> outputs`: the inputs copied into their static
+    buffers, the graph launched, each output copied out of its static buffer into a fresh array
+    (or a donated input). All on the frame's stream, so the next call's copies come after this
+    call's graph. cuBLAS's compute type is the capture's: a changed jax_default_matmul_precision
+    needs another capture, so the replay checks it (when the graph has such dots)."""
+    copy, tail = copy
+    ns = {"copy": copy, "launch": graph.launch}
+    for j, t in enumerate(tail):
+        ns[f"t{j}"] = t
+    rest = "".join(f", t{j}" for j in range(len(tail)))
+    lines = []
+    if scope is not None:
+        ns["want"], ns["captured"], ns["_Stale"] = scope[2], scope[2](), _StaleGraph
+        lines += ["if want() != captured:", "    raise _Stale()"]
+
+    def nbytes(s):
+        return avals[s].size * np.dtype(avals[s].dtype).itemsize
+    for s in read:
+        if nbytes(s):
+            ns[f"d{s}"] = rt.pointer(statics[s])
+            lines.append(f"copy(d{s}, {rt.pointer_expr(f'args[{s}]', avals[s].dtype)}, {nbytes(s)}{rest})")
+    lines.append("launch()")
+    exprs, done = [], set()
+    for s in outputs:
+        if s < n_in:
+            exprs.append(f"args[{s}]")
+        elif s in consts:
+            ns[f"c{s}"] = consts[s]
+            exprs.append(f"c{s}")
+        else:
+            if s not in done:
+                done.add(s)
+                if s in donated:
+                    lines.append(f"o{s} = args[{donated[s]}]")
+                else:
+                    ns[f"m{s}"] = allocs[s]
+                    lines.append(f"o{s} = m{s}()")
+                if nbytes(s):
+                    ns[f"s{s}"] = rt.pointer(statics[s])
+                    lines.append(f"copy({rt.pointer_expr(f'o{s}', avals[s].dtype)}, s{s}, {nbytes(s)}{rest})")
+            exprs.append(f"o{s}")
+    lines.append(f"return [{', '.join(exprs)}]")
+    src = "def replay(args):\n" + "".join(f"    {ln}\n" for ln in lines)
+    exec(compile(src, "<cuda graph replay>", "exec"), ns)
+    return ns.pop("replay")
+
+
+class _StaleGraph(Exception):
+    """A graph captured under another cuBLAS compute type than the call's."""
 
 
 def _library_op(rt, eqn, ins, out, clear):

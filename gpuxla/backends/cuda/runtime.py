@@ -219,6 +219,55 @@ class CudaRuntime:
                 raise _launch_error(k, args, e) from e
         return launch if bf16 or stream is not None else lean
 
+    # --- CUDA graphs: what plan.Executable's replay needs ---
+    def capture(self, run):
+        """The launches and cuBLAS calls `run()` makes, captured into a CUDA graph (returned: a
+        `cupy.cuda.graph.Graph`, launched on the current stream by `.launch()`). Nothing runs now.
+        Capture needs a stream of its own (the legacy default stream cannot capture); CuPy's
+        relaxed mode lets an allocation through, but the graph would keep memory the pool hands
+        out again, so an allocation from the pool during the capture fails it (a memory hook
+        watches), as do host copies and synchronisations (CUDA refuses those)."""
+        cp = cupy()
+        stream = cp.cuda.Stream(non_blocking=True)
+        watch = _allocation_watch(cp)
+        with stream:
+            stream.begin_capture()
+            try:
+                with watch:
+                    run()
+            except BaseException:
+                try:
+                    stream.end_capture()        # (the capture is invalid: this raises too)
+                except Exception:  # noqa: BLE001 - the first error is the one to report
+                    pass
+                raise
+            graph = stream.end_capture()
+        if watch.allocations:
+            raise RuntimeError(f"{watch.allocations} allocation(s) from the memory pool during the capture")
+        return graph
+
+    def copier(self, stream_ptr):
+        """(fn, tail): `fn(dst pointer, src pointer, nbytes, *tail)` is an asynchronous
+        device-to-device copy on the stream `stream_ptr` (cudaMemcpyAsync, recorded as a graph
+        node when that stream captures). Called as it is, without a wrapper: a replay makes one
+        per input and output."""
+        cp = cupy()
+        rt = cp.cuda.runtime
+        memcpy, kind = rt.memcpyAsync, getattr(rt, "memcpyDeviceToDevice", 3)
+        if stream_ptr is None:      # the current stream when called (a capture's, a loop body's)
+            current = cp.cuda.get_current_stream
+            return (lambda dst, src, n: memcpy(dst, src, n, kind, current().ptr)), ()
+        return memcpy, (kind, stream_ptr)
+
+    @staticmethod
+    def pointer(buf):
+        return (buf.bits if isinstance(buf, Bf16Array) else buf).data.ptr
+
+    @staticmethod
+    def pointer_expr(expr, dtype):
+        """The Python expression of the device pointer of the buffer `expr` (of `dtype`)."""
+        return f"{expr}.bits.data.ptr" if dtype == BF16 else f"{expr}.data.ptr"
+
     def dot_plan(self, eqn, lhs, rhs):
         """dot_general with its cuBLAS parameters decided now (library.DotPlan), or None."""
         from . import library
@@ -269,6 +318,26 @@ class CudaRuntime:
             release_idle_frames()
             cp.get_default_memory_pool().free_all_blocks()
             raise out_of_memory(cp, None, f"the library call '{eqn.prim.name}'", e) from None
+
+
+def _allocation_watch(cp):
+    """A CuPy memory hook counting what is taken from the memory pool while it is entered."""
+    base = getattr(cp.cuda, "MemoryHook", None)
+
+    class Watch(base or object):
+        name = "gpuxla_capture_watch"
+        allocations = 0
+
+        def __enter__(self):
+            return super().__enter__() if base is not None else self
+
+        def __exit__(self, *exc):
+            if base is not None:
+                super().__exit__(*exc)
+
+        def malloc_preprocess(self, **kwargs):
+            self.allocations += 1
+    return Watch()
 
 
 def _launch_error(k, args, e):
