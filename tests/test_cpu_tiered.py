@@ -57,12 +57,14 @@ def counts(monkeypatch):
         counts["launches"] += 1
         return launch(self, k, args)
 
-    def recording(self, program):
+    def recording(self, program, build=True):
         counts["built_on"].append(threading.current_thread().name)
-        return native(self, program)
+        return native(self, program, build)
+    assert cpu.wait_for_builds(timeout=300)           # (no build of another test lands in this one)
     monkeypatch.setattr(cpu_rt.CpuRuntime, "launch", counting)
     monkeypatch.setattr(cpu.CpuBackend, "compile_native", recording)
     yield counts
+    assert cpu.wait_for_builds(timeout=300)
 
 
 @pytest.fixture
@@ -137,7 +139,7 @@ def test_nothing_compiles_on_the_calling_thread(on_cpu):
 
 
 def test_a_failed_background_build_warns_once_and_stays_on_numpy(on_cpu, monkeypatch):
-    def broken(self, program):
+    def broken(self, program, build=True):
         raise cpu_rt.CpuCompileError("g++ failed to compile the kernel module (test)")
     monkeypatch.setattr(cpu.CpuBackend, "compile_native", broken)
     f = gpuxla.jit(_softmax_ish)
@@ -155,7 +157,7 @@ def test_a_failed_background_build_warns_once_and_stays_on_numpy(on_cpu, monkeyp
 
 
 def test_an_unusable_compiler_found_in_the_background_falls_back_once(on_cpu, monkeypatch):
-    def unavailable(self, program):
+    def unavailable(self, program, build=True):
         raise cpu_rt.CpuUnavailable("host C++ compiler 'gone' does not run (test)")
     monkeypatch.setattr(cpu.CpuBackend, "compile_native", unavailable)
     f, g = gpuxla.jit(lambda v: v * 2 + 1), gpuxla.jit(lambda v: v * 3 + 1)
@@ -173,9 +175,9 @@ def test_an_unusable_compiler_found_in_the_background_falls_back_once(on_cpu, mo
 def test_threads_calling_during_the_switch_get_right_results(on_cpu, monkeypatch):
     native = cpu.CpuBackend.compile_native
 
-    def slow(self, program):              # the switch lands while the threads are calling
+    def slow(self, program, build=True):      # the switch lands while the threads are calling
         time.sleep(0.2)
-        return native(self, program)
+        return native(self, program, build)
     monkeypatch.setattr(cpu.CpuBackend, "compile_native", slow)
     f = gpuxla.jit(_softmax_ish)
     x = jnp.asarray(X)
@@ -259,6 +261,22 @@ def test_a_program_built_before_is_native_from_its_first_call(counts, monkeypatc
     t = _tiered(g)
     assert t.calls == 0 and t.native is not None and isinstance(t.native.runtime, cpu_rt.CpuRuntime)
     assert counts["launches"] == len(t.native.kernels) and counts["built_on"][-1] == "MainThread"
+
+
+def test_a_stale_marker_never_compiles_on_the_calling_thread(counts, monkeypatch):
+    """A marker whose module is gone (evicted, another compiler or gpuxla version): the first call
+    runs on NumPy and the program is tiered as any other."""
+    monkeypatch.setattr(cpu, "_known", lambda program: True)
+    monkeypatch.setattr(cpu, "HOT_SECONDS", 0.0)
+    monkeypatch.setenv("GPUXLA_DISK_CACHE", "0")
+    before = dict(cpu_rt.compile_stats)
+    f = gpuxla.jit(lambda v: jnp.arcsinh(v) * 5 + 0.25)       # in no cache
+    np.testing.assert_allclose(np.asarray(f(X)), np.arcsinh(X) * 5 + 0.25, rtol=1e-6, atol=1e-6)
+    t = _tiered(f)
+    assert counts["launches"] == 0 and t.calls == 1 and cpu_rt.compile_stats["compiled"] == before["compiled"]
+    _wait(t)
+    np.testing.assert_allclose(np.asarray(f(X)), np.arcsinh(X) * 5 + 0.25, rtol=1e-6, atol=1e-6)
+    assert counts["launches"] > 0 and cpu_rt.compile_stats["compiled"] == before["compiled"] + 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -71,8 +71,9 @@ class CpuBackend:
         from ..numpy import NumpyBackend
         return NumpyBackend().compile(program)
 
-    def compile_native(self, program):
-        exe = Executable(program, CpuRuntime())
+    def compile_native(self, program, build=True):
+        """The native executable; `build=False`: from the kernel caches only, else CpuNotCached."""
+        exe = Executable(program, CpuRuntime(build=build))
         _remember(program)
         return exe
 
@@ -257,10 +258,10 @@ class Tiered:
         self._donating = {}
         tier_stats["tiered"] += 1
         if backend.fallback is None and _known(program):
-            try:
-                self.native = backend.compile_native(program)     # a cache hit: milliseconds
+            try:        # planning and loading, milliseconds; never a compiler run on this thread
+                self.native = backend.compile_native(program, build=False)
                 tier_stats["known"] += 1
-            except Exception:  # noqa: BLE001 - a stale marker: tiered as any other program
+            except Exception:  # noqa: BLE001 - a stale marker (an evicted module, another compiler): tiered
                 pass
 
     def __call__(self, bufs, _donated=()):
