@@ -255,6 +255,7 @@ def test_a_program_built_before_is_native_from_its_first_call(counts, monkeypatc
     program = _tiered(f).program
     assert cpu._known(program)
     cpu._built.clear()                                    # a new process: only the disk marker is left
+    monkeypatch.setattr(cpu, "_on_disk", None)
     assert cpu._known(program)
     g = gpuxla.jit(make())                                # a new function: traced and compiled anew
     np.testing.assert_allclose(np.asarray(g(X)), np.arctan(X) * 7 - 2, rtol=1e-6, atol=1e-6)

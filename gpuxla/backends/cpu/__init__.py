@@ -81,7 +81,7 @@ class CpuBackend:
         if self.fallback is None:
             self.fallback = error
             warnings.warn(f"gpuxla: the cpu platform cannot compile kernels here, so programs run on the "
-                          f"NumPy backend ({_first_line(error)})", RuntimeWarning, stacklevel=4)
+                          f"NumPy backend ({_first_line(error)})", RuntimeWarning, stacklevel=3)
 
     def compile_tiered(self, program):
         """An executable that never waits for the compiler: NumPy until the program is hot (see
@@ -186,16 +186,23 @@ def _remember(program):
         _markers.put(d, b"")
 
 
+_on_disk = None      # the markers on disk when this process first looked (one listing, then a set)
+
+
 def _known(program):
+    global _on_disk
     d = _digest(program)
     if d is None:
         return False
-    if d in _built:
-        return True
-    if _markers.get(d)[0] == "hit":
-        _built.add(d)
-        return True
-    return False
+    if _on_disk is None:
+        folder = _markers.folder()
+        try:
+            _on_disk = {e.name[:-len(".prog")] for e in os.scandir(folder) if e.name.endswith(".prog")} \
+                if folder is not None else set()
+        except OSError:
+            _on_disk = set()
+    # (a marker only sends the program to the kernel caches, which check their entries themselves)
+    return d in _built or d in _on_disk
 
 
 def _first_line(error):
