@@ -724,7 +724,8 @@ class Lowered:
         return pp_graph(e.in_leaves, e.lowered())
 
     def compile(self, platform=None):
-        """Compile for `platform` (default: the active backend): `Compiled`."""
+        """Compile for `platform` (default: the active backend): `Compiled`. Built now: on the
+        cpu platform the native executable, never its NumPy tier."""
         return Compiled(self._entry, self.in_tree, self._entry.compile(platform))
 
 

@@ -234,6 +234,15 @@ def _work():
             job.done.set()
 
 
+def _after_fork():      # (a child process has no worker thread: it starts its own)
+    global _jobs, _worker, _worker_lock
+    _jobs, _worker, _worker_lock = queue.Queue(), None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
 def _submit(fn):
     """Queue a build for the one background thread (a daemon: exiting never waits for builds)."""
     global _worker
