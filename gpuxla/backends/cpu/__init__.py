@@ -149,13 +149,13 @@ def _probe_key(cxx):
 # Tiered execution
 # ---------------------------------------------------------------------------------------------
 # A program is hot -- its module worth building -- once it has spent HOT_SECONDS running on NumPy.
-# Building costs ~0.3-1 s of CPU cold (g++ in a subprocess beside the calling thread, which only
-# plans the kernels: ~15 ms for the MLP step) and saves a part of every later call (tanh on 100
-# elements: 66 -> 28 us; the MLP step: ~1/2), so a threshold of the order of one build bounds what
-# a wrong guess costs (a build never used, or NumPy time a build would have saved). Measured over
-# the test suite on cpu (17,011 programs, 44 s of NumPy time in all): 0.1 s builds 92 modules,
-# where "called twice" built 9,221 and 0.3 s builds 19. Bench-sized calls (3-15 ms) switch after
-# 7-35 calls, a 0.4 s `random.normal(1e6)` after its first.
+# Building costs ~0.3-1 s of CPU cold (g++ in a subprocess beside the calling thread; the worker
+# thread plans the kernels, ~15 ms for the MLP step) and saves a part of every later call (tanh on
+# 100 elements: 66 -> 28 us a call), so a threshold of the order of one build bounds what a wrong
+# guess costs: a build never used, or NumPy time a build would have saved. Measured over the test
+# suite on cpu (17,011 programs, 44 s of NumPy time in all): 0.1 s builds 92 modules (170 on a
+# host at load 10: NumPy time grows with load), where "called twice" built 9,221 and 0.3 s builds
+# 19. Bench-sized calls (3-15 ms) switch after 7-35 calls, a 0.4 s `random.normal(1e6)` at once.
 HOT_SECONDS = 0.1
 _clock = time.perf_counter
 
