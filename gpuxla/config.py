@@ -59,8 +59,8 @@ class EnvFlag:
 FLAGS: dict[str, EnvFlag] = {}
 
 PLATFORM = EnvFlag("GPUXLA_PLATFORM", None, str.strip,
-                   "cuda | cpu | cuda-interpret | numpy; unset: cuda when CuPy sees a GPU, else numpy "
-                   "(see backends.CPU_BY_DEFAULT)")
+                   "cuda | cpu | cuda-interpret | numpy; unset: cuda when CuPy sees a GPU, else cpu when a host "
+                   "C++ compiler works, else numpy")
 DEBUG = EnvFlag("GPUXLA_DEBUG", 0, _level,
                 "1: each traced and optimized graph, and every host fallback of the cuda platform; "
                 "2: + the fusion plan; 3: + every kernel's CUDA C; 4: + NVRTC's log")
@@ -115,6 +115,9 @@ CXX = EnvFlag("CXX", None, str.strip,
 CPU_THREADS = EnvFlag("GPUXLA_CPU_THREADS", 0, int,
                       "threads of the cpu platform's kernels; 0: OpenMP's default (OMP_NUM_THREADS, else "
                       "one per core). Results are the same bits for every count")
+CPU_TIERED = EnvFlag("GPUXLA_CPU_TIERED", True, _bool,
+                     "0: the cpu platform compiles every jit program and eager graph before running it, "
+                     "instead of running it on NumPy until it is hot (benchmarks of the native tier)")
 
 
 # ---------------------------------------------------------------------------------------------

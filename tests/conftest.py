@@ -1,12 +1,20 @@
 """Shared test setup: this folder is importable (`from op_table import OPS`) in any pytest import
-mode, `x32` / `x64` switch JAX's 64-bit mode for one test (it is process-global), and `platform`
-runs a test on the numpy, cuda-interpret and (fake) cuda platforms in turn."""
+mode, the suite's platform is numpy unless GPUXLA_PLATFORM says otherwise, `x32` / `x64` switch
+JAX's 64-bit mode for one test (it is process-global), and `platform` runs a test on the numpy,
+cuda-interpret and (fake) cuda platforms in turn."""
 import os
 import sys
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+# The suite runs on the reference backend unless GPUXLA_PLATFORM names another (the default of a
+# machine without a GPU is now `cpu`): the op table's tolerances and the bit-exact checks are the
+# reference's, and on `cpu` which tier ran a call would depend on when a background build landed.
+# The cpu platform has its own tests (test_cpu_platform.py, test_cpu_tiered.py, which also checks
+# the default in a fresh process); `GPUXLA_PLATFORM=cpu python -m pytest` runs everything there.
+os.environ.setdefault("GPUXLA_PLATFORM", "numpy")
 
 
 def _x64_mode(flag):

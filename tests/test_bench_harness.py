@@ -325,4 +325,4 @@ def test_cli_warns_when_a_gpu_was_expected_but_the_cpu_runs(tmp_path, capsys, mo
     assert f"gpuxla platform {platform}" in captured.err and "no CUDA GPU is visible" in captured.err
     assert "no CUDA GPU is visible" in captured.out
     monkeypatch.setenv("GPUXLA_PLATFORM", "numpy")       # chosen on purpose: no warning
-    assert platform_report() == ("numpy", None)
+    assert platform_report() == (platform, None)

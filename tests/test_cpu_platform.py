@@ -71,7 +71,8 @@ def on_cpu(monkeypatch):
     yield backends._backend
 
 
-def test_eager_and_jit_run_the_cpu_kernels(on_cpu):
+def test_eager_and_jit_run_the_cpu_kernels(on_cpu, monkeypatch):
+    monkeypatch.setenv("GPUXLA_CPU_TIERED", "0")     # native from the first call (tiers: test_cpu_tiered.py)
     x = np.linspace(-3, 3, 40 * 300, dtype=np.float32).reshape(40, 300)
     e = np.exp(x - x.max(1, keepdims=True))
     want = e / e.sum(1, keepdims=True)
@@ -88,7 +89,11 @@ def test_eager_and_jit_run_the_cpu_kernels(on_cpu):
     np.testing.assert_allclose(np.asarray(g(x, w)), np.tanh(x @ w).sum(0), rtol=1e-5, atol=1e-4)
 
 
-def test_eager_graphs_run_on_numpy_until_hot(on_cpu):
+def test_eager_graphs_run_on_numpy_until_hot(on_cpu, monkeypatch):
+    monkeypatch.delenv("GPUXLA_CPU_TIERED", raising=False)
+    monkeypatch.setattr(cpu, "_known", lambda program: False)
+    ticks = iter(range(10 ** 6))
+    monkeypatch.setattr(cpu, "_clock", lambda: next(ticks) * (cpu.HOT_SECONDS * 0.6))    # hot at the 2nd call
     x = jnp.asarray(np.linspace(-3, 3, 1000, dtype=np.float32))
 
     def step():
@@ -249,11 +254,8 @@ def test_platform_selection(monkeypatch):
     finally:
         config.update("jax_platforms", old)
     monkeypatch.setattr(backends, "_backend", None)
-    monkeypatch.setattr(backends, "CPU_BY_DEFAULT", True)
-    assert backends.default_platform() == "cpu"
+    assert backends.default_platform() == "cpu"          # no GPU, a compiler that works
     monkeypatch.setattr(cpu, "available", lambda: False)
-    assert backends.default_platform() == "numpy"
-    monkeypatch.setattr(backends, "CPU_BY_DEFAULT", False)
     assert backends.default_platform() == "numpy"
 
 

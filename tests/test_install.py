@@ -1,6 +1,7 @@
 """What a user installs, tested as a user gets it: the wheel built from the tracked files of this
 tree, installed into a fresh virtual environment that holds only the declared dependencies, and
-run from a folder outside the source tree on the numpy and cuda-interpret platforms. Also: the
+run from a folder outside the source tree on the numpy and cuda-interpret platforms and on the
+default one (cpu, where a host compiler works). Also: the
 sdist carries what its tests need, and the packaging metadata has one home (pyproject.toml)."""
 import json
 import os
@@ -29,7 +30,7 @@ PROGRAM = textwrap.dedent("""
     import numpy as np
     import gpuxla as jax
     import gpuxla.core, gpuxla.numpy as jnp
-    from gpuxla.backends import cache
+    from gpuxla.backends import cache, get_backend
 
     def sum_logistic(x):
         return jnp.sum(1.0 / (1.0 + jnp.exp(-x)))
@@ -43,6 +44,7 @@ PROGRAM = textwrap.dedent("""
         "grad": np.asarray(jax.jit(jax.grad(sum_logistic))(x)).tolist(),
         "vmap": np.asarray(jax.vmap(lambda r: jnp.dot(r, r))(jnp.ones((3, 2)))).tolist(),
         "normal_shape": list(jax.random.normal(jax.random.PRNGKey(0), (5,)).shape),
+        "backend": get_backend().platform,
     }
     from importlib.metadata import version
     out["dist_version"] = version("gpuxla")
@@ -143,12 +145,14 @@ def test_wheel_holds_every_package_and_the_kernel_headers(wheel):
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
 
 
-@pytest.mark.parametrize("platform", ["numpy", "cuda-interpret"])
+@pytest.mark.parametrize("platform", ["numpy", "cuda-interpret", "default"])
 def test_installed_wheel_runs_outside_the_source_tree(fresh_env, tmp_path, platform):
-    if platform == "cuda-interpret" and not any(shutil.which(c) for c in (os.environ.get("CXX") or "g++", "clang++")):
+    has_cxx = any(shutil.which(c) for c in (os.environ.get("CXX") or "g++", "clang++"))
+    if platform == "cuda-interpret" and not has_cxx:
         pytest.skip("cuda-interpret needs a host C++ compiler")
     py, site = fresh_env
-    env = _clean_env(GPUXLA_PLATFORM=platform, GPUXLA_CACHE_DIR=str(tmp_path / "cache"))
+    chosen = {} if platform == "default" else {"GPUXLA_PLATFORM": platform}
+    env = _clean_env(**chosen, GPUXLA_CACHE_DIR=str(tmp_path / "cache"))
     r = subprocess.run([py, "-c", PROGRAM], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout)
@@ -160,6 +164,8 @@ def test_installed_wheel_runs_outside_the_source_tree(fresh_env, tmp_path, platf
     np.testing.assert_allclose(out["grad"], s * (1 - s), rtol=1e-6)
     assert out["vmap"] == [2.0, 2.0, 2.0]
     assert out["normal_shape"] == [5]
+    # (no GPU here: the default is the native cpu platform, numpy without a compiler)
+    assert out["backend"] == (platform if platform != "default" else "cpu" if has_cxx else "numpy")
     import gpuxla
     assert out["version"] == out["dist_version"] == gpuxla.__version__
 

@@ -3,11 +3,12 @@
 A backend turns a `Program` into a callable on buffers. `numpy` (backends/numpy/) is the reference;
 `cuda` (backends/cuda/) runs generated CUDA C on a GPU; `cuda-interpret` (also backends/cuda/) runs
 the same CUDA C on the CPU; `cpu` (backends/cpu/) runs the kernels rendered as C++ loops, compiled
-for the host; backends/cache.py holds the kernel caches the last three share.
+for the host (tiered: NumPy until a program is hot); backends/cache.py holds the kernel caches the
+last three share.
 
 The platform is chosen by `GPUXLA_PLATFORM`, else by JAX's `jax_platforms` / `jax_platform_name`
 options or their environment variables ("cpu" there is the native cpu platform), else `cuda` when
-a usable GPU is present, else `cpu` when CPU_BY_DEFAULT and a host compiler works, else `numpy`.
+a usable GPU is present, else `cpu` when a host C++ compiler works, else `numpy`.
 """
 import logging
 import threading
@@ -19,8 +20,6 @@ from ..core.program import Program
 
 _backend = None
 PLATFORMS = ("numpy", "cuda", "cuda-interpret", "cpu")
-# Whether a machine without a GPU runs the native cpu platform when nothing is asked for (else numpy).
-CPU_BY_DEFAULT = False
 
 
 class Device:
@@ -92,8 +91,8 @@ def _parse(where, value):
 def default_platform():
     """The platform the first array uses: GPUXLA_PLATFORM; else jax_platforms (or JAX_PLATFORMS,
     then jax_platform_name / JAX_PLATFORM_NAME), a comma-separated list whose first usable entry
-    wins, as in JAX; else cuda when a usable GPU is present, else cpu when CPU_BY_DEFAULT and a host
-    compiler works, else numpy."""
+    wins, as in JAX; else cuda when a usable GPU is present, else cpu when a host C++ compiler
+    works (a probe compile, once per compiler binary: cpu.available), else numpy."""
     name = config.PLATFORM.get()
     if name:
         return name
@@ -101,10 +100,8 @@ def default_platform():
     if request is None:
         if _gpu_usable():
             return "cuda"
-        if CPU_BY_DEFAULT:
-            from .cpu import available
-            return "cpu" if available() else "numpy"
-        return "numpy"
+        from .cpu import available
+        return "cpu" if available() else "numpy"
     names = request[1]
     return next((n for n in names if n != "cuda" or _gpu_usable()), names[-1])
 

@@ -19,7 +19,8 @@ def body_executable(body):
     be = get_backend()
     exe = body.executables.get(be.platform)
     if exe is None:
-        exe = body.executables[be.platform] = be.compile(body.program())
+        # (tiered where the platform has tiers: a loop's first iterations never wait for a compile)
+        exe = body.executables[be.platform] = getattr(be, "compile_tiered", be.compile)(body.program())
     return exe
 
 

@@ -472,11 +472,15 @@ class _Entry:
             self._dump.text("program", self._program.text())
         return self._program
 
-    def compile(self, platform=None):
+    def compile(self, platform=None, tiered=False):
+        """The executable for `platform` (default: the active one). `tiered`: the platform may
+        start it on a cheaper tier (the cpu platform: NumPy until the program is hot), as calls
+        do; ahead-of-time `.compile()` builds the real one."""
         target, active = get_backend(platform), get_backend()
         log_compile(f"jit({self.fname})", [x.aval for x in self.in_leaves], target.platform)
         if target is active:
-            exe = get_backend(platform).compile(self.program())
+            build = getattr(target, "compile_tiered", None) if tiered else None
+            exe = (build or target.compile)(self.program())
             if platform is None:
                 self.fn, self.fn_backend = exe, target
             return exe
@@ -486,7 +490,7 @@ class _Entry:
         """Execute on the arguments' buffers; outputs are new concrete Arrays. `donated`: positions
         of leaves the caller gives up (their buffers may hold outputs)."""
         # (the executable belongs to the platform it was built for: another one compiles anew)
-        fn = self.fn if self.fn is not None and self.fn_backend is get_backend() else self.compile()
+        fn = self.fn if self.fn is not None and self.fn_backend is get_backend() else self.compile(tiered=True)
         if donated:
             fn = self.donating(fn, _exclusive(leaves, donated))
         bufs = [x._buf if type(x) is Array else _to_buffer(x, a) for x, a in zip(leaves, self.in_leaves)]
@@ -728,7 +732,8 @@ class Lowered:
         return pp_graph(e.in_leaves, e.lowered())
 
     def compile(self, platform=None):
-        """Compile for `platform` (default: the active backend): `Compiled`."""
+        """Compile for `platform` (default: the active backend): `Compiled`. Built now: on the
+        cpu platform the native executable, never its NumPy tier."""
         return Compiled(self._entry, self.in_tree, self._entry.compile(platform))
 
 

@@ -50,6 +50,10 @@ class CpuCompileError(RuntimeError):
     """The host compiler rejected a kernel module; the message holds its log and the numbered source."""
 
 
+class CpuNotCached(LookupError):
+    """compile_module(build=False): the module is in no cache (the tiered platform's cheap look-up)."""
+
+
 def _cpu_features() -> str:
     """What -march=native depends on: the CPU's feature flags (Linux), else the machine name."""
     try:
@@ -119,10 +123,11 @@ def _key(cxx, source, names, openmp, options):
     return h.hexdigest()
 
 
-def compile_module(source: str, names, options=()) -> Module:
+def compile_module(source: str, names, options=(), build=True) -> Module:
     """Compile a module of CPU-dialect kernels (`names`: their exported entries), or load it from a
-    cache. `options`: more compiler flags (tests build with -O0: same results, faster builds).
-    Thread-safe; the compiler runs outside the lock, so threads build modules in parallel."""
+    cache. `options`: more compiler flags (tests build with -O0: same results, faster builds);
+    `build=False`: raise CpuNotCached instead of compiling. Thread-safe; the compiler runs outside
+    the lock, so threads build modules in parallel."""
     global _features
     cxx = host_compiler()
     if cxx is None:
@@ -138,6 +143,8 @@ def compile_module(source: str, names, options=()) -> Module:
                                unloadable=(OSError, AttributeError))
         if mod is not None:
             return mod
+    if not build:
+        raise CpuNotCached(key)
     label = names[0] if names else "<no kernels>"
     if _openmp.get(cxx, True):
         try:
@@ -190,9 +197,10 @@ class CpuRuntime(InterpretRuntime):
     library calls on the NumPy reference (InterpretRuntime's)."""
     render = staticmethod(render_cpu)
 
-    def __init__(self, threads=None, options=()):
+    def __init__(self, threads=None, options=(), build=True):
         super().__init__(options=options)
         self.threads = config.CPU_THREADS.get() if threads is None else threads
+        self.build = build          # False: kernels from the caches only (CpuNotCached otherwise)
         self.fns = {}
 
     def prepare(self, kernels, jobs=1):
@@ -207,7 +215,7 @@ class CpuRuntime(InterpretRuntime):
             chunks = [todo[i::n] for i in range(n)]
 
             def build(c):
-                return compile_module(module_source(c), [k.name for k in c], self.options)
+                return compile_module(module_source(c), [k.name for k in c], self.options, self.build)
             if n == 1:
                 mods = [build(todo)]
             else:
