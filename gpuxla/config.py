@@ -52,6 +52,10 @@ class EnvFlag:
         text = os.environ.get(self.name)
         return self.default if text is None or text == "" else self.parse(text)
 
+    def set_default(self, value):
+        """Set the variable for this process (and its children) unless the user has set it."""
+        os.environ.setdefault(self.name, str(value))
+
     def __repr__(self):
         return f"{self.name}={self.get()!r}"
 
@@ -115,6 +119,10 @@ CXX = EnvFlag("CXX", None, str.strip,
 CPU_THREADS = EnvFlag("GPUXLA_CPU_THREADS", 0, int,
                       "threads of the cpu platform's kernels; 0: OpenMP's default (OMP_NUM_THREADS, else "
                       "one per core). Results are the same bits for every count")
+OMP_WAIT_POLICY = EnvFlag("OMP_WAIT_POLICY", None, str.strip,
+                          "OpenMP's idle threads: gpuxla sets PASSIVE (sleep) before the cpu platform loads its first "
+                          "module, unless set: spinning workers took the cores from BLAS and the caller (an MLP step "
+                          "8x slower on 2 cores)")
 CPU_TIERED = EnvFlag("GPUXLA_CPU_TIERED", True, _bool,
                      "0: the cpu platform compiles every jit program and eager graph before running it, "
                      "instead of running it on NumPy until it is hot (benchmarks of the native tier)")

@@ -377,3 +377,22 @@ def test_row_values_of_a_long_chain():
     (src,) = [k.source for k in exe.kernels]
     assert "gx_row1[r] = " in src and "gx_row2" not in src, src
     assert_same(exe([x]), NumpyBackend().compile(prog)([x]), 1e-5, 1e-7, "softmax of a chain")
+
+
+@pytest.mark.parametrize("user", [None, "ACTIVE"])
+def test_openmp_wait_policy(user):
+    """The first kernel module sets OMP_WAIT_POLICY=PASSIVE for libgomp (idle workers sleep
+    instead of spinning against BLAS and the caller), unless the user chose a policy."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env.update(GPUXLA_PLATFORM="cpu", GPUXLA_CPU_TIERED="0", PYTHONPATH=str(ROOT))
+    if user:
+        env["OMP_WAIT_POLICY"] = user
+    code = ("import os, gpuxla, gpuxla.numpy as jnp\n"
+            "before = os.environ.get('OMP_WAIT_POLICY')\n"
+            "y = gpuxla.jit(lambda x: jnp.sin(x) * 2)(jnp.arange(4.0))\n"
+            "print(before, os.environ.get('OMP_WAIT_POLICY'), float(y[1]))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    before, after, y1 = p.stdout.split()
+    assert (before, after) == ((str(user), user) if user else ("None", "PASSIVE"))
+    assert float(y1) == pytest.approx(2 * np.sin(1.0), rel=1e-6)

@@ -82,6 +82,11 @@ class Module:
 
     def __init__(self, image: bytes, names, key: str):
         self.key = key
+        # libgomp reads its wait policy once, when the first module loads it. Its default lets idle
+        # workers spin for a while after each parallel loop: on a machine with few cores they then
+        # compete with OpenBLAS's threads and the calling thread between kernels (measured: the
+        # MLP step 44-48 ms a call instead of 5.5 on 2 cores). Sleeping costs a wake-up per loop.
+        config.OMP_WAIT_POLICY.set_default("PASSIVE")
         self._lib = _load_library(image, key)
         self.fns = {}
         for n in names:
