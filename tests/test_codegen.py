@@ -150,7 +150,8 @@ def test_launch_configuration_per_kernel():
         by[k.strategy] = k.launch
     assert by["loop-vec4"] == ((min(-(-3_000_000 // 4 // 256), render.MAX_GRID), 1, 1), (256, 1, 1))
     assert by["block"][0] == (1000, 1, 1) and by["block"][1][0] in (128, 256, 512)
-    assert by["thread"][1] == (256, 1, 1)
+    # Column sums: tiles of 32 columns, each column cut into chunks (tests/test_reduction_forms.py).
+    assert by["tile"][1] == (256, 1, 1) and by["tile"][0][0] % -(-3000 // 32) == 0 and by["tile"][0][0] > 94
     assert by["split"][0][1] == 1 and by["split"][0][0] > 1   # one row over several blocks
 
 
