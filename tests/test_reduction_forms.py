@@ -6,6 +6,8 @@ chunks, and tiles of neighbouring outputs with row lanes (column sums, middle ax
 columns are long. Small test shapes reach the chunked forms by lowering `lower.BIG` (the size
 below which a reduction is not cut); the grid is then forced to 1, 2, 3 blocks and the default.
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,7 @@ import gpuxla as jax
 import gpuxla.numpy as jnp
 from gpuxla.backends.cuda import InterpretBackend
 from gpuxla.backends.numpy import NumpyBackend
-from gpuxla.compiler import lower
+from gpuxla.compiler import lower, render
 from gpuxla.core import dtypes
 
 from codegen_util import _session_cache, needs_cxx  # noqa: F401  (fixture, autouse)
@@ -116,8 +118,8 @@ CASES = [
 ]
 
 
-def _check_bits(exe, x, want):
-    got = exe([x])
+def _check_bits(exe, xs, want):
+    got = exe(xs)
     for g, w in zip(got, want):
         assert g.dtype == w.dtype and np.array_equal(g, w, equal_nan=g.dtype.kind == "f")
 
@@ -144,12 +146,12 @@ def _run_forms(cases, monkeypatch, big):
                                            err_msg=name)
             else:
                 np.testing.assert_array_equal(o, r, err_msg=name)
-        _check_bits(exe, x, out)                      # the same bits on a second run ...
+        _check_bits(exe, [x], out)                    # the same bits on a second run ...
         for k in exe.kernels:                         # ... and for any grid
             default = k.launch
             for g in (1, 2, 3):
                 k.launch = ((g, 1, 1), default[1])
-                _check_bits(exe, x, out)
+                _check_bits(exe, [x], out)
             k.launch = default
 
 
@@ -191,3 +193,68 @@ def test_every_form_compiles_with_nvrtc(monkeypatch):
                 for k in plan_of_avals(f, *[Aval(s, np.dtype(np.float32)) for s in shapes]).kernels]
     assert {"tile", "split"} <= {k.strategy for k in kernels}
     assert bytes(nvrtc.compile_cubin(render.module_source(kernels), arch="sm_90")[:4]) == b"\x7fELF"
+
+
+# ---------------------------------------------------------------------------------------------
+# One read per row: multi-pass rows kept in registers
+# ---------------------------------------------------------------------------------------------
+def _cuda_kernel(f, *shapes):
+    from gpuxla.core.graph import Aval
+    from test_codegen import plan_of_avals
+    (k,) = plan_of_avals(f, *[Aval(s, np.dtype(np.float32)) for s in shapes]).kernels
+    return k
+
+
+def test_softmax_and_layernorm_read_each_row_once():
+    (r,) = report(softmax, (4096, 4096))
+    assert r["passes"] == 1 and r["bytes_traffic"] == 2 * 4096 * 4096 * 4
+    k = _cuda_kernel(softmax, (4096, 4096))
+    assert k.source.count("in0[") == 1 and k.source.count("gx_exp(") == 1   # one load, one exp a value
+    (r,) = report(layernorm, (4096, 4096), (4096,), (4096,))
+    assert r["passes"] == 1
+    # Rows too long for registers: three passes, as the report says.
+    (r,) = report(softmax, (512, 16384))
+    assert r["passes"] == 3 and r["bytes_traffic"] == 4 * 512 * 16384 * 4
+
+
+def _tanh_rows(t):
+    return (t - jnp.max(t, 1, keepdims=True)) / jnp.sum(t, 1, keepdims=True)
+
+
+ROW_CASES = [
+    ("softmax, thread per row", softmax, [(37, 5)], "thread"),
+    ("softmax, warp per row, ragged", softmax, [(50, 300)], "warp"),
+    ("softmax, block per row, ragged", softmax, [(20, 2000)], "block"),
+    ("softmax, block per row, exact", softmax, [(8, 4096)], "block"),
+    ("layernorm", layernorm, [(30, 1100), (1100,), (1100,)], "block"),
+    ("column softmax", lambda x: softmax(x, 0), [(100, 40)], "tile"),
+    ("tanh in three passes", lambda x: _tanh_rows(jnp.tanh(x)), [(16, 700)], "block"),
+]
+
+
+@needs_cxx
+@pytest.mark.parametrize("dt", [np.float32, np.float16])
+def test_rows_in_registers_against_numpy(dt, monkeypatch):
+    rng = np.random.default_rng(5)
+    progs, inputs = [], []
+    for name, f, shapes, strategy in ROW_CASES:
+        xs = [(rng.standard_normal(s) * 2).astype(dt) for s in shapes]
+        progs.append(program_of(f, xs))
+        inputs.append(xs)
+    exes = InterpretBackend().compile_many(progs)
+    for (name, f, shapes, strategy), prog, exe, xs in zip(ROW_CASES, progs, exes, inputs):
+        k = next(k for k in exe.kernels if k.kind == "reduction" and len(k.info["stages"]) > 1)
+        assert k.strategy == strategy and re.search(r"gx_c\d+\[gx_j\]", k.source), name
+        assert max(k.row_reads.values()) == 1, name
+        assert k.source.count("gx_tanh(") <= 1 and k.source.count("gx_exp(") <= 1, name   # once per value
+        out, ref = exe(xs), NumpyBackend().compile(prog)(xs)
+        tol = 2e-2 if dt == np.float16 else 2e-5
+        for o, r in zip(out, ref):
+            np.testing.assert_allclose(np.asarray(o, np.float64), np.asarray(r, np.float64), rtol=tol, atol=tol,
+                                       err_msg=name)
+        _check_bits(exe, xs, out)
+    if dt == np.float32:   # the cache changes no bits: the passes combine in the same order without it
+        monkeypatch.setattr(render, "ROW_CACHE", 0)
+        for exe, xs, plain in zip(exes, inputs, InterpretBackend().compile_many(progs)):
+            assert not any(re.search(r"gx_c\d+\[", k.source) for k in plain.kernels)
+            _check_bits(plain, xs, exe(xs))

@@ -331,6 +331,11 @@ OCCUPY_BLOCKS = 8 * 132
 BIG = 1 << 20
 MAX_CHUNKS = 1024
 TILE_THREADS = 256
+# Rows of a multi-pass reduction stay in registers (render.CudaDialect.body) when each thread holds
+# at most ROW_CACHE values of a row, and at most ROW_CACHE_VALUES values in all (softmax keeps x
+# and exp(x - max): 2 x 16).
+ROW_CACHE = 16
+ROW_CACHE_VALUES = 48
 
 
 class Form:
@@ -395,7 +400,9 @@ def choose_form(in_shape, axes, single):
     if not live or live[-1] in axes:
         if n_red < 16:
             return Form("thread", 256)
-        form = Form("warp", 256) if n_red < 1024 else Form("block", block_threads(n_red))
+        # (rows of several passes longer than a warp keeps in registers take a block)
+        warp = n_red < 1024 and (single or n_red <= 32 * ROW_CACHE)
+        form = Form("warp", 256) if warp else Form("block", block_threads(n_red))
         if single and big and form.warps(n_out) < FILL_WARPS:
             chunks = _chunks(n_out, n_red, 2048)
             if chunks > 1:
@@ -448,7 +455,8 @@ def lower_reduction(info, group, owner, stored=()):
     params = list(ctx.inputs.values()) + red.outs + scratch
     k = Kernel("reduction", form.strategy, params, prune(stmts), red.n_out, ixt,
                {"in_shape": red.in_shape, "axes": red.axes, "n_out": red.n_out, "n_red": red.n_red,
-                "stages": stages, "row_like": red.row_like, "form": form, "chunks": form.chunks})
+                "stages": stages, "row_like": red.row_like, "form": form, "chunks": form.chunks,
+                "keys": b.keys})
     return Lowered(k, ctx, red.touched)
 
 

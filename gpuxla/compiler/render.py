@@ -33,8 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .builder import _uses, _walk, prune
 from .cexpr import literal, stype
-from .lower import ARG_REDUCE, reduce_combine
+from .lower import ARG_REDUCE, ROW_CACHE, ROW_CACHE_VALUES, reduce_combine
 
 BLOCK = 256
 MAX_GRID = 8192
@@ -88,6 +89,10 @@ class CStyle:
                 out += self.skeleton(st, ind)
         return out
 
+    def body(self):
+        """The statements to print (a dialect may rewrite the kernel's)."""
+        return self.k.body
+
     def store(self, st, pad):
         return f"{pad}{st[1]}[{st[2]}] = {st[3]};"
 
@@ -109,7 +114,9 @@ class CStyle:
         k = self.k
         if any(st.arg for st in k.info.get("stages", ())):
             self.helpers.add("arg")
-        body = [f"  typedef {k.ix_type} gx_ix;"] + self.prologue() + self.stmts(k.body, 1)
+        stmts = self.body()
+        k.row_reads = _row_reads(stmts, [p.name for p in k.params if p.role == "in"])
+        body = [f"  typedef {k.ix_type} gx_ix;"] + self.prologue() + self.stmts(stmts, 1)
         text = "\n".join(body)
         if "gx_nextafter_f16" in text or "gx_nextafter_bf16" in text:
             self.helpers.add("nextafter16")
@@ -131,6 +138,7 @@ class CudaDialect(CStyle):
         self.block = launch_block(k)
         self.form = k.info.get("form")
         self.chunks = k.info.get("chunks", 1)
+        self.cache = None      # (values per thread, first lane, stride) when rows live in registers
 
     def prologue(self):
         k, out = self.k, []
@@ -159,6 +167,75 @@ class CudaDialect(CStyle):
 
     def finish(self, k):
         k.launch = launch_config(k)
+
+    # --- rows kept in registers ---------------------------------------------------------------
+    def body(self):
+        """A reduction of several passes over rows short enough to sit in registers (at most
+        ROW_CACHE values per thread) reads each row once: a value a pass computes (or loads) at
+        the reduced index that a later pass needs again -- the same builder key -- is kept in a
+        per-thread array indexed by the pass's unrolled iteration and read back there, so the row
+        is loaded in the first pass and exp/tanh are evaluated in one. The passes visit the same
+        indices in the same order as without the cache: the same bits."""
+        k = self.k
+        lanes = {"thread": ("0", 1), "warp": ("gx_lane", 32), "block": ("threadIdx.x", self.block)}
+        if k.strategy == "tile" and self.chunks == 1:
+            lanes["tile"] = ("gx_rl", self.form.tile[1])
+        if k.kind != "reduction" or k.strategy not in lanes or self.n_red == 0:
+            return k.body
+        lane, step = lanes[k.strategy]
+        j = -(-self.n_red // step)
+        if j > ROW_CACHE:
+            return k.body
+        out, cached = [], False
+        for st in k.body:
+            if st[0] == "for_out":
+                row = self._cache_passes(st[1], j)
+                cached = row is not None
+                st = ("for_out", row) if cached else st
+            out.append(st)
+        if cached:
+            self.cache = (j, lane, step)
+        return out
+
+    def _cache_passes(self, row, j):
+        """The row's statements with values shared by its passes kept in registers, or None."""
+        passes = [i for i, st in enumerate(row) if st[0] == "for_red"]
+        if len(passes) < 2:
+            return None
+        allowed = None
+        while True:
+            new, arrays, first = self._rewrite(row, passes, allowed)
+            used = {}
+            _uses(prune(new), used)
+            live = [key for key, arr in arrays.items() if used.get(arr)]
+            if len(live) * j <= ROW_CACHE_VALUES:
+                break
+            allowed = set(live[:ROW_CACHE_VALUES // j])
+        if not live:
+            return None
+        for key in live:               # the first pass to compute a kept value stores it
+            n, name, ct = first[key]
+            body = new[passes[n]][1]
+            at = next(i for i, st in enumerate(body) if st[0] == "let" and st[2] == name)
+            body.insert(at + 1, ("set", f"{arrays[key]}[gx_j]", name))
+        decls = [("decl", first[key][2], f"{arrays[key]}[{j}]") for key in live]
+        return decls + prune(new)
+
+    def _rewrite(self, row, passes, allowed):
+        keys = self.k.info.get("keys", {})
+        first, arrays, new = {}, {}, list(row)
+        for n, i in enumerate(passes):
+            body = []
+            for st in row[i][1]:
+                key = keys.get(st[2]) if st[0] == "let" else None
+                if key is not None and key[0] != "e":
+                    if key in first and first[key][0] < n and (allowed is None or key in allowed):
+                        st = ("let", st[1], st[2], f"{arrays.setdefault(key, f'gx_c{len(arrays)}')}[gx_j]")
+                    else:
+                        first.setdefault(key, (n, st[2], st[1]))
+                body.append(st)
+            new[i] = ("for_red", body)
+        return new, arrays, first
 
     def store(self, st, pad):
         # A tile's threads past the last output compute a copy of it (their index is clamped) and
@@ -195,6 +272,16 @@ class CudaDialect(CStyle):
                         f"{p1}const bool gx_live = gx_tile * {w} + gx_ol < {self.n_out};",
                         f"{p1}const gx_ix o = gx_live ? gx_tile * {w} + gx_ol : {self.n_out - 1};"]
             return [pad + head[0]] + head[1:] + self.stmts(st[1], ind + 1) + [pad + "}"]
+        if op == "for_red" and self.cache is not None:
+            j, lane, step = self.cache
+            p1 = pad + "  "
+            r = f"{lane} + (gx_ix)gx_j * {step}" if step > 1 else "gx_j"
+            exact = j * step == self.n_red      # every lane's last index exists
+            head = [f"{pad}#pragma unroll", f"{pad}for (int gx_j = 0; gx_j < {j}; ++gx_j) {{",
+                    f"{p1}const gx_ix r = {r};"]
+            if exact:
+                return head + self.stmts(st[1], ind + 1) + [pad + "}"]
+            return head + [f"{p1}if (r < {self.n_red}) {{"] + self.stmts(st[1], ind + 2) + [p1 + "}", pad + "}"]
         if op == "for_red":
             if s == "thread":
                 head = f"for (gx_ix r = 0; r < {self.n_red}; ++r) {{"
@@ -563,6 +650,21 @@ def launch_config(k):
     else:
         grid = -(-n_out // k.info["form"].tile[0]) * c
     return (max(1, min(grid, MAX_GRID)), 1, 1), (nt, 1, 1)
+
+
+def _row_reads(stmts, inputs):
+    """{input: passes over a row that load it} (loop kernels: one pass)."""
+    loops = [st for st in _walk(stmts) if st[0] == "for_red"]
+    if not loops:
+        return dict.fromkeys(inputs, 1)
+    out = {}
+    for st in loops:
+        used = {}
+        _uses([st], used)
+        for name in inputs:
+            if used.get(name):
+                out[name] = out.get(name, 0) + 1
+    return out
 
 
 def _describe(k):

@@ -35,11 +35,16 @@ def _kernel_row(info, g):
     for s in g.stages:                                   # a reduction stage: one op per element read
         flops += info.avals[info.eqns[s].ins[0]].size
     grid, block = k.launch
+    reads = getattr(k, "row_reads", {})
+    by_name = {p.name: p.slot for p in k.params if p.role == "in"}
+    written = sum(_nbytes(info.avals[s]) for s in k.outputs)
     return {
         "name": k.name, "kind": k.kind, "strategy": k.strategy,
         "grid": grid, "block": block, "threads": math.prod(grid) * math.prod(block),
         "bytes_read": sum(_nbytes(info.avals[s]) for s in k.inputs),
-        "bytes_written": sum(_nbytes(info.avals[s]) for s in k.outputs),
+        "bytes_written": written,
+        "passes": max(reads.values(), default=1),
+        "bytes_traffic": written + sum(_nbytes(info.avals[s]) * max(1, reads.get(n, 1)) for n, s in by_name.items()),
         "flops": flops, "transcendentals": trans,
     }
 
@@ -55,7 +60,7 @@ def _library_row(info, g):
     return {
         "name": e.prim.name, "kind": "library", "strategy": "", "grid": None, "block": None, "threads": None,
         "bytes_read": sum(_nbytes(info.avals[s]) for s in e.ins if not isinstance(info.avals[s], tuple)),
-        "bytes_written": sum(_nbytes(a) for a in outs),
+        "bytes_written": sum(_nbytes(a) for a in outs), "passes": 1,
         "flops": flops, "transcendentals": 0,
     }
 
@@ -67,7 +72,10 @@ def rows(fusion):
         if k.launch is None:
             render(k)
     info = fusion.info
-    return [_library_row(info, g) if g.kind == "library" else _kernel_row(info, g) for g in fusion.groups]
+    out = [_library_row(info, g) if g.kind == "library" else _kernel_row(info, g) for g in fusion.groups]
+    for r in out:
+        r.setdefault("bytes_traffic", r["bytes_read"] + r["bytes_written"])
+    return out
 
 
 def totals(report):
