@@ -53,7 +53,7 @@ def test_bench_kernels_prints_every_step(capsys):
 
 def test_bandwidth_estimate_counts_passes_and_fill():
     x = jax.ShapeDtypeStruct((256, 100000), jnp.float32)
-    # Two passes over rows too long for registers: 3 of every 2 bytes the roofline counts ...
+    # Two passes over rows too long for registers: it moves 3 bytes for each 2 the roofline counts ...
     f = lambda x: jnp.exp(x) / jnp.sum(jnp.exp(x), 1, keepdims=True)   # noqa: E731
     (r,) = jax.jit(f).lower(x).compile(platform="numpy").kernel_report()
     assert r["passes"] == 2 and r["bytes_traffic"] == 3 * 256 * 100000 * 4
