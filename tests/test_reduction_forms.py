@@ -3,8 +3,8 @@ form run on cuda-interpret against NumPy -- the same bits on every run and for a
 
 The forms (compiler/lower.choose_form, compiler/render.py): warp/block per row, rows split into
 chunks, and tiles of neighbouring outputs with row lanes (column sums, middle axes), chunked when
-columns are long. Small test shapes reach the chunked forms by lowering `lower.BIG` (the size
-below which a reduction is not cut); the grid is then forced to 1, 2, 3 blocks and the default.
+columns are long. Each kernel runs again with its grid forced to 1, 2 and 3 blocks. Multi-pass
+groups reach their separate chunked kernels at small sizes by lowering `lower.BIG`.
 """
 import re
 
@@ -124,8 +124,9 @@ def _check_bits(exe, xs, want):
         assert g.dtype == w.dtype and np.array_equal(g, w, equal_nan=g.dtype.kind == "f")
 
 
-def _run_forms(cases, monkeypatch, big):
-    monkeypatch.setattr(lower, "BIG", big)
+def _run_forms(cases, monkeypatch, big=None):
+    if big is not None:
+        monkeypatch.setattr(lower, "BIG", big)
     progs, inputs = [], []
     for name, f, shape, dt, nan, _ in cases:
         x = _data(shape, dt, len(progs), nan)
@@ -157,7 +158,7 @@ def _run_forms(cases, monkeypatch, big):
 
 @needs_cxx
 def test_every_form_against_numpy_on_every_grid(monkeypatch):
-    _run_forms(CASES, monkeypatch, big=0)
+    _run_forms(CASES, monkeypatch)
 
 
 @needs_cxx
@@ -165,7 +166,7 @@ def test_column_forms_in_float64(monkeypatch):
     with dtypes.enable_x64(True):
         _run_forms([("float64 column min", lambda x: x.min(0), (800, 45), np.float64, True, "tile"),
                     ("float64 split sum", lambda x: x.sum(1), (2, 9000), np.float64, False, "split")],
-                   monkeypatch, big=0)
+                   monkeypatch)
 
 
 @needs_cxx
@@ -186,9 +187,7 @@ def test_every_form_compiles_with_nvrtc(monkeypatch):
     from test_codegen import plan_of_avals
     if not nvrtc.available():
         pytest.skip("cuda-bindings / NVRTC not installed")
-    monkeypatch.setattr(lower, "BIG", 0)
     kernels = [k for _, f, shape, dt, nan, _ in CASES for k in Plan(program_of(f, [_data(shape, dt, 0)])).kernels]
-    monkeypatch.setattr(lower, "BIG", 1 << 20)
     kernels += [k for f, shapes, _ in BIG_CASES.values()
                 for k in plan_of_avals(f, *[Aval(s, np.dtype(np.float32)) for s in shapes]).kernels]
     assert {"tile", "split"} <= {k.strategy for k in kernels}

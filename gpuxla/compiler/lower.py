@@ -325,7 +325,8 @@ def _sizes(info, roots, first=()):
 # 2 blocks of 256 threads on each of the 132 SMs of an H100 (the largest part we target, so smaller
 # ones are full too). Forms that cut rows into chunks aim higher, at OCCUPY_BLOCKS blocks of 256
 # (8 per SM: a full SM), since a reduction is bound by the loads each SM keeps in flight.
-# Reductions over fewer than BIG values are latency-bound whatever their form and are not cut.
+# A multi-pass group over fewer than BIG values stays one kernel even when it cannot fill the GPU:
+# there the launches it would add cost more than the idle SMs.
 FILL_WARPS = 2 * 132 * 8
 OCCUPY_BLOCKS = 8 * 132
 BIG = 1 << 20
@@ -396,14 +397,13 @@ def choose_form(in_shape, axes, single):
     n_out = int(np.prod([d for k, d in enumerate(in_shape) if k not in axes], dtype=np.int64))
     n_red = int(np.prod([in_shape[a] for a in axes], dtype=np.int64))
     live = [k for k, d in enumerate(in_shape) if d != 1]
-    big = n_out * n_red >= BIG
     if not live or live[-1] in axes:
         if n_red < 16:
             return Form("thread", 256)
         # (rows of several passes longer than a warp keeps in registers take a block)
         warp = n_red < 1024 and (single or n_red <= 32 * ROW_CACHE)
         form = Form("warp", 256) if warp else Form("block", block_threads(n_red))
-        if single and big and form.warps(n_out) < FILL_WARPS:
+        if single and form.warps(n_out) < FILL_WARPS:
             chunks = _chunks(n_out, n_red, 2048)
             if chunks > 1:
                 return Form("split", 256, chunks)
@@ -412,7 +412,7 @@ def choose_form(in_shape, axes, single):
         return Form("thread", 256)
     w = min(32, 1 << max(0, n_out - 1).bit_length())
     tile = (w, TILE_THREADS // w)
-    chunks = _chunks(-(-n_out // w), n_red, 16 * tile[1]) if single and big else 1
+    chunks = _chunks(-(-n_out // w), n_red, 16 * tile[1]) if single else 1
     return Form("tile", TILE_THREADS, chunks, tile)
 
 
@@ -433,7 +433,7 @@ def lower_reduction(info, group, owner, stored=()):
     stored = [s for s in group.stages if s in stored]
     single = len(group.stages) == 1 and not rowmap
     form = choose_form(red.in_shape, red.axes, single)
-    if not single and choose_form(red.in_shape, red.axes, True).chunks > 1:
+    if not single and red.n_out * red.n_red >= BIG and choose_form(red.in_shape, red.axes, True).chunks > 1:
         # Only cut rows fill the GPU here, and a row cut into chunks has no value for a later
         # stage or a row-wise output to use: this stage (or output) gets a kernel of its own.
         raise NotLocal(group.stages[-1])
