@@ -280,9 +280,10 @@ def lower_loop(info, group, owner, vectorize=True):
     stmts = b.scopes[0].stmts + [("for_out", body)]
     strategy = "loop"
     direct = [p for p in ctx.inputs.values() if ctx.loads.get(p.name) == {"i"} and p.size == n]
-    if vectorize and n % 4 == 0 and n >= 1024 and all(p.dtype.itemsize <= 4 for p in direct + outs):
+    if vectorize and n >= 1024 and all(p.dtype.itemsize <= 4 for p in direct + outs):
         # Vectorised twin: each thread handles 4 consecutive elements with one wide load/store per
-        # buffer read or written at the output index; the scalar loop stays for unaligned buffers.
+        # buffer read or written at the output index, the scalar loop the last n % 4 elements;
+        # the scalar loop alone serves unaligned buffers.
         vctx = Context(info, group, owner)
         vctx.inputs = dict(ctx.inputs)
         vctx.vec = {p.name for p in direct}

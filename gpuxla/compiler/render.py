@@ -139,6 +139,7 @@ class CudaDialect(CStyle):
         self.form = k.info.get("form")
         self.chunks = k.info.get("chunks", 1)
         self.cache = None      # (values per thread, first lane, stride) when rows live in registers
+        self.tail = 0          # where the scalar loop starts (the tail of a vectorised loop)
 
     def prologue(self):
         k, out = self.k, []
@@ -249,7 +250,8 @@ class CudaDialect(CStyle):
         if op == "for_out":
             p1 = pad + "  "
             if s.startswith("loop"):
-                head = [f"for (gx_ix i = (gx_ix)blockIdx.x * blockDim.x + threadIdx.x; i < {k.size}; "
+                start = f"{self.tail} + " if self.tail else ""
+                head = [f"for (gx_ix i = {start}(gx_ix)blockIdx.x * blockDim.x + threadIdx.x; i < {k.size}; "
                         f"i += (gx_ix)gridDim.x * blockDim.x) {{"]
             elif s == "thread":
                 head = [f"for (gx_ix o = (gx_ix)blockIdx.x * blockDim.x + threadIdx.x; o < {self.n_out}; "
@@ -441,7 +443,12 @@ class CudaDialect(CStyle):
         for p in outs:
             t = vt[4 * p.dtype.itemsize]
             out.append(f"{p2}reinterpret_cast<{t}*>({p.name})[gx_v] = *reinterpret_cast<const {t}*>({p.name}_v);")
-        out += [f"{p1}}}", f"{p1}return;", f"{pad}}}"]
+        out.append(f"{p1}}}")
+        if self.k.size % 4:      # the last n % 4 elements: the scalar loop from there
+            self.tail = self.k.size // 4 * 4
+            out += self.stmts(scalar, ind + 1)
+            self.tail = 0
+        out += [f"{p1}return;", f"{pad}}}"]
         return out + self.stmts(scalar, ind)
 
 
