@@ -392,9 +392,9 @@ def choose_form(in_shape, axes, single):
     When the innermost dimension is reduced, a row is contiguous: lanes stride it (thread, warp,
     block per row by its length; split when few rows cannot fill the GPU). Otherwise neighbouring
     outputs are contiguous (column sums, middle axes): a tile of 32 outputs takes a warp's 32
-    lanes (one 128-byte load per reduced index) and 8 row lanes stride the reduced axis -- or 32//n
-    outputs and more row lanes when there are fewer outputs -- and long columns are cut into
-    chunks."""
+    lanes (one 128-byte load per reduced index) and 8 row lanes stride the reduced axis (with
+    fewer than 32 outputs: their count rounded up to a power of two, and more row lanes), and
+    long columns are cut into chunks."""
     n_out = int(np.prod([d for k, d in enumerate(in_shape) if k not in axes], dtype=np.int64))
     n_red = int(np.prod([in_shape[a] for a in axes], dtype=np.int64))
     live = [k for k, d in enumerate(in_shape) if d != 1]
@@ -415,11 +415,6 @@ def choose_form(in_shape, axes, single):
     tile = (w, TILE_THREADS // w)
     chunks = _chunks(-(-n_out // w), n_red, 16 * tile[1]) if single else 1
     return Form("tile", TILE_THREADS, chunks, tile)
-
-
-def choose_strategy(in_shape, axes, n_stages, rowmap):
-    """The strategy name of choose_form (thread, warp, block, split or tile)."""
-    return choose_form(in_shape, axes, n_stages == 1 and not rowmap).strategy
 
 
 def lower_reduction(info, group, owner, stored=()):
