@@ -1,7 +1,8 @@
 """`python -m bench --kernels`: the static roofline of every chosen workload's gpuxla `jit`
 program (gpuxla/compiler/roofline.py), per fused kernel and library call: launch shape, bytes it
-must move, flops, transcendentals, and with --bandwidth the time those bytes take at that rate
-(the floor a kernel can reach). Nothing is timed: this runs the same on any machine."""
+must move, the reads of each row, the estimated share of the bandwidth it can reach, flops,
+transcendentals, and with --bandwidth the time those bytes take at that rate (the floor a kernel can
+reach). Nothing is timed: this runs the same on any machine."""
 from . import workloads as W
 
 
@@ -18,7 +19,10 @@ def main(chosen, quick, bandwidth_gbs=None, out=print):
                 continue
             fn, args = W._unpack(spec.jax(gpuxla, gnp), spec.args)
             args = W.tree_map(gnp.asarray, args)
-            report = gpuxla.jit(fn).lower(*args).compile().kernel_report()
+            # The CUDA kernels' figures: the active platform's when it is a GPU, else the static
+            # report of the numpy platform (fusion and CUDA rendering, nothing compiled).
+            on = None if gpuxla.default_backend() == "gpu" else "numpy"
+            report = gpuxla.jit(fn).lower(*args).compile(platform=on).kernel_report()
             t = roofline.totals(report)
             out(f"\n{w.name} {w.label(size)}: {len(report)} step(s), {t['bytes accessed'] / 1e6:.3f} MB moved, "
                 f"{t['flops'] / 1e6:.3f} MFLOP, {t['transcendentals'] / 1e6:.3f} M transcendentals")

@@ -356,7 +356,7 @@ def _softmax(shape):
                 xp=lambda xp: functools.partial(softmax, xp), bytes=2 * x.nbytes)
 
 
-@workload("layernorm", sizes=[(4096, 1024)], quick_sizes=[(1024, 1024)], label=_shape,
+@workload("layernorm", sizes=[(4096, 1024), (4096, 4096)], quick_sizes=[(1024, 1024)], label=_shape,
           doc="layer normalisation over the last axis with scale and shift")
 def _layernorm(shape):
     r = _rng()
@@ -365,6 +365,14 @@ def _layernorm(shape):
     b = r.standard_normal(shape[-1], dtype=np.float32)
     return Spec((x, g, b), jax=lambda jax, jnp: functools.partial(layernorm, jnp),
                 xp=lambda xp: functools.partial(layernorm, xp), bytes=2 * x.nbytes + g.nbytes + b.nbytes)
+
+
+@workload("column_sum", sizes=[(4096, 4096)], quick_sizes=[(1024, 1024)], label=_shape,
+          doc="x.sum(axis=0): few outputs, long strided columns (tiles of columns on a GPU)")
+def _column_sum(shape):
+    x = _rng().standard_normal(shape, dtype=np.float32)
+    return Spec((x,), jax=lambda jax, jnp: (lambda x: jnp.sum(x, axis=0)),
+                xp=lambda xp: (lambda x: xp.sum(x, axis=0)), bytes=x.nbytes + 4 * shape[1])
 
 
 # ---- random ---------------------------------------------------------------------------------

@@ -128,7 +128,8 @@ def test_kernel_text_properties():
     assert "& 15) == 0" in k.source
     # Broadcast and transpose are index arithmetic on the inputs, never copies.
     (k,) = plan_of_avals(lambda x, b: x.T + b, Aval((30, 41), F32), Aval((30,), F32)).kernels
-    assert k.source.count("in0[") == 1 and k.source.count("in1[") == 1
+    scalar = k.source.split("return;")[-1]      # (the scalar loop, after the 4-wide one)
+    assert scalar.count("in0[") == 1 and scalar.count("in1[") == 1
 
 
 def test_64_bit_indexing_past_2_to_31_elements():
@@ -150,7 +151,8 @@ def test_launch_configuration_per_kernel():
         by[k.strategy] = k.launch
     assert by["loop-vec4"] == ((min(-(-3_000_000 // 4 // 256), render.MAX_GRID), 1, 1), (256, 1, 1))
     assert by["block"][0] == (1000, 1, 1) and by["block"][1][0] in (128, 256, 512)
-    assert by["thread"][1] == (256, 1, 1)
+    # Column sums: tiles of 32 columns, each column cut into chunks (tests/test_reduction_forms.py).
+    assert by["tile"][1] == (256, 1, 1) and by["tile"][0][0] % -(-3000 // 32) == 0 and by["tile"][0][0] > 94
     assert by["split"][0][1] == 1 and by["split"][0][0] > 1   # one row over several blocks
 
 
@@ -243,16 +245,22 @@ def test_debug_3_prints_the_cuda_source(capfd, monkeypatch):
 
 
 @needs_cxx
-def test_vectorised_and_unaligned_paths_agree():
-    exe = InterpretBackend().compile(Program.from_graph(*_selu_graph(4096)))
+@pytest.mark.parametrize("n", [4096, 4099, 1025])
+def test_vectorised_and_unaligned_paths_agree(n):
+    # Any size vectorises: 4-wide loads up to the last multiple of 4, a scalar tail after it.
+    exe = InterpretBackend().compile(Program.from_graph(*_selu_graph(n)))
     assert exe.kernels[0].strategy == "loop-vec4"
-    buf = np.empty(4096 + 8, np.float32)
+    buf = np.empty(n + 8, np.float32)
     off = (-(buf.ctypes.data // 4)) % 4                 # first element on a 16-byte boundary
-    buf[:] = np.random.default_rng(0).standard_normal(buf.size).astype(np.float32)
-    for x in (buf[off:off + 4096], buf[off + 1:off + 4097]):   # aligned, then 4 bytes off
-        assert x.flags.c_contiguous
-        want = np.float32(1.05) * np.where(x > 0, x, np.float32(1.67) * np.exp(x) - np.float32(1.67))
-        np.testing.assert_allclose(exe([x])[0], want, rtol=2e-6, atol=1e-6)
+    data = np.random.default_rng(0).standard_normal(n).astype(np.float32)
+    want = np.float32(1.05) * np.where(data > 0, data, np.float32(1.67) * np.exp(data) - np.float32(1.67))
+    outs = []
+    for at in (off, off + 1):                           # aligned, then 4 bytes off
+        x = buf[at:at + n]
+        x[:] = data
+        outs.append(exe([x])[0])
+        np.testing.assert_allclose(outs[-1], want, rtol=2e-6, atol=1e-6)
+    assert np.array_equal(outs[0], outs[1])             # both paths: the same bits
 
 
 def _selu_graph(n):

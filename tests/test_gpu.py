@@ -117,6 +117,32 @@ def test_reductions_are_deterministic():
     np.testing.assert_allclose(float(a[0]), np.asarray(x, np.float64).sum(), rtol=1e-4)
 
 
+def test_reduction_forms_that_fill_the_gpu():
+    """#19's forms on the device: column tiles (chunked), split rows, rows in registers -- NumPy's
+    values, the same bits on a second call and with every kernel's grid forced to 7 blocks."""
+    rng = np.random.default_rng(6)
+    m = rng.standard_normal((4096, 4096)).astype(np.float32)
+    g = jax.jit(lambda m: (m.sum(0), jnp.argmax(m, 0), m.max(1), jnp.sum(m), jax.nn.softmax(m, axis=-1),
+                           m.var(0)))
+    x = jnp.asarray(m)
+    a = g(x)
+    m64 = m.astype(np.float64)
+    np.testing.assert_allclose(np.asarray(a[0]), m64.sum(0), rtol=1e-4, atol=1e-3)
+    np.testing.assert_array_equal(np.asarray(a[1]), m.argmax(0))
+    np.testing.assert_array_equal(np.asarray(a[2]), m.max(1))
+    np.testing.assert_allclose(float(a[3]), m64.sum(), rtol=1e-4, atol=1e-2)
+    e = np.exp(m64 - m64.max(1, keepdims=True))
+    np.testing.assert_allclose(np.asarray(a[4]), e / e.sum(1, keepdims=True), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(a[5]), m64.var(0), rtol=1e-4)
+    exe = g.lower(x).compile()
+    assert {"tile", "split", "block"} <= {k.strategy for k in exe.kernels}
+    want = [np.asarray(v).tobytes() for v in a]
+    assert [np.asarray(v).tobytes() for v in g(x)] == want
+    for k in exe.kernels:
+        k.launch = ((7, 1, 1), k.launch[1])
+    assert [np.asarray(v).tobytes() for v in exe(x)] == want
+
+
 def test_async_results_without_explicit_sync():
     x = jnp.arange(1_000_000, dtype=jnp.float32)
     y = jax.jit(lambda v: jnp.sin(v) * 2 + 1)(x)

@@ -5,6 +5,7 @@ import numpy as np
 
 import gpuxla as jax
 import gpuxla.numpy as jnp
+from gpuxla.compiler import lower
 
 
 def report(f, *args):
@@ -45,3 +46,19 @@ def test_bench_kernels_prints_every_step(capsys):
     out = capsys.readouterr().out
     assert "softmax 1024x1024: 1 step(s), 8.389 MB moved" in out
     assert "floor µs" in out and "gx_reduction_" in out
+    # The CUDA kernel's figures whatever the platform: one read of each row, the GPU filled.
+    (line,) = [ln for ln in out.splitlines() if ln.startswith("gx_reduction_")]
+    assert line.split()[1:6] == ["block", "1024x1x128", "8.389", "1", "100"]
+
+
+def test_bandwidth_estimate_counts_passes_and_fill():
+    x = jax.ShapeDtypeStruct((256, 100000), jnp.float32)
+    # Two passes over rows too long for registers: it moves 3 bytes for each 2 the roofline counts ...
+    f = lambda x: jnp.exp(x) / jnp.sum(jnp.exp(x), 1, keepdims=True)   # noqa: E731
+    (r,) = jax.jit(f).lower(x).compile(platform="numpy").kernel_report()
+    assert r["passes"] == 2 and r["bytes_traffic"] == 3 * 256 * 100000 * 4
+    assert r["fill"] == 1.0 and abs(r["est_bandwidth"] - 2 / 3) < 1e-12
+    # ... and a launch of 4 warps keeps 4 / FILL_WARPS of the GPU busy.
+    (r,) = jax.jit(lambda x: x * 2).lower(jax.ShapeDtypeStruct((128,), jnp.float32)).compile(
+        platform="numpy").kernel_report()
+    assert r["threads"] == 128 and r["est_bandwidth"] == 4 / lower.FILL_WARPS

@@ -46,6 +46,10 @@ class Builder:
         self.level = {}
         self.ids = itertools.count()
         self.touched = set()
+        # let-bound name -> what it is: ("s", slot, index key) for a program value, ("ld", buffer,
+        # flat index) for a load. The same key in two passes over a row is the same value, which
+        # lets a dialect keep it between the passes (render.CudaDialect's row cache).
+        self.keys = {}
 
     # --- scopes -------------------------------------------------------------------------------
     def push(self, guard=False, names=()):
@@ -86,6 +90,7 @@ class Builder:
         self.scopes[lvl].stmts.append(("let", ct, name, expr))
         self.scopes[lvl].memo[key] = name
         self.level[name] = lvl
+        self.keys[name] = key
         return name
 
     def ilet(self, expr):
@@ -129,6 +134,8 @@ class Builder:
             if rule is None:
                 raise NotImplementedError(f"CUDA code generation has no rule for '{eqn.prim.name}'")
             v = self.let(rule(self, eqn, ix), ctype(eqn.aval.dtype))
+            if self.keys.get(v, ("e",))[0] == "e":
+                self.keys[v] = key
         self.scopes[self.level.get(v, 0) if v in self.level else 0].memo[key] = v
         return v
 

@@ -280,9 +280,10 @@ def lower_loop(info, group, owner, vectorize=True):
     stmts = b.scopes[0].stmts + [("for_out", body)]
     strategy = "loop"
     direct = [p for p in ctx.inputs.values() if ctx.loads.get(p.name) == {"i"} and p.size == n]
-    if vectorize and n % 4 == 0 and n >= 1024 and all(p.dtype.itemsize <= 4 for p in direct + outs):
+    if vectorize and n >= 1024 and all(p.dtype.itemsize <= 4 for p in direct + outs):
         # Vectorised twin: each thread handles 4 consecutive elements with one wide load/store per
-        # buffer read or written at the output index; the scalar loop stays for unaligned buffers.
+        # buffer read or written at the output index, the scalar loop the last n % 4 elements;
+        # the scalar loop alone serves unaligned buffers.
         vctx = Context(info, group, owner)
         vctx.inputs = dict(ctx.inputs)
         vctx.vec = {p.name for p in direct}
@@ -321,21 +322,99 @@ def _sizes(info, roots, first=()):
     return out
 
 
-def choose_strategy(in_shape, axes, n_stages, rowmap):
-    """How threads map to a reduction: thread, warp or block per output row, or split rows."""
+# How a reduction fills a GPU. A kernel keeps the machine busy when it has at least FILL_WARPS warps:
+# 2 blocks of 256 threads on each of the 132 SMs of an H100 (the largest part we target, so smaller
+# ones are full too). Forms that cut rows into chunks aim higher, at OCCUPY_BLOCKS blocks of 256
+# (8 per SM: a full SM), since a reduction is bound by the loads each SM keeps in flight.
+# A multi-pass group over fewer than BIG values stays one kernel even when it cannot fill the GPU:
+# there the launches it would add cost more than the idle SMs.
+FILL_WARPS = 2 * 132 * 8
+OCCUPY_BLOCKS = 8 * 132
+BIG = 1 << 20
+MAX_CHUNKS = 1024
+TILE_THREADS = 256
+# Rows of a multi-pass reduction stay in registers (render.CudaDialect.body) when each thread holds
+# at most ROW_CACHE values of a row, and at most ROW_CACHE_VALUES values in all (softmax keeps x
+# and exp(x - max): 2 x 16).
+ROW_CACHE = 16
+ROW_CACHE_VALUES = 48
+
+
+class Form:
+    """How threads map to a reduction (render.py spells each one):
+
+    strategy  thread | warp | block (lanes along the reduced axis, a row each) | split (a block per
+              chunk of a row) | tile (lanes along the outputs: a block covers `tile` = (outputs,
+              row lanes) of them, each thread strides the rows of its output)
+    chunks    how many fixed chunks the reduced axis is cut into (split, tile); their partials are
+              combined in chunk order by the block that finishes a row (or a tile) last
+    threads   threads per block
+    The order values are combined in follows from these alone, which depend only on the shapes:
+    results are the same bits for any grid.
+    """
+
+    def __init__(self, strategy, threads, chunks=1, tile=None):
+        self.strategy, self.threads, self.chunks, self.tile = strategy, threads, chunks, tile
+
+    def warps(self, n_out):
+        """Warps a launch has work for (before MAX_GRID caps the grid)."""
+        s, t = self.strategy, self.threads
+        if s == "thread":
+            return -(-n_out // 32)
+        if s == "warp":
+            return n_out
+        if s == "block":
+            return n_out * t // 32
+        if s == "split":
+            return n_out * self.chunks * t // 32
+        return -(-n_out // self.tile[0]) * self.chunks * t // 32
+
+    def __repr__(self):
+        return f"Form({self.strategy}, threads={self.threads}, chunks={self.chunks}, tile={self.tile})"
+
+
+def block_threads(n_red):
+    """Threads of a block that reduces one row: enough for 8+ values each."""
+    return 512 if n_red >= 8192 else 256 if n_red >= 2048 else 128
+
+
+def _chunks(items, n_red, min_chunk):
+    """Chunks to cut each of `items` rows (or tiles) into so that they make OCCUPY_BLOCKS blocks,
+    or n_red / 4096 for long rows; each chunk at least `min_chunk` long."""
+    want = max(-(-OCCUPY_BLOCKS // max(items, 1)), -(-n_red // 4096))
+    return int(max(1, min(want, n_red // min_chunk, MAX_CHUNKS)))
+
+
+def choose_form(in_shape, axes, single):
+    """The `Form` of a reduction of `in_shape` over `axes`; `single`: one stage and no row-wise
+    outputs, so its rows may be cut into chunks (a later stage needs the whole row's value).
+
+    When the innermost dimension is reduced, a row is contiguous: lanes stride it (thread, warp,
+    block per row by its length; split when few rows cannot fill the GPU). Otherwise neighbouring
+    outputs are contiguous (column sums, middle axes): a tile of 32 outputs takes a warp's 32
+    lanes (one 128-byte load per reduced index) and 8 row lanes stride the reduced axis (with
+    fewer than 32 outputs: their count rounded up to a power of two, and more row lanes), and
+    long columns are cut into chunks."""
     n_out = int(np.prod([d for k, d in enumerate(in_shape) if k not in axes], dtype=np.int64))
     n_red = int(np.prod([in_shape[a] for a in axes], dtype=np.int64))
     live = [k for k, d in enumerate(in_shape) if d != 1]
-    red = [k for k in live if k in axes]
-    row_like = red == live[len(live) - len(red):]
-    single = n_stages == 1 and not rowmap
-    if single and n_out <= 256 and n_red >= 16384:
-        return "split"
-    if row_like:
-        return "block" if n_red >= 1024 else "warp" if n_red >= 16 else "thread"
-    if n_out < 512 and n_red >= 2048:
-        return "block"
-    return "thread"
+    if not live or live[-1] in axes:
+        if n_red < 16:
+            return Form("thread", 256)
+        # (rows of several passes longer than a warp keeps in registers take a block)
+        warp = n_red < 1024 and (single or n_red <= 32 * ROW_CACHE)
+        form = Form("warp", 256) if warp else Form("block", block_threads(n_red))
+        if single and form.warps(n_out) < FILL_WARPS:
+            chunks = _chunks(n_out, n_red, 2048)
+            if chunks > 1:
+                return Form("split", 256, chunks)
+        return form
+    if n_red < 16:
+        return Form("thread", 256)
+    w = min(32, 1 << max(0, n_out - 1).bit_length())
+    tile = (w, TILE_THREADS // w)
+    chunks = _chunks(-(-n_out // w), n_red, 16 * tile[1]) if single else 1
+    return Form("tile", TILE_THREADS, chunks, tile)
 
 
 def lower_reduction(info, group, owner, stored=()):
@@ -348,7 +427,12 @@ def lower_reduction(info, group, owner, stored=()):
     rowmap = [r for r in group.roots if info.avals[r].shape == red.in_shape]
     epilogue = [r for r in group.roots if r not in rowmap]
     stored = [s for s in group.stages if s in stored]
-    strategy = choose_strategy(red.in_shape, red.axes, len(group.stages), bool(rowmap))
+    single = len(group.stages) == 1 and not rowmap
+    form = choose_form(red.in_shape, red.axes, single)
+    if not single and red.n_out * red.n_red >= BIG and choose_form(red.in_shape, red.axes, True).chunks > 1:
+        # Only cut rows fill the GPU here, and a row cut into chunks has no value for a later
+        # stage or a row-wise output to use: this stage (or output) gets a kernel of its own.
+        raise NotLocal(group.stages[-1])
     ixt = index_type(_sizes(info, group.roots + group.stages, [red.n_out * max(red.n_red, 1)]))
     for r in epilogue:
         ctx.canon[r] = red.outer_ix
@@ -363,13 +447,12 @@ def lower_reduction(info, group, owner, stored=()):
     red.epilogue(epilogue, stored)
     body = b.pop()
     stmts = b.scopes[0].stmts + [("for_out", body)]
-    scratch, chunks = _split_scratch(stages[0], red.n_out, red.n_red) if strategy == "split" else ([], None)
+    scratch = _split_scratch(stages[0], red.n_out, form) if form.chunks > 1 else []
     params = list(ctx.inputs.values()) + red.outs + scratch
-    k = Kernel("reduction", strategy, params, prune(stmts), red.n_out, ixt,
+    k = Kernel("reduction", form.strategy, params, prune(stmts), red.n_out, ixt,
                {"in_shape": red.in_shape, "axes": red.axes, "n_out": red.n_out, "n_red": red.n_red,
-                "stages": stages, "row_like": red.row_like})
-    if strategy == "split":
-        k.info["chunks"] = chunks
+                "stages": stages, "row_like": red.row_like, "form": form, "chunks": form.chunks,
+                "keys": b.keys})
     return Lowered(k, ctx, red.touched)
 
 
@@ -474,15 +557,16 @@ class _Reduction:
         return p
 
 
-def _split_scratch(st, n_out, n_red):
-    """The split strategy's per-chunk partials (and argmax/argmin indices) and per-row counters."""
-    chunks = int(min(1024, max(2, -(-n_red // (256 * 16)))))
+def _split_scratch(st, n_out, form):
+    """A chunked form's partials (and argmax/argmin indices) per output and chunk, and its
+    counters: one per row (split) or per tile of outputs (tile)."""
     acc_dtype = F32 if st.acc_type == "float" else F64 if st.acc_type == "double" else st.in_dtype
-    scratch = [Param("ws0", None, acc_dtype, n_out * chunks, "scratch")]
+    scratch = [Param("ws0", None, acc_dtype, n_out * form.chunks, "scratch")]
     if st.arg:
-        scratch.append(Param("ws1", None, st.eqn.aval.dtype, n_out * chunks, "scratch"))
-    scratch.append(Param("cnt", None, np.uint32, n_out, "counter"))
-    return scratch, chunks
+        scratch.append(Param("ws1", None, st.eqn.aval.dtype, n_out * form.chunks, "scratch"))
+    counters = n_out if form.strategy == "split" else -(-n_out // form.tile[0])
+    scratch.append(Param("cnt", None, np.uint32, counters, "counter"))
+    return scratch
 
 
 def _dim_lets(b, var, shape, prefix, define):

@@ -12,14 +12,20 @@ the cross-thread combine, the leader), the function signature and how it is laun
 The C that only some kernels need (warp shuffles, the argmax/argmin step, nextafter in 16 bits)
 lives in gpuxla/kernels/gx_reduce.cuh; each kernel's text carries the sections of it that it uses.
 
-Reduction strategies (lower.choose_strategy), all deterministic -- the order in which values
-are combined depends only on the shapes, never on timing:
-  thread  one thread per output row, a sequential loop over the row (column reductions);
+Reduction strategies (lower.choose_form), all deterministic -- the order in which values are
+combined depends only on the shapes (baked into the text), never on timing or on the grid: every
+form loops over its work items grid-stride, so any grid gives the same bits.
+  thread  one thread per output row, a sequential loop over the row (short rows);
   warp    one warp per row: lanes stride the row, then a shuffle tree to lane 0 and a broadcast;
   block   one block per row: warp trees, per-warp partials in shared memory, every warp reduces
           the partials in the same order so all threads hold the same bits;
-  split   few long rows: blocks reduce chunks into a scratch array, the last block to finish
-          (atomic counter) reduces the partials in chunk order and runs the epilogue.
+  split   few long rows: each row is cut into fixed chunks, a block reduces a chunk into a
+          scratch array, and the block that completes the row (atomic counter) reduces its
+          partials in chunk order and runs the epilogue;
+  tile    reductions whose neighbouring outputs are contiguous (column sums, middle axes): a block
+          is (outputs x row lanes) threads, each striding the reduced axis for its output, the row
+          lanes combined by a fixed halving tree in shared memory; long columns are cut into chunks
+          combined like split's, by the block that completes the tile.
 """
 import hashlib
 import re
@@ -27,8 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .builder import _uses, _walk, prune
 from .cexpr import literal, stype
-from .lower import ARG_REDUCE, reduce_combine
+from .lower import ARG_REDUCE, ROW_CACHE, ROW_CACHE_VALUES, reduce_combine
 
 BLOCK = 256
 MAX_GRID = 8192
@@ -68,7 +75,7 @@ class CStyle:
             elif op == "set":
                 out.append(f"{pad}{st[1]} = {st[2]};")
             elif op == "store":
-                out.append(f"{pad}{st[1]}[{st[2]}] = {st[3]};")
+                out.append(self.store(st, pad))
             elif op == "if":
                 for k, (cond, body) in enumerate(st[1]):
                     head = "if" if k == 0 else "} else if" if cond is not None else "} else"
@@ -81,6 +88,13 @@ class CStyle:
             else:
                 out += self.skeleton(st, ind)
         return out
+
+    def body(self):
+        """The statements to print (a dialect may rewrite the kernel's)."""
+        return self.k.body
+
+    def store(self, st, pad):
+        return f"{pad}{st[1]}[{st[2]}] = {st[3]};"
 
     def skeleton(self, st, ind):
         raise NotImplementedError(type(self).__name__)
@@ -100,7 +114,9 @@ class CStyle:
         k = self.k
         if any(st.arg for st in k.info.get("stages", ())):
             self.helpers.add("arg")
-        body = [f"  typedef {k.ix_type} gx_ix;"] + self.prologue() + self.stmts(k.body, 1)
+        stmts = self.body()
+        k.row_reads = _row_reads(stmts, [p.name for p in k.params if p.role == "in"])
+        body = [f"  typedef {k.ix_type} gx_ix;"] + self.prologue() + self.stmts(stmts, 1)
         text = "\n".join(body)
         if "gx_nextafter_f16" in text or "gx_nextafter_bf16" in text:
             self.helpers.add("nextafter16")
@@ -120,6 +136,10 @@ class CudaDialect(CStyle):
     def __init__(self, k):
         super().__init__(k)
         self.block = launch_block(k)
+        self.form = k.info.get("form")
+        self.chunks = k.info.get("chunks", 1)
+        self.cache = None      # (values per thread, first lane, stride) when rows live in registers
+        self.tail = 0          # where the scalar loop starts (the tail of a vectorised loop)
 
     def prologue(self):
         k, out = self.k, []
@@ -131,8 +151,15 @@ class CudaDialect(CStyle):
                 out.append(f"  __shared__ {st.acc_type} gx_sm{st.k}[32];")
                 if st.arg:
                     out.append(f"  __shared__ {st.idx_type} gx_si{st.k}[32];")
-            if k.strategy == "split":
-                out.append("  __shared__ bool gx_last;")
+        if k.strategy == "tile":
+            w, h = self.form.tile
+            out += [f"  const int gx_ol = threadIdx.x & {w - 1};", f"  const int gx_rl = threadIdx.x / {w};"]
+            for st in k.info["stages"]:
+                out.append(f"  __shared__ {st.acc_type} gx_sm{st.k}[{w * h}];")
+                if st.arg:
+                    out.append(f"  __shared__ {st.idx_type} gx_si{st.k}[{w * h}];")
+        if self.chunks > 1:
+            out.append("  __shared__ bool gx_last;")
         return out
 
     def function(self, text):
@@ -142,24 +169,121 @@ class CudaDialect(CStyle):
     def finish(self, k):
         k.launch = launch_config(k)
 
+    # --- rows kept in registers ---------------------------------------------------------------
+    def body(self):
+        """A reduction of several passes over rows short enough to sit in registers (at most
+        ROW_CACHE values per thread) reads each row once: a value a pass computes (or loads) at
+        the reduced index that a later pass needs again -- the same builder key -- is kept in a
+        per-thread array indexed by the pass's unrolled iteration and read back there, so the row
+        is loaded in the first pass and exp/tanh are evaluated in one. The passes visit the same
+        indices in the same order as without the cache: the same bits."""
+        k = self.k
+        lanes = {"thread": ("0", 1), "warp": ("gx_lane", 32), "block": ("threadIdx.x", self.block)}
+        if k.strategy == "tile" and self.chunks == 1:
+            lanes["tile"] = ("gx_rl", self.form.tile[1])
+        if k.kind != "reduction" or k.strategy not in lanes or self.n_red == 0:
+            return k.body
+        lane, step = lanes[k.strategy]
+        j = -(-self.n_red // step)
+        if j > ROW_CACHE:
+            return k.body
+        out, cached = [], False
+        for st in k.body:
+            if st[0] == "for_out":
+                row = self._cache_passes(st[1], j)
+                cached = row is not None
+                st = ("for_out", row) if cached else st
+            out.append(st)
+        if cached:
+            self.cache = (j, lane, step)
+        return out
+
+    def _cache_passes(self, row, j):
+        """The row's statements with values shared by its passes kept in registers, or None."""
+        passes = [i for i, st in enumerate(row) if st[0] == "for_red"]
+        if len(passes) < 2:
+            return None
+        allowed = None
+        while True:
+            new, arrays, first = self._rewrite(row, passes, allowed)
+            used = {}
+            _uses(prune(new), used)
+            live = [key for key, arr in arrays.items() if used.get(arr)]
+            if len(live) * j <= ROW_CACHE_VALUES:
+                break
+            allowed = set(live[:ROW_CACHE_VALUES // j])
+        if not live:
+            return None
+        for key in live:               # the first pass to compute a kept value stores it
+            n, name, ct = first[key]
+            body = new[passes[n]][1]
+            at = next(i for i, st in enumerate(body) if st[0] == "let" and st[2] == name)
+            body.insert(at + 1, ("set", f"{arrays[key]}[gx_j]", name))
+        decls = [("decl", first[key][2], f"{arrays[key]}[{j}]") for key in live]
+        return decls + prune(new)
+
+    def _rewrite(self, row, passes, allowed):
+        keys = self.k.info.get("keys", {})
+        first, arrays, new = {}, {}, list(row)
+        for n, i in enumerate(passes):
+            body = []
+            for st in row[i][1]:
+                key = keys.get(st[2]) if st[0] == "let" else None
+                if key is not None and key[0] != "e":
+                    if key in first and first[key][0] < n and (allowed is None or key in allowed):
+                        st = ("let", st[1], st[2], f"{arrays.setdefault(key, f'gx_c{len(arrays)}')}[gx_j]")
+                    else:
+                        first.setdefault(key, (n, st[2], st[1]))
+                body.append(st)
+            new[i] = ("for_red", body)
+        return new, arrays, first
+
+    def store(self, st, pad):
+        # A tile's threads past the last output compute a copy of it (their index is clamped) and
+        # must not write.
+        guard = "if (gx_live) " if self.k.strategy == "tile" else ""
+        return f"{pad}{guard}{st[1]}[{st[2]}] = {st[3]};"
+
     def skeleton(self, st, ind):
         k, pad, op = self.k, "  " * ind, st[0]
         s = k.strategy
         if op == "for_out":
+            p1 = pad + "  "
             if s.startswith("loop"):
-                head = (f"for (gx_ix i = (gx_ix)blockIdx.x * blockDim.x + threadIdx.x; i < {k.size}; "
-                        f"i += (gx_ix)gridDim.x * blockDim.x) {{")
+                start = f"{self.tail} + " if self.tail else ""
+                head = [f"for (gx_ix i = {start}(gx_ix)blockIdx.x * blockDim.x + threadIdx.x; i < {k.size}; "
+                        f"i += (gx_ix)gridDim.x * blockDim.x) {{"]
             elif s == "thread":
-                head = (f"for (gx_ix o = (gx_ix)blockIdx.x * blockDim.x + threadIdx.x; o < {self.n_out}; "
-                        f"o += (gx_ix)gridDim.x * blockDim.x) {{")
+                head = [f"for (gx_ix o = (gx_ix)blockIdx.x * blockDim.x + threadIdx.x; o < {self.n_out}; "
+                        f"o += (gx_ix)gridDim.x * blockDim.x) {{"]
             elif s == "warp":
-                head = (f"for (gx_ix o = ((gx_ix)blockIdx.x * blockDim.x + threadIdx.x) >> 5; o < {self.n_out}; "
-                        f"o += ((gx_ix)gridDim.x * blockDim.x) >> 5) {{")
+                head = [f"for (gx_ix o = ((gx_ix)blockIdx.x * blockDim.x + threadIdx.x) >> 5; o < {self.n_out}; "
+                        f"o += ((gx_ix)gridDim.x * blockDim.x) >> 5) {{"]
             elif s == "block":
-                head = f"for (gx_ix o = blockIdx.x; o < {self.n_out}; o += gridDim.x) {{"
-            else:  # split
-                head = "{\n" + pad + "  const gx_ix o = blockIdx.y;"
-            return [pad + head] + self.stmts(st[1], ind + 1) + [pad + "}"]
+                head = [f"for (gx_ix o = blockIdx.x; o < {self.n_out}; o += gridDim.x) {{"]
+            elif s == "split":   # work item t: chunk t % chunks of row t / chunks
+                c = self.chunks
+                head = [f"for (gx_ix gx_t = blockIdx.x; gx_t < {self.n_out * c}; gx_t += gridDim.x) {{",
+                        f"{p1}const gx_ix o = gx_t / {c}, gx_c = gx_t % {c};"]
+            else:                # tile: work item t is chunk t % chunks of tile t / chunks
+                c, (w, _) = self.chunks, self.form.tile
+                n_t = -(-self.n_out // w)
+                item = f"gx_tile = gx_t / {c}, gx_c = gx_t % {c}" if c > 1 else "gx_tile = gx_t"
+                head = [f"for (gx_ix gx_t = blockIdx.x; gx_t < {n_t * c}; gx_t += gridDim.x) {{",
+                        f"{p1}const gx_ix {item};",
+                        f"{p1}const bool gx_live = gx_tile * {w} + gx_ol < {self.n_out};",
+                        f"{p1}const gx_ix o = gx_live ? gx_tile * {w} + gx_ol : {self.n_out - 1};"]
+            return [pad + head[0]] + head[1:] + self.stmts(st[1], ind + 1) + [pad + "}"]
+        if op == "for_red" and self.cache is not None:
+            j, lane, step = self.cache
+            p1 = pad + "  "
+            r = f"{lane} + (gx_ix)gx_j * {step}" if step > 1 else "gx_j"
+            exact = j * step == self.n_red      # every lane's last index exists
+            head = [f"{pad}#pragma unroll", f"{pad}for (int gx_j = 0; gx_j < {j}; ++gx_j) {{",
+                    f"{p1}const gx_ix r = {r};"]
+            if exact:
+                return head + self.stmts(st[1], ind + 1) + [pad + "}"]
+            return head + [f"{p1}if (r < {self.n_red}) {{"] + self.stmts(st[1], ind + 2) + [p1 + "}", pad + "}"]
         if op == "for_red":
             if s == "thread":
                 head = f"for (gx_ix r = 0; r < {self.n_red}; ++r) {{"
@@ -168,22 +292,28 @@ class CudaDialect(CStyle):
             elif s == "block":
                 head = f"for (gx_ix r = threadIdx.x; r < {self.n_red}; r += {self.block}) {{"
             else:
-                c = -(-self.n_red // k.info["chunks"])
-                return [f"{pad}for (gx_ix r = (gx_ix)blockIdx.x * {c} + threadIdx.x, gx_end = (gx_ix)blockIdx.x < "
-                        f"{k.info['chunks'] - 1} ? ((gx_ix)blockIdx.x + 1) * {c} : {self.n_red}; r < gx_end; "
-                        f"r += {self.block}) {{"] + \
-                    self.stmts(st[1], ind + 1) + [pad + "}"]
+                lane, step = ("threadIdx.x", self.block) if s == "split" else ("gx_rl", self.form.tile[1])
+                head = self._chunk_loop(lane, step)
             return [pad + head] + self.stmts(st[1], ind + 1) + [pad + "}"]
         if op == "group_reduce":
             return [pad + line for line in self.group_reduce(st[1])]
         if op == "leader":
             if s == "thread":
                 return [pad + "{"] + self.stmts(st[1], ind + 1) + [pad + "}"]
-            cond = "gx_lane == 0" if s == "warp" else "threadIdx.x == 0"
+            cond = {"warp": "gx_lane == 0", "tile": "gx_rl == 0"}.get(s, "threadIdx.x == 0")
             return [f"{pad}if ({cond}) {{"] + self.stmts(st[1], ind + 1) + [pad + "}"]
         if op == "vec":
             return self.vec(st, ind)
         raise ValueError(f"unknown kernel IR statement {op!r}")
+
+    def _chunk_loop(self, lane, step):
+        """The loop head over chunk gx_c of the reduced axis (the whole axis when there is one chunk)."""
+        c, n = self.chunks, self.n_red
+        if c == 1:
+            return f"for (gx_ix r = {lane}; r < {n}; r += {step}) {{"
+        size = -(-n // c)
+        return (f"for (gx_ix r = gx_c * {size} + {lane}, gx_end = gx_c < {c - 1} ? (gx_c + 1) * {size} : {n}; "
+                f"r < gx_end; r += {step}) {{")
 
     # --- reductions ---------------------------------------------------------------------------
     def _combine(self, st, a, b, ai=None, bi=None):
@@ -209,6 +339,9 @@ class CudaDialect(CStyle):
             out.append(f"{st.idx} = gx_shfl0({st.idx});")
         return out
 
+    def _idx_max(self, st):
+        return literal(np.iinfo(st.eqn.aval.dtype).max, st.eqn.aval.dtype)
+
     def _block_tree(self, st):
         nw = self.block // 32
         sm, si = f"gx_sm{st.k}", f"gx_si{st.k}"
@@ -219,9 +352,32 @@ class CudaDialect(CStyle):
         out += ["__syncthreads();",
                 f"{st.acc} = gx_lane < {nw} ? {sm}[gx_lane] : {st.identity};"]
         if st.arg:
-            out.append(f"{st.idx} = gx_lane < {nw} ? {si}[gx_lane] : "
-                       f"{literal(np.iinfo(st.eqn.aval.dtype).max, st.eqn.aval.dtype)};")
+            out.append(f"{st.idx} = gx_lane < {nw} ? {si}[gx_lane] : {self._idx_max(st)};")
         return out + self._warp_tree(st) + self._bcast(st) + ["__syncthreads();"]
+
+    def _tile_tree(self, st):
+        """The row lanes of a tile combined in shared memory by a fixed halving tree (lane j takes
+        j + h at each step); every thread then reads its output's value."""
+        w, h = self.form.tile
+        sm, si = f"gx_sm{st.k}", f"gx_si{st.k}"
+        at = f"gx_rl * {w} + gx_ol"
+        out = [f"{sm}[{at}] = {st.acc};"] + ([f"{si}[{at}] = {st.idx};"] if st.arg else []) + ["__syncthreads();"]
+        d = h // 2
+        while d:
+            out.append(f"if (gx_rl < {d}) {{")
+            if st.arg:
+                out += [f"  {st.acc_type} gx_a = {sm}[{at}]; {st.idx_type} gx_ai = {si}[{at}];",
+                        f"  {self._combine(st, 'gx_a', f'{sm}[{at} + {d * w}]', 'gx_ai', f'{si}[{at} + {d * w}]')}",
+                        f"  {sm}[{at}] = gx_a; {si}[{at}] = gx_ai;"]
+            else:
+                pair = reduce_combine(st.prim, st.in_dtype, f"{sm}[{at}]", f"{sm}[{at} + {d * w}]")
+                out.append(f"  {sm}[{at}] = {pair};")
+            out += ["}", "__syncthreads();"]
+            d //= 2
+        out.append(f"{st.acc} = {sm}[gx_ol];")
+        if st.arg:
+            out.append(f"{st.idx} = {si}[gx_ol];")
+        return out + ["__syncthreads();"]
 
     def group_reduce(self, st):
         s = self.k.strategy
@@ -229,30 +385,37 @@ class CudaDialect(CStyle):
             return []
         if s == "warp":
             return self._warp_tree(st) + self._bcast(st)
-        if s == "block":
-            return self._block_tree(st)
-        c = self.k.info["chunks"]
-        ws, wi = "ws0", "ws1"
-        idx_max = literal(np.iinfo(st.eqn.aval.dtype).max, st.eqn.aval.dtype) if st.arg else None
-        out = self._block_tree(st)
-        out += ["if (threadIdx.x == 0) {",
-                f"  {ws}[o * {c} + blockIdx.x] = {st.acc};"]
+        out = self._block_tree(st) if s in ("block", "split") else self._tile_tree(st)
+        if self.chunks > 1:
+            out += self._chunk_combine(st)
+        return out
+
+    def _chunk_combine(self, st):
+        """Partials of the chunks to scratch; the block that completes a row (split) or a tile
+        counts last, combines the partials in chunk order, and carries on with the row; the others
+        go to their next work item. The counter is left at zero for the next launch."""
+        c, ws, wi = self.chunks, "ws0", "ws1"
+        split = self.k.strategy == "split"
+        writer, counter = ("threadIdx.x == 0", "o") if split else ("gx_rl == 0 && gx_live", "gx_tile")
+        vol = f"((const volatile {st.acc_type}*){ws})[o * {c} + gx_j]"
+        out = [f"if ({writer}) {{", f"  {ws}[o * {c} + gx_c] = {st.acc};"]
         if st.arg:
-            out.append(f"  {wi}[o * {c} + blockIdx.x] = {st.idx};")
-        out += ["  __threadfence();",
-                f"  gx_last = atomicAdd(&cnt[o], 1u) == {c - 1}u;",
-                "}", "__syncthreads();", "if (!gx_last) return;", "__threadfence();",
+            out.append(f"  {wi}[o * {c} + gx_c] = {st.idx};")
+        out += ["}", "__threadfence();", "__syncthreads();",
+                f"if (threadIdx.x == 0) gx_last = atomicAdd(&cnt[{counter}], 1u) == {c - 1}u;",
+                "__syncthreads();", "if (!gx_last) continue;", "__threadfence();",
                 f"{st.acc} = {st.identity};"]
         if st.arg:
-            out += [f"{st.idx} = {idx_max};",
-                    f"for (gx_ix c = threadIdx.x; c < {c}; c += {self.block}) "
-                    + self._combine(st, st.acc, f"((const volatile {st.acc_type}*){ws})[o * {c} + c]",
-                                    st.idx, f"((const volatile {st.idx_type}*){wi})[o * {c} + c]")]
+            out.append(f"{st.idx} = {self._idx_max(st)};")
+            step = self._combine(st, st.acc, vol, st.idx, f"((const volatile {st.idx_type}*){wi})[o * {c} + gx_j]")
         else:
-            out.append(f"for (gx_ix c = threadIdx.x; c < {c}; c += {self.block}) "
-                       f"{self._combine(st, st.acc, f'((const volatile {st.acc_type}*){ws})[o * {c} + c]')}")
-        out += self._block_tree(st)
-        out.append("if (threadIdx.x == 0) cnt[o] = 0u;  // ready for the next launch")
+            step = self._combine(st, st.acc, vol)
+        if split:   # the block's threads share the partials of the row, then combine as a block
+            out.append(f"for (gx_ix gx_j = threadIdx.x; gx_j < {c}; gx_j += {self.block}) {step}")
+            out += self._block_tree(st)
+        else:       # each thread combines its output's partials in chunk order
+            out.append(f"for (gx_ix gx_j = 0; gx_j < {c}; ++gx_j) {step}")
+        out.append(f"if (threadIdx.x == 0) cnt[{counter}] = 0u;  // ready for the next launch")
         return out
 
     # --- vectorised loop ----------------------------------------------------------------------
@@ -280,7 +443,12 @@ class CudaDialect(CStyle):
         for p in outs:
             t = vt[4 * p.dtype.itemsize]
             out.append(f"{p2}reinterpret_cast<{t}*>({p.name})[gx_v] = *reinterpret_cast<const {t}*>({p.name}_v);")
-        out += [f"{p1}}}", f"{p1}return;", f"{pad}}}"]
+        out.append(f"{p1}}}")
+        if self.k.size % 4:      # the last n % 4 elements: the scalar loop from there
+            self.tail = self.k.size // 4 * 4
+            out += self.stmts(scalar, ind + 1)
+            self.tail = 0
+        out += [f"{p1}return;", f"{pad}}}"]
         return out + self.stmts(scalar, ind)
 
 
@@ -620,28 +788,43 @@ def launch_block(k):
     if s.startswith("loop") or s == "thread":
         n = k.size if s != "loop-vec4" else k.size // 4
         return int(min(BLOCK, max(32, -(-n // 32) * 32)))
-    if s == "block":
-        n = k.info["n_red"]
-        return 512 if n >= 8192 else 256 if n >= 2048 else 128
-    return 256
+    return k.info["form"].threads
 
 
 def launch_config(k):
-    """(grid, block) as 3-tuples, from the shapes only (the same on every device)."""
+    """(grid, block) as 3-tuples, from the shapes only (the same on every device). Every form
+    loops over its work items grid-stride, so any grid computes the same bits; MAX_GRID caps it."""
     s, nt = k.strategy, launch_block(k)
     if s.startswith("loop"):
         work = k.size // 4 if s == "loop-vec4" else k.size
         return (max(1, min(-(-work // nt), MAX_GRID)), 1, 1), (nt, 1, 1)
-    n_out = k.info["n_out"]
+    n_out, c = k.info["n_out"], k.info.get("chunks", 1)
     if s == "thread":
         grid = -(-n_out // nt)
     elif s == "warp":
         grid = -(-n_out // (nt // 32))
     elif s == "block":
         grid = n_out
+    elif s == "split":
+        grid = n_out * c
     else:
-        return (k.info["chunks"], n_out, 1), (nt, 1, 1)
+        grid = -(-n_out // k.info["form"].tile[0]) * c
     return (max(1, min(grid, MAX_GRID)), 1, 1), (nt, 1, 1)
+
+
+def _row_reads(stmts, inputs):
+    """{input: passes over a row that load it} (loop kernels: one pass)."""
+    loops = [st for st in _walk(stmts) if st[0] == "for_red"]
+    if not loops:
+        return dict.fromkeys(inputs, 1)
+    out = {}
+    for st in loops:
+        used = {}
+        _uses([st], used)
+        for name in inputs:
+            if used.get(name):
+                out[name] = out.get(name, 0) + 1
+    return out
 
 
 def _describe(k):

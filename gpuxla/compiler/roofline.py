@@ -13,6 +13,7 @@ import math
 
 from ..core import primitives as P
 from ..core.graph import TRANSCENDENTAL
+from .lower import FILL_WARPS
 from .render import render
 
 
@@ -35,11 +36,17 @@ def _kernel_row(info, g):
     for s in g.stages:                                   # a reduction stage: one op per element read
         flops += info.avals[info.eqns[s].ins[0]].size
     grid, block = k.launch
+    reads = getattr(k, "row_reads", {})
+    by_name = {p.name: p.slot for p in k.params if p.role == "in"}
+    written = sum(_nbytes(info.avals[s]) for s in k.outputs)
     return {
         "name": k.name, "kind": k.kind, "strategy": k.strategy,
         "grid": grid, "block": block, "threads": math.prod(grid) * math.prod(block),
         "bytes_read": sum(_nbytes(info.avals[s]) for s in k.inputs),
-        "bytes_written": sum(_nbytes(info.avals[s]) for s in k.outputs),
+        "bytes_written": written,
+        "passes": max(reads.values(), default=1),
+        "bytes_traffic": written + sum(_nbytes(info.avals[s]) * max(1, reads.get(n, 1)) for n, s in by_name.items()),
+        "fill": min(1.0, math.prod(grid) * math.prod(block) / 32 / FILL_WARPS),
         "flops": flops, "transcendentals": trans,
     }
 
@@ -55,19 +62,29 @@ def _library_row(info, g):
     return {
         "name": e.prim.name, "kind": "library", "strategy": "", "grid": None, "block": None, "threads": None,
         "bytes_read": sum(_nbytes(info.avals[s]) for s in e.ins if not isinstance(info.avals[s], tuple)),
-        "bytes_written": sum(_nbytes(a) for a in outs),
+        "bytes_written": sum(_nbytes(a) for a in outs), "passes": 1, "fill": None,
         "flops": flops, "transcendentals": 0,
     }
 
 
 def rows(fusion):
     """One dict per step of a fused program (compiler.fusion.Fusion), in order: name, kind,
-    strategy, grid, block, threads, bytes_read, bytes_written, flops, transcendentals."""
+    strategy, grid, block, threads, bytes_read, bytes_written (what it must move), passes (reads
+    of a reduction's rows), bytes_traffic (what it does move), fill (share of a GPU its launch
+    keeps busy), est_bandwidth (the two together), flops, transcendentals."""
     for k in fusion.kernels:
         if k.launch is None:
             render(k)
     info = fusion.info
-    return [_library_row(info, g) if g.kind == "library" else _kernel_row(info, g) for g in fusion.groups]
+    out = [_library_row(info, g) if g.kind == "library" else _kernel_row(info, g) for g in fusion.groups]
+    for r in out:
+        r.setdefault("bytes_traffic", r["bytes_read"] + r["bytes_written"])
+        # The share of the memory bandwidth a kernel can reach, statically: bytes it must move over
+        # bytes it does move (a row read in several passes), times how much of the GPU its launch
+        # keeps busy (warps over lower.FILL_WARPS). 1.0 is the roofline; a GPU run measures the rest.
+        r["est_bandwidth"] = None if r["fill"] is None else \
+            (r["bytes_read"] + r["bytes_written"]) / max(r["bytes_traffic"], 1) * r["fill"]
+    return out
 
 
 def totals(report):
@@ -80,13 +97,15 @@ def totals(report):
 def table(report, bandwidth=None):
     """The report as text. With `bandwidth` (bytes/s), each row also gets the time its bytes take
     at that bandwidth: the floor a kernel can reach."""
-    head = f"{'step':<28} {'strategy':<10} {'launch':<18} {'MB moved':>9} {'MFLOP':>8} {'trans/M':>8} {'F/B':>6}"
+    head = (f"{'step':<28} {'strategy':<10} {'launch':<18} {'MB moved':>9} {'passes':>6} {'est %bw':>7} "
+            f"{'MFLOP':>8} {'trans/M':>8} {'F/B':>6}")
     lines = [head + (f" {'floor µs':>9}" if bandwidth else "")]
     for r in report:
         moved = r["bytes_read"] + r["bytes_written"]
         launch = f"{r['grid'][0]}x{r['grid'][1]}x{r['block'][0]}" if r["grid"] else "-"
+        est = f"{100 * r['est_bandwidth']:.0f}" if r["est_bandwidth"] is not None else "-"
         line = (f"{r['name'][:28]:<28} {r['strategy'][:10]:<10} {launch:<18} {moved / 1e6:>9.3f} "
-                f"{r['flops'] / 1e6:>8.3f} {r['transcendentals'] / 1e6:>8.3f} "
+                f"{r['passes']:>6} {est:>7} {r['flops'] / 1e6:>8.3f} {r['transcendentals'] / 1e6:>8.3f} "
                 f"{(r['flops'] + r['transcendentals']) / max(moved, 1):>6.2f}")
         if bandwidth:
             line += f" {moved / bandwidth * 1e6:>9.2f}"
