@@ -62,3 +62,44 @@ def test_an_executable_is_one_nvrtc_program():
         a, b = f(jnp.asarray(x))
         np.testing.assert_allclose(np.asarray(a), np.tanh(x) * 2 + x.max(0), rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(np.asarray(b), np.exp(x).sum(1) + 0.5, rtol=1e-5, atol=1e-4)
+
+
+def test_nvrtc_runs_outside_the_global_lock(monkeypatch):
+    """While one program is in NVRTC, a cache hit and another program's compile go on; threads
+    wanting the program being built wait for that one run (NVRTC itself stubbed: a gate)."""
+    import threading
+    monkeypatch.setattr(nvrtc, "_memory", {})
+    monkeypatch.setattr(nvrtc, "_disk", type("NoDisk", (), {"get": lambda s, k: ("miss", None),
+                                                             "put": lambda s, k, v: None})())
+    gate, entered, runs = threading.Event(), threading.Event(), []
+
+    def fake_compile(source, arch, options, names, headers):
+        runs.append(source)
+        if "slow" in source:
+            entered.set()
+            assert gate.wait(30)
+        return b"CUBIN" + source.encode(), {}, ""
+    monkeypatch.setattr(nvrtc, "_nvrtc_compile", fake_compile)
+    monkeypatch.setattr(nvrtc, "headers_state", lambda: ({}, "h"))
+    nvrtc.compile_cubin("// warm", arch="sm_90")
+    results = {}
+
+    def get(name, src):
+        results[name] = nvrtc.compile_cubin(src, arch="sm_90")
+    slow = [threading.Thread(target=get, args=(f"slow{i}", "// slow")) for i in range(3)]
+    slow[0].start()
+    assert entered.wait(30)
+    for t in slow[1:]:
+        t.start()
+    # NVRTC is busy with "slow": a hit and another program still finish (they would hang under one lock)
+    for name, src in (("warm", "// warm"), ("other", "// other")):
+        t = threading.Thread(target=get, args=(name, src))
+        t.start()
+        t.join(10)
+        assert not t.is_alive(), f"compile_cubin of {name!r} waited for another program's NVRTC run"
+    gate.set()
+    for t in slow:
+        t.join(30)
+    assert bytes(results["slow0"]) == bytes(results["slow1"]) == bytes(results["slow2"]) == b"CUBIN// slow"
+    assert bytes(results["other"]) == b"CUBIN// other"
+    assert runs.count("// slow") == 1 and runs.count("// warm") == 1

@@ -255,20 +255,15 @@ def _nvrtc_compile(source, arch, options, name_expressions, headers) -> tuple[by
         nv.nvrtcDestroyProgram(prog)
 
 
-def compile_cubin(source: str, name_expressions=(), arch: str | None = None, options=()) -> bytes:
-    """Compile CUDA C `source` to a CUBIN for `arch` (default: the GPU's, else sm_90).
+_building: dict = {}        # key -> the lock its one NVRTC run holds
 
-    Returns a `Cubin` (a bytes subclass; `.lowered_names` has the mangled name of each entry of
-    `name_expressions`, for templated kernels).  Raises CompileError with NVRTC's log and the
-    numbered source.
-    """
-    t0 = time.perf_counter()
-    arch = normalize_arch(arch) if arch is not None else default_arch()
-    options = tuple(str(o) for o in options)
-    name_expressions = tuple(str(n) for n in name_expressions)
-    headers, digest = headers_state()
-    key = _key(source, arch, options, name_expressions, digest)
-    label = _kernel_label(source)
+
+def _new_entry(arch):
+    return {"arch": arch, "cold_s": None, "cached_s": None, "hits": 0, "last": None}
+
+
+def _cached(key, label, stat_key, arch, t0):
+    """The CUBIN of `key` from memory or disk (counted in compile_stats), or None."""
     with _lock:
         hit = _memory.get(key)
         where = "memory"
@@ -284,24 +279,55 @@ def compile_cubin(source: str, name_expressions=(), arch: str | None = None, opt
             elif status != "miss":  # corrupt, truncated or foreign: never trusted, rebuilt
                 compile_stats["disk_rebuilt"] += 1
                 log.warning("gpuxla: rebuilding an unusable NVRTC cache entry for %s", label)
-        stat_key = f"{label}@{arch}"
-        new_entry = {"arch": arch, "cold_s": None, "cached_s": None, "hits": 0, "last": None}
         if hit is not None:
-            entry = compile_stats["kernels"].setdefault(stat_key, new_entry)
-            dt = time.perf_counter() - t0
+            entry = compile_stats["kernels"].setdefault(stat_key, _new_entry(arch))
             compile_stats["memory_hits" if where == "memory" else "disk_hits"] += 1
-            entry.update(cached_s=dt, hits=entry["hits"] + 1, last=where)
+            entry.update(cached_s=time.perf_counter() - t0, hits=entry["hits"] + 1, last=where)
+        return hit
+
+
+def compile_cubin(source: str, name_expressions=(), arch: str | None = None, options=()) -> bytes:
+    """Compile CUDA C `source` to a CUBIN for `arch` (default: the GPU's, else sm_90).
+
+    Returns a `Cubin` (a bytes subclass; `.lowered_names` has the mangled name of each entry of
+    `name_expressions`, for templated kernels).  Raises CompileError with NVRTC's log and the
+    numbered source.
+    """
+    t0 = time.perf_counter()
+    arch = normalize_arch(arch) if arch is not None else default_arch()
+    options = tuple(str(o) for o in options)
+    name_expressions = tuple(str(n) for n in name_expressions)
+    headers, digest = headers_state()
+    key = _key(source, arch, options, name_expressions, digest)
+    label = _kernel_label(source)
+    stat_key = f"{label}@{arch}"
+    hit = _cached(key, label, stat_key, arch, t0)
+    if hit is not None:
+        return hit
+    # NVRTC runs outside the global lock (a big program takes 0.2-0.7 s; threads compiling other
+    # programs, and every cache hit, go on meanwhile); one run per key: a thread that wants the
+    # program being built waits for it and takes it from the memory cache.
+    with _lock:
+        building = _building.setdefault(key, threading.Lock())
+    with building:
+        hit = _cached(key, label, stat_key, arch, t0)
+        if hit is not None:
             return hit
-        image, lowered, text = _nvrtc_compile(source, arch, options, name_expressions, headers)
-        out = Cubin(image)
-        out.key, out.arch, out.lowered_names, out.log = key, arch, lowered, text
-        _memory[key] = out
-        _disk.put(key, _encode(out))  # a read-only or full disk: it warns, we go on from memory
-        dt = time.perf_counter() - t0
-        entry = compile_stats["kernels"].setdefault(stat_key, new_entry)
-        compile_stats["nvrtc"] += 1
-        compile_stats["nvrtc_seconds"] += dt
-        entry.update(cold_s=dt, last="nvrtc")
+        try:
+            image, lowered, text = _nvrtc_compile(source, arch, options, name_expressions, headers)
+            out = Cubin(image)
+            out.key, out.arch, out.lowered_names, out.log = key, arch, lowered, text
+            with _lock:
+                _memory[key] = out
+                _disk.put(key, _encode(out))  # a read-only or full disk: it warns, we go on from memory
+                dt = time.perf_counter() - t0
+                entry = compile_stats["kernels"].setdefault(stat_key, _new_entry(arch))
+                compile_stats["nvrtc"] += 1
+                compile_stats["nvrtc_seconds"] += dt
+                entry.update(cold_s=dt, last="nvrtc")
+        finally:        # (after the CUBIN is in memory: a later thread finds it there)
+            with _lock:
+                _building.pop(key, None)
     if config.DEBUG.get() >= 4 and text:
         print(f"[gpuxla] NVRTC log for {label} ({arch}):\n{text}", file=sys.stderr)
     return out
