@@ -262,12 +262,12 @@ def _new_entry(arch):
     return {"arch": arch, "cold_s": None, "cached_s": None, "hits": 0, "last": None}
 
 
-def _cached(key, label, stat_key, arch, t0):
-    """The CUBIN of `key` from memory or disk (counted in compile_stats), or None."""
+def _cached(key, label, stat_key, arch, t0, disk=True):
+    """The CUBIN of `key` from memory (or disk; counted in compile_stats), or None."""
     with _lock:
         hit = _memory.get(key)
         where = "memory"
-        if hit is None:
+        if hit is None and disk:
             status, payload = _disk.get(key)
             try:
                 hit = _decode(payload, key) if status == "hit" else None
@@ -309,8 +309,8 @@ def compile_cubin(source: str, name_expressions=(), arch: str | None = None, opt
     # program being built waits for it and takes it from the memory cache.
     with _lock:
         building = _building.setdefault(key, threading.Lock())
-    with building:
-        hit = _cached(key, label, stat_key, arch, t0)
+    with building:      # (built by the thread we waited for: in memory; the disk was read above)
+        hit = _cached(key, label, stat_key, arch, t0, disk=False)
         if hit is not None:
             return hit
         try:
