@@ -346,3 +346,10 @@ def test_scatter_permute_all_to_all_nested_with_vmap():
     ref = np.stack([np.stack([tot_i[j][:, i] * tot_j[i][2 * j:2 * j + 2].sum() for j in range(3)])
                     for i in range(2)])
     close(got, ref)
+    with pytest.raises(ValueError, match="all_to_all: the split axis 0 of an operand of shape \\(3, 2\\) must equal "
+                                         "the axis size 2"):
+        jax.pmap(lambda v: lax.all_to_all(v, "i", 0, 1), axis_name="i")(jnp.ones((2, 3, 2)))
+    with pytest.raises(ValueError, match="all_to_all: concat_axis 2 is out of bounds"):
+        jax.vmap(lambda v: lax.all_to_all(v, "i", 0, 2, tiled=True), axis_name="i")(jnp.ones((2, 4, 2)))
+    with pytest.raises(NotImplementedError, match="all_to_all: axis_index_groups"):
+        jax.vmap(lambda v: lax.all_to_all(v, "i", 0, 0, axis_index_groups=[[0, 1]]), axis_name="i")(jnp.ones((2, 2)))
