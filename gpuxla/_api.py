@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .backends import get_backend
+from .backends import current_device, get_backend
 from .core.graph import Array, from_buffer, realize
 from .parallel.devices import (devices, local_devices, device_count, local_device_count,  # noqa: F401
                                process_index, process_count)
@@ -39,7 +39,7 @@ def device_put(x, device=None):
     # On a GPU other than the default one the buffer moves there; computations on it copy it back
     # to the GPU computing (JAX would compute on its device), pmap uses it where it is.
     gpu = None
-    if backend.platform == "cuda" and device != backend.device:
+    if backend.platform == "cuda" and device != current_device():
         from .parallel.devices import gpu_ordinals
         gpu = gpu_ordinals()[local_devices().index(device)]
 

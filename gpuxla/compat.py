@@ -86,7 +86,7 @@ _BLOCKED_ROOTS = ("jax", "jaxlib")
 _MODULE_ATTRS = {"jax.config"}
 # JAX functions that libraries only wrap or name at import time (chex wraps the collectives; flax
 # probes for new_ref): here they exist, and calling one raises NotImplementedError naming it.
-_RAISE_WHEN_CALLED = ("jax.lax.all_to_all", "jax.lax.pswapaxes", "jax.new_ref")
+_RAISE_WHEN_CALLED = ("jax.lax.pswapaxes", "jax.new_ref")
 
 
 def _jax_array_type():

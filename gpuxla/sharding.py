@@ -149,8 +149,8 @@ class Sharding:
 
 
 def _default_device():
-    from . import devices
-    return devices()[0]
+    from . import local_devices
+    return local_devices()[0]
 
 
 class SingleDeviceSharding(Sharding):

@@ -116,6 +116,10 @@ def test_rendezvous_of_three_processes():
         assert r["devices"] == [f"cpu:{i}" for i in range(6)]
         assert r["local"] == [2 * p, 2 * p + 1]
         assert "needs MPI" in r["refused"]      # CPU collectives across processes go through MPI only
+        # arrays live on the process's first device (JAX: devices()[process_index * local count])
+        assert r["array_device"] == f"cpu:{2 * p}" and r["array_devices"] == [f"cpu:{2 * p}"], r
+        assert r["sharding"] == f"{{CpuDevice(id={2 * p})}}", r
+        assert r["placed"] == f"cpu:{2 * p + 1}", r
 
 
 def test_a_process_that_never_arrives_is_a_timeout_everywhere():

@@ -31,7 +31,8 @@ def test_pmap_across_processes_matches_one_process(n):
     out = run(n, "check")
     for rank in range(n):
         for name in ("psum", "pmean_pmax_pmin", "all_gather", "all_gather_tiled", "psum_scatter", "ppermute",
-                     "axis_index", "grad"):
+                     "ppermute_partial", "psum_scatter_tiled_dim1", "all_to_all", "all_to_all_tiled",
+                     "grad_scatter_permute", "axis_index", "grad"):
             assert f"{rank} ok {name}" in out, out
 
 

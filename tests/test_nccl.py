@@ -50,10 +50,94 @@ def test_collectives_match_the_host_engine_and_numpy(n):
             assert got.shape == want[name].shape, name
             close(got, want[name])
             close(got, ref(X.astype(np.float64)))
-            # each collective of the trace is one NCCL call over a world of n
+            # each collective of the trace is one NCCL call over a world of n, NCCL's own for it
             assert all(c[1] == n for c in fake_nccl.calls), (name, fake_nccl.calls)
-            if name not in ("axis_index",):
-                assert fake_nccl.calls, name
+            kinds = {c[0] for c in fake_nccl.calls}
+            want_kind = next((k for p, k in _NCCL_CALL.items() if name.startswith(p)), "allReduce")
+            if name == "axis_index" or (want_kind == "send/recv" and n == 1):    # (a world of one: a copy)
+                assert not kinds, (name, kinds)
+            else:
+                assert kinds == {want_kind}, (name, kinds)
+
+
+_NCCL_CALL = {"all_gather": "allGather", "psum_scatter": "reduceScatter", "ppermute": "send/recv"}
+
+
+def _scatter_permute_table(n):
+    """(name, per-device function of v of shape (2n, 2n), NumPy result for the stacked X, the NCCL
+    calls expected: kind -> total count of elements (bytes for send/recv) over the world)."""
+    def block(a, i, axis, k):
+        return np.take(a, np.arange(i * k, (i + 1) * k), axis=axis)
+
+    def scatter(axis, tiled):
+        def ref(X):
+            out = np.stack([block(X.sum(0), i, axis, 2) for i in range(n)])
+            return out if tiled else np.expand_dims(out, axis + 1).reshape(out.shape)
+        return ref
+
+    def permute(perm):
+        def ref(X):
+            out = np.zeros_like(X)
+            for s_, d in perm:
+                out[d] = X[s_]
+            return out
+        return ref
+
+    def a2a(split, concat):
+        return lambda X: np.stack([np.concatenate([block(X[j], i, split, 2) for j in range(n)], axis=concat)
+                                   for i in range(n)])
+    nb = 4 * n * n * 4          # the bytes of one device's operand
+    cyc, ident = [(i, (i + 1) % n) for i in range(n)], [(i, i) for i in range(n)]
+    part = [(0, n - 1)] + ([(n - 1, 1)] if n > 2 else [])
+    return [
+        ("psum_scatter_tiled_dim0", lambda v: lax.psum_scatter(v, "i", tiled=True), scatter(0, True),
+         {"reduceScatter": 2 * 2 * n}),
+        ("psum_scatter_tiled_dim1", lambda v: lax.psum_scatter(v, "i", scatter_dimension=1, tiled=True),
+         scatter(1, True), {"reduceScatter": 2 * 2 * n}),
+        ("psum_scatter_dim0", lambda v: lax.psum_scatter(v.reshape(n, 2, 2 * n), "i"),
+         lambda X: scatter(0, True)(X).reshape(n, 2, 2 * n), {"reduceScatter": 2 * 2 * n}),
+        ("psum_scatter_dim1", lambda v: lax.psum_scatter(v.reshape(2 * n, n, 2), "i", scatter_dimension=1),
+         scatter(1, True), {"reduceScatter": 2 * 2 * n}),
+        # ppermute: one send/recv per edge that leaves a device, each moving one operand
+        ("ppermute_cycle", lambda v: lax.ppermute(v, "i", cyc), permute(cyc), {"send/recv": n * nb}),
+        ("ppermute_partial", lambda v: lax.ppermute(v, "i", part), permute(part), {"send/recv": len(part) * nb}),
+        ("ppermute_identity", lambda v: lax.ppermute(v, "i", ident), lambda X: X, {}),
+        ("all_to_all_tiled", lambda v: lax.all_to_all(v, "i", 1, 0, tiled=True), a2a(1, 0),
+         {"send/recv": (n - 1) * nb}),
+        ("all_to_all", lambda v: lax.all_to_all(v.reshape(n, 2, 2 * n), "i", 0, 2),
+         lambda X: np.stack([np.stack([X[j].reshape(n, 2, 2 * n)[i] for j in range(n)], axis=2)
+                             for i in range(n)]), {"send/recv": (n - 1) * nb}),
+    ]
+
+
+@pytest.mark.parametrize("n", (2, 4))
+def test_scatter_permute_all_to_all_use_nccls_own_calls(n):
+    X = RNG.standard_normal((n, 2 * n, 2 * n)).astype(np.float32)
+    table = _scatter_permute_table(n)
+    want = {name: on_host_devices(n, jax.pmap(f, axis_name="i"), X) for name, f, _, _ in table}
+    with fake_nccl.installed(n):
+        for name, f, ref, moved in table:
+            fake_nccl.calls.clear()
+            got = np.asarray(jax.pmap(f, axis_name="i")(jnp.asarray(X)))
+            assert got.shape == want[name].shape, name
+            close(got, want[name])
+            close(got, ref(X.astype(np.float64)))
+            total = {}
+            for kind, world, _, count in fake_nccl.calls:
+                assert world == n
+                total[kind] = total.get(kind, 0) + count
+            # reduceScatter logs each rank's block once per call (NCCL's recvcount); send/recv its bytes
+            assert total == moved, (name, fake_nccl.calls)
+        # psum_scatter in bfloat16 and ppermute of booleans: on NCCL's types, bytes for ppermute
+        Xb = X[:, :, :2]
+        got = jax.pmap(lambda v: lax.psum_scatter(v.astype(jnp.bfloat16), "i", tiled=True), axis_name="i")(
+            jnp.asarray(Xb))
+        assert got.dtype == jnp.bfloat16
+        close(np.asarray(got.astype(np.float32)), Xb.sum(0).reshape(n, 2, 2), tol=2e-2)
+        got = jax.pmap(lambda v: lax.ppermute(v > 0, "i", [(0, 1)]), axis_name="i")(jnp.asarray(Xb))
+        assert got.dtype == np.bool_
+        np.testing.assert_array_equal(np.asarray(got), [np.zeros_like(Xb[0], bool), Xb[0] > 0] + [
+            np.zeros_like(Xb[0], bool)] * (n - 2))
 
 
 def test_gradients_through_collectives():
@@ -63,11 +147,18 @@ def test_gradients_through_collectives():
           lambda v: jnp.sum(lax.all_gather(v, "i") * jnp.arange(float(n))[:, None]),
           lambda v: jnp.sum(lax.ppermute(v, "i", [(i, (i + 1) % n) for i in range(n)]) * v * v),
           lambda v: jnp.sum(lax.pmean(v * v, "i")),
-          lambda v: jnp.sum(lax.psum_scatter(jnp.outer(jnp.ones(n), v), "i") ** 2)]
+          lambda v: jnp.sum(lax.psum_scatter(jnp.outer(jnp.ones(n), v), "i") ** 2),
+          lambda v: jnp.sum(jnp.cos(lax.all_to_all(jnp.outer(jnp.arange(1.0, n + 1), v), "i", 0, 1)) * v[:, None])]
     want = [on_host_devices(n, jax.pmap(jax.grad(f), axis_name="i"), X) for f in fs]
+    # the transposes: all_gather's is a reduce-scatter, psum_scatter's an all-gather, ppermute's the
+    # inverse permutation (send/recv), all_to_all's an all_to_all (send/recv)
+    calls = [None, None, {"reduceScatter"}, {"send/recv"}, None, {"reduceScatter", "allGather"},
+             {"send/recv"}]
     with fake_nccl.installed(4):
-        for f, w in zip(fs, want):
+        for f, w, c in zip(fs, want, calls):
+            fake_nccl.calls.clear()
             close(jax.pmap(jax.grad(f), axis_name="i")(jnp.asarray(X)), w)
+            assert c is None or {k for k, *_ in fake_nccl.calls} == c, fake_nccl.calls
 
 
 def test_data_parallel_step_on_four_gpus_matches_one():

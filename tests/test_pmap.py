@@ -320,3 +320,36 @@ def test_num_cpu_devices_option_is_checked():
     with pytest.raises(ValueError, match="jax_num_cpu_devices must be a positive integer"):
         config.update("jax_num_cpu_devices", 0)
     assert jax.device_count() == 8
+
+
+def test_scatter_permute_all_to_all_nested_with_vmap():
+    # Each collective over the pmap axis and over an inner vmap axis at once: pmap(vmap) runs the
+    # inner one's batching rule on a batched operand ("not mine") and the engine's per-device
+    # rule; vmap(vmap) in both nesting orders batches each the other way. JAX 0.10.2 gives the
+    # same values (its vmap needs full permutations, so these are full).
+    X = RNG.standard_normal((2, 3, 6, 2)).astype(np.float32)
+    fs = [lambda v: lax.psum_scatter(v, "i", scatter_dimension=1) * lax.psum_scatter(v, "j", tiled=True).sum(),
+          lambda v: lax.ppermute(v, "i", [(0, 1), (1, 0)]) + lax.ppermute(v, "j", [(0, 2), (2, 1), (1, 0)]),
+          lambda v: (lax.all_to_all(v, "i", 1, 0, tiled=True).sum() + lax.all_to_all(v, "i", 1, 0)
+                     + lax.all_to_all(v, "j", 0, 1, tiled=True).sum()),
+          jax.grad(lambda v: jnp.sum(jnp.sin(lax.all_to_all(v, "i", 1, 0, tiled=True))
+                                     * lax.ppermute(v, "j", [(0, 1), (1, 2), (2, 0)]).sum()))]
+    x = jnp.asarray(X)
+    for f in fs:
+        want = jax.vmap(jax.vmap(f, axis_name="j"), axis_name="i")(x)
+        close(jax.pmap(jax.vmap(f, axis_name="j"), axis_name="i")(x), want)
+        close(jax.vmap(jax.vmap(f, axis_name="i"), axis_name="j", in_axes=1, out_axes=1)(x), want)
+    # against NumPy: the sum over both axes, scattered over both
+    got = jax.pmap(jax.vmap(fs[0], axis_name="j"), axis_name="i")(x)
+    tot_i = X.sum(0)                                        # (3, 6, 2): psum_scatter over i, dim 1
+    tot_j = X.sum(1)                                        # (2, 6, 2): tiled over j, dim 0
+    ref = np.stack([np.stack([tot_i[j][:, i] * tot_j[i][2 * j:2 * j + 2].sum() for j in range(3)])
+                    for i in range(2)])
+    close(got, ref)
+    with pytest.raises(ValueError, match="all_to_all: the split axis 0 of an operand of shape \\(3, 2\\) must equal "
+                                         "the axis size 2"):
+        jax.pmap(lambda v: lax.all_to_all(v, "i", 0, 1), axis_name="i")(jnp.ones((2, 3, 2)))
+    with pytest.raises(ValueError, match="all_to_all: concat_axis 2 is out of bounds"):
+        jax.vmap(lambda v: lax.all_to_all(v, "i", 0, 2, tiled=True), axis_name="i")(jnp.ones((2, 4, 2)))
+    with pytest.raises(NotImplementedError, match="all_to_all: axis_index_groups"):
+        jax.vmap(lambda v: lax.all_to_all(v, "i", 0, 0, axis_index_groups=[[0, 1]]), axis_name="i")(jnp.ones((2, 2)))

@@ -166,8 +166,15 @@ def synchronize(buf):
     get_backend().synchronize(buf)
 
 
+# The default device as the job sees it: installed by parallel/devices.py (backends may not
+# import parallel) so that, after gpuxla.distributed.initialize, process k's arrays report its own
+# first device, not the backend's device 0. None: the backend's device.
+default_device = None
+
+
 def current_device():
-    return get_backend().device
+    b = get_backend()
+    return b.device if default_device is None else default_device(b)
 
 
 _eager_cache = {}

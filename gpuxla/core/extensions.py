@@ -175,9 +175,18 @@ pmax_p = Primitive("pmax")
 pmin_p = Primitive("pmin")
 all_gather_p = Primitive("all_gather")  # params axis_name (one name), axis, tiled, axis_size
 axis_index_p = Primitive("axis_index")  # param axis_name (one name)
+# Member i keeps block i of the sum along scatter_dimension (the tiled form: lax.psum_scatter's
+# untiled one drops that length-1 axis). Params axis_name (one name), scatter_dimension, axis_size.
+psum_scatter_p = Primitive("psum_scatter")
+# Member src's operand becomes member dst's for each (src, dst) of perm; the others get zeros.
+ppermute_p = Primitive("ppermute")      # params axis_name (one name), perm (tuple of pairs)
+# Member i gets block i of split_axis from every member j, concatenated in j order along
+# concat_axis (the tiled form; lax.all_to_all's untiled one moves the split axis first).
+all_to_all_p = Primitive("all_to_all")  # params axis_name (one name), split_axis, concat_axis, axis_size
 # vmap's rewrite batches a node of these that names the axis being rewritten even when its
 # operand is unbatched; constant folding leaves them alone.
-COLLECTIVES = frozenset((psum_p, pmax_p, pmin_p, all_gather_p, axis_index_p))
+COLLECTIVES = frozenset((psum_p, pmax_p, pmin_p, all_gather_p, axis_index_p, psum_scatter_p, ppermute_p,
+                         all_to_all_p))
 
 
 def _gather_shape(avals, axis_name, axis, tiled, axis_size):
@@ -194,6 +203,26 @@ for _p in (psum_p, pmax_p, pmin_p):
     shape_rules[_p] = lambda avals, axis_name: avals[0]
 shape_rules[all_gather_p] = _gather_shape
 shape_rules[axis_index_p] = lambda avals, axis_name: Aval((), np.int32)
+
+
+def _scatter_shape(avals, axis_name, scatter_dimension, axis_size):
+    (a,) = avals
+    shape = list(a.shape)
+    shape[scatter_dimension] //= axis_size
+    return Aval(shape, a.dtype, a.weak_type)
+
+
+def _all_to_all_shape(avals, axis_name, split_axis, concat_axis, axis_size):
+    (a,) = avals
+    shape = list(a.shape)
+    shape[split_axis] //= axis_size
+    shape[concat_axis] *= axis_size
+    return Aval(shape, a.dtype, a.weak_type)
+
+
+shape_rules[psum_scatter_p] = _scatter_shape
+shape_rules[ppermute_p] = lambda avals, axis_name, perm: avals[0]
+shape_rules[all_to_all_p] = _all_to_all_shape
 
 for _p in COLLECTIVES:
     # The value depends on the other examples of the axis, so it is never concrete inside the

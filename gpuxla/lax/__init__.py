@@ -446,7 +446,7 @@ def scatter_points(x, indices, updates, axes, mode="set"):
     return P.scatter_p.bind(x, asarray(indices), updates, axes=tuple(axes), mode=mode)
 
 # The family modules, each with its primitives' rows; they import the wrappers above.
-from .collectives import psum, pmean, pmax, pmin, all_gather, axis_index, psum_scatter, ppermute  # noqa: E402
+from .collectives import psum, pmean, pmax, pmin, all_gather, axis_index, psum_scatter, ppermute, all_to_all  # noqa: E402,E501
 from .conv import *  # noqa: E402,F401,F403
 from .fft import *  # noqa: E402,F401,F403
 from . import linalg  # noqa: E402,F401

@@ -1,5 +1,5 @@
-"""Collectives over named axes: psum, pmean, pmax, pmin, all_gather, axis_index, and the
-composites psum_scatter and ppermute.
+"""Collectives over named axes: psum, pmean, pmax, pmin, all_gather, axis_index, psum_scatter,
+ppermute and all_to_all.
 
 Inside `vmap(f, axis_name='i')` these combine the values of all examples along axis 'i'; inside
 `pmap(f, axis_name='i')` the values of all devices. Each is a primitive whose node names its axes;
@@ -8,20 +8,23 @@ vmap's rewrite reduces over the batch axis when it reaches a node naming its own
 buffers. Outside a vmap or pmap binding the name they raise NameError, as JAX does. Their nodes
 never reach a backend's compiler.
 
-psum_scatter and ppermute are composites of psum / all_gather and axis_index: their derivatives
-and batching come from those, and an engine needs only the five primitives.
+psum_scatter, ppermute and all_to_all are primitives of their own (each engine moves only the
+data they need: a reduce-scatter, one send per permutation edge, one block per pair of members);
+their derivatives are each other's: psum_scatter's transpose is all_gather and back, ppermute's
+the inverse permutation, all_to_all's the all_to_all with split and concat swapped.
 """
 import numpy as np
 
-from ..core.extensions import all_gather_p, axis_index_p, pmax_p, pmin_p, psum_p
+from ..core.extensions import all_gather_p, all_to_all_p, axis_index_p, pmax_p, pmin_p, ppermute_p, psum_p
+from ..core.extensions import psum_scatter_p
 from ..core.graph import realize
 from ..transforms import batching
 from ..transforms.ad import jvp_rules, vjp_rules
 from ..tree_util import tree_map
-from . import asarray, convert_element_type, div, dynamic_index_in_dim, dynamic_slice_in_dim, eq, iota, mul
-from . import full_like, reduce_max, reduce_min, reduce_sum, reshape, select
+from . import asarray, concatenate, convert_element_type, div, eq
+from . import full_like, iota, mul, reduce_max, reduce_min, reduce_sum, reshape, slice_in_dim
 
-__all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "psum_scatter", "ppermute"]
+__all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "psum_scatter", "ppermute", "all_to_all"]
 
 # --- binding ----------------------------------------------------------------------------------
 def _names(axis_name):
@@ -132,10 +135,9 @@ def psum_scatter(x, axis_name, *, scatter_dimension=0, axis_index_groups=None, t
         if (size % n if tiled else size != n):
             raise ValueError(f"psum_scatter: the scatter dimension {dim} of an operand of shape {v.shape} must "
                              + (f"be a multiple of the axis size {n} (tiled)" if tiled else f"equal the axis size {n}"))
-        total, i = psum(v, name), axis_index(name)
-        if tiled:
-            return dynamic_slice_in_dim(total, mul(i, size // n), size // n, dim)
-        return dynamic_index_in_dim(total, i, dim, keepdims=False)
+        # One primitive, the tiled form (an engine's reduce-scatter); untiled drops the length-1 block.
+        out = _bind(psum_scatter_p, v, axis_name=(name,), scatter_dimension=dim, axis_size=n)
+        return out if tiled else reshape(out, v.shape[:dim] + v.shape[dim + 1:])
     return tree_map(one, x)
 
 
@@ -155,21 +157,39 @@ def ppermute(x, axis_name, perm):
     if any(not 0 <= a < n for a in srcs + dsts):
         raise ValueError(f"ppermute permutation indices must be in [0, {n}) for the axis {name!r} of size {n}, "
                          f"got {perm}.")
-    src_of = np.zeros(n, np.int32)
-    has = np.zeros(n, bool)
-    for s_, d in perm:
-        src_of[d], has[d] = s_, True
+    return tree_map(lambda v: _bind(ppermute_p, v, axis_name=(name,), perm=tuple(perm)), x)
+
+
+def all_to_all(x, axis_name, split_axis, concat_axis, *, axis_index_groups=None, tiled=False):
+    """Member i gets block i of `split_axis` from every member, stacked in member order along a new
+    axis `concat_axis` (split_axis, of the axis size, dropped); with `tiled`, the blocks are
+    concatenated along `concat_axis` instead.
+
+    >>> import gpuxla as jax, gpuxla.numpy as jnp
+    >>> jax.vmap(lambda v: jax.lax.all_to_all(v, 'i', 0, 0), axis_name='i')(jnp.arange(4.0).reshape(2, 2))
+    Array([[0., 2.],
+           [1., 3.]], dtype=float32)
+    """
+    if axis_index_groups is not None:
+        raise NotImplementedError("all_to_all: axis_index_groups is not supported by gpuxla")
+    name, n = _one_name(axis_name, "all_to_all")
 
     def one(v):
         v = asarray(v)
-        i = axis_index(name)
-        # Every member gathers every x and keeps its source's: the engine needs no send/recv of
-        # its own, and the derivative (a psum of the cotangents, indexed) is all_gather's.
-        got = dynamic_index_in_dim(all_gather(v, name), dynamic_index_in_dim(asarray(src_of), i, 0, False), 0, False)
-        if has.all():
-            return got
-        keep = dynamic_index_in_dim(asarray(has), i, 0, False)
-        return select(keep, got, full_like(got, 0))
+        for what, a in (("split_axis", split_axis), ("concat_axis", concat_axis)):
+            if not -v.ndim <= a < v.ndim:
+                raise ValueError(f"all_to_all: {what} {a} is out of bounds for an operand of shape {v.shape}")
+        split, concat = split_axis % v.ndim, concat_axis % v.ndim
+        size = v.shape[split]
+        if (size % n if tiled else size != n):
+            raise ValueError(f"all_to_all: the split axis {split} of an operand of shape {v.shape} must "
+                             + (f"be a multiple of the axis size {n} (tiled)" if tiled else f"equal the axis size {n}"))
+        if not tiled:
+            # Block i of the moved axis is the length-1 slab v[i] at concat: stacking them over the
+            # members is the tiled primitive splitting and concatenating along that one axis.
+            v = batching.moveaxis(v, split, concat)
+            split = concat
+        return _bind(all_to_all_p, v, axis_name=(name,), split_axis=split, concat_axis=concat, axis_size=n)
     return tree_map(one, x)
 
 
@@ -221,8 +241,68 @@ def _axis_index_batch(args, dims, axis_name):
     return iota(np.int32, fr.size), 0
 
 
+def _leading(x, d, size):
+    """x with its batch axis first (broadcast when unbatched)."""
+    return batching.broadcast_batched(x, size, 0) if d is None else batching.moveaxis(x, d, 0)
+
+
+def _split_axis(y, axis, n):
+    """y with axis `axis` (a multiple of n long) cut into (n, length / n)."""
+    shape = list(y.shape)
+    shape[axis:axis + 1] = [n, shape[axis] // n]
+    return reshape(y, shape)
+
+
+def _psum_scatter_batch(args, dims, axis_name, scatter_dimension, axis_size):
+    (x,), (d,) = args, dims
+    mine, _ = _mine(axis_name)
+    if not mine:
+        if d is None:
+            return _bind(psum_scatter_p, x, axis_name=axis_name, scatter_dimension=scatter_dimension,
+                         axis_size=axis_size), None
+        return _bind(psum_scatter_p, batching.moveaxis(x, d, 0), axis_name=axis_name,
+                     scatter_dimension=scatter_dimension + 1, axis_size=axis_size), 0
+    total = mul(x, axis_size) if d is None else reduce_sum(x, (d,))
+    # Example i keeps block i: the blocks become the batch axis.
+    return batching.moveaxis(_split_axis(total, scatter_dimension, axis_size), scatter_dimension, 0), 0
+
+
+def _ppermute_batch(args, dims, axis_name, perm):
+    (x,), (d,) = args, dims
+    mine, _ = _mine(axis_name)
+    if not mine:
+        return _bind(ppermute_p, x, axis_name=axis_name, perm=perm), d
+    n = batching.rewriting_frame().size
+    y = _leading(x, d, n)
+    src_of = dict((dst, src) for src, dst in perm)
+    rows = [slice_in_dim(y, src_of[k], src_of[k] + 1, axis=0) if k in src_of else None for k in range(n)]
+    zero = full_like(slice_in_dim(y, 0, 1, axis=0), 0)
+    return concatenate([zero if r is None else r for r in rows], 0), 0
+
+
+def _all_to_all_batch(args, dims, axis_name, split_axis, concat_axis, axis_size):
+    (x,), (d,) = args, dims
+    mine, _ = _mine(axis_name)
+    if not mine:
+        if d is None:
+            return _bind(all_to_all_p, x, axis_name=axis_name, split_axis=split_axis, concat_axis=concat_axis,
+                         axis_size=axis_size), None
+        return _bind(all_to_all_p, batching.moveaxis(x, d, 0), axis_name=axis_name, split_axis=split_axis + 1,
+                     concat_axis=concat_axis + 1, axis_size=axis_size), 0
+    n = axis_size
+    y = _leading(x, d, n)                                   # (j, ...per-example, split length s...)
+    y = batching.moveaxis(_split_axis(y, 1 + split_axis, n), 1 + split_axis, 0)   # (i, j, ..., s / n, ...)
+    y = batching.moveaxis(y, 1, 1 + concat_axis)            # (i, ..., j, concat length, ...)
+    shape = list(y.shape)
+    shape[1 + concat_axis:3 + concat_axis] = [shape[1 + concat_axis] * shape[2 + concat_axis]]
+    return reshape(y, shape), 0
+
+
 batching.batch_rules[all_gather_p] = _all_gather_batch
 batching.batch_rules[axis_index_p] = _axis_index_batch
+batching.batch_rules[psum_scatter_p] = _psum_scatter_batch
+batching.batch_rules[ppermute_p] = _ppermute_batch
+batching.batch_rules[all_to_all_p] = _all_to_all_batch
 
 
 # --- derivatives: the transpose of a sum over examples is a sum over examples -----------------
@@ -249,13 +329,15 @@ def _pext_vjp(ct, out, x, axis_name):
 
 
 def _all_gather_vjp(ct, out, x, axis_name, axis, tiled, axis_size):
-    # Every example received every x; x's cotangent is its own slot of the summed cotangents.
-    total = _bind(psum_p, ct, axis_name=axis_name)
-    i = _bind(axis_index_p, axis_name=axis_name)
-    if tiled:
-        n = x.shape[axis]
-        return (dynamic_slice_in_dim(total, mul(i, n), n, axis),)
-    return (dynamic_index_in_dim(total, i, axis, keepdims=False),)
+    # Every example received every x; x's cotangent is its own block of the summed cotangents:
+    # a reduce-scatter (untiled, the stacking axis is that block's length-1 axis).
+    got = _bind(psum_scatter_p, ct, axis_name=axis_name, scatter_dimension=axis, axis_size=axis_size)
+    return (got if tiled else reshape(got, x.shape),)
+
+
+def _linear_jvp(prim):
+    return lambda primals, tangents, out, **params: (
+        None if tangents[0] is None else _bind(prim, tangents[0], **params))
 
 
 jvp_rules[psum_p] = lambda primals, tangents, out, axis_name: (
@@ -263,8 +345,16 @@ jvp_rules[psum_p] = lambda primals, tangents, out, axis_name: (
 vjp_rules[psum_p] = _psum_vjp
 jvp_rules[pmax_p], jvp_rules[pmin_p] = _pext_jvp(pmax_p), _pext_jvp(pmin_p)
 vjp_rules[pmax_p] = vjp_rules[pmin_p] = _pext_vjp
-jvp_rules[all_gather_p] = lambda primals, tangents, out, **params: (
-    None if tangents[0] is None else _bind(all_gather_p, tangents[0], **params))
+jvp_rules[all_gather_p] = _linear_jvp(all_gather_p)
 vjp_rules[all_gather_p] = _all_gather_vjp
+for _p in (psum_scatter_p, ppermute_p, all_to_all_p):
+    jvp_rules[_p] = _linear_jvp(_p)
+vjp_rules[psum_scatter_p] = lambda ct, out, x, axis_name, scatter_dimension, axis_size: (
+    _bind(all_gather_p, ct, axis_name=axis_name, axis=scatter_dimension, tiled=True, axis_size=axis_size),)
+vjp_rules[ppermute_p] = lambda ct, out, x, axis_name, perm: (
+    _bind(ppermute_p, ct, axis_name=axis_name, perm=tuple((d, s) for s, d in perm)),)
+vjp_rules[all_to_all_p] = lambda ct, out, x, axis_name, split_axis, concat_axis, axis_size: (
+    _bind(all_to_all_p, ct, axis_name=axis_name, split_axis=concat_axis, concat_axis=split_axis,
+          axis_size=axis_size),)
 jvp_rules[axis_index_p] = lambda primals, tangents, out, axis_name: None
 vjp_rules[axis_index_p] = lambda ct, out, axis_name: ()

@@ -11,9 +11,10 @@ Unlike XLA the count may change at any time: nothing is allocated per simulated 
 can move between 1, 2, 4 and 8 devices in one process.
 
 Across processes (gpuxla.distributed.initialize), `devices()` lists every process's devices,
-`local_devices()` this process's own; each process has the same number.
+`local_devices()` this process's own; each process has the same number, and its arrays live on
+its first local device (`devices()[process_index * local_device_count]`), as in JAX.
 """
-from .. import config
+from .. import backends, config
 from ..backends import Device, get_backend
 
 
@@ -59,6 +60,17 @@ def _make(backend, pid, i, n_local):
     d = Device(d0.platform, pid * n_local + i, d0.device_kind)
     d.process_index = pid
     return d
+
+
+def _default_device(backend):
+    """This process's first device: the backend's own in process 0, global device
+    `process_index * local_device_count` in the others (what `Array.device` reports there)."""
+    if world.process_index == 0:
+        return backend.device
+    return _make(backend, world.process_index, 0, _num_local(backend))
+
+
+backends.default_device = _default_device
 
 
 def local_devices(process_index=None, backend=None):

@@ -7,6 +7,10 @@ per device; NCCL moves the data, gpuxla only issues the calls.
     (distributed.py), and each local device joins as rank `process_index * n_local + i` with
     `NcclCommunicator(world size, uid, rank)`, a process's devices inside one group.
 
+psum_scatter is NCCL's reduceScatter (the scatter axis moved first, so that each rank's block is
+contiguous); ppermute is one send/recv pair per edge of the permutation and all_to_all one per
+pair of ranks, each set in one group, moving bytes: every operand crosses once.
+
 Each collective is one NCCL group: for each device, under that device, the call on its current
 stream -- where its stage's kernels were launched, so NCCL's kernels follow them without a host
 wait -- and groupEnd launches them together. One thread driving several GPUs must group the calls:
@@ -180,28 +184,22 @@ class NcclEngine:
         if len(bufs) != len(comms):
             raise ValueError(f"pmap: the collective '{name}' got {len(bufs)} buffers for {len(comms)} devices")
         dtype = np.dtype(bufs[0].dtype)
-        gather = name == "all_gather"
-        if not gather and name not in _OPS:
+        if name in ("ppermute", "all_to_all"):
+            return getattr(self, "_" + name)(cp, nccl, comms, bufs, dtype, params)
+        gather, scatter = name == "all_gather", name == "psum_scatter"
+        if not gather and name not in _OPS and not scatter:
             raise NotImplementedError(f"pmap: no NCCL rule for the collective '{name}'")
-        op = None
         if gather:
-            wire, kind = np.dtype(np.uint8), "NCCL_UINT8"
-        elif dtype == BF16:
-            wire, kind = dtype, "NCCL_BFLOAT16" if hasattr(nccl, "NCCL_BFLOAT16") else "NCCL_FLOAT32"
-            wire = np.dtype(np.float32) if kind == "NCCL_FLOAT32" else wire
+            wire, kind, op = np.dtype(np.uint8), "NCCL_UINT8", None
         else:
-            wire, ops = _WIRE.get(dtype, (dtype, {}))
-            if wire not in _TYPES:
-                raise TypeError(f"pmap: the collective '{name}' on {dtype} is not supported by NCCL")
-            if dtype.kind == "c" and name != "psum":
-                raise TypeError(f"pmap: the collective '{name}' on {dtype}: NCCL has no complex max/min")
-            kind, op = _TYPES[wire], ops.get(name)
-        op = getattr(nccl, op or _OPS.get(name, "NCCL_SUM"))
+            wire, kind, op = _reduction_wire(nccl, name, dtype, "psum" if scatter else name)
         sends, recvs = [], []
         for i, b in enumerate(bufs):
             with self.on(i):
+                if scatter:     # the scatter axis first: rank r's block is the r-th contiguous piece
+                    b = _moved(cp, b, params["scatter_dimension"], 0)
                 s = _to_wire(cp, b, dtype, wire, gather)
-                n_recv = s.size * (world if gather else 1)
+                n_recv = s.size * world if gather else s.size // world if scatter else s.size
                 sends.append(s)
                 recvs.append(cp.empty(n_recv, s.dtype))
         nccl.groupStart()
@@ -211,6 +209,8 @@ class NcclEngine:
                     stream = cp.cuda.get_current_stream().ptr
                     if gather:
                         comm.allGather(s.data.ptr, r.data.ptr, s.size, getattr(nccl, kind), stream)
+                    elif scatter:
+                        comm.reduceScatter(s.data.ptr, r.data.ptr, r.size, getattr(nccl, kind), op, stream)
                     else:
                         comm.allReduce(s.data.ptr, r.data.ptr, s.size, getattr(nccl, kind), op, stream)
         finally:
@@ -218,9 +218,121 @@ class NcclEngine:
         outs = []
         for i, r in enumerate(recvs):
             with self.on(i):
-                outs.append(_from_wire(cp, r, dtype, wire, tuple(bufs[i].shape), world if gather else None,
-                                       params))
+                if scatter:
+                    dim, shape = params["scatter_dimension"], list(bufs[i].shape)
+                    shape.insert(0, shape.pop(dim) // world)
+                    out = _from_wire(cp, r, dtype, wire, tuple(shape), None, params)
+                    outs.append(_moved(cp, out, 0, dim))
+                else:
+                    outs.append(_from_wire(cp, r, dtype, wire, tuple(bufs[i].shape), world if gather else None,
+                                           params))
         return outs
+
+    def _ppermute(self, cp, nccl, comms, bufs, dtype, params):
+        """One send/recv pair per edge of the permutation between ranks (as bytes), all in one
+        group; an edge from a device to itself is a copy, a device no edge reaches gets zeros."""
+        rank_of = [c.rank_id() for c in comms]
+        srcs, dsts = {s_: d for s_, d in params["perm"]}, {d: s_ for s_, d in params["perm"]}
+        sends, outs, p2p = [], [], []
+        for i, b in enumerate(bufs):
+            r = rank_of[i]
+            with self.on(i):
+                s = _to_wire(cp, b, dtype, None, True)
+                sends.append(s)
+                if dsts.get(r) == r:
+                    o = s
+                else:
+                    o = cp.zeros(s.size, np.uint8) if r not in dsts else cp.empty(s.size, np.uint8)
+                    if r in dsts:
+                        p2p.append((i, "recv", o, dsts[r]))
+                if r in srcs and srcs[r] != r:
+                    p2p.append((i, "send", s, srcs[r]))
+                outs.append(o)
+        if p2p and sends[0].size:
+            nccl.groupStart()
+            try:
+                for i, kind, buf, peer in p2p:
+                    with self.on(i):
+                        stream = cp.cuda.get_current_stream().ptr
+                        getattr(comms[i], kind)(buf.data.ptr, buf.size, nccl.NCCL_UINT8, peer, stream)
+            finally:
+                nccl.groupEnd()
+        return [self._bytes_to(cp, o, dtype, tuple(b.shape), i) for i, (o, b) in enumerate(zip(outs, bufs))]
+
+    def _all_to_all(self, cp, nccl, comms, bufs, dtype, params):
+        """Device r sends block p of its split axis to rank p and receives rank p's block r, each
+        pair one send/recv in one group (its own block a copy); the blocks received are then
+        concatenated in rank order along the concat axis."""
+        split, concat = params["split_axis"], params["concat_axis"]
+        world = comms[0].size()
+        sends, recvs, block = [], [], None
+        for i, b in enumerate(bufs):
+            r = comms[i].rank_id()
+            with self.on(i):
+                shape = list(b.shape)
+                shape[split:split + 1] = [world, shape[split] // world]
+                bits = b.bits if dtype == BF16 else b
+                # blocks in rank order, each contiguous: (world, ...block...) as bytes
+                blocks = cp.ascontiguousarray(cp.moveaxis(bits.reshape(shape), split, 0))
+                block = blocks.shape[1:]
+                s = blocks.reshape(-1).view(np.uint8).reshape(world, -1)
+                got = cp.empty(s.shape, np.uint8)
+                got[r] = s[r]
+                sends.append(s)
+                recvs.append(got)
+        nbytes = sends[0].shape[1]
+        if world > 1 and nbytes:
+            nccl.groupStart()
+            try:
+                for i, (s, got) in enumerate(zip(sends, recvs)):
+                    r = comms[i].rank_id()
+                    with self.on(i):
+                        stream = cp.cuda.get_current_stream().ptr
+                        for p in range(world):
+                            if p != r:
+                                comms[i].send(s.data.ptr + p * nbytes, nbytes, nccl.NCCL_UINT8, p, stream)
+                                comms[i].recv(got.data.ptr + p * nbytes, nbytes, nccl.NCCL_UINT8, p, stream)
+            finally:
+                nccl.groupEnd()
+        outs = []
+        for i, got in enumerate(recvs):
+            with self.on(i):
+                parts = got.reshape(-1).view(np.uint16 if dtype == BF16 else dtype).reshape((world,) + block)
+                parts = cp.moveaxis(parts, 0, concat)
+                shape = list(parts.shape)
+                shape[concat:concat + 2] = [shape[concat] * shape[concat + 1]]
+                bits = cp.ascontiguousarray(parts).reshape(shape)
+                outs.append(Bf16Array(bits) if dtype == BF16 else bits)
+        return outs
+
+    def _bytes_to(self, cp, raw, dtype, shape, i):
+        with self.on(i):
+            bits = raw.view(np.uint16 if dtype == BF16 else dtype).reshape(shape)
+            return Bf16Array(bits) if dtype == BF16 else bits
+
+
+def _reduction_wire(nccl, name, dtype, reduction):
+    """(the wire dtype, its NCCL type name, the NCCL op) for the collective `name` reducing with
+    `reduction` (psum / pmax / pmin) on `dtype`."""
+    if dtype == BF16:
+        kind = "NCCL_BFLOAT16" if hasattr(nccl, "NCCL_BFLOAT16") else "NCCL_FLOAT32"
+        wire = np.dtype(np.float32) if kind == "NCCL_FLOAT32" else dtype
+        return wire, kind, getattr(nccl, _OPS[reduction])
+    wire, ops = _WIRE.get(dtype, (dtype, {}))
+    if wire not in _TYPES:
+        raise TypeError(f"pmap: the collective '{name}' on {dtype} is not supported by NCCL")
+    if dtype.kind == "c" and reduction != "psum":
+        raise TypeError(f"pmap: the collective '{name}' on {dtype}: NCCL has no complex max/min")
+    return wire, _TYPES[wire], getattr(nccl, ops.get(reduction) or _OPS[reduction])
+
+
+def _moved(cp, b, src, dst):
+    """`b` with axis src moved to dst, contiguous (bfloat16's bits moved)."""
+    if src == dst:
+        return b
+    bits = b.bits if isinstance(b, Bf16Array) else b
+    bits = cp.ascontiguousarray(cp.moveaxis(bits, src, dst))
+    return Bf16Array(bits) if isinstance(b, Bf16Array) else bits
 
 
 def _to_wire(cp, b, dtype, wire, gather):

@@ -64,6 +64,14 @@ fs = {
     "all_gather_tiled": lambda v: lax.all_gather(v, "i", tiled=True),
     "psum_scatter": lambda v: lax.psum_scatter(jnp.outer(jnp.arange(2.0 * P), v), "i"),
     "ppermute": lambda v: lax.ppermute(v, "i", [(i, (i + 1) % (2 * P)) for i in range(2 * P)]),
+    # edges inside a process and across, a device that receives nothing
+    "ppermute_partial": lambda v: lax.ppermute(v, "i", [(0, 1), (1, 2 * P - 1), (2 * P - 1, 2)]),
+    "psum_scatter_tiled_dim1": lambda v: lax.psum_scatter(jnp.outer(v, jnp.arange(4.0 * P)), "i",
+                                                          scatter_dimension=1, tiled=True),
+    "all_to_all": lambda v: lax.all_to_all(jnp.outer(jnp.arange(2.0 * P), v), "i", 0, 1),
+    "all_to_all_tiled": lambda v: lax.all_to_all(jnp.outer(v, jnp.arange(4.0 * P)), "i", 1, 0, tiled=True),
+    "grad_scatter_permute": jax.grad(lambda v: jnp.sum(lax.psum_scatter(jnp.outer(jnp.arange(2.0 * P), v), "i") ** 2
+                                                       * lax.ppermute(v, "i", [(0, 1), (1, 0)]))),
     "axis_index": lambda v: v * lax.axis_index("i"),
     "grad": jax.grad(lambda v: jnp.sum(jnp.sin(lax.psum(v, "i")) * v)),
 }

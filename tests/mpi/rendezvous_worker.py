@@ -18,6 +18,10 @@ try:
     refused = None
 except NotImplementedError as e:
     refused = str(e)
+x = jax.numpy.zeros(1)
+placed = jax.device_put(x, jax.local_devices()[1])
 print(json.dumps({"pid": pid, "index": jax.process_index(), "count": jax.process_count(),
                   "devices": [str(d) for d in jax.devices()], "local": [d.id for d in jax.local_devices()],
-                  "refused": refused}), flush=True)
+                  "refused": refused, "array_device": str(x.device), "array_devices": sorted(map(str, x.devices())),
+                  "sharding": str(x.sharding.device_set), "placed": str(placed.device)}),
+      flush=True)
