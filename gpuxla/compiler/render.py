@@ -12,6 +12,11 @@ the cross-thread combine, the leader), the function signature and how it is laun
 The C that only some kernels need (warp shuffles, the argmax/argmin step, nextafter in 16 bits)
 lives in gpuxla/kernels/gx_reduce.cuh; each kernel's text carries the sections of it that it uses.
 
+Loop kernels: `loop` (a thread per element, grid-stride), `loop-vec4` (4 elements a thread, one wide
+load or store per buffer read or written at the output index, when aligned), `tile-transpose`
+(lower.transpose_tiling: an operand read transposed goes through a 32x33 shared tile, so that both
+its loads and the output's stores are coalesced). Each computes every element by the same expression.
+
 Reduction strategies (lower.choose_form), all deterministic -- the order in which values are
 combined depends only on the shapes (baked into the text), never on timing or on the grid: every
 form loops over its work items grid-stride, so any grid gives the same bits.
@@ -881,7 +886,8 @@ def _row_reads(stmts, inputs):
 def _describe(k):
     if k.kind == "loop":
         outs = ", ".join(f"{stype(p.dtype)}[{p.size}]" for p in k.params if p.role == "out")
-        return f"// gpuxla loop kernel: {len(k.outputs)} output(s) of shape {k.info['shape']}: {outs}"
+        tiles = " (transposed operands through shared tiles)" if k.strategy == "tile-transpose" else ""
+        return f"// gpuxla loop kernel{tiles}: {len(k.outputs)} output(s) of shape {k.info['shape']}: {outs}"
     i = k.info
     ops = ", ".join(s.prim.name for s in i["stages"])
     return (f"// gpuxla reduction kernel ({k.strategy} per row): {ops} over axes {i['axes']} of {i['in_shape']}"

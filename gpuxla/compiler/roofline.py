@@ -111,14 +111,14 @@ def totals(report):
 def table(report, bandwidth=None):
     """The report as text. With `bandwidth` (bytes/s), each row also gets the time its bytes take
     at that bandwidth: the floor a kernel can reach."""
-    head = (f"{'step':<28} {'strategy':<10} {'launch':<18} {'MB moved':>9} {'passes':>6} {'est %bw':>7} "
+    head = (f"{'step':<28} {'strategy':<14} {'launch':<18} {'MB moved':>9} {'passes':>6} {'est %bw':>7} "
             f"{'MFLOP':>8} {'trans/M':>8} {'F/B':>6}")
     lines = [head + (f" {'floor µs':>9}" if bandwidth else "")]
     for r in report:
         moved = r["bytes_read"] + r["bytes_written"]
         launch = f"{r['grid'][0]}x{r['grid'][1]}x{r['block'][0]}" if r["grid"] else "-"
         est = f"{100 * r['est_bandwidth']:.0f}" if r["est_bandwidth"] is not None else "-"
-        line = (f"{r['name'][:28]:<28} {r['strategy'][:10]:<10} {launch:<18} {moved / 1e6:>9.3f} "
+        line = (f"{r['name'][:28]:<28} {r['strategy'][:14]:<14} {launch:<18} {moved / 1e6:>9.3f} "
                 f"{r['passes']:>6} {est:>7} {r['flops'] / 1e6:>8.3f} {r['transcendentals'] / 1e6:>8.3f} "
                 f"{(r['flops'] + r['transcendentals']) / max(moved, 1):>6.2f}")
         if bandwidth:
