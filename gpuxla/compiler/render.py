@@ -886,8 +886,7 @@ def _row_reads(stmts, inputs):
 def _describe(k):
     if k.kind == "loop":
         outs = ", ".join(f"{stype(p.dtype)}[{p.size}]" for p in k.params if p.role == "out")
-        tiles = " (transposed operands through shared tiles)" if k.strategy == "tile-transpose" else ""
-        return f"// gpuxla loop kernel{tiles}: {len(k.outputs)} output(s) of shape {k.info['shape']}: {outs}"
+        return f"// gpuxla loop kernel: {len(k.outputs)} output(s) of shape {k.info['shape']}: {outs}"
     i = k.info
     ops = ", ".join(s.prim.name for s in i["stages"])
     return (f"// gpuxla reduction kernel ({k.strategy} per row): {ops} over axes {i['axes']} of {i['in_shape']}"
