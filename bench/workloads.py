@@ -375,6 +375,15 @@ def _column_sum(shape):
                 xp=lambda xp: (lambda x: xp.sum(x, axis=0)), bytes=x.nbytes + 4 * shape[1])
 
 
+@workload("transpose_add", sizes=[(4096, 4096)], quick_sizes=[(1024, 1024)], label=_shape,
+          doc="x.T + y, float32: an operand read transposed (32x33 shared tiles on a GPU)")
+def _transpose_add(shape):
+    r = _rng()
+    x, y = r.standard_normal(shape[::-1], dtype=np.float32), r.standard_normal(shape, dtype=np.float32)
+    return Spec((x, y), jax=lambda jax, jnp: (lambda x, y: x.T + y),
+                xp=lambda xp: (lambda x, y: x.T + y), bytes=3 * y.nbytes)
+
+
 # ---- random ---------------------------------------------------------------------------------
 
 @workload("random_normal", sizes=[10**7], quick_sizes=[10**6], label=_sci,

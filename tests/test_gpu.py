@@ -143,6 +143,27 @@ def test_reduction_forms_that_fill_the_gpu():
     assert [np.asarray(v).tobytes() for v in exe(x)] == want
 
 
+def test_transposed_operands_through_shared_tiles():
+    """#19's tile-transpose loop form on the device: NumPy's bits (add and multiply are exact),
+    ragged tiles, a batched transpose, the same bits with every kernel's grid forced to 7 blocks."""
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((4096, 4096)).astype(np.float32)
+    b = rng.standard_normal((3, 333, 1000)).astype(np.float32)
+    c = rng.standard_normal((1000, 333)).astype(np.float16)
+    g = jax.jit(lambda a, b, c: (a.T + 1, jnp.transpose(b, (0, 2, 1)) * 2 + b[0].T, c.T * c.T))
+    args = [jnp.asarray(v) for v in (a, b, c)]
+    out = g(*args)
+    want = (a.T + 1, np.transpose(b, (0, 2, 1)) * 2 + b[0].T, c.T * c.T)
+    for o, w in zip(out, want):
+        np.testing.assert_array_equal(np.asarray(o), w)
+    exe = g.lower(*args).compile()
+    assert sum(k.strategy == "tile-transpose" for k in exe.kernels) >= 2, exe.kernels
+    bits = [np.asarray(v).tobytes() for v in out]
+    for k in exe.kernels:
+        k.launch = ((7, 1, 1), k.launch[1])
+    assert [np.asarray(v).tobytes() for v in exe(*args)] == bits
+
+
 def test_async_results_without_explicit_sync():
     x = jnp.arange(1_000_000, dtype=jnp.float32)
     y = jax.jit(lambda v: jnp.sin(v) * 2 + 1)(x)

@@ -194,6 +194,8 @@ class Context:
         self.inlined = set()
         self.loads = {}           # param name -> set of flat index expressions
         self.vec = ()             # param names loaded as vectors (vectorised loop kernels)
+        self.load_ixs = {}        # param name -> [Ix] it is loaded at (transpose_tiling reads them)
+        self.tiled = {}           # (param name, index key) -> its shared tile element (tiled loop kernels)
         self.evals, self.n_evals = {}, 0   # inline evaluations per slot (distinct indices)
 
     def aval(self, slot):
@@ -233,6 +235,10 @@ class Context:
         own = self.owner.get(slot)
         if slot in self.info.mem or (own is not None and own is not self.group):
             p = self.param(slot)
+            tile = self.tiled.get((p.name, ix.key()))
+            if tile is not None:
+                return b.let(load_expr(tile, p.dtype), ctype(p.dtype), key=("ldt", tile), min_level=b.guard_level())
+            self.load_ixs.setdefault(p.name, []).append(ix)
             self.loads.setdefault(p.name, set()).add(ix.flat)
             if p.name in self.vec and ix.flat == "i":
                 return b.let(load_expr(f"{p.name}_v[gx_k]", p.dtype), ctype(p.dtype), key=("ldv", p.name))
@@ -258,7 +264,8 @@ class Lowered:
 
 
 def lower_loop(info, group, owner, vectorize=True):
-    """A loop kernel: the group's roots at every index of its shape (4 per thread when aligned)."""
+    """A loop kernel: the group's roots at every index of its shape (4 per thread when aligned, or
+    by 32x32 tiles when an operand is read transposed: `transpose_tiling`)."""
     shape = group.shape
     n = int(np.prod(shape, dtype=np.int64))
     roots = group.roots
@@ -279,8 +286,14 @@ def lower_loop(info, group, owner, vectorize=True):
     body = b.pop()
     stmts = b.scopes[0].stmts + [("for_out", body)]
     strategy = "loop"
+    reads = _read_patterns(ctx, ix)
+    by_name = {p.name: p for p in ctx.inputs.values()}
+    tiling = transpose_tiling(shape, reads, by_name, info.avals) if TRANSPOSE_TILES else None
     direct = [p for p in ctx.inputs.values() if ctx.loads.get(p.name) == {"i"} and p.size == n]
-    if vectorize and n >= 1024 and all(p.dtype.itemsize <= 4 for p in direct + outs):
+    if tiling is not None:
+        stmts = [_tiled_twin(info, group, owner, ctx, b, outs, tiling, stmts)]
+        strategy = "tile-transpose"
+    elif vectorize and n >= 1024 and all(p.dtype.itemsize <= 4 for p in direct + outs):
         # Vectorised twin: each thread handles 4 consecutive elements with one wide load/store per
         # buffer read or written at the output index, the scalar loop the last n % 4 elements;
         # the scalar loop alone serves unaligned buffers.
@@ -300,8 +313,148 @@ def lower_loop(info, group, owner, vectorize=True):
         stmts = [("vec", direct, outs, vb.scopes[0].stmts, vbody, stmts)]
         strategy = "loop-vec4"
     params = list(ctx.inputs.values()) + outs
-    k = Kernel("loop", strategy, params, prune(stmts), n, ixt, {"shape": tuple(shape)})
+    tiled = set(tiling.loads) if tiling is not None else set()
+    strided = sorted({name for name, pat in reads if pat is not None and _strided(shape, pat)
+                      and (name, pat) not in tiled})
+    k = Kernel("loop", strategy, params, prune(stmts), n, ixt,
+               {"shape": tuple(shape), "tiling": tiling, "strided": strided})
     return Lowered(k, ctx, touched)
+
+
+# --------------------------------------------------------------------------------------------
+# Transposed operands through shared-memory tiles
+# --------------------------------------------------------------------------------------------
+# A loop kernel's threads run along the output's last axis, so an operand whose own last axis runs
+# along another output axis (x.T + y, swapaxes) is read with a stride: each lane of a warp loads
+# from a different 32-byte sector. When both axes are at least TILE_MIN long, the kernel instead
+# takes 32x32 tiles of the output: its 256 threads (32 lanes x 8 rows) first copy each transposed
+# operand's tile into shared memory with lanes along the operand's own last axis (coalesced), then
+# compute the outputs with lanes along the output's last axis, reading the tile transposed.
+# TRANSPOSE_TILES switches the form off (the tests compare the two); TILE_SHARED_BYTES bounds the
+# tiles of one kernel (the rest of its transposed operands are read directly).
+TRANSPOSE_TILES = True
+TILE = 32
+TILE_ROWS = 8
+TILE_MIN = 32
+TILE_SHARED_BYTES = 32 * 1024
+
+
+class TransposeTiling:
+    """How a tiled loop kernel walks its output (render.CudaDialect spells it):
+
+    shape     the output shape; `m` and `l` its tiled axes (`l` the last non-unit one, `m` the one
+              the transposed operands' last axes run along); `batch` the other non-unit axes
+    n_tiles   work items: a tile of (m, l) for each batch index, l fastest, then m, then batch
+    loads     [(param name, pattern)]: pattern[k] = the output axis operand axis k runs along
+              (None: a constant 0); `smem` their tiles; `flats` their indices at the load
+              phase's coordinates (gx_lm, gx_ll and the batch axes' gx_d<a>)
+    """
+
+    def __init__(self, shape, m, l, loads, shapes):
+        """`shapes`: each load's operand shape."""
+        self.shape, self.m, self.l, self.loads = tuple(shape), m, l, loads
+        self.batch = [a for a, d in enumerate(shape) if d != 1 and a not in (m, l)]
+        self.tm, self.tl = -(-shape[m] // TILE), -(-shape[l] // TILE)
+        self.n_tiles = self.tm * self.tl * int(np.prod([shape[a] for a in self.batch], dtype=np.int64))
+        self.smem = [f"gx_tile{j}" for j in range(len(loads))]
+        self.shapes = [tuple(sh) for sh in shapes]
+        names = self.dim_names(compute=False)
+        self.flats = [" + ".join(names[a] if st == 1 else f"{names[a]} * {st}"
+                                 for a, st, d in zip(pat, strides(sh), sh) if a is not None and d != 1) or "0"
+                      for (_, pat), sh in zip(loads, self.shapes)]
+
+    def dim_names(self, compute=True):
+        """Each output axis's coordinate in the compute (True) or load (False) phase ("0": a unit axis)."""
+        m, l = ("gx_m", "gx_l") if compute else ("gx_lm", "gx_ll")
+        return ["0" if d == 1 else m if a == self.m else l if a == self.l else f"gx_d{a}"
+                for a, d in enumerate(self.shape)]
+
+    def __repr__(self):
+        return f"TransposeTiling({self.shape}, m={self.m}, l={self.l}, loads={self.loads})"
+
+
+def _read_patterns(ctx, out_ix):
+    """{(param name, pattern)} of a loop kernel's loads; pattern[k] is the output axis operand axis
+    k is read along (None: a unit axis), or the whole pattern None when the load's index is not
+    made of the output's coordinates alone (a reshape, a shifted slice, a gather)."""
+    out_dims = out_ix._dims
+    pos = {d: a for a, d in enumerate(out_dims or ()) if d != "0"}
+    reads = set()
+    for name, ixs in ctx.load_ixs.items():
+        for ix in ixs:
+            pat = None
+            if out_dims is not None and ix._dims is not None and all(d == "0" or d in pos for d in ix._dims):
+                pat = tuple(None if d == "0" else pos[d] for d in ix._dims)
+                # Each axis as long as the output axis it runs along: a coordinate that is in range
+                # for the output is in range for the operand (a zero-low pad is not, nor a prefix slice).
+                if any(a is not None and n != out_ix.shape[a] for a, n in zip(pat, ix.shape)):
+                    pat = None
+            reads.add((name, pat))
+    return reads
+
+
+def _last_axis(pat):
+    return max((k for k, a in enumerate(pat) if a is not None), default=None)
+
+
+def _strided(shape, pat):
+    """Whether neighbouring lanes (along the output's last non-unit axis) read the operand apart."""
+    live = [a for a, d in enumerate(shape) if d != 1]
+    if not live or live[-1] not in pat:
+        return False          # not read along the lanes' axis: every lane reads the same value
+    return pat[_last_axis(pat)] != live[-1]
+
+
+def transpose_tiling(shape, reads, inputs, avals):
+    """The `TransposeTiling` of a loop kernel whose operands include one read transposed along two
+    axes of at least TILE_MIN, or None (the plain loop). The tiles follow the output axis most of
+    the transposed bytes run along; operands transposed along another axis are read directly."""
+    live = [a for a, d in enumerate(shape) if d != 1]
+    if len(live) < 2 or shape[live[-1]] < TILE_MIN:
+        return None
+    l = live[-1]
+    by_m = {}
+    for name, pat in sorted(reads, key=lambda r: (r[0], str(r[1]))):
+        if pat is None or not _strided(shape, pat):
+            continue
+        m = pat[_last_axis(pat)]
+        if shape[m] >= TILE_MIN:
+            by_m.setdefault(m, []).append((name, pat))
+    if not by_m:
+        return None
+    m = max(by_m, key=lambda a: (sum(inputs[nm].dtype.itemsize for nm, _ in by_m[a]), -a))
+    loads, room = [], TILE_SHARED_BYTES
+    for name, pat in by_m[m]:
+        cost = TILE * (TILE + 1) * inputs[name].dtype.itemsize
+        if cost <= room:
+            loads.append((name, pat))
+            room -= cost
+    return TransposeTiling(shape, m, l, loads, [avals[inputs[name].slot].shape for name, _ in loads])
+
+
+def _tiled_twin(info, group, owner, ctx, b, outs, tiling, scalar):
+    """The ("tile", tiling, top, per_tile, body, scalar) statement: the group's roots lowered at the
+    compute phase's coordinates, the tiled operands read from their tiles; `scalar` is the plain
+    loop (what the CPU dialect prints)."""
+    tctx = Context(info, group, owner)
+    tctx.inputs = dict(ctx.inputs)
+    tb = Builder(tctx, "gx_ix", LOWER)
+    tb.ids = b.ids
+    names = tiling.dim_names()
+    tb.push(names=[names[a] for a in tiling.batch])
+    tb.push(guard=True, names=["gx_m", "gx_l", "gx_j"])
+    tix = Ix(tb, tiling.shape, dims=names)
+    for (name, pat), sh, sm in zip(tiling.loads, tiling.shapes, tiling.smem):
+        key = Ix(tb, sh, dims=["0" if a is None else names[a] for a in pat]).key()
+        tctx.tiled[(name, key)] = f"{sm}[gx_tx][gx_j]"
+    for r in group.roots:
+        tctx.canon[r] = tix
+    for r, p in zip(group.roots, outs):
+        v = tb.value(r, tix)
+        tb.emit(("store", p.name, tix.flat, store_expr(v, p.dtype)))
+    body = tb.pop()
+    per_tile = tb.pop()
+    return ("tile", tiling, tb.scopes[0].stmts, per_tile, body, scalar)
 
 
 def _sizes(info, roots, first=()):

@@ -12,6 +12,11 @@ the cross-thread combine, the leader), the function signature and how it is laun
 The C that only some kernels need (warp shuffles, the argmax/argmin step, nextafter in 16 bits)
 lives in gpuxla/kernels/gx_reduce.cuh; each kernel's text carries the sections of it that it uses.
 
+Loop kernels: `loop` (a thread per element, grid-stride), `loop-vec4` (4 elements a thread, one wide
+load or store per buffer read or written at the output index, when aligned), `tile-transpose`
+(lower.transpose_tiling: an operand read transposed goes through a 32x33 shared tile, so that both
+its loads and the output's stores are coalesced). Each computes every element by the same expression.
+
 Reduction strategies (lower.choose_form), all deterministic -- the order in which values are
 combined depends only on the shapes (baked into the text), never on timing or on the grid: every
 form loops over its work items grid-stride, so any grid gives the same bits.
@@ -35,7 +40,7 @@ import numpy as np
 
 from .builder import _uses, _walk, prune
 from .cexpr import literal, stype
-from .lower import ARG_REDUCE, ROW_CACHE, ROW_CACHE_VALUES, reduce_combine
+from .lower import ARG_REDUCE, ROW_CACHE, ROW_CACHE_VALUES, TILE, TILE_ROWS, reduce_combine
 
 BLOCK = 256
 MAX_GRID = 8192
@@ -160,6 +165,13 @@ class CudaDialect(CStyle):
                     out.append(f"  __shared__ {st.idx_type} gx_si{st.k}[{w * h}];")
         if self.chunks > 1:
             out.append("  __shared__ bool gx_last;")
+        if k.strategy == "tile-transpose":
+            t = k.info["tiling"]
+            out.append(f"  const int gx_tx = threadIdx.x & {TILE - 1}, gx_ty = threadIdx.x / {TILE};")
+            params = {p.name: p for p in k.params}
+            # 33 columns: a warp reading a column of the tile touches 32 different banks.
+            out += [f"  __shared__ {stype(params[name].dtype)} {sm}[{TILE}][{TILE + 1}];"
+                    for (name, _), sm in zip(t.loads, t.smem)]
         return out
 
     def function(self, text):
@@ -304,6 +316,8 @@ class CudaDialect(CStyle):
             return [f"{pad}if ({cond}) {{"] + self.stmts(st[1], ind + 1) + [pad + "}"]
         if op == "vec":
             return self.vec(st, ind)
+        if op == "tile":
+            return self.tile(st, ind)
         raise ValueError(f"unknown kernel IR statement {op!r}")
 
     def _chunk_loop(self, lane, step):
@@ -418,6 +432,44 @@ class CudaDialect(CStyle):
         out.append(f"if (threadIdx.x == 0) cnt[{counter}] = 0u;  // ready for the next launch")
         return out
 
+    # --- transposed operands through shared tiles -----------------------------------------------
+    def tile(self, st, ind):
+        """Work item gx_t is the 32x32 tile (gx_m0.., gx_l0..) of output axes (m, l) at batch index
+        gx_d*: the block copies each transposed operand's tile to shared memory, lanes along the
+        operand's last axis (m), then computes its outputs, lanes along l, each reading the tile
+        transposed; a thread handles rows gx_ty, gx_ty + 8, ... of the tile in each phase. Every
+        element is computed by the same expression as in the plain loop: the same bits, on any grid."""
+        _, t, top, per_tile, body, _ = st
+        pad, n, rows = "  " * ind, TILE, TILE // TILE_ROWS
+        p1, p2, p3 = pad + "  ", pad + "    ", pad + "      "
+        dm, dl = t.shape[t.m], t.shape[t.l]
+        out = self.stmts(top, ind)
+        wrap = f" % {t.tm}" if t.batch else ""
+        out += [f"{pad}for (gx_ix gx_t = blockIdx.x; gx_t < {t.n_tiles}; gx_t += gridDim.x) {{",
+                f"{p1}const gx_ix gx_l0 = gx_t % {t.tl} * {n}, gx_m0 = gx_t / {t.tl}{wrap} * {n};"]
+        inner = t.tl * t.tm
+        for a in reversed(t.batch):
+            e = f"gx_t / {inner}" if inner > 1 else "gx_t"
+            out.append(f"{p1}const gx_ix gx_d{a} = {e}{f' % {t.shape[a]}' if a != t.batch[0] else ''};")
+            inner *= t.shape[a]
+        out += self.stmts(per_tile, ind + 1)
+        if t.loads:
+            out += [f"{p1}#pragma unroll", f"{p1}for (int gx_k = 0; gx_k < {rows}; ++gx_k) {{",
+                    f"{p2}const int gx_j = gx_ty + {TILE_ROWS} * gx_k;",
+                    f"{p2}const gx_ix gx_lm = gx_m0 + gx_tx, gx_ll = gx_l0 + gx_j;",
+                    f"{p2}if (gx_lm < {dm} && gx_ll < {dl}) {{"]
+            out += [f"{p3}{sm}[gx_j][gx_tx] = {name}[{flat}];"
+                    for (name, _), sm, flat in zip(t.loads, t.smem, t.flats)]
+            out += [f"{p2}}}", f"{p1}}}", f"{p1}__syncthreads();"]
+        out += [f"{p1}#pragma unroll", f"{p1}for (int gx_k = 0; gx_k < {rows}; ++gx_k) {{",
+                f"{p2}const int gx_j = gx_ty + {TILE_ROWS} * gx_k;",
+                f"{p2}const gx_ix gx_m = gx_m0 + gx_j, gx_l = gx_l0 + gx_tx;",
+                f"{p2}if (gx_m < {dm} && gx_l < {dl}) {{"]
+        out += self.stmts(body, ind + 3) + [f"{p2}}}", f"{p1}}}"]
+        if t.loads:
+            out.append(f"{p1}__syncthreads();   // the tiles are refilled for the next work item")
+        return out + [f"{pad}}}"]
+
     # --- vectorised loop ----------------------------------------------------------------------
     def vec(self, st, ind):
         _, direct, outs, top, body, scalar = st
@@ -493,8 +545,8 @@ class CpuDialect(CStyle):
             return []
         if op == "leader":
             return [pad + "{"] + self.stmts(st[1], ind + 1) + [pad + "}"]
-        if op == "vec":   # the 4-wide CUDA twin: the scalar loop is what a CPU vectorises
-            return self.stmts(st[5], ind)
+        if op in ("vec", "tile"):   # the CUDA twins (4-wide, tiled): a CPU runs the plain loop
+            return self.stmts(st[-1], ind)
         raise ValueError(f"unknown kernel IR statement {op!r}")
 
     def column_block(self, body, ind):
@@ -785,6 +837,8 @@ def render_cpu(k):
 
 def launch_block(k):
     s = k.strategy
+    if s == "tile-transpose":
+        return TILE * TILE_ROWS
     if s.startswith("loop") or s == "thread":
         n = k.size if s != "loop-vec4" else k.size // 4
         return int(min(BLOCK, max(32, -(-n // 32) * 32)))
@@ -798,6 +852,8 @@ def launch_config(k):
     if s.startswith("loop"):
         work = k.size // 4 if s == "loop-vec4" else k.size
         return (max(1, min(-(-work // nt), MAX_GRID)), 1, 1), (nt, 1, 1)
+    if s == "tile-transpose":
+        return (max(1, min(k.info["tiling"].n_tiles, MAX_GRID)), 1, 1), (nt, 1, 1)
     n_out, c = k.info["n_out"], k.info.get("chunks", 1)
     if s == "thread":
         grid = -(-n_out // nt)

@@ -8,6 +8,11 @@ fix. The counts follow each primitive's `cost` trait: an element of an arithmeti
 flop, of a transcendental one transcendental (as XLA's cost analysis counts them), index movement
 and converts are free; a reduction stage is one flop per element it reads; dot_general is
 2*M*N*K flops.
+
+What a kernel "does move" (bytes_traffic) also counts loads whose neighbouring lanes read apart: a
+loop kernel reading an operand transposed (x.T + y) without the shared-memory tiles of
+lower.transpose_tiling fetches a SECTOR-byte sector for each element, unless another warp happens to
+share it in cache -- the figure is the bound without that reuse, which a GPU run can only improve.
 """
 import math
 
@@ -15,6 +20,9 @@ from ..core import primitives as P
 from ..core.graph import TRANSCENDENTAL
 from .lower import FILL_WARPS
 from .render import render
+
+SECTOR = 32     # bytes: the unit a GPU's L1/L2 move
+
 
 
 def _nbytes(aval):
@@ -39,13 +47,18 @@ def _kernel_row(info, g):
     reads = getattr(k, "row_reads", {})
     by_name = {p.name: p.slot for p in k.params if p.role == "in"}
     written = sum(_nbytes(info.avals[s]) for s in k.outputs)
+    strided = {n: by_name[n] for n in k.info.get("strided", ())}
+    sectors = sum(info.avals[s].size * max(SECTOR, info.avals[s].dtype.itemsize) - _nbytes(info.avals[s])
+                  for s in strided.values())
     return {
         "name": k.name, "kind": k.kind, "strategy": k.strategy,
         "grid": grid, "block": block, "threads": math.prod(grid) * math.prod(block),
         "bytes_read": sum(_nbytes(info.avals[s]) for s in k.inputs),
         "bytes_written": written,
         "passes": max(reads.values(), default=1),
-        "bytes_traffic": written + sum(_nbytes(info.avals[s]) * max(1, reads.get(n, 1)) for n, s in by_name.items()),
+        "bytes_traffic": written + sectors + sum(_nbytes(info.avals[s]) * max(1, reads.get(n, 1))
+                                                 for n, s in by_name.items()),
+        "bytes_strided": sum(_nbytes(info.avals[s]) for s in strided.values()),
         "fill": min(1.0, math.prod(grid) * math.prod(block) / 32 / FILL_WARPS),
         "flops": flops, "transcendentals": trans,
     }
@@ -62,7 +75,7 @@ def _library_row(info, g):
     return {
         "name": e.prim.name, "kind": "library", "strategy": "", "grid": None, "block": None, "threads": None,
         "bytes_read": sum(_nbytes(info.avals[s]) for s in e.ins if not isinstance(info.avals[s], tuple)),
-        "bytes_written": sum(_nbytes(a) for a in outs), "passes": 1, "fill": None,
+        "bytes_written": sum(_nbytes(a) for a in outs), "passes": 1, "fill": None, "bytes_strided": 0,
         "flops": flops, "transcendentals": 0,
     }
 
@@ -70,8 +83,9 @@ def _library_row(info, g):
 def rows(fusion):
     """One dict per step of a fused program (compiler.fusion.Fusion), in order: name, kind,
     strategy, grid, block, threads, bytes_read, bytes_written (what it must move), passes (reads
-    of a reduction's rows), bytes_traffic (what it does move), fill (share of a GPU its launch
-    keeps busy), est_bandwidth (the two together), flops, transcendentals."""
+    of a reduction's rows), bytes_traffic (what it does move: several passes, a sector per element
+    of a strided read), bytes_strided (operand bytes read with neighbouring lanes apart), fill (share
+    of a GPU its launch keeps busy), est_bandwidth (the two together), flops, transcendentals."""
     for k in fusion.kernels:
         if k.launch is None:
             render(k)
@@ -97,14 +111,14 @@ def totals(report):
 def table(report, bandwidth=None):
     """The report as text. With `bandwidth` (bytes/s), each row also gets the time its bytes take
     at that bandwidth: the floor a kernel can reach."""
-    head = (f"{'step':<28} {'strategy':<10} {'launch':<18} {'MB moved':>9} {'passes':>6} {'est %bw':>7} "
+    head = (f"{'step':<28} {'strategy':<14} {'launch':<18} {'MB moved':>9} {'passes':>6} {'est %bw':>7} "
             f"{'MFLOP':>8} {'trans/M':>8} {'F/B':>6}")
     lines = [head + (f" {'floor µs':>9}" if bandwidth else "")]
     for r in report:
         moved = r["bytes_read"] + r["bytes_written"]
         launch = f"{r['grid'][0]}x{r['grid'][1]}x{r['block'][0]}" if r["grid"] else "-"
         est = f"{100 * r['est_bandwidth']:.0f}" if r["est_bandwidth"] is not None else "-"
-        line = (f"{r['name'][:28]:<28} {r['strategy'][:10]:<10} {launch:<18} {moved / 1e6:>9.3f} "
+        line = (f"{r['name'][:28]:<28} {r['strategy'][:14]:<14} {launch:<18} {moved / 1e6:>9.3f} "
                 f"{r['passes']:>6} {est:>7} {r['flops'] / 1e6:>8.3f} {r['transcendentals'] / 1e6:>8.3f} "
                 f"{(r['flops'] + r['transcendentals']) / max(moved, 1):>6.2f}")
         if bandwidth:
