@@ -42,12 +42,20 @@ def main(x64):
     be.compile_eager = be.compile
     backends._backend = be
     launches = [0]
-    launch = cpu_rt.CpuRuntime.launch
+    launch, bound = cpu_rt.CpuRuntime.launch, cpu_rt.CpuRuntime.bound_launcher
 
     def counting(self, k, args):
         launches[0] += 1
         return launch(self, k, args)
-    cpu_rt.CpuRuntime.launch = counting
+
+    def counting_bound(self, k, fixed):      # (what a frame's kernel steps launch with)
+        run = bound(self, k, fixed)
+
+        def counted(args):
+            launches[0] += 1
+            run(args)
+        return counted
+    cpu_rt.CpuRuntime.launch, cpu_rt.CpuRuntime.bound_launcher = counting, counting_bound
     res = check_vectors(x64)
     assert be.fallback is None, be.fallback
     print(json.dumps({"platform": backends.get_backend().platform, "kernels_run": launches[0],

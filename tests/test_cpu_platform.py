@@ -396,3 +396,50 @@ def test_openmp_wait_policy(user):
     before, after, y1 = p.stdout.split()
     assert (before, after) == ((str(user), user) if user else ("None", "PASSIVE"))
     assert float(y1) == pytest.approx(2 * np.sin(1.0), rel=1e-6)
+
+
+def test_kernel_arguments_bound_once_a_frame():
+    """A frame's kernel argument arrays hold the addresses of the buffers that stay (the arena,
+    constants) from when it is made; inputs and fresh outputs are new on every call: each call
+    reads its own inputs and writes outputs no later call overwrites."""
+    rng = np.random.default_rng(7)
+    x1, x2 = (rng.standard_normal((30, 20)).astype(np.float32) for _ in range(2))
+    w = rng.standard_normal((20, 50)).astype(np.float32)
+    f = lambda x, w: (jnp.tanh(x @ w) * 2, jnp.sum(jnp.exp(x), 0), jnp.maximum(x @ w, 0.5) - 1)  # noqa: E731
+    exe = cpu.CpuBackend().compile(program_of(f, [x1, w]))
+    assert len(exe.kernels) >= 2 and any(k.size for k in exe.kernels)
+    want = [[np.tanh(x @ w) * 2, np.exp(x).sum(0), np.maximum(x @ w, 0.5) - 1] for x in (x1, x2)]
+    out1 = exe([x1, w])
+    out2 = exe([x2, w])
+    out3 = exe([x1, w])
+    for got, ref in ((out1, want[0]), (out2, want[1]), (out3, want[0])):
+        assert_same(got, ref, 2e-5, 2e-5, "bound launches")
+    assert not any(np.shares_memory(a, b) for a in out1 for b in out2)
+
+
+def test_a_mask_times_a_value_vectorises(tmp_path):
+    """bool -> float (a comparison converted, as in max's gradient) is a select in gx_common.cuh,
+    not a cast: GCC's vectoriser finds no vector type for the cast of a one-byte bool, and a loop
+    holding one stayed scalar whole (the MLP step's relu-gradient kernels, 5x slower)."""
+    cxx = cpu_rt.host_compiler()
+    version = subprocess.run([*cxx.split(), "--version"], capture_output=True, text=True).stdout
+    if "Free Software Foundation" not in version:
+        pytest.skip("the vectoriser's report is GCC's")
+    x = np.linspace(-1, 1, 128 * 512, dtype=np.float32).reshape(128, 512)
+
+    def relu_grad(x, g):       # and its sum over the batch, in one kernel (the MLP's bias gradient)
+        d = g * (x > 0).astype(jnp.float32)
+        return d, jnp.sum(d, 0)
+    prog = program_of(relu_grad, [x, x * 3])
+    kernels = cpu.CpuBackend().compile(prog).kernels
+    src = tmp_path / "k.cc"
+    src.write_text(render.module_source(kernels))
+    r = subprocess.run([*cxx.split(), *cpu_rt.FLAGS, *cpu_rt.OPENMP, "-fopt-info-vec-all", f"-I{cpu_rt.kernels_dir()}",
+                        "-c", str(src), "-o", str(tmp_path / "k.o")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = src.read_text().splitlines()
+    # the loop that converts the mask is reported vectorised (GCC names a line of its head)
+    uses = [n + 1 for n, ln in enumerate(lines) if "gx_convert<float, bool>" in ln]
+    loops = [(max(n for n in range(1, u) if lines[n - 1].lstrip().startswith("for (")), u) for u in uses]
+    done = {int(m.split(":")[1]) for m in r.stderr.splitlines() if "optimized: loop vectorized" in m and "k.cc:" in m}
+    assert loops and all(any(a <= d <= b for d in done) for a, b in loops), (loops, sorted(done), src.read_text())

@@ -132,3 +132,18 @@ def test_soak_real_sigalrm_interrupts(platform):
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
     assert landed > 0
+
+
+def test_a_trace_scope_whose_exit_never_ran_stops_counting():
+    """An interrupt between a with block's end and its __exit__ (Python reports the with line
+    there) skips the exit: the scope, dropped as the stack unwinds, no longer counts as a running
+    transformation, and jit caches its traces again."""
+    from gpuxla.core import graph
+    base = graph.state.trace_level
+    scope = graph.trace_scope()
+    scope.__enter__()
+    assert graph.state.trace_level == base + 1
+    del scope                                   # never exited
+    assert graph.state.trace_level == base
+    f = jax.jit(lambda x: x * 2)
+    assert float(f(1.0)) == 2 and float(f(3.0)) == 6 and f._cache_size() == 1

@@ -128,9 +128,14 @@ shape_rules = {}
 
 class _State(threading.local):
     def __init__(self):
-        # >0 while a transformation (grad, jvp, vmap, jit tracing) runs: realized nodes then keep
-        # their inputs, because the transformation may still walk through them.
-        self.trace_level = 0
+        # The trace_scopes entered and not left (weakly: see trace_scope).
+        self.scopes = weakref.WeakSet()
+
+    @property
+    def trace_level(self):
+        """>0 while a transformation (grad, jvp, vmap, jit tracing) runs: realized nodes then keep
+        their inputs, because the transformation may still walk through them."""
+        return len(self.scopes)
 
 
 state = _State()
@@ -524,10 +529,15 @@ def _pending_siblings(order):
 
 
 class trace_scope:
-    """Marks that a transformation is running (see `_State.trace_level`)."""
+    """Marks that a transformation is running (see `_State.trace_level`). Counted while it is
+    referenced, not by a counter its __exit__ lowers: an interrupt can land between a with
+    block's end and the __exit__ call (Python reports the with line there, and a KeyboardInterrupt
+    raised at it skips __exit__), and a counter left raised made every later jit trace as if under
+    grad (uncached). An unwound with statement drops its scope, which then stops counting."""
+    __slots__ = ("__weakref__",)
 
     def __enter__(self):
-        state.trace_level += 1
+        state.scopes.add(self)
 
     def __exit__(self, *exc):
-        state.trace_level -= 1
+        state.scopes.discard(self)

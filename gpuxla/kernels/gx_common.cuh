@@ -165,6 +165,13 @@ template <class To, class From>
 struct gx_cvt {
   static GX_MFUNC To run(From x) { return (To)x; }
 };
+// bool -> number as a select: the same values as the cast, but GCC's vectoriser finds no vector
+// type for the cast of a one-byte bool to float, and a loop holding one stayed scalar whole (the
+// MLP step's relu-gradient kernel, mask * g: 118 -> 25 us a call on the cpu platform).
+template <class To>
+struct gx_cvt<To, bool> {
+  static GX_MFUNC To run(bool x) { return x ? (To)1 : (To)0; }
+};
 #define GX_CVT_F2I(T, LO, HI, TMIN, TMAX)                                                        \
   template <> struct gx_cvt<T, float> {                                                          \
     static GX_MFUNC T run(float x) { return gx_f2i_sat<T>((double)x, LO, HI, (T)(TMIN), (T)(TMAX)); } \

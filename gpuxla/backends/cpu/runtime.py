@@ -249,3 +249,29 @@ class CpuRuntime(InterpretRuntime):
     def launch(self, k, args):
         ptrs = (ctypes.c_void_p * len(args))(*[a.ctypes.data for a in args])
         self.fns[k.name](ptrs, self.threads)
+
+    def bound_launcher(self, k, fixed):
+        """`launch(args)` for kernel `k` in one frame: `fixed` lists its arguments, None for those
+        passed anew on each call (`args`, in order), the others buffers that stay (arena views,
+        constants) whose addresses go into the argument array now. Building that array from
+        every buffer cost ~1 us an argument a launch (`ndarray.ctypes`), 5-8 us a kernel. The
+        array is the frame's own: a frame runs one call at a time."""
+        fn, threads = self.fns[k.name], self.threads
+        ptrs = (ctypes.c_void_p * len(fixed))(*[0 if a is None else a.ctypes.data for a in fixed])
+        where = [i for i, a in enumerate(fixed) if a is None]
+        keep = [a for a in fixed if a is not None]     # (the addresses in ptrs stay valid while these live)
+        if not where:
+            return lambda args, keep=keep: fn(ptrs, threads)
+        if len(where) == 1:
+            (i,) = where
+
+            def launch_one(args, keep=keep):
+                ptrs[i] = args[0].ctypes.data
+                fn(ptrs, threads)
+            return launch_one
+
+        def launch(args, keep=keep):
+            for i, a in zip(where, args):
+                ptrs[i] = a.ctypes.data
+            fn(ptrs, threads)
+        return launch

@@ -972,13 +972,20 @@ def _kernel_op(rt, k, env, slots, static, fresh, clear):
     """A kernel step as one generated function of env: fresh outputs allocated, the argument tuple
     built (buffers that stay, arena views and constants, bound in it now), the launch, dead
     slots dropped."""
-    ns = {"launch": rt.launcher(k) if hasattr(rt, "launcher") else (lambda args: rt.launch(k, list(args)))}
+    bind = getattr(rt, "bound_launcher", None)
+    if bind is not None:
+        # (the cpu platform: the argument array is made once, the buffers that stay in it)
+        ns = {"launch": bind(k, [env[s] if s in static else None for s in slots])}
+    else:
+        ns = {"launch": rt.launcher(k) if hasattr(rt, "launcher") else (lambda args: rt.launch(k, list(args)))}
     lines = []
     for j, (s, make) in enumerate(fresh):
         ns[f"m{j}"] = make
         lines.append(f"env[{s}] = m{j}()")
     items = []
     for j, s in enumerate(slots):
+        if s in static and bind is not None:
+            continue
         if s in static:
             ns[f"c{j}"] = env[s]
             items.append(f"c{j}")
