@@ -370,18 +370,7 @@ class Executable:
                 return outs
         env = frame.template[:]
         env[:len(args)] = args
-        scope = self._scope
-        if scope is None:
-            for op in frame.ops:
-                op(env)
-        else:
-            changed = scope[0]()        # cuBLAS's compute type for the dots, once per call
-            try:
-                for op in frame.ops:
-                    op(env)
-            finally:
-                if changed:
-                    scope[1](changed)
+        _run_ops(frame.ops, env, self._scope)
         outs = self._get_outs(env)
         if self._check and frame.arena is not None:
             mem = self._mem
@@ -634,17 +623,7 @@ class Executable:
             statics = {s: rt.empty(avals[s].shape, avals[s].dtype, "a CUDA graph's static buffer") for s in read + made}
             f = self._new_frame((), statics, capturing=True)
             env = f.template[:]
-            scope = self._scope
-
-            def run():
-                changed = scope[0]() if scope is not None else None
-                try:
-                    for op in f.ops:
-                        op(env)
-                finally:
-                    if changed:
-                        scope[1](changed)
-            f.graph = rt.capture(run)
+            f.graph = rt.capture(functools.partial(_run_ops, f.ops, env, self._scope))
         except Exception as e:  # noqa: BLE001 - any failure: plain launches, and say why
             self._graphs = False
             self.graph_reason = f"the capture failed: {type(e).__name__}: {e}"
@@ -956,6 +935,21 @@ class Executable:
             offsets = self.layout.scratch.get(n, ())
             return [mem.view(f.arena, off, (p.size,), p.dtype) for p, off in zip(params, offsets)]
         return [rt.zeros(p.size, p.dtype) for p in params]
+
+
+def _run_ops(ops, env, scope):
+    """A frame's steps on `env`, inside the dot scope (cuBLAS's compute type, set once per call)."""
+    if scope is None:
+        for op in ops:
+            op(env)
+        return
+    changed = scope[0]()
+    try:
+        for op in ops:
+            op(env)
+    finally:
+        if changed:
+            scope[1](changed)
 
 
 def _getter(slots):
