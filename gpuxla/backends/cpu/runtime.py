@@ -36,9 +36,10 @@ from ...compiler.render import module_source, render_cpu
 from ..cache import DiskCache, Recent, cached_module, headers_digest, kernels_dir, numbered_source
 from ..cuda.interpret import InterpretRuntime, _compiler_version, _load_library, host_compiler
 
-FLAGS = ["-O2", "-march=native", "-mprefer-vector-width=512", "-std=c++17", "-shared", "-fPIC", "-fvisibility=hidden",
-         "-fno-strict-aliasing",
+FLAGS = ["-O2", "-march=native", "-std=c++17", "-shared", "-fPIC", "-fvisibility=hidden", "-fno-strict-aliasing",
          "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-DGX_CPU=1", "-w"]
+if os.uname().machine in ("x86_64", "amd64"):      # (an x86 option: other compilers' targets refuse it)
+    FLAGS.insert(2, "-mprefer-vector-width=512")
 OPENMP = ["-fopenmp"]
 
 
