@@ -39,7 +39,7 @@ def main(x64):
     backends._eager_cache.clear()
     # Eager graphs go native at once (their kernels are built): the tiered default would run
     # them on NumPy until a background build lands, so how many ran native depended on timing.
-    be.compile_eager = be.compile
+    be.compile_tiered = be.compile
     backends._backend = be
     launches = [0]
     launch, bound = cpu_rt.CpuRuntime.launch, cpu_rt.CpuRuntime.bound_launcher

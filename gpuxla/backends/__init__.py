@@ -130,6 +130,14 @@ config.validators["jax_platforms"] = config.validators["jax_platform_name"] = _c
 log = logging.getLogger("gpuxla")
 
 
+def compile_tiered(backend, program):
+    """What a call runs (a jit call, an eager graph, a loop body): `backend.compile_tiered` where
+    the platform has tiers (the cpu platform runs a program on NumPy until it is hot), else the
+    executable itself. Ahead-of-time compiles call `backend.compile`."""
+    tiered = getattr(backend, "compile_tiered", None)
+    return tiered(program) if tiered is not None else backend.compile(program)
+
+
 def log_compile(what, avals, platform):
     """One line per compile, as JAX's jax_log_compiles: WARNING when the option is on, else DEBUG."""
     level = logging.WARNING if config.read("jax_log_compiles") else logging.DEBUG
@@ -211,8 +219,7 @@ def run_pending(order, outputs):
         if log.isEnabledFor(logging.WARNING if config.read("jax_log_compiles") else logging.DEBUG):
             prims = ", ".join(dict.fromkeys(n.prim.name for n in order if n._buf is None))
             log_compile(f"eager({prims})", [n.aval for n in inputs], backend.platform)
-        # (a backend may compile eager graphs its own way: the cpu platform runs them on NumPy until hot)
-        fn = getattr(backend, "compile_eager", backend.compile)(Program.from_graph(inputs, outputs, order=order))
+        fn = compile_tiered(backend, Program.from_graph(inputs, outputs, order=order))
         eager_cache_stats["misses"] += 1
         if key is not None:
             with _eager_lock:

@@ -15,12 +15,12 @@ from ..core import extensions as X
 
 def body_executable(body):
     """A body compiled for the active backend (once per platform)."""
-    from . import get_backend
+    from . import compile_tiered, get_backend
     be = get_backend()
     exe = body.executables.get(be.platform)
     if exe is None:
         # (tiered where the platform has tiers: a loop's first iterations never wait for a compile)
-        exe = body.executables[be.platform] = getattr(be, "compile_tiered", be.compile)(body.program())
+        exe = body.executables[be.platform] = compile_tiered(be, body.program())
     return exe
 
 

@@ -34,7 +34,7 @@ import weakref
 
 import numpy as np
 
-from ..backends import CrossPlatform, from_numpy, get_backend, log_compile
+from ..backends import CrossPlatform, compile_tiered, from_numpy, get_backend, log_compile
 from ..compiler import passes as _passes, roofline
 from ..compiler.fusion import Fusion
 from .. import config
@@ -479,8 +479,7 @@ class _Entry:
         target, active = get_backend(platform), get_backend()
         log_compile(f"jit({self.fname})", [x.aval for x in self.in_leaves], target.platform)
         if target is active:
-            build = getattr(target, "compile_tiered", None) if tiered else None
-            exe = (build or target.compile)(self.program())
+            exe = compile_tiered(target, self.program()) if tiered else target.compile(self.program())
             if platform is None:
                 self.fn, self.fn_backend = exe, target
             return exe

@@ -90,7 +90,6 @@ class CpuBackend:
             return self.compile(program)
         return Tiered(self, program)
 
-    compile_eager = compile_tiered      # (backends.run_pending's name for it)
 
     def compile_many(self, programs, jobs=None, options=("-O0",)):
         """Compile several programs with few compiler runs (tests): their kernels are built as
