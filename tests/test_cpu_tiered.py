@@ -147,6 +147,30 @@ def test_nothing_compiles_on_the_calling_thread(on_cpu):
     assert set(on_cpu["built_on"]) == {"gpuxla-cpu-compile"}
 
 
+@pytest.fixture
+def two_devices():
+    gpuxla.config.update("jax_num_cpu_devices", 2)
+    yield
+    gpuxla.config.update("jax_num_cpu_devices", None)
+
+
+def test_pmap_stages_build_in_the_background(on_cpu, two_devices):
+    """A pmap program's stages (the work between collectives) are tiered as a jit call is: the
+    first calls run on NumPy, the build happens on the compile thread, later calls run native."""
+    xs = jnp.asarray(np.stack([X, X * 2]))
+    f = gpuxla.pmap(lambda v: _softmax_ish(lax.psum(v, "i")), axis_name="i")
+    want = _want(X + 2 * X)
+    for _ in range(3):
+        got = np.asarray(f(xs))
+        np.testing.assert_allclose(got[0], want, rtol=2e-6, atol=2e-6)
+        np.testing.assert_allclose(got[1], want, rtol=2e-6, atol=2e-6)
+    assert cpu.wait_for_builds(timeout=300)
+    assert on_cpu["built_on"] and set(on_cpu["built_on"]) == {"gpuxla-cpu-compile"}
+    before = on_cpu["launches"]
+    np.testing.assert_allclose(np.asarray(f(xs))[1], want, rtol=2e-6, atol=2e-6)
+    assert on_cpu["launches"] > before
+
+
 def test_a_failed_background_build_warns_once_and_stays_on_numpy(on_cpu, monkeypatch):
     def broken(self, program, build=True):
         raise cpu_rt.CpuCompileError("g++ failed to compile the kernel module (test)")

@@ -40,7 +40,7 @@ import threading
 import numpy as np
 
 from .. import config
-from ..backends import get_backend
+from ..backends import compile_tiered, get_backend
 from ..compiler import passes as _passes
 from ..core import graph
 from ..core.extensions import COLLECTIVES, axis_index_p
@@ -379,7 +379,7 @@ class _Plan:
 
 def _compile_stage(ins, outs, start, fname, lv):
     """The nodes between `ins` and `outs` of the pmap trace, optimised and compiled as a jit trace
-    would be: once, for every device."""
+    would be: once, for every device (tiered on the cpu platform, as a jit call)."""
     part = Traced(ins, outs, start)
 
     def body(*xs):
@@ -389,4 +389,4 @@ def _compile_stage(ins, outs, start, fname, lv):
               closed=BAKE)
     opt = _passes.run_passes(_passes.OPTIMIZE, t.outs, t.leaves, start=t.start)
     low = _passes.run_passes(_passes.FINAL, opt, t.leaves, start=t.start)
-    return get_backend().compile(Program.from_graph(t.leaves, low))
+    return compile_tiered(get_backend(), Program.from_graph(t.leaves, low))
