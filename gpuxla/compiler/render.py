@@ -44,6 +44,12 @@ from .lower import ARG_REDUCE, ROW_CACHE, ROW_CACHE_VALUES, TILE, TILE_ROWS, red
 
 BLOCK = 256
 MAX_GRID = 8192
+# Rows of a multi-pass block reduction too long for registers stay in dynamic shared memory
+# (CudaDialect._shared_rows) when the values its passes share take at most this many bytes a block:
+# 96 KiB leaves room for two blocks of 512 threads on an SM of an H100 (228 KiB) and fits the opt-in
+# limit of an A100 (163 KiB) and of sm_86/89 parts (99 KiB). Launches above 48 KiB opt in
+# (backends/cuda/runtime.py). 0 switches the form off (the tests compare the two).
+ROW_SHARED_BYTES = 96 * 1024
 
 
 def _helper_sections():
@@ -145,6 +151,7 @@ class CudaDialect(CStyle):
         self.chunks = k.info.get("chunks", 1)
         self.cache = None      # (values per thread, first lane, stride) when rows live in registers
         self.tail = 0          # where the scalar loop starts (the tail of a vectorised loop)
+        self.smem_rows = None  # [(buffer, C type)] when rows live in shared memory (_shared_rows)
 
     def prologue(self):
         k, out = self.k, []
@@ -165,6 +172,12 @@ class CudaDialect(CStyle):
                     out.append(f"  __shared__ {st.idx_type} gx_si{st.k}[{w * h}];")
         if self.chunks > 1:
             out.append("  __shared__ bool gx_last;")
+        if self.smem_rows:
+            out.append("  GX_DYNAMIC_SHARED(unsigned char, gx_dsm);")
+            at = 0
+            for b, ct in self.smem_rows:
+                out.append(f"  {ct}* const gx_rs{b} = reinterpret_cast<{ct}*>(gx_dsm + {at});")
+                at += _smem_row_bytes(self.n_red, ct)
         if k.strategy == "tile-transpose":
             t = k.info["tiling"]
             out.append(f"  const int gx_tx = threadIdx.x & {TILE - 1}, gx_ty = threadIdx.x / {TILE};")
@@ -180,6 +193,7 @@ class CudaDialect(CStyle):
 
     def finish(self, k):
         k.launch = launch_config(k)
+        k.shared_mem = sum(_smem_row_bytes(self.n_red, ct) for _, ct in self.smem_rows or ())
 
     # --- rows kept in registers ---------------------------------------------------------------
     def body(self):
@@ -198,7 +212,7 @@ class CudaDialect(CStyle):
         lane, step = lanes[k.strategy]
         j = -(-self.n_red // step)
         if j > ROW_CACHE:
-            return k.body
+            return self._shared_rows() if k.strategy == "block" and ROW_SHARED_BYTES else k.body
         out, cached = [], False
         for st in k.body:
             if st[0] == "for_out":
@@ -217,7 +231,7 @@ class CudaDialect(CStyle):
             return None
         allowed = None
         while True:
-            new, arrays, first = self._rewrite(row, passes, allowed)
+            new, arrays, first = self._rewrite(row, passes, allowed, "gx_j")
             used = {}
             _uses(prune(new), used)
             live = [key for key, arr in arrays.items() if used.get(arr)]
@@ -234,7 +248,7 @@ class CudaDialect(CStyle):
         decls = [("decl", first[key][2], f"{arrays[key]}[{j}]") for key in live]
         return decls + prune(new)
 
-    def _rewrite(self, row, passes, allowed):
+    def _rewrite(self, row, passes, allowed, ix):
         keys = self.k.info.get("keys", {})
         first, arrays, new = {}, {}, list(row)
         for n, i in enumerate(passes):
@@ -243,12 +257,89 @@ class CudaDialect(CStyle):
                 key = keys.get(st[2]) if st[0] == "let" else None
                 if key is not None and key[0] != "e":
                     if key in first and first[key][0] < n and (allowed is None or key in allowed):
-                        st = ("let", st[1], st[2], f"{arrays.setdefault(key, f'gx_c{len(arrays)}')}[gx_j]")
+                        st = ("let", st[1], st[2], f"{arrays.setdefault(key, f'gx_c{len(arrays)}')}[{ix}]")
                     else:
                         first.setdefault(key, (n, st[2], st[1]))
                 body.append(st)
             new[i] = ("for_red", body)
         return new, arrays, first
+
+    # --- rows kept in shared memory -------------------------------------------------------------
+    def _shared_rows(self):
+        """A block-per-row reduction of several passes over rows too long for registers keeps the
+        values its passes share (the same builder keys as the register cache: loads, exp, tanh...)
+        in rows of dynamic shared memory, at most ROW_SHARED_BYTES a block: a pass stores a value
+        at gx_rs<b>[r] where it first computes it, a later pass reads it back at the same r. Each
+        thread only ever touches the r it visits itself (r = threadIdx.x + k * block in every
+        pass), so no barrier is needed, and a buffer is reused by a value computed after the last
+        read of the previous one (softmax: x in the max pass, exp(x - max) from the sum pass on).
+        The passes combine the same values in the same order as without the rows: the same bits."""
+        k = self.k
+        out = []
+        for st in k.body:
+            if st[0] == "for_out" and self.smem_rows is None:
+                row = self._shared_passes(st[1])
+                st = ("for_out", row) if row is not None else st
+            out.append(st)
+        return out
+
+    def _shared_passes(self, row):
+        passes = [i for i, st in enumerate(row) if st[0] == "for_red"]
+        if len(passes) < 2:
+            return None
+        allowed = None
+        while True:
+            new, arrays, first = self._rewrite(row, passes, allowed, "r")
+            used = {}
+            _uses(prune(new), used)
+            live = [key for key, arr in arrays.items() if used.get(arr)]
+            if not live:
+                return None
+            buffers, total = self._share_buffers(prune(new), live, arrays, first)
+            if total <= ROW_SHARED_BYTES:
+                break
+            allowed = set(live[:-1])
+        names = {}
+        for key in live:               # the first pass to compute a kept value stores it
+            n, name, ct = first[key]
+            buf = names[arrays[key]] = f"gx_rs{buffers[key][0]}"
+            body = new[passes[n]][1]
+            at = next(i for i, st in enumerate(body) if st[0] == "let" and st[2] == name)
+            body.insert(at + 1, ("set", f"{buf}[r]", name))
+        for i in passes:               # reads of a kept value: from its buffer
+            new[i] = ("for_red", [("let", st[1], st[2], f"{names[st[3][:-3]]}[r]")
+                                  if st[0] == "let" and st[3].endswith("[r]") and st[3][:-3] in names else st
+                                  for st in new[i][1]])
+        layout = sorted({b: ct for b, ct in buffers.values()}.items())
+        self.smem_rows = layout
+        return prune(new)
+
+    def _share_buffers(self, new, live, arrays, first):
+        """{key: (buffer number, C type)} and the bytes of the buffers: a value takes the buffer of
+        one of the same type whose reads are all done, in an earlier pass or earlier in its own
+        pass than the value is computed; otherwise a new one."""
+        passes = [st[1] for st in new if st[0] == "for_red"]
+        reads = {}                     # array -> [(pass, position)]
+        for n, body in enumerate(passes):
+            for at, st in enumerate(body):
+                if st[0] == "let" and st[3].endswith("[r]"):
+                    reads.setdefault(st[3][:-3], []).append((n, at))
+        writes = {}
+        for key in live:
+            n, name, _ = first[key]
+            at = next(i for i, st in enumerate(passes[n]) if st[0] == "let" and st[2] == name)
+            writes[key] = (n, at)
+        held, out = [], {}             # held[b] = [C type, last read of its value]
+        for key in sorted(live, key=lambda key: writes[key]):
+            ct = first[key][2]
+            free = next((b for b, (t, last) in enumerate(held) if t == ct and last < writes[key]), None)
+            if free is None:
+                free = len(held)
+                held.append([ct, None])
+            held[free][1] = max(reads[arrays[key]])
+            out[key] = (free, ct)
+        total = sum(_smem_row_bytes(self.n_red, ct) for ct, _ in held)
+        return out, total
 
     def store(self, st, pad):
         # A tile's threads past the last output compute a copy of it (their index is clamped) and
@@ -863,6 +954,11 @@ def cpu_items(k):
 def render_cpu(k):
     """Fill in k.source, k.name, k.launch with the CPU dialect (and return the source)."""
     return CpuDialect(k).render()
+
+
+def _smem_row_bytes(n_red, ct):
+    """Bytes of one shared row buffer of n_red values of C type `ct`, rounded up to 16 (alignment)."""
+    return -(-n_red * _CTYPE_BYTES.get(ct, 8) // 16) * 16
 
 
 def launch_block(k):
