@@ -282,6 +282,12 @@ def _rows_then_sum(x):
     return (x - jnp.max(x, 1, keepdims=True)).sum(1)
 
 
+def _two_rows(x):
+    """x and exp(x) both needed by the last pass: two buffers (exp(x) cannot take x's)."""
+    e = jnp.exp(x)
+    return (x - jnp.mean(x, 1, keepdims=True)) * e / jnp.sum(e, 1, keepdims=True)
+
+
 SHARED_CASES = [
     # (name, f, shapes, dtype, force register rows off below this many values a thread)
     ("softmax, ragged, 20 values a thread", softmax, [(6, 5000)], np.float32, None),
@@ -291,6 +297,7 @@ SHARED_CASES = [
     ("layernorm", layernorm, [(7, 1500), (1500,), (1500,)], np.float32, 2),
     ("softmax in float16", softmax, [(5, 1300)], np.float16, 2),
     ("int rows", _rows_then_sum, [(5, 1400)], np.int32, 2),
+    ("x and exp(x) to the last pass", _two_rows, [(4, 1200)], np.float32, 2),
 ]
 
 
@@ -351,6 +358,8 @@ def test_rows_in_shared_memory_against_numpy(monkeypatch):
                 _check_bits(plain, xs, out)
                 if k.info["n_out"]:
                     assert max(max(p.row_reads.values()) for p in plain.kernels) > 1, name
+            if name.startswith("x and exp"):
+                assert k.shared_mem == 2 * 1200 * 4 and "gx_rs1[r] = " in k.source
             if name == "layernorm":             # room for one row of the two it would keep: x only
                 with monkeypatch.context() as m:
                     m.setattr(render, "ROW_SHARED_BYTES", 1500 * 4)

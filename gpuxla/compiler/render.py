@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from .builder import _uses, _walk, prune
+from .builder import strides as _strides
 from .cexpr import literal, stype
 from .lower import ARG_REDUCE, ROW_CACHE, ROW_CACHE_VALUES, TILE, TILE_ROWS, reduce_combine
 
@@ -528,9 +529,24 @@ class CudaDialect(CStyle):
         """Work item gx_t is the 32x32 tile (gx_m0.., gx_l0..) of output axes (m, l) at batch index
         gx_d*: the block copies each transposed operand's tile to shared memory, lanes along the
         operand's last axis (m), then computes its outputs, lanes along l, each reading the tile
-        transposed; a thread handles rows gx_ty, gx_ty + 8, ... of the tile in each phase. Every
+        transposed; a thread handles rows gx_ty, gx_ty + 8, ... of the tile in each phase. With
+        vectors (lower.TILE_VECTORS: the last axis a multiple of 4, every buffer aligned), a thread
+        of the compute phase takes 4 neighbouring outputs of row threadIdx.x / 8 instead, with one
+        16-byte load per operand read at the output's index and one store per output. Every
         element is computed by the same expression as in the plain loop: the same bits, on any grid."""
-        _, t, top, per_tile, body, _ = st
+        _, t, top, per_tile, body, vtop, vper_tile, vbody, _ = st
+        if t.vec is None:
+            return self._tile_loop(t, top, per_tile, self._tile_rows(t, body, ind + 1), ind)
+        direct, outs = t.vec
+        pad = "  " * ind
+        conds = [f"((unsigned long long){p.name} & {4 * p.dtype.itemsize - 1}) == 0" for p in direct + outs]
+        out = [f"{pad}if ({' && '.join(conds)}) {{"]
+        out += self._tile_loop(t, vtop, vper_tile, self._tile_vectors(t, direct, outs, vbody, ind + 2), ind + 1)
+        out += [f"{pad}  return;", f"{pad}}}"]
+        return out + self._tile_loop(t, top, per_tile, self._tile_rows(t, body, ind + 1), ind)
+
+    def _tile_loop(self, t, top, per_tile, compute, ind):
+        """The loop over tiles: each tile's transposed operands to shared memory, then `compute`."""
         pad, n, rows = "  " * ind, TILE, TILE // TILE_ROWS
         p1, p2, p3 = pad + "  ", pad + "    ", pad + "      "
         dm, dl = t.shape[t.m], t.shape[t.l]
@@ -552,14 +568,51 @@ class CudaDialect(CStyle):
             out += [f"{p3}{sm}[gx_j][gx_tx] = {name}[{flat}];"
                     for (name, _), sm, flat in zip(t.loads, t.smem, t.flats)]
             out += [f"{p2}}}", f"{p1}}}", f"{p1}__syncthreads();"]
-        out += [f"{p1}#pragma unroll", f"{p1}for (int gx_k = 0; gx_k < {rows}; ++gx_k) {{",
-                f"{p2}const int gx_j = gx_ty + {TILE_ROWS} * gx_k;",
-                f"{p2}const gx_ix gx_m = gx_m0 + gx_j, gx_l = gx_l0 + gx_tx;",
-                f"{p2}if (gx_m < {dm} && gx_l < {dl}) {{"]
-        out += self.stmts(body, ind + 3) + [f"{p2}}}", f"{p1}}}"]
+        out += compute
         if t.loads:
             out.append(f"{p1}__syncthreads();   // the tiles are refilled for the next work item")
         return out + [f"{pad}}}"]
+
+    def _tile_rows(self, t, body, ind):
+        """The compute phase, a thread per output: rows gx_ty, gx_ty + 8, ... of the tile, lane gx_tx."""
+        pad, rows = "  " * ind, TILE // TILE_ROWS
+        p1 = pad + "  "
+        dm, dl = t.shape[t.m], t.shape[t.l]
+        out = [f"{pad}#pragma unroll", f"{pad}for (int gx_k = 0; gx_k < {rows}; ++gx_k) {{",
+               f"{p1}const int gx_j = gx_ty + {TILE_ROWS} * gx_k;",
+               f"{p1}const gx_ix gx_m = gx_m0 + gx_j, gx_l = gx_l0 + gx_tx;",
+               f"{p1}if (gx_m < {dm} && gx_l < {dl}) {{"]
+        return out + self.stmts(body, ind + 2) + [f"{p1}}}", f"{pad}}}"]
+
+    def _tile_vectors(self, t, direct, outs, body, ind):
+        """The compute phase, 4 outputs a thread: row gx_j = threadIdx.x / 8 of the tile, columns
+        gx_c = 4 * (threadIdx.x % 8) + gx_k. A group of 4 is in the output or out of it as a whole
+        (the last axis is a multiple of 4 long), and starts at a multiple of 4 of every buffer."""
+        pad = "  " * ind
+        p1, p2, p3 = pad + "  ", pad + "    ", pad + "      "
+        dm, dl = t.shape[t.m], t.shape[t.l]
+        vt = {4: "unsigned", 8: "uint2", 16: "uint4"}
+        names = ["0" if d == 1 else "gx_m" if a == t.m else "gx_lv" if a == t.l else f"gx_d{a}"
+                 for a, d in enumerate(t.shape)]
+        flat = " + ".join(nm if st == 1 else f"{nm} * {st}"
+                          for nm, st in zip(names, _strides(t.shape)) if nm != "0") or "0"
+        out = [f"{pad}{{", f"{p1}const int gx_j = threadIdx.x >> 3;",
+               f"{p1}const gx_ix gx_m = gx_m0 + gx_j, gx_lv = gx_l0 + 4 * (threadIdx.x & 7);",
+               f"{p1}if (gx_m < {dm} && gx_lv < {dl}) {{",
+               f"{p2}const gx_ix gx_fv = ({flat}) / 4;"]
+        for p in direct:
+            ty = vt[4 * p.dtype.itemsize]
+            out.append(f"{p2}__align__(16) {stype(p.dtype)} {p.name}_v[4];")
+            out.append(f"{p2}*reinterpret_cast<{ty}*>({p.name}_v) = reinterpret_cast<const {ty}*>({p.name})[gx_fv];")
+        out += [f"{p2}__align__(16) {stype(p.dtype)} {p.name}_v[4];" for p in outs]
+        out += [f"{p2}#pragma unroll", f"{p2}for (int gx_k = 0; gx_k < 4; ++gx_k) {{",
+                f"{p3}const int gx_c = 4 * (threadIdx.x & 7) + gx_k;",
+                f"{p3}const gx_ix gx_l = gx_lv + gx_k;"]
+        out += self.stmts(body, ind + 3) + [f"{p2}}}"]
+        for p in outs:
+            ty = vt[4 * p.dtype.itemsize]
+            out.append(f"{p2}reinterpret_cast<{ty}*>({p.name})[gx_fv] = *reinterpret_cast<const {ty}*>({p.name}_v);")
+        return out + [f"{p1}}}", f"{pad}}}"]
 
     # --- vectorised loop ----------------------------------------------------------------------
     def vec(self, st, ind):
