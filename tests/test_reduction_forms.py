@@ -213,10 +213,11 @@ def test_softmax_and_layernorm_read_each_row_once():
     assert r["passes"] == 1
     # Rows too long for registers: kept in shared memory (one 64 KiB row: x, then exp(x - max)) ...
     (r,) = report(softmax, (512, 16384))
-    assert r["passes"] == 1 and r["bytes_traffic"] == 2 * 512 * 16384 * 4
+    assert r["passes"] == 1 and r["bytes_traffic"] == 2 * 512 * 16384 * 4 and r["est_bandwidth"] == 1.0
+    assert r["shared_mem"] == 16384 * 4
     # ... unless even that is too big: three passes, as the report says.
     (r,) = report(softmax, (512, 32768))
-    assert r["passes"] == 3 and r["bytes_traffic"] == 4 * 512 * 32768 * 4
+    assert r["passes"] == 3 and r["bytes_traffic"] == 4 * 512 * 32768 * 4 and r["shared_mem"] == 0
 
 
 def _tanh_rows(t):

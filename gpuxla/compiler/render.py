@@ -15,7 +15,8 @@ lives in gpuxla/kernels/gx_reduce.cuh; each kernel's text carries the sections o
 Loop kernels: `loop` (a thread per element, grid-stride), `loop-vec4` (4 elements a thread, one wide
 load or store per buffer read or written at the output index, when aligned), `tile-transpose`
 (lower.transpose_tiling: an operand read transposed goes through a 32x33 shared tile, so that both
-its loads and the output's stores are coalesced). Each computes every element by the same expression.
+its loads and the output's stores are coalesced; with 4-wide loads and stores for the rest when
+aligned). Each computes every element by the same expression.
 
 Reduction strategies (lower.choose_form), all deterministic -- the order in which values are
 combined depends only on the shapes (baked into the text), never on timing or on the grid: every
@@ -24,6 +25,9 @@ form loops over its work items grid-stride, so any grid gives the same bits.
   warp    one warp per row: lanes stride the row, then a shuffle tree to lane 0 and a broadcast;
   block   one block per row: warp trees, per-warp partials in shared memory, every warp reduces
           the partials in the same order so all threads hold the same bits;
+A reduction of several passes over a row (softmax, layernorm) reads each row once when the values
+its passes share fit: in registers (CudaDialect.body, up to ROW_CACHE values a thread) or, for the
+block form, in dynamic shared memory (CudaDialect._shared_rows, up to ROW_SHARED_BYTES a block).
   split   few long rows: each row is cut into fixed chunks, a block reduces a chunk into a
           scratch array, and the block that completes the row (atomic counter) reduces its
           partials in chunk order and runs the epilogue;
