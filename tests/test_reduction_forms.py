@@ -395,3 +395,20 @@ def test_rows_in_shared_memory_compile_with_nvrtc():
         if "ptxas info" not in log:       # (a cached cubin keeps no log)
             continue
         assert "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" in log, log
+
+
+@needs_cxx
+def test_rows_in_shared_memory_past_48_kib_on_the_cuda_runtime(monkeypatch):
+    """Past 48 KiB of dynamic shared memory a kernel must opt in before its launch (CUDA fails it
+    otherwise; tests/fake_cupy.py checks the same): the cuda runtime does, and the values agree."""
+    import fake_cupy as fc
+    x = _data((2, 12800), np.float32, 3)
+    want = NumpyBackend().compile(program_of(softmax, [x]))([x])[0]
+    with fc.installed(nvrtc=False):
+        f = jax.jit(softmax)
+        got = f(jnp.asarray(x))
+        (r,) = [r for r in f.lower(x).compile().kernel_report() if r["kind"] != "library"]
+        assert r["shared_mem"] == 12800 * 4 > fc.DEFAULT_SHARED and r["passes"] == 1
+        np.testing.assert_allclose(np.asarray(got), want, rtol=2e-5, atol=1e-7)
+        opted = [a.get(fc.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES) for a in fc._func_attrs.values()]
+        assert opted == [12800 * 4]
