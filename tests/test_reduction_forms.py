@@ -412,3 +412,44 @@ def test_rows_in_shared_memory_past_48_kib_on_the_cuda_runtime(monkeypatch):
         np.testing.assert_allclose(np.asarray(got), want, rtol=2e-5, atol=1e-7)
         opted = [a.get(fc.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES) for a in fc._func_attrs.values()]
         assert opted == [12800 * 4]
+
+
+# ---------------------------------------------------------------------------------------------
+# Several passes over few long rows: one kernel when it reads each row once and fills enough
+# ---------------------------------------------------------------------------------------------
+def test_few_long_rows_in_shared_memory_stay_one_kernel(monkeypatch):
+    """Rows cut into chunks would fill the GPU, but a chunk has no row value for the next pass. The
+    group stays one block kernel when its rows stay in shared memory and the report's estimate for
+    it (traffic over fill) is no worse than the plain passes' traffic on a full GPU."""
+    for f, shapes in [(softmax, [(100, 16384)]), (layernorm, [(100, 16384), (16384,), (16384,)])]:
+        (r,) = report(f, *shapes)
+        assert r["strategy"] == "block" and r["passes"] == 1 and r["shared_mem"] == 16384 * 4
+        assert r["bytes_traffic"] <= r["bytes_read"] + r["bytes_written"] and 0.7 < r["est_bandwidth"] < 0.8
+    # 64 rows fill 48% of the GPU: 2/0.48 > the 4 passes' bytes. Rows of 256 KiB do not fit.
+    for shape in [(64, 16384), (64, 65536)]:
+        assert [r["strategy"] for r in report(softmax, shape)] == ["split", "loop-vec4", "split", "loop-vec4"]
+    monkeypatch.setattr(render, "ROW_SHARED_BYTES", 0)
+    assert len(report(softmax, (100, 16384))) == 4
+
+
+@needs_cxx
+def test_few_long_rows_in_shared_memory_against_numpy(monkeypatch):
+    """The same decision at a small size (lower.BIG and lower.FILL_WARPS lowered): one kernel,
+    NumPy's values, the same bits on any grid; the chunked kernels without the shared rows agree."""
+    monkeypatch.setattr(lower, "BIG", 0)
+    monkeypatch.setattr(lower, "FILL_WARPS", 96)   # the block kernel fills half: 2 bytes a value vs 4
+    x = _data((6, 5000), np.float32, 11)
+    prog = program_of(softmax, [x])
+    exe = InterpretBackend().compile(prog)
+    (k,) = exe.kernels
+    assert k.strategy == "block" and k.shared_mem == 5000 * 4 and max(k.row_reads.values()) == 1
+    out = exe([x])
+    ref = NumpyBackend().compile(prog)([x])
+    np.testing.assert_allclose(np.asarray(out[0]), ref[0], rtol=2e-5, atol=1e-7)
+    for g in (1, 2, 3, 7):
+        k.launch = ((g, 1, 1), (256, 1, 1))
+        _check_bits(exe, [x], out)
+    monkeypatch.setattr(render, "ROW_SHARED_BYTES", 0)
+    chunked = InterpretBackend().compile(prog)
+    assert "split" in [k.strategy for k in chunked.kernels] and len(chunked.kernels) > 1
+    np.testing.assert_allclose(np.asarray(chunked([x])[0]), ref[0], rtol=2e-5, atol=1e-7)

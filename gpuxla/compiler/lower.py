@@ -26,6 +26,16 @@ class NotLocal(Exception):
     """A value of this kernel is needed at an index no thread of it owns: the group cannot fuse."""
 
 
+class Unfilled(NotLocal):
+    """A group of several passes over few long rows (lower_reduction): only rows cut into chunks
+    would fill the GPU, and a chunk has no row value for a later pass. `lowered` is the group as
+    one kernel anyway, which the fusion pass keeps when a dialect reads each of its rows once."""
+
+    def __init__(self, slot, lowered):
+        super().__init__(slot)
+        self.lowered = lowered
+
+
 class TooLarge(Exception):
     """Inlining evaluates producers at too many distinct indices (stacked shifts, stencils)."""
 
@@ -569,6 +579,11 @@ class Form:
         return f"Form({self.strategy}, threads={self.threads}, chunks={self.chunks}, tile={self.tile})"
 
 
+def fill(form, n_out):
+    """The share of a GPU (FILL_WARPS) a launch of `form` over n_out outputs keeps busy, at most 1."""
+    return min(1.0, form.warps(n_out) / FILL_WARPS)
+
+
 def block_threads(n_red):
     """Threads of a block that reduces one row: enough for 8+ values each."""
     return 512 if n_red >= 8192 else 256 if n_red >= 2048 else 128
@@ -625,10 +640,10 @@ def lower_reduction(info, group, owner, stored=()):
     stored = [s for s in group.stages if s in stored]
     single = len(group.stages) == 1 and not rowmap
     form = choose_form(red.in_shape, red.axes, single)
-    if not single and red.n_out * red.n_red >= BIG and choose_form(red.in_shape, red.axes, True).chunks > 1:
-        # Only cut rows fill the GPU here, and a row cut into chunks has no value for a later
-        # stage or a row-wise output to use: this stage (or output) gets a kernel of its own.
-        raise NotLocal(group.stages[-1])
+    # Only cut rows fill the GPU here, and a row cut into chunks has no value for a later stage or
+    # a row-wise output to use: this stage (or output) gets a kernel of its own, unless the fusion
+    # pass keeps the one kernel (Unfilled).
+    unfilled = not single and red.n_out * red.n_red >= BIG and choose_form(red.in_shape, red.axes, True).chunks > 1
     ixt = index_type(_sizes(info, group.roots + group.stages, [red.n_out * max(red.n_red, 1)]))
     for r in epilogue:
         ctx.canon[r] = red.outer_ix
@@ -649,6 +664,8 @@ def lower_reduction(info, group, owner, stored=()):
                {"in_shape": red.in_shape, "axes": red.axes, "n_out": red.n_out, "n_red": red.n_red,
                 "stages": stages, "row_like": red.row_like, "form": form, "chunks": form.chunks,
                 "keys": b.keys})
+    if unfilled:
+        raise Unfilled(group.stages[-1], Lowered(k, ctx, red.touched))
     return Lowered(k, ctx, red.touched)
 
 

@@ -1076,6 +1076,19 @@ def _describe(k):
             f" -> {i['n_out']} row(s) of {i['n_red']}")
 
 
+def row_traffic(k):
+    """(bytes reduction `k` moves as lowered, bytes the CUDA dialect's text moves): each input times
+    the passes over the rows that read it, plus the outputs. They differ when the dialect keeps a
+    multi-pass row in registers or shared memory. `k` is left as it was."""
+    ins = [p for p in k.params if p.role == "in"]
+    written = sum(p.size * p.dtype.itemsize for p in k.params if p.role == "out")
+
+    def traffic(stmts):
+        reads = _row_reads(stmts, [p.name for p in ins])
+        return written + sum(p.size * p.dtype.itemsize * max(1, reads.get(p.name, 1)) for p in ins)
+    return traffic(k.body), traffic(CudaDialect(k).body())
+
+
 def render(k):
     """Fill in k.source, k.name, k.launch with the CUDA dialect (and return the source)."""
     return CudaDialect(k).render()
