@@ -412,6 +412,11 @@ def test_rows_in_shared_memory_past_48_kib_on_the_cuda_runtime(monkeypatch):
         np.testing.assert_allclose(np.asarray(got), want, rtol=2e-5, atol=1e-7)
         opted = [a.get(fc.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES) for a in fc._func_attrs.values()]
         assert opted == [12800 * 4]
+    # A device with less shared memory than the rows take: an error naming the kernel and the knob.
+    monkeypatch.setattr(fc, "MAX_SHARED", 48 * 1024)
+    with fc.installed(nvrtc=False):
+        with pytest.raises(RuntimeError, match=r"gx_reduction_\w+' keeps its rows in 51200 bytes.*ROW_SHARED_BYTES"):
+            jax.jit(softmax)(jnp.asarray(x))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -311,7 +311,14 @@ class CudaRuntime:
                 # memory, render.ROW_SHARED_BYTES): the function must opt in first.
                 drv = cupy().cuda.driver
                 attr = getattr(drv, "CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES", 8)
-                drv.funcSetAttribute(fn[1].ptr, attr, int(k.shared_mem))
+                try:
+                    drv.funcSetAttribute(fn[1].ptr, attr, int(k.shared_mem))
+                except Exception as e:  # noqa: BLE001 - CuPy's driver error, reported with the kernel's name
+                    del self.functions[k.name]
+                    raise RuntimeError(
+                        f"gpuxla: CUDA kernel '{k.name}' keeps its rows in {k.shared_mem} bytes of shared memory "
+                        f"a block, more than this device allows ({type(e).__name__}: {e}); lower "
+                        "gpuxla.compiler.render.ROW_SHARED_BYTES (0 turns the rows off) before compiling") from e
         return fn[1]
 
     def launch(self, k, args):
