@@ -802,11 +802,30 @@ def register_kernels(kernels, jobs=1, options=("-O0",)):
     InterpretRuntime(_modules, options).prepare(kernels, jobs=jobs)   # fills _modules in place
 
 
+# Dynamic shared memory: a launch may take DEFAULT_SHARED bytes, or up to what the function opted in
+# to with driver.funcSetAttribute(ptr, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, n), at most
+# MAX_SHARED (an H100's 227 KiB); past that CUDA fails the call with CUDA_ERROR_INVALID_VALUE.
+DEFAULT_SHARED, MAX_SHARED = 48 * 1024, 227 * 1024
+CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8
+_func_attrs = {}        # function ptr -> {attribute: value}
+
+
+def _func_set_attribute(ptr, attribute, value):
+    if attribute == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES and not 0 <= value <= MAX_SHARED:
+        raise CUDADriverError("CUDA_ERROR_INVALID_VALUE: invalid argument")
+    _func_attrs.setdefault(ptr, {})[attribute] = value
+
+
 class _Function:
     def __init__(self, name):
         self.name = name
+        self.ptr = id(self)
 
     def __call__(self, grid, block, args, shared_mem=0, stream=None):
+        room = _func_attrs.get(self.ptr, {}).get(CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, DEFAULT_SHARED)
+        if shared_mem > max(room, DEFAULT_SHARED):
+            raise CUDADriverError(f"CUDA_ERROR_INVALID_VALUE: kernel {self.name} launched with {shared_mem} bytes "
+                                  f"of dynamic shared memory, {room} allowed")
         cap = _captures.get(stream or get_current_stream()) if _captures else None
         if _stub["on"]:
             if cap is not None:
@@ -859,7 +878,8 @@ def _device_properties(device):
 
 cuda = types.SimpleNamespace(
     memory=types.SimpleNamespace(OutOfMemoryError=OutOfMemoryError),
-    driver=types.SimpleNamespace(CUDADriverError=CUDADriverError),
+    driver=types.SimpleNamespace(CUDADriverError=CUDADriverError, funcSetAttribute=_func_set_attribute,
+                                 CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES=CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES),
     runtime=types.SimpleNamespace(CUDARuntimeError=CUDARuntimeError, getDeviceCount=lambda: _device_count(),
                                   getDeviceProperties=_device_properties, getDevice=lambda: _gpus["current"],
                                   memcpyAsync=_memcpy_async, memcpyDeviceToDevice=3),
@@ -928,6 +948,7 @@ def installed(nvrtc=None, jobs=1, stub=False, gpus=1):
         _pool.set_limit(None)
         _fail.update(launch=None, sync=None)
         _captures.clear()
+        _func_attrs.clear()
         _compute_types.update({0: COMPUTE_TYPE_DEFAULT, 1: COMPUTE_TYPE_DEFAULT, 2: COMPUTE_TYPE_DEFAULT})
         _stub["on"] = False
 

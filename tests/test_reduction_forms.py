@@ -211,9 +211,13 @@ def test_softmax_and_layernorm_read_each_row_once():
     assert k.source.count("in0[") == 1 and k.source.count("gx_exp(") == 1   # one load, one exp a value
     (r,) = report(layernorm, (4096, 4096), (4096,), (4096,))
     assert r["passes"] == 1
-    # Rows too long for registers: three passes, as the report says.
+    # Rows too long for registers: kept in shared memory (one 64 KiB row: x, then exp(x - max)) ...
     (r,) = report(softmax, (512, 16384))
-    assert r["passes"] == 3 and r["bytes_traffic"] == 4 * 512 * 16384 * 4
+    assert r["passes"] == 1 and r["bytes_traffic"] == 2 * 512 * 16384 * 4 and r["est_bandwidth"] == 1.0
+    assert r["shared_mem"] == 16384 * 4
+    # ... unless even that is too big: three passes, as the report says.
+    (r,) = report(softmax, (512, 32768))
+    assert r["passes"] == 3 and r["bytes_traffic"] == 4 * 512 * 32768 * 4 and r["shared_mem"] == 0
 
 
 def _tanh_rows(t):
@@ -270,3 +274,187 @@ def test_rows_in_registers_need_no_local_memory():
         if "ptxas info" not in log:       # (a cached cubin keeps no log)
             continue
         assert "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" in log, log
+
+
+# ---------------------------------------------------------------------------------------------
+# One read per row: multi-pass rows too long for registers kept in shared memory
+# ---------------------------------------------------------------------------------------------
+def _rows_then_sum(x):
+    return (x - jnp.max(x, 1, keepdims=True)).sum(1)
+
+
+def _two_rows(x):
+    """x and exp(x) both needed by the last pass: two buffers (exp(x) cannot take x's)."""
+    e = jnp.exp(x)
+    return (x - jnp.mean(x, 1, keepdims=True)) * e / jnp.sum(e, 1, keepdims=True)
+
+
+SHARED_CASES = [
+    # (name, f, shapes, dtype, force register rows off below this many values a thread)
+    ("softmax, ragged, 20 values a thread", softmax, [(6, 5000)], np.float32, None),
+    ("softmax, one row", softmax, [(1, 4500)], np.float32, None),
+    ("softmax, no rows", softmax, [(0, 4500)], np.float32, None),
+    ("tanh in three passes", lambda x: _tanh_rows(jnp.tanh(x)), [(5, 1100)], np.float32, 2),
+    ("layernorm", layernorm, [(7, 1500), (1500,), (1500,)], np.float32, 2),
+    ("softmax in float16", softmax, [(5, 1300)], np.float16, 2),
+    ("int rows", _rows_then_sum, [(5, 1400)], np.int32, 2),
+    ("x and exp(x) to the last pass", _two_rows, [(4, 1200)], np.float32, 2),
+]
+
+
+def _shared_programs(cases, monkeypatch):
+    rng = np.random.default_rng(7)
+    progs, inputs = [], []
+    for name, f, shapes, dt, regs in cases:
+        xs = [_data(s, dt, int(rng.integers(1 << 30))) for s in shapes]
+        progs.append(program_of(f, xs))
+        inputs.append(xs)
+    return progs, inputs
+
+
+@needs_cxx
+def test_rows_in_shared_memory_against_numpy(monkeypatch):
+    """Each value of a long row is loaded once and each exp/tanh computed once: the passes read
+    them back from shared memory; NumPy's values, the same bits on every run, grid and with the
+    rows off (ROW_SHARED_BYTES = 0), and a budget too small for all the values keeps some."""
+    cases = SHARED_CASES
+    with dtypes.enable_x64(True):
+        cases = cases + [("layernorm in float64", layernorm, [(3, 1700), (1700,), (1700,)], np.float64, 2)]
+        progs, inputs = _shared_programs(cases, monkeypatch)
+        exes = []
+        for (name, f, shapes, dt, regs), prog in zip(cases, progs):
+            with monkeypatch.context() as m:
+                if regs is not None:
+                    m.setattr(render, "ROW_CACHE", regs)
+                exes.append(InterpretBackend().compile(prog))
+        for (name, f, shapes, dt, regs), prog, exe, xs in zip(cases, progs, exes, inputs):
+            (k,) = [k for k in exe.kernels if k.kind == "reduction" and len(k.info["stages"]) > 1]
+            assert k.strategy == "block", name
+            if k.info["n_out"]:
+                assert re.search(r"gx_rs\d+\[r\] = ", k.source) and k.shared_mem >= k.info["n_red"] * 2, name
+                assert max(k.row_reads.values()) == 1, name
+                assert k.source.count("gx_tanh(") <= 1 and k.source.count("gx_exp(") <= 1, name
+            out, ref = exe(xs), NumpyBackend().compile(prog)(xs)
+            for o, r in zip(out, ref):
+                o, r = np.asarray(o), np.asarray(r)
+                assert o.dtype == r.dtype and o.shape == r.shape, name
+                if r.dtype.kind == "f":
+                    tol = 2e-2 if dt == np.float16 else 2e-5
+                    np.testing.assert_allclose(o.astype(np.float64), r.astype(np.float64), rtol=tol, atol=tol,
+                                               err_msg=name)
+                else:
+                    np.testing.assert_array_equal(o, r, err_msg=name)
+            _check_bits(exe, xs, out)
+            default = k.launch
+            for g in (1, 2, 3, 7):
+                k.launch = ((g, 1, 1), default[1])
+                _check_bits(exe, xs, out)
+            k.launch = default
+            with monkeypatch.context() as m:   # without the rows: the same bits, more passes
+                m.setattr(render, "ROW_SHARED_BYTES", 0)
+                if regs is not None:
+                    m.setattr(render, "ROW_CACHE", regs)
+                plain = InterpretBackend().compile(prog)
+                assert not any(re.search(r"gx_rs\d", p.source) or p.shared_mem for p in plain.kernels), name
+                _check_bits(plain, xs, out)
+                if k.info["n_out"]:
+                    assert max(max(p.row_reads.values()) for p in plain.kernels) > 1, name
+            if name.startswith("x and exp"):
+                assert k.shared_mem == 2 * 1200 * 4 and "gx_rs1[r] = " in k.source
+            if name == "layernorm":             # room for one row of the two it would keep: x only
+                with monkeypatch.context() as m:
+                    m.setattr(render, "ROW_SHARED_BYTES", 1500 * 4)
+                    m.setattr(render, "ROW_CACHE", regs)
+                    part = InterpretBackend().compile(prog)
+                    (pk,) = [p for p in part.kernels if p.kind == "reduction"]
+                    assert pk.shared_mem == 1500 * 4 and max(pk.row_reads.values()) == 1
+                    _check_bits(part, xs, out)
+
+
+def test_rows_in_shared_memory_structure():
+    """Softmax keeps x and then exp(x - max) in one buffer (x's last read comes before exp is
+    computed); layernorm keeps x. The shared rows fit ROW_SHARED_BYTES; longer rows go without."""
+    k = _cuda_kernel(softmax, (4096, 16384))
+    assert k.strategy == "block" and k.shared_mem == 16384 * 4
+    assert k.source.count("in0[") == 1 and k.source.count("gx_exp(") == 1
+    assert k.source.count("gx_rs0[r] = ") == 2 and "gx_rs1" not in k.source
+    k = _cuda_kernel(layernorm, (4096, 16384), (16384,), (16384,))
+    assert k.shared_mem == 16384 * 4 and k.source.count("in0[") == 1
+    k = _cuda_kernel(softmax, (512, 32768))
+    assert k.shared_mem == 0 and not re.search(r"gx_rs\d", k.source) and k.source.count("in0[") == 3
+
+
+def test_rows_in_shared_memory_compile_with_nvrtc():
+    """The kernels compile for sm_90 with no stack or spills (registers are unaffected by the rows)."""
+    from gpuxla.backends.cuda import nvrtc
+    if not nvrtc.available():
+        pytest.skip("cuda-bindings / NVRTC not installed")
+    for k in (_cuda_kernel(softmax, (4096, 16384)), _cuda_kernel(layernorm, (4096, 16384), (16384,), (16384,))):
+        assert k.shared_mem
+        log = nvrtc.compile_cubin(k.source, arch="sm_90", options=("--ptxas-options=-v",)).log
+        if "ptxas info" not in log:       # (a cached cubin keeps no log)
+            continue
+        assert "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" in log, log
+
+
+@needs_cxx
+def test_rows_in_shared_memory_past_48_kib_on_the_cuda_runtime(monkeypatch):
+    """Past 48 KiB of dynamic shared memory a kernel must opt in before its launch (CUDA fails it
+    otherwise; tests/fake_cupy.py checks the same): the cuda runtime does, and the values agree."""
+    import fake_cupy as fc
+    x = _data((2, 12800), np.float32, 3)
+    want = NumpyBackend().compile(program_of(softmax, [x]))([x])[0]
+    with fc.installed(nvrtc=False):
+        f = jax.jit(softmax)
+        got = f(jnp.asarray(x))
+        (r,) = [r for r in f.lower(x).compile().kernel_report() if r["kind"] != "library"]
+        assert r["shared_mem"] == 12800 * 4 > fc.DEFAULT_SHARED and r["passes"] == 1
+        np.testing.assert_allclose(np.asarray(got), want, rtol=2e-5, atol=1e-7)
+        opted = [a.get(fc.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES) for a in fc._func_attrs.values()]
+        assert opted == [12800 * 4]
+    # A device with less shared memory than the rows take: an error naming the kernel and the knob.
+    monkeypatch.setattr(fc, "MAX_SHARED", 48 * 1024)
+    with fc.installed(nvrtc=False):
+        with pytest.raises(RuntimeError, match=r"gx_reduction_\w+' keeps its rows in 51200 bytes.*ROW_SHARED_BYTES"):
+            jax.jit(softmax)(jnp.asarray(x))
+
+
+# ---------------------------------------------------------------------------------------------
+# Several passes over few long rows: one kernel when it reads each row once and fills enough
+# ---------------------------------------------------------------------------------------------
+def test_few_long_rows_in_shared_memory_stay_one_kernel(monkeypatch):
+    """Rows cut into chunks would fill the GPU, but a chunk has no row value for the next pass. The
+    group stays one block kernel when its rows stay in shared memory and the report's estimate for
+    it (traffic over fill) is no worse than the plain passes' traffic on a full GPU."""
+    for f, shapes in [(softmax, [(100, 16384)]), (layernorm, [(100, 16384), (16384,), (16384,)])]:
+        (r,) = report(f, *shapes)
+        assert r["strategy"] == "block" and r["passes"] == 1 and r["shared_mem"] == 16384 * 4
+        assert r["bytes_traffic"] <= r["bytes_read"] + r["bytes_written"] and 0.7 < r["est_bandwidth"] < 0.8
+    # 64 rows fill 48% of the GPU: 2/0.48 > the 4 passes' bytes. Rows of 256 KiB do not fit.
+    for shape in [(64, 16384), (64, 65536)]:
+        assert [r["strategy"] for r in report(softmax, shape)] == ["split", "loop-vec4", "split", "loop-vec4"]
+    monkeypatch.setattr(render, "ROW_SHARED_BYTES", 0)
+    assert len(report(softmax, (100, 16384))) == 4
+
+
+@needs_cxx
+def test_few_long_rows_in_shared_memory_against_numpy(monkeypatch):
+    """The same decision at a small size (lower.BIG and lower.FILL_WARPS lowered): one kernel,
+    NumPy's values, the same bits on any grid; the chunked kernels without the shared rows agree."""
+    monkeypatch.setattr(lower, "BIG", 0)
+    monkeypatch.setattr(lower, "FILL_WARPS", 96)   # the block kernel fills half: 2 bytes a value vs 4
+    x = _data((6, 5000), np.float32, 11)
+    prog = program_of(softmax, [x])
+    exe = InterpretBackend().compile(prog)
+    (k,) = exe.kernels
+    assert k.strategy == "block" and k.shared_mem == 5000 * 4 and max(k.row_reads.values()) == 1
+    out = exe([x])
+    ref = NumpyBackend().compile(prog)([x])
+    np.testing.assert_allclose(np.asarray(out[0]), ref[0], rtol=2e-5, atol=1e-7)
+    for g in (1, 2, 3, 7):
+        k.launch = ((g, 1, 1), (256, 1, 1))
+        _check_bits(exe, [x], out)
+    monkeypatch.setattr(render, "ROW_SHARED_BYTES", 0)
+    chunked = InterpretBackend().compile(prog)
+    assert "split" in [k.strategy for k in chunked.kernels] and len(chunked.kernels) > 1
+    np.testing.assert_allclose(np.asarray(chunked([x])[0]), ref[0], rtol=2e-5, atol=1e-7)

@@ -203,7 +203,49 @@ def test_the_tiled_kernel_text():
     assert re.search(r"gx_tile0\[gx_j\]\[gx_tx\] = in0\[gx_ll \* 100 \+ gx_lm\];", src)
     assert "= gx_tile0[gx_tx][gx_j];" in src
     assert re.search(r"const gx_ix (t\d+) = gx_m \* 200 \+ gx_l;.*in1\[\1\].*out0\[\1\]", src, re.S)
-    assert src.count("__syncthreads();") == 2
+    # The same loop with the compute phase 4 outputs a thread when the buffers are aligned: one
+    # 16-byte load of in1 and one store of out0 per thread, the tile read at column 4 * lane + k.
+    aligned = "((unsigned long long)in1 & 15) == 0 && ((unsigned long long)out0 & 15) == 0"
+    assert src.count(aligned) == 1 and src.count("__syncthreads();") == 4
+    assert "const gx_ix gx_fv = (gx_m * 200 + gx_lv) / 4;" in src
+    assert "*reinterpret_cast<uint4*>(in1_v) = reinterpret_cast<const uint4*>(in1)[gx_fv];" in src
+    assert "reinterpret_cast<uint4*>(out0)[gx_fv] = *reinterpret_cast<const uint4*>(out0_v);" in src
+    assert re.search(r"= gx_tile0\[gx_c\]\[gx_j\];", src) and re.search(r"= in1_v\[gx_k\];", src)
+    # No vectors when the last axis is not a multiple of 4 long, or for 8-byte elements.
+    for f, shapes, dt in [(lambda x, y: x.T + y, [(202, 98), (98, 202)], np.float32),
+                          (lambda x, y: x.T + y, [(200, 100), (100, 200)], np.float64)]:
+        k = _loop_kernel(f, *shapes, dt=dt)
+        assert k.strategy == TILED and "gx_fv" not in k.source and k.source.count("__syncthreads();") == 2
+
+
+@needs_cxx
+def test_tile_vectors_change_no_bits(monkeypatch):
+    """The 4-wide compute phase (ragged tiles, a batch, a broadcast and a transposed operand beside
+    the direct one, 2- and 1-byte elements) gives the bits of the thread-per-output one, on any grid."""
+    cases = [("ragged, direct operand", lambda x, y: x.T * y - y, [(100, 70), (70, 100)], np.float32, True),
+             ("batched, broadcast", lambda x, y: jnp.transpose(x, (0, 2, 1)) * y + y[0, 0], [(3, 36, 44), (3, 44, 36)],
+              np.float32, True),
+             ("column and row biases", _bias_rows, [(48, 64), (64,)], np.float32, True),
+             ("float16", lambda x, y: x.T * y + x.T, [(68, 40), (40, 68)], np.float16, True),
+             ("int32, two outputs", lambda x, y: (x.T * 3 + y, y - x.T), [(36, 92), (92, 36)], np.int32, True),
+             ("bool", lambda x, y: jnp.logical_xor(x.T, y), [(64, 36), (36, 64)], np.bool_, True)]
+    progs, inputs, exes = _compile(cases, seed=3)
+    for (name, *_), prog, exe, xs in zip(cases, progs, exes, inputs):
+        (k,) = [k for k in exe.kernels if k.kind == "loop"]
+        assert k.strategy == TILED and "gx_fv" in k.source, name
+        out = exe(xs)
+        _against_numpy(out, NumpyBackend().compile(prog)(xs), name)
+        _same_bits(exe(xs), out, name)
+        default = k.launch
+        for g in (1, 2, 3, 7):
+            k.launch = ((g, 1, 1), default[1])
+            _same_bits(exe(xs), out, f"{name}, grid {g}")
+        k.launch = default
+        with monkeypatch.context() as m:
+            m.setattr(lower, "TILE_VECTORS", False)
+            plain = InterpretBackend().compile(prog)
+            assert [p.strategy for p in plain.kernels if "gx_fv" not in p.source] == [TILED], name
+            _same_bits(plain(xs), out, f"{name}, without vectors")
 
 
 def test_the_cpu_dialect_prints_the_plain_loop(monkeypatch):

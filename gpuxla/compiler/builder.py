@@ -13,7 +13,7 @@ Statements (tuples):
     ("if", [(cond or None, stmts), ...])
     ("for_out", stmts)  ("for_red", stmts)  ("group_reduce", stage)  ("leader", stmts)
     ("argstep", stage, value, index)       ("vec", direct, outs, top, body, scalar)
-    ("tile", tiling, top, per_tile, body, scalar)
+    ("tile", tiling, top, per_tile, body, vtop, vper_tile, vbody, scalar)
 Skeleton statements (`for_out`, `for_red`, `group_reduce`, `leader`, `vec`, `tile`) are expanded by
 compiler/render.py according to the kernel's strategy; everything else is printed as it stands.
 """
@@ -181,7 +181,7 @@ def _children(st):
     if op in ("for_out", "for_red", "leader"):
         return [st[1]]
     if op in ("vec", "tile"):
-        return list(st[3:6]) if op == "vec" else list(st[2:6])
+        return list(st[3:6]) if op == "vec" else list(st[2:9])
     return []
 
 
@@ -212,7 +212,7 @@ def _drop(stmts, dead):
         elif op == "vec":
             st = st[:3] + (_drop(st[3], dead), _drop(st[4], dead), _drop(st[5], dead))
         elif op == "tile":
-            st = st[:2] + tuple(_drop(x, dead) for x in st[2:6])
+            st = st[:2] + tuple(_drop(x, dead) for x in st[2:9])
         out.append(st)
     return out
 

@@ -43,7 +43,9 @@ from ..core import primitives as P
 from ..core.graph import proj_p
 from ..core.program import Eqn
 from .cexpr import literal, supported_dtype
-from .lower import ARG_REDUCE, MAX_DEPTH, NotLocal, TooLarge, lower_loop, lower_reduction, room_to_recurse
+from .lower import (ARG_REDUCE, MAX_DEPTH, NotLocal, TooLarge, Unfilled, fill, lower_loop, lower_reduction,
+                    room_to_recurse)
+from .render import row_traffic
 from .lower_rules import LOWER
 
 EXPENSIVE = 10
@@ -221,7 +223,18 @@ class Group:
 def lower(info, g, owner, stored=()):
     if g.kind == "loop":
         return lower_loop(info, g, owner)
-    return lower_reduction(info, g, owner, stored)
+    try:
+        return lower_reduction(info, g, owner, stored)
+    except Unfilled as e:
+        # Several passes over few long rows: kept as one kernel when the CUDA dialect reads each row
+        # once (rows in registers or shared memory) and the roofline report's estimate for it (the
+        # bytes it moves over the share of the GPU its launch fills) is no worse than the bytes the
+        # passes would move on a full GPU -- which the kernels of their own move at least.
+        k = e.lowered.kernel
+        plain, once = row_traffic(k)
+        if once < plain and once <= plain * fill(k.info["form"], k.info["n_out"]):
+            return e.lowered
+        raise
 
 
 class Fusion:

@@ -26,6 +26,16 @@ class NotLocal(Exception):
     """A value of this kernel is needed at an index no thread of it owns: the group cannot fuse."""
 
 
+class Unfilled(NotLocal):
+    """A group of several passes over few long rows (lower_reduction): only rows cut into chunks
+    would fill the GPU, and a chunk has no row value for a later pass. `lowered` is the group as
+    one kernel anyway, which the fusion pass keeps when a dialect reads each of its rows once."""
+
+    def __init__(self, slot, lowered):
+        super().__init__(slot)
+        self.lowered = lowered
+
+
 class TooLarge(Exception):
     """Inlining evaluates producers at too many distinct indices (stacked shifts, stencils)."""
 
@@ -193,7 +203,8 @@ class Context:
         self.canon = {}           # own root -> the index it is computed at
         self.inlined = set()
         self.loads = {}           # param name -> set of flat index expressions
-        self.vec = ()             # param names loaded as vectors (vectorised loop kernels)
+        self.vec = ()             # param names loaded as vectors (vectorised loop kernels) ...
+        self.vec_key = None       # ... at index "i", or at the index of this key (tiled kernels)
         self.load_ixs = {}        # param name -> [Ix] it is loaded at (transpose_tiling reads them)
         self.tiled = {}           # (param name, index key) -> its shared tile element (tiled loop kernels)
         self.evals, self.n_evals = {}, 0   # inline evaluations per slot (distinct indices)
@@ -240,7 +251,7 @@ class Context:
                 return b.let(load_expr(tile, p.dtype), ctype(p.dtype), key=("ldt", tile), min_level=b.guard_level())
             self.load_ixs.setdefault(p.name, []).append(ix)
             self.loads.setdefault(p.name, set()).add(ix.flat)
-            if p.name in self.vec and ix.flat == "i":
+            if p.name in self.vec and (ix.flat == "i" if self.vec_key is None else ix.key() == self.vec_key):
                 return b.let(load_expr(f"{p.name}_v[gx_k]", p.dtype), ctype(p.dtype), key=("ldv", p.name))
             return b.load(p.name, p.dtype, ix)
         if self.info.cls[slot] != "elem":
@@ -337,6 +348,11 @@ TILE = 32
 TILE_ROWS = 8
 TILE_MIN = 32
 TILE_SHARED_BYTES = 32 * 1024
+# In the compute phase of a tiled kernel whose last output axis is a multiple of 4 long, a thread
+# takes 4 neighbouring outputs of one tile row (8 threads a row, 32 rows): one 16-byte load for
+# each operand read at the output's own index and one store per output (render.CudaDialect.tile;
+# the 4-byte-element case). TILE_VECTORS switches it off (the tests compare the two).
+TILE_VECTORS = True
 
 
 class TransposeTiling:
@@ -357,6 +373,7 @@ class TransposeTiling:
         self.tm, self.tl = -(-shape[m] // TILE), -(-shape[l] // TILE)
         self.n_tiles = self.tm * self.tl * int(np.prod([shape[a] for a in self.batch], dtype=np.int64))
         self.smem = [f"gx_tile{j}" for j in range(len(loads))]
+        self.vec = None           # (params read at the output's index, outputs): 4-wide (TILE_VECTORS)
         self.shapes = [tuple(sh) for sh in shapes]
         names = self.dim_names(compute=False)
         self.flats = [" + ".join(names[a] if st == 1 else f"{names[a]} * {st}"
@@ -454,7 +471,43 @@ def _tiled_twin(info, group, owner, ctx, b, outs, tiling, scalar):
         tb.emit(("store", p.name, tix.flat, store_expr(v, p.dtype)))
     body = tb.pop()
     per_tile = tb.pop()
-    return ("tile", tiling, tb.scopes[0].stmts, per_tile, body, scalar)
+    vec = _tiled_vectors(info, group, owner, ctx, b, outs, tiling, tctx, tix) if TILE_VECTORS else None
+    return ("tile", tiling, tb.scopes[0].stmts, per_tile, body) + (vec or ([], [], [])) + (scalar,)
+
+
+def _tiled_vectors(info, group, owner, ctx, b, outs, tiling, tctx, tix):
+    """(vtop, vper_tile, vbody): the compute phase 4 outputs a thread (TILE_VECTORS), the operands
+    read at the output's own index taken from 4-wide vectors `<name>_v[gx_k]` and the outputs
+    stored to `<out>_v[gx_k]`; sets tiling.vec = (those operands, outs). None when the last axis
+    is not a multiple of 4 long or an element is wider than 4 bytes (no 16-byte vector of 4)."""
+    n = int(np.prod(tiling.shape, dtype=np.int64))
+    key = tix.key()
+    tiled = {name for name, _ in tiling.loads}
+    direct = [p for p in tctx.inputs.values() if p.name not in tiled and p.size == n
+              and any(ix.key() == key for ix in tctx.load_ixs.get(p.name, ()))]
+    if tiling.shape[tiling.l] % 4 or any(p.dtype.itemsize > 4 for p in direct + outs):
+        return None
+    vctx = Context(info, group, owner)
+    vctx.inputs = dict(ctx.inputs)
+    vctx.vec, vctx.vec_key = {p.name for p in direct}, key
+    vb = Builder(vctx, "gx_ix", LOWER)
+    vb.ids = b.ids
+    names = tiling.dim_names()
+    vb.push(names=[names[a] for a in tiling.batch])
+    vb.push(guard=True, names=["gx_m", "gx_l", "gx_j", "gx_c", "gx_k"])
+    vix = Ix(vb, tiling.shape, dims=names)
+    for (name, pat), sh, sm in zip(tiling.loads, tiling.shapes, tiling.smem):
+        k = Ix(vb, sh, dims=["0" if a is None else names[a] for a in pat]).key()
+        vctx.tiled[(name, k)] = f"{sm}[gx_c][gx_j]"
+    for r in group.roots:
+        vctx.canon[r] = vix
+    for r, p in zip(group.roots, outs):
+        v = vb.value(r, vix)
+        vb.emit(("store", f"{p.name}_v", "gx_k", store_expr(v, p.dtype)))
+    body = vb.pop()
+    per_tile = vb.pop()
+    tiling.vec = (direct, outs)
+    return vb.scopes[0].stmts, per_tile, body
 
 
 def _sizes(info, roots, first=()):
@@ -526,6 +579,11 @@ class Form:
         return f"Form({self.strategy}, threads={self.threads}, chunks={self.chunks}, tile={self.tile})"
 
 
+def fill(form, n_out):
+    """The share of a GPU (FILL_WARPS) a launch of `form` over n_out outputs keeps busy, at most 1."""
+    return min(1.0, form.warps(n_out) / FILL_WARPS)
+
+
 def block_threads(n_red):
     """Threads of a block that reduces one row: enough for 8+ values each."""
     return 512 if n_red >= 8192 else 256 if n_red >= 2048 else 128
@@ -582,10 +640,10 @@ def lower_reduction(info, group, owner, stored=()):
     stored = [s for s in group.stages if s in stored]
     single = len(group.stages) == 1 and not rowmap
     form = choose_form(red.in_shape, red.axes, single)
-    if not single and red.n_out * red.n_red >= BIG and choose_form(red.in_shape, red.axes, True).chunks > 1:
-        # Only cut rows fill the GPU here, and a row cut into chunks has no value for a later
-        # stage or a row-wise output to use: this stage (or output) gets a kernel of its own.
-        raise NotLocal(group.stages[-1])
+    # Only cut rows fill the GPU here, and a row cut into chunks has no value for a later stage or
+    # a row-wise output to use: this stage (or output) gets a kernel of its own, unless the fusion
+    # pass keeps the one kernel (Unfilled).
+    unfilled = not single and red.n_out * red.n_red >= BIG and choose_form(red.in_shape, red.axes, True).chunks > 1
     ixt = index_type(_sizes(info, group.roots + group.stages, [red.n_out * max(red.n_red, 1)]))
     for r in epilogue:
         ctx.canon[r] = red.outer_ix
@@ -606,6 +664,8 @@ def lower_reduction(info, group, owner, stored=()):
                {"in_shape": red.in_shape, "axes": red.axes, "n_out": red.n_out, "n_red": red.n_red,
                 "stages": stages, "row_like": red.row_like, "form": form, "chunks": form.chunks,
                 "keys": b.keys})
+    if unfilled:
+        raise Unfilled(group.stages[-1], Lowered(k, ctx, red.touched))
     return Lowered(k, ctx, red.touched)
 
 

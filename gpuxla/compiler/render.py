@@ -15,7 +15,8 @@ lives in gpuxla/kernels/gx_reduce.cuh; each kernel's text carries the sections o
 Loop kernels: `loop` (a thread per element, grid-stride), `loop-vec4` (4 elements a thread, one wide
 load or store per buffer read or written at the output index, when aligned), `tile-transpose`
 (lower.transpose_tiling: an operand read transposed goes through a 32x33 shared tile, so that both
-its loads and the output's stores are coalesced). Each computes every element by the same expression.
+its loads and the output's stores are coalesced; with 4-wide loads and stores for the rest when
+aligned). Each computes every element by the same expression.
 
 Reduction strategies (lower.choose_form), all deterministic -- the order in which values are
 combined depends only on the shapes (baked into the text), never on timing or on the grid: every
@@ -24,6 +25,9 @@ form loops over its work items grid-stride, so any grid gives the same bits.
   warp    one warp per row: lanes stride the row, then a shuffle tree to lane 0 and a broadcast;
   block   one block per row: warp trees, per-warp partials in shared memory, every warp reduces
           the partials in the same order so all threads hold the same bits;
+A reduction of several passes over a row (softmax, layernorm) reads each row once when the values
+its passes share fit: in registers (CudaDialect.body, up to ROW_CACHE values a thread) or, for the
+block form, in dynamic shared memory (CudaDialect._shared_rows, up to ROW_SHARED_BYTES a block).
   split   few long rows: each row is cut into fixed chunks, a block reduces a chunk into a
           scratch array, and the block that completes the row (atomic counter) reduces its
           partials in chunk order and runs the epilogue;
@@ -39,11 +43,18 @@ from pathlib import Path
 import numpy as np
 
 from .builder import _uses, _walk, prune
+from .builder import strides as _strides
 from .cexpr import literal, stype
 from .lower import ARG_REDUCE, ROW_CACHE, ROW_CACHE_VALUES, TILE, TILE_ROWS, reduce_combine
 
 BLOCK = 256
 MAX_GRID = 8192
+# Rows of a multi-pass block reduction too long for registers stay in dynamic shared memory
+# (CudaDialect._shared_rows) when the values its passes share take at most this many bytes a block:
+# 96 KiB leaves room for two blocks of 512 threads on an SM of an H100 (228 KiB) and fits the opt-in
+# limit of an A100 (163 KiB) and of sm_86/89 parts (99 KiB). Launches above 48 KiB opt in
+# (backends/cuda/runtime.py). 0 switches the form off (the tests compare the two).
+ROW_SHARED_BYTES = 96 * 1024
 
 
 def _helper_sections():
@@ -145,6 +156,7 @@ class CudaDialect(CStyle):
         self.chunks = k.info.get("chunks", 1)
         self.cache = None      # (values per thread, first lane, stride) when rows live in registers
         self.tail = 0          # where the scalar loop starts (the tail of a vectorised loop)
+        self.smem_rows = None  # [(buffer, C type)] when rows live in shared memory (_shared_rows)
 
     def prologue(self):
         k, out = self.k, []
@@ -165,6 +177,12 @@ class CudaDialect(CStyle):
                     out.append(f"  __shared__ {st.idx_type} gx_si{st.k}[{w * h}];")
         if self.chunks > 1:
             out.append("  __shared__ bool gx_last;")
+        if self.smem_rows:
+            out.append("  GX_DYNAMIC_SHARED(unsigned char, gx_dsm);")
+            at = 0
+            for b, ct in self.smem_rows:
+                out.append(f"  {ct}* const gx_rs{b} = reinterpret_cast<{ct}*>(gx_dsm + {at});")
+                at += _smem_row_bytes(self.n_red, ct)
         if k.strategy == "tile-transpose":
             t = k.info["tiling"]
             out.append(f"  const int gx_tx = threadIdx.x & {TILE - 1}, gx_ty = threadIdx.x / {TILE};")
@@ -180,6 +198,7 @@ class CudaDialect(CStyle):
 
     def finish(self, k):
         k.launch = launch_config(k)
+        k.shared_mem = sum(_smem_row_bytes(self.n_red, ct) for _, ct in self.smem_rows or ())
 
     # --- rows kept in registers ---------------------------------------------------------------
     def body(self):
@@ -198,7 +217,7 @@ class CudaDialect(CStyle):
         lane, step = lanes[k.strategy]
         j = -(-self.n_red // step)
         if j > ROW_CACHE:
-            return k.body
+            return self._shared_rows() if k.strategy == "block" and ROW_SHARED_BYTES else k.body
         out, cached = [], False
         for st in k.body:
             if st[0] == "for_out":
@@ -217,7 +236,7 @@ class CudaDialect(CStyle):
             return None
         allowed = None
         while True:
-            new, arrays, first = self._rewrite(row, passes, allowed)
+            new, arrays, first = self._rewrite(row, passes, allowed, "gx_j")
             used = {}
             _uses(prune(new), used)
             live = [key for key, arr in arrays.items() if used.get(arr)]
@@ -234,7 +253,7 @@ class CudaDialect(CStyle):
         decls = [("decl", first[key][2], f"{arrays[key]}[{j}]") for key in live]
         return decls + prune(new)
 
-    def _rewrite(self, row, passes, allowed):
+    def _rewrite(self, row, passes, allowed, ix):
         keys = self.k.info.get("keys", {})
         first, arrays, new = {}, {}, list(row)
         for n, i in enumerate(passes):
@@ -243,12 +262,89 @@ class CudaDialect(CStyle):
                 key = keys.get(st[2]) if st[0] == "let" else None
                 if key is not None and key[0] != "e":
                     if key in first and first[key][0] < n and (allowed is None or key in allowed):
-                        st = ("let", st[1], st[2], f"{arrays.setdefault(key, f'gx_c{len(arrays)}')}[gx_j]")
+                        st = ("let", st[1], st[2], f"{arrays.setdefault(key, f'gx_c{len(arrays)}')}[{ix}]")
                     else:
                         first.setdefault(key, (n, st[2], st[1]))
                 body.append(st)
             new[i] = ("for_red", body)
         return new, arrays, first
+
+    # --- rows kept in shared memory -------------------------------------------------------------
+    def _shared_rows(self):
+        """A block-per-row reduction of several passes over rows too long for registers keeps the
+        values its passes share (the same builder keys as the register cache: loads, exp, tanh...)
+        in rows of dynamic shared memory, at most ROW_SHARED_BYTES a block: a pass stores a value
+        at gx_rs<b>[r] where it first computes it, a later pass reads it back at the same r. Each
+        thread only ever touches the r it visits itself (r = threadIdx.x + k * block in every
+        pass), so no barrier is needed, and a buffer is reused by a value computed after the last
+        read of the previous one (softmax: x in the max pass, exp(x - max) from the sum pass on).
+        The passes combine the same values in the same order as without the rows: the same bits."""
+        k = self.k
+        out = []
+        for st in k.body:
+            if st[0] == "for_out" and self.smem_rows is None:
+                row = self._shared_passes(st[1])
+                st = ("for_out", row) if row is not None else st
+            out.append(st)
+        return out
+
+    def _shared_passes(self, row):
+        passes = [i for i, st in enumerate(row) if st[0] == "for_red"]
+        if len(passes) < 2:
+            return None
+        allowed = None
+        while True:
+            new, arrays, first = self._rewrite(row, passes, allowed, "r")
+            used = {}
+            _uses(prune(new), used)
+            live = [key for key, arr in arrays.items() if used.get(arr)]
+            if not live:
+                return None
+            buffers, total = self._share_buffers(prune(new), live, arrays, first)
+            if total <= ROW_SHARED_BYTES:
+                break
+            allowed = set(live[:-1])
+        names = {}
+        for key in live:               # the first pass to compute a kept value stores it
+            n, name, ct = first[key]
+            buf = names[arrays[key]] = f"gx_rs{buffers[key][0]}"
+            body = new[passes[n]][1]
+            at = next(i for i, st in enumerate(body) if st[0] == "let" and st[2] == name)
+            body.insert(at + 1, ("set", f"{buf}[r]", name))
+        for i in passes:               # reads of a kept value: from its buffer
+            new[i] = ("for_red", [("let", st[1], st[2], f"{names[st[3][:-3]]}[r]")
+                                  if st[0] == "let" and st[3].endswith("[r]") and st[3][:-3] in names else st
+                                  for st in new[i][1]])
+        layout = sorted({b: ct for b, ct in buffers.values()}.items())
+        self.smem_rows = layout
+        return prune(new)
+
+    def _share_buffers(self, new, live, arrays, first):
+        """{key: (buffer number, C type)} and the bytes of the buffers: a value takes the buffer of
+        one of the same type whose reads are all done, in an earlier pass or earlier in its own
+        pass than the value is computed; otherwise a new one."""
+        passes = [st[1] for st in new if st[0] == "for_red"]
+        reads = {}                     # array -> [(pass, position)]
+        for n, body in enumerate(passes):
+            for at, st in enumerate(body):
+                if st[0] == "let" and st[3].endswith("[r]"):
+                    reads.setdefault(st[3][:-3], []).append((n, at))
+        writes = {}
+        for key in live:
+            n, name, _ = first[key]
+            at = next(i for i, st in enumerate(passes[n]) if st[0] == "let" and st[2] == name)
+            writes[key] = (n, at)
+        held, out = [], {}             # held[b] = [C type, last read of its value]
+        for key in sorted(live, key=lambda key: writes[key]):
+            ct = first[key][2]
+            free = next((b for b, (t, last) in enumerate(held) if t == ct and last < writes[key]), None)
+            if free is None:
+                free = len(held)
+                held.append([ct, None])
+            held[free][1] = max(reads[arrays[key]])
+            out[key] = (free, ct)
+        total = sum(_smem_row_bytes(self.n_red, ct) for ct, _ in held)
+        return out, total
 
     def store(self, st, pad):
         # A tile's threads past the last output compute a copy of it (their index is clamped) and
@@ -437,9 +533,24 @@ class CudaDialect(CStyle):
         """Work item gx_t is the 32x32 tile (gx_m0.., gx_l0..) of output axes (m, l) at batch index
         gx_d*: the block copies each transposed operand's tile to shared memory, lanes along the
         operand's last axis (m), then computes its outputs, lanes along l, each reading the tile
-        transposed; a thread handles rows gx_ty, gx_ty + 8, ... of the tile in each phase. Every
+        transposed; a thread handles rows gx_ty, gx_ty + 8, ... of the tile in each phase. With
+        vectors (lower.TILE_VECTORS: the last axis a multiple of 4, every buffer aligned), a thread
+        of the compute phase takes 4 neighbouring outputs of row threadIdx.x / 8 instead, with one
+        16-byte load per operand read at the output's index and one store per output. Every
         element is computed by the same expression as in the plain loop: the same bits, on any grid."""
-        _, t, top, per_tile, body, _ = st
+        _, t, top, per_tile, body, vtop, vper_tile, vbody, _ = st
+        if t.vec is None:
+            return self._tile_loop(t, top, per_tile, self._tile_rows(t, body, ind + 1), ind)
+        direct, outs = t.vec
+        pad = "  " * ind
+        conds = [f"((unsigned long long){p.name} & {4 * p.dtype.itemsize - 1}) == 0" for p in direct + outs]
+        out = [f"{pad}if ({' && '.join(conds)}) {{"]
+        out += self._tile_loop(t, vtop, vper_tile, self._tile_vectors(t, direct, outs, vbody, ind + 2), ind + 1)
+        out += [f"{pad}  return;", f"{pad}}}"]
+        return out + self._tile_loop(t, top, per_tile, self._tile_rows(t, body, ind + 1), ind)
+
+    def _tile_loop(self, t, top, per_tile, compute, ind):
+        """The loop over tiles: each tile's transposed operands to shared memory, then `compute`."""
         pad, n, rows = "  " * ind, TILE, TILE // TILE_ROWS
         p1, p2, p3 = pad + "  ", pad + "    ", pad + "      "
         dm, dl = t.shape[t.m], t.shape[t.l]
@@ -461,14 +572,51 @@ class CudaDialect(CStyle):
             out += [f"{p3}{sm}[gx_j][gx_tx] = {name}[{flat}];"
                     for (name, _), sm, flat in zip(t.loads, t.smem, t.flats)]
             out += [f"{p2}}}", f"{p1}}}", f"{p1}__syncthreads();"]
-        out += [f"{p1}#pragma unroll", f"{p1}for (int gx_k = 0; gx_k < {rows}; ++gx_k) {{",
-                f"{p2}const int gx_j = gx_ty + {TILE_ROWS} * gx_k;",
-                f"{p2}const gx_ix gx_m = gx_m0 + gx_j, gx_l = gx_l0 + gx_tx;",
-                f"{p2}if (gx_m < {dm} && gx_l < {dl}) {{"]
-        out += self.stmts(body, ind + 3) + [f"{p2}}}", f"{p1}}}"]
+        out += compute
         if t.loads:
             out.append(f"{p1}__syncthreads();   // the tiles are refilled for the next work item")
         return out + [f"{pad}}}"]
+
+    def _tile_rows(self, t, body, ind):
+        """The compute phase, a thread per output: rows gx_ty, gx_ty + 8, ... of the tile, lane gx_tx."""
+        pad, rows = "  " * ind, TILE // TILE_ROWS
+        p1 = pad + "  "
+        dm, dl = t.shape[t.m], t.shape[t.l]
+        out = [f"{pad}#pragma unroll", f"{pad}for (int gx_k = 0; gx_k < {rows}; ++gx_k) {{",
+               f"{p1}const int gx_j = gx_ty + {TILE_ROWS} * gx_k;",
+               f"{p1}const gx_ix gx_m = gx_m0 + gx_j, gx_l = gx_l0 + gx_tx;",
+               f"{p1}if (gx_m < {dm} && gx_l < {dl}) {{"]
+        return out + self.stmts(body, ind + 2) + [f"{p1}}}", f"{pad}}}"]
+
+    def _tile_vectors(self, t, direct, outs, body, ind):
+        """The compute phase, 4 outputs a thread: row gx_j = threadIdx.x / 8 of the tile, columns
+        gx_c = 4 * (threadIdx.x % 8) + gx_k. A group of 4 is in the output or out of it as a whole
+        (the last axis is a multiple of 4 long), and starts at a multiple of 4 of every buffer."""
+        pad = "  " * ind
+        p1, p2, p3 = pad + "  ", pad + "    ", pad + "      "
+        dm, dl = t.shape[t.m], t.shape[t.l]
+        vt = {4: "unsigned", 8: "uint2", 16: "uint4"}
+        names = ["0" if d == 1 else "gx_m" if a == t.m else "gx_lv" if a == t.l else f"gx_d{a}"
+                 for a, d in enumerate(t.shape)]
+        flat = " + ".join(nm if st == 1 else f"{nm} * {st}"
+                          for nm, st in zip(names, _strides(t.shape)) if nm != "0") or "0"
+        out = [f"{pad}{{", f"{p1}const int gx_j = threadIdx.x >> 3;",
+               f"{p1}const gx_ix gx_m = gx_m0 + gx_j, gx_lv = gx_l0 + 4 * (threadIdx.x & 7);",
+               f"{p1}if (gx_m < {dm} && gx_lv < {dl}) {{",
+               f"{p2}const gx_ix gx_fv = ({flat}) / 4;"]
+        for p in direct:
+            ty = vt[4 * p.dtype.itemsize]
+            out.append(f"{p2}__align__(16) {stype(p.dtype)} {p.name}_v[4];")
+            out.append(f"{p2}*reinterpret_cast<{ty}*>({p.name}_v) = reinterpret_cast<const {ty}*>({p.name})[gx_fv];")
+        out += [f"{p2}__align__(16) {stype(p.dtype)} {p.name}_v[4];" for p in outs]
+        out += [f"{p2}#pragma unroll", f"{p2}for (int gx_k = 0; gx_k < 4; ++gx_k) {{",
+                f"{p3}const int gx_c = 4 * (threadIdx.x & 7) + gx_k;",
+                f"{p3}const gx_ix gx_l = gx_lv + gx_k;"]
+        out += self.stmts(body, ind + 3) + [f"{p2}}}"]
+        for p in outs:
+            ty = vt[4 * p.dtype.itemsize]
+            out.append(f"{p2}reinterpret_cast<{ty}*>({p.name})[gx_fv] = *reinterpret_cast<const {ty}*>({p.name}_v);")
+        return out + [f"{p1}}}", f"{pad}}}"]
 
     # --- vectorised loop ----------------------------------------------------------------------
     def vec(self, st, ind):
@@ -865,6 +1013,11 @@ def render_cpu(k):
     return CpuDialect(k).render()
 
 
+def _smem_row_bytes(n_red, ct):
+    """Bytes of one shared row buffer of n_red values of C type `ct`, rounded up to 16 (alignment)."""
+    return -(-n_red * _CTYPE_BYTES.get(ct, 8) // 16) * 16
+
+
 def launch_block(k):
     s = k.strategy
     if s == "tile-transpose":
@@ -921,6 +1074,19 @@ def _describe(k):
     ops = ", ".join(s.prim.name for s in i["stages"])
     return (f"// gpuxla reduction kernel ({k.strategy} per row): {ops} over axes {i['axes']} of {i['in_shape']}"
             f" -> {i['n_out']} row(s) of {i['n_red']}")
+
+
+def row_traffic(k):
+    """(bytes reduction `k` moves as lowered, bytes the CUDA dialect's text moves): each input times
+    the passes over the rows that read it, plus the outputs. They differ when the dialect keeps a
+    multi-pass row in registers or shared memory. `k` is left as it was."""
+    ins = [p for p in k.params if p.role == "in"]
+    written = sum(p.size * p.dtype.itemsize for p in k.params if p.role == "out")
+
+    def traffic(stmts):
+        reads = _row_reads(stmts, [p.name for p in ins])
+        return written + sum(p.size * p.dtype.itemsize * max(1, reads.get(p.name, 1)) for p in ins)
+    return traffic(k.body), traffic(CudaDialect(k).body())
 
 
 def render(k):

@@ -61,6 +61,7 @@ def _kernel_row(info, g):
         "bytes_strided": sum(_nbytes(info.avals[s]) for s in strided.values()),
         "fill": min(1.0, math.prod(grid) * math.prod(block) / 32 / FILL_WARPS),
         "flops": flops, "transcendentals": trans,
+        "shared_mem": k.shared_mem,
     }
 
 
@@ -76,7 +77,7 @@ def _library_row(info, g):
         "name": e.prim.name, "kind": "library", "strategy": "", "grid": None, "block": None, "threads": None,
         "bytes_read": sum(_nbytes(info.avals[s]) for s in e.ins if not isinstance(info.avals[s], tuple)),
         "bytes_written": sum(_nbytes(a) for a in outs), "passes": 1, "fill": None, "bytes_strided": 0,
-        "flops": flops, "transcendentals": 0,
+        "flops": flops, "transcendentals": 0, "shared_mem": 0,
     }
 
 
@@ -85,7 +86,8 @@ def rows(fusion):
     strategy, grid, block, threads, bytes_read, bytes_written (what it must move), passes (reads
     of a reduction's rows), bytes_traffic (what it does move: several passes, a sector per element
     of a strided read), bytes_strided (operand bytes read with neighbouring lanes apart), fill (share
-    of a GPU its launch keeps busy), est_bandwidth (the two together), flops, transcendentals."""
+    of a GPU its launch keeps busy), est_bandwidth (the two together), flops, transcendentals,
+    shared_mem (dynamic shared memory a block of it takes: rows kept in shared memory)."""
     for k in fusion.kernels:
         if k.launch is None:
             render(k)

@@ -16,6 +16,9 @@ from . import nvrtc
 from ...compiler import render as R
 from ...compiler.cexpr import BF16
 
+# Dynamic shared memory a launch may use without the function opting in (every CUDA device).
+DEFAULT_DYNAMIC_SHARED = 48 * 1024
+
 
 def cupy():
     """The cupy module, imported on first use: the rest of gpuxla runs without it."""
@@ -303,6 +306,19 @@ class CudaRuntime:
                 mod = self.modules[key] = cupy().cuda.function.Module()
                 mod.load(bytes(k.cubin))
             fn = self.functions[k.name] = (mod, mod.get_function(k.name))
+            if k.shared_mem > DEFAULT_DYNAMIC_SHARED:
+                # More dynamic shared memory than a launch gets by default (rows kept in shared
+                # memory, render.ROW_SHARED_BYTES): the function must opt in first.
+                drv = cupy().cuda.driver
+                attr = getattr(drv, "CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES", 8)
+                try:
+                    drv.funcSetAttribute(fn[1].ptr, attr, int(k.shared_mem))
+                except Exception as e:  # noqa: BLE001 - CuPy's driver error, reported with the kernel's name
+                    del self.functions[k.name]
+                    raise RuntimeError(
+                        f"gpuxla: CUDA kernel '{k.name}' keeps its rows in {k.shared_mem} bytes of shared memory "
+                        f"a block, more than this device allows ({type(e).__name__}: {e}); lower "
+                        "gpuxla.compiler.render.ROW_SHARED_BYTES (0 turns the rows off) before compiling") from e
         return fn[1]
 
     def launch(self, k, args):
