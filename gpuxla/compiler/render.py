@@ -803,15 +803,15 @@ class CpuDialect(CStyle):
             out.append(f"{p1}const gx_ix gx_d{a} = {e}{f' % {t.shape[a]}' if a != t.batch[0] else ''};")
             inner *= t.shape[a]
         out += self.stmts(per_tile, ind + 1)
-        # The load phase. An operand whose m axis has stride 1 (every one but a strided slice's)
-        # goes 8 x 8 at a time; the rest of a ragged block, and other operands, element-wise with
-        # the inner loop along m.
+        # The load phase. An operand whose m axis has stride 1 (every one but a strided slice's) of
+        # an element size gx_transpose8 moves goes 8 x 8 at a time; the rest of a ragged block,
+        # and other operands, element-wise with the inner loop along m.
         shuffled, rest = [], []
         for (name, pat), sm, flat, sh in zip(t.loads, t.smem, t.flats, t.shapes):
             step_l, step_m = (sum(s for a, s in zip(pat, strides(sh)) if a == axis) for axis in (t.l, t.m))
-            fast = step_m == 1
+            u = _BITS_TYPE.get(dtypes[name].itemsize)
+            fast = step_m == 1 and u is not None
             if fast:
-                u = _BITS_TYPE[dtypes[name].itemsize]
                 shuffled.append(f"{p3}gx_transpose8<{u}>((const {u}*)({name} + {flat}), {step_l}, "
                                 f"({u}*)&{sm}[gx_tx][gx_j], {row});")
             start = "gx_j < gx_nl8 ? gx_nm8 : 0" if fast else "0"
