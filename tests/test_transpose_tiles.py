@@ -1,5 +1,6 @@
 """Transposed operands of loop kernels through 32x33 shared-memory tiles (#19, the `tile-transpose`
-form of compiler/lower.transpose_tiling, spelled by render.CudaDialect.tile).
+form of compiler/lower.transpose_tiling, spelled by render.CudaDialect.tile; the cpu platform's
+blocks of the same form: tests/test_cpu_tiles.py).
 
 Every case runs on cuda-interpret against NumPy, then again with the tiles switched off
 (lower.TRANSPOSE_TILES) and with the grid forced to 1, 2 and 3 blocks: the same bits each time,
@@ -15,7 +16,6 @@ import gpuxla.numpy as jnp
 from gpuxla.backends.cuda import InterpretBackend
 from gpuxla.backends.numpy import NumpyBackend
 from gpuxla.compiler import lower, roofline
-from gpuxla.compiler.render import render_cpu
 from gpuxla.core import dtypes
 
 from codegen_util import _session_cache, needs_cxx  # noqa: F401  (fixture, autouse)
@@ -246,16 +246,6 @@ def test_tile_vectors_change_no_bits(monkeypatch):
             plain = InterpretBackend().compile(prog)
             assert [p.strategy for p in plain.kernels if "gx_fv" not in p.source] == [TILED], name
             _same_bits(plain(xs), out, f"{name}, without vectors")
-
-
-def test_the_cpu_dialect_prints_the_plain_loop(monkeypatch):
-    """The tiles are a CUDA form: the cpu platform's C++ is the same text with or without them."""
-    f, shapes = (lambda x, y: jnp.transpose(x, (0, 2, 1)) * y), ((2, 96, 64), (2, 64, 96))
-    tiled = _loop_kernel(f, *shapes)
-    monkeypatch.setattr(lower, "TRANSPOSE_TILES", False)
-    plain = _loop_kernel(f, *shapes)
-    assert tiled.strategy == TILED and plain.strategy != TILED
-    assert render_cpu(tiled) == render_cpu(plain) and "gx_tile" not in render_cpu(tiled)
 
 
 def test_tiled_kernels_compile_with_nvrtc():

@@ -452,7 +452,8 @@ def transpose_tiling(shape, reads, inputs, avals):
 def _tiled_twin(info, group, owner, ctx, b, outs, tiling, scalar):
     """The ("tile", tiling, top, per_tile, body, scalar) statement: the group's roots lowered at the
     compute phase's coordinates, the tiled operands read from their tiles; `scalar` is the plain
-    loop (what the CPU dialect prints)."""
+    loop. Both dialects print the tiles: the body reads `tile[gx_tx][gx_j]`, names each dialect
+    binds to its own loops (render.CudaDialect.tile, render.CpuDialect.tile)."""
     tctx = Context(info, group, owner)
     tctx.inputs = dict(ctx.inputs)
     tb = Builder(tctx, "gx_ix", LOWER)

@@ -170,6 +170,60 @@ static inline float gx_cpu_tanhf(float x) {
 #define GX_LOG1PF gx_cpu_log1pf
 #define GX_TANHF gx_cpu_tanhf
 
+// ---------------------------------------------------------------------------------------------
+// An 8 x 8 block of U-sized elements moved transposed: dst[c * ds + r] = src[r * ss + c] (r, c < 8,
+// strides in elements). The tiled loop kernels of the CPU dialect (render.CpuDialect.tile) copy an
+// operand read transposed into a local buffer with it: eight contiguous loads of 8 elements, three
+// rounds of shuffles (pairs of elements, then pairs of pairs, then halves), eight contiguous stores
+// -- where a plain loop does a scalar store per element. Only bits move, so one U serves every type
+// of its size (float and int32 alike). Compilers without __builtin_shufflevector get the loop.
+// ---------------------------------------------------------------------------------------------
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define GX_SHUF __builtin_shufflevector
+template <class U>
+static inline void gx_transpose8(const U* __restrict__ src, long long ss, U* __restrict__ dst, long long ds) {
+  // Spelled out, not looped: GCC -O2 leaves loops over V arrays rolled, the vectors on the stack.
+  typedef U V __attribute__((vector_size(8 * sizeof(U))));
+  V r0, r1, r2, r3, r4, r5, r6, r7;
+  memcpy(&r0, src, sizeof(V));          memcpy(&r1, src + ss, sizeof(V));
+  memcpy(&r2, src + 2 * ss, sizeof(V)); memcpy(&r3, src + 3 * ss, sizeof(V));
+  memcpy(&r4, src + 4 * ss, sizeof(V)); memcpy(&r5, src + 5 * ss, sizeof(V));
+  memcpy(&r6, src + 6 * ss, sizeof(V)); memcpy(&r7, src + 7 * ss, sizeof(V));
+  // Rows 2i and 2i+1 interleaved within each half: a = (00 10 01 11 | 04 14 05 15), b = (02 12 03 13 | ...)
+#define GX_LO(x, y) GX_SHUF(x, y, 0, 8, 1, 9, 4, 12, 5, 13)
+#define GX_HI(x, y) GX_SHUF(x, y, 2, 10, 3, 11, 6, 14, 7, 15)
+  V a0 = GX_LO(r0, r1), a1 = GX_HI(r0, r1), a2 = GX_LO(r2, r3), a3 = GX_HI(r2, r3);
+  V a4 = GX_LO(r4, r5), a5 = GX_HI(r4, r5), a6 = GX_LO(r6, r7), a7 = GX_HI(r6, r7);
+#undef GX_LO
+#undef GX_HI
+  // Pairs of pairs: b0 = column 0 of rows 0-3, then column 4 of them; b1 = columns 1 and 5; ...
+#define GX_LO(x, y) GX_SHUF(x, y, 0, 1, 8, 9, 4, 5, 12, 13)
+#define GX_HI(x, y) GX_SHUF(x, y, 2, 3, 10, 11, 6, 7, 14, 15)
+  V b0 = GX_LO(a0, a2), b1 = GX_HI(a0, a2), b2 = GX_LO(a1, a3), b3 = GX_HI(a1, a3);
+  V b4 = GX_LO(a4, a6), b5 = GX_HI(a4, a6), b6 = GX_LO(a5, a7), b7 = GX_HI(a5, a7);
+#undef GX_LO
+#undef GX_HI
+  // Halves: column k = the low halves of b_k (rows 0-3) and b_k+4 (rows 4-7); column k + 4 the high.
+#define GX_LO(x, y) GX_SHUF(x, y, 0, 1, 2, 3, 8, 9, 10, 11)
+#define GX_HI(x, y) GX_SHUF(x, y, 4, 5, 6, 7, 12, 13, 14, 15)
+  V c0 = GX_LO(b0, b4), c1 = GX_LO(b1, b5), c2 = GX_LO(b2, b6), c3 = GX_LO(b3, b7);
+  V c4 = GX_HI(b0, b4), c5 = GX_HI(b1, b5), c6 = GX_HI(b2, b6), c7 = GX_HI(b3, b7);
+#undef GX_LO
+#undef GX_HI
+  memcpy(dst, &c0, sizeof(V));          memcpy(dst + ds, &c1, sizeof(V));
+  memcpy(dst + 2 * ds, &c2, sizeof(V)); memcpy(dst + 3 * ds, &c3, sizeof(V));
+  memcpy(dst + 4 * ds, &c4, sizeof(V)); memcpy(dst + 5 * ds, &c5, sizeof(V));
+  memcpy(dst + 6 * ds, &c6, sizeof(V)); memcpy(dst + 7 * ds, &c7, sizeof(V));
+}
+#undef GX_SHUF
+#else
+template <class U>
+static inline void gx_transpose8(const U* __restrict__ src, long long ss, U* __restrict__ dst, long long ds) {
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 8; ++c) dst[c * ds + r] = src[r * ss + c];
+}
+#endif
+
 // The OpenMP threads this module would use by default (0 when built without OpenMP).
 GX_EXPORT int gx_cpu_max_threads() {
 #ifdef _OPENMP
