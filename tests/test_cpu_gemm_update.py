@@ -179,3 +179,19 @@ def test_folded_only_where_it_is_the_same_value(on_cpu, monkeypatch, name):
     for o, u, r in zip(_leaves(gpuxla.jit(fn)(*args)), _unfolded(monkeypatch, fn, *args), want):
         np.testing.assert_allclose(o, u, rtol=2e-6, atol=1e-6)
         np.testing.assert_allclose(o, r, rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("donated", [0, 1])
+def test_update_written_into_a_donated_buffer(on_cpu, donated):
+    """Into x itself (donated x: no copy), or into another donated buffer (x copied there first)."""
+    rng = np.random.default_rng(2)
+    w, v = rng.standard_normal((2, 9, 4)).astype(np.float32)
+    a, d = rng.standard_normal((6, 9)).astype(np.float32), rng.standard_normal((6, 4)).astype(np.float32)
+    # (v read once, before the product: its buffer is free when the update is written)
+    f = gpuxla.jit(lambda w, v, a, d: w - 0.5 * (a.T @ (d + v[:6])), donate_argnums=donated)
+    (u,) = f.lower(w, v, a, d).compile().dot_updates.values()
+    args = [jnp.asarray(t) for t in (w, v, a, d)]
+    ptr = args[donated]._buf.ctypes.data
+    out = f(*args)
+    assert out._buf.ctypes.data == ptr
+    np.testing.assert_allclose(np.asarray(out), w - 0.5 * (a.T.astype(np.float64) @ (d + v[:6])), rtol=2e-6, atol=1e-6)
