@@ -20,6 +20,7 @@ import gpuxla.numpy as jnp
 from gpuxla import backends
 from gpuxla.backends import cpu
 from gpuxla.backends.cpu import blas
+from gpuxla.backends.cuda import plan
 from gpuxla.backends.numpy import NumpyBackend
 from gpuxla.core import dtypes
 
@@ -36,6 +37,7 @@ TOL = {np.float32: (2e-6, 2e-7), np.float64: (1e-13, 1e-15)}     # (the op table
 @pytest.fixture
 def on_cpu(monkeypatch):
     monkeypatch.setenv("GPUXLA_CPU_TIERED", "0")
+    monkeypatch.setattr(plan, "UPDATE_MIN_ELEMENTS", 0)     # (small shapes: folded as large ones are)
     monkeypatch.setattr(backends, "_eager_cache", {})
     monkeypatch.setattr(backends, "_backend", cpu.CpuBackend())
     yield backends._backend
@@ -195,3 +197,9 @@ def test_update_written_into_a_donated_buffer(on_cpu, donated):
     out = f(*args)
     assert out._buf.ctypes.data == ptr
     np.testing.assert_allclose(np.asarray(out), w - 0.5 * (a.T.astype(np.float64) @ (d + v[:6])), rtol=2e-6, atol=1e-6)
+
+
+def test_small_updates_stay_kernels(on_cpu, monkeypatch):
+    monkeypatch.setattr(plan, "UPDATE_MIN_ELEMENTS", 9 * 4 + 1)
+    fn, args, _ = _cases()["sgd"]
+    assert not gpuxla.jit(fn).lower(*args).compile().dot_updates
