@@ -494,10 +494,10 @@ class Executable:
     def _dot_updates(self):
         """{dot step: DotUpdate}: a planned 2-D dot_general D whose only reader is the very next step,
         a kernel whose one output O is a program output computing `x + c * D` (or `x - c * D`; c
-        a scalar constant, or a product of them; x a buffer; at least UPDATE_MIN_ELEMENTS of them):
-        O is then `x` (copied, or a
-        donated x itself) updated by one BLAS call with alpha = +-c and beta = 1 -- the SGD step
-        `w - lr * (a.T @ d)` without writing the gradient and reading it back. The next step
+        a scalar constant, or a product of them; x a buffer; at least UPDATE_MIN_ELEMENTS of
+        them): O is then `x` (copied, or a donated x itself) updated by one BLAS call with
+        alpha = +-c and beta = 1 -- the SGD step `w - lr * (a.T @ d)` without writing the
+        gradient and reading it back. The next step
         only, and O outside the arena, so that doing it one step early moves no lifetime; x is
         made before the product (it is not D, and the product makes nothing else). (A transposed
         D needs no form: Info folds transpose(dot(a, b)) into dot(b, a).)"""
