@@ -123,6 +123,9 @@ OMP_WAIT_POLICY = EnvFlag("OMP_WAIT_POLICY", None, str.strip,
                           "OpenMP's idle threads: gpuxla sets PASSIVE (sleep) before the cpu platform loads its first "
                           "module, unless set: spinning workers took the cores from BLAS and the caller (an MLP step "
                           "8x slower on 2 cores)")
+CPU_GEMM_UPDATE = EnvFlag("GPUXLA_CPU_GEMM_UPDATE", True, _bool,
+                          "0: the cpu platform never folds an update `x + c * dot` into the product's BLAS call "
+                          "(alpha = c, beta = 1); the product and a kernel run instead (for comparison)")
 CPU_TIERED = EnvFlag("GPUXLA_CPU_TIERED", True, _bool,
                      "0: the cpu platform compiles every jit program and eager graph before running it, "
                      "instead of running it on NumPy until it is hot (benchmarks of the native tier)")

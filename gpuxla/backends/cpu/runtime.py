@@ -35,6 +35,7 @@ from ... import config
 from ...compiler.render import module_source, render_cpu
 from ..cache import DiskCache, Recent, cached_module, headers_digest, kernels_dir, numbered_source
 from ..cuda.interpret import InterpretRuntime, _compiler_version, _load_library, host_compiler
+from . import blas
 
 FLAGS = ["-O2", "-march=native", "-std=c++17", "-shared", "-fPIC", "-fvisibility=hidden", "-fno-strict-aliasing",
          "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-DGX_CPU=1", "-w"]
@@ -246,6 +247,12 @@ class CpuRuntime(InterpretRuntime):
         if plan is not None:
             plan.lin, plan.matmul = None, np.matmul     # (bind() keeps a bound matmul)
         return plan
+
+    @staticmethod
+    def dot_updater(dtype):
+        """`update(alpha, a, b, c)`: c += alpha * a @ b in one BLAS call (blas.py), or None: then
+        the executable runs `x + c * dot` as the product and a kernel (plan.Executable._dot_updates)."""
+        return blas.updater(dtype)
 
     def launch(self, k, args):
         ptrs = (ctypes.c_void_p * len(args))(*[a.ctypes.data for a in args])

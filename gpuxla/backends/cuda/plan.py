@@ -70,6 +70,11 @@ GRAPH_COPY_US = 3.0             # ... per device copy, or graph launch
 GRAPH_COPY_BYTES_PER_US = 1.5e6     # device-to-device copy bandwidth: ~1.5 TB/s
 GRAPH_MAX_UNROLLED = 20000      # steps of device loops unrolled into one graph at most
 
+# An update `x + c * dot` is folded into the product (Executable._dot_updates) from this many
+# elements of x. Below, beta = 1 costs the BLAS more than the kernel it saves (float32, K=128, one
+# thread: 512x10 20.5 us unfolded, 24 folded; 512x32 45 vs 42; 784x512 874 vs 807).
+UPDATE_MIN_ELEMENTS = 1 << 14
+
 
 class Plan:
     """Fusion and rendering of a Program: groups in order, every kernel with its source, the steps
@@ -304,6 +309,10 @@ class Executable:
         # a concatenation: the product reads and writes those as views, and the slicing and
         # stacking kernels are not launched (`_skipped`).
         self._skipped, self._view_reads, self._early_writes = self._batch_views() if self.batches else (set(), {}, {})
+        # Updates `x + c * dot` run as the product's own BLAS call (alpha c, beta 1): dot step ->
+        # DotUpdate; the kernel step they replace is never launched.
+        self.dot_updates = self._dot_updates() if hasattr(runtime, "dot_updater") and self._dots else {}
+        self._folded = {u.kernel_step for u in self.dot_updates.values()}
         viewed = [b[1] for b in self.batches if b[5] is not None] + [b[2] for b in self.batches if b[6] is not None]
         self.layout = self.plan.layout(self._dots, [(b[1], b[0][-1]) for b in self.batches if b[5] is None]
                                        + [(b[2], b[0][-1]) for b in self.batches if b[6] is None],
@@ -321,8 +330,10 @@ class Executable:
                 and config.CUDA_GRAPHS.get():
             print(f"[gpuxla] cuda: no CUDA graph for {self._name()}: {self.graph_reason}; its steps are launched "
                   "from the host on every call", file=sys.stderr)
-        # A kernel of no elements is never launched, and its text is not compilable.
-        runtime.prepare([k for k in self.kernels if k.size])
+        # A kernel of no elements is never launched, and its text is not compilable; nor is a
+        # folded update kernel (compiling it would cost without use).
+        unused = {id(self.plan.steps[m][1]) for m in self._folded}
+        runtime.prepare([k for k in self.kernels if k.size and id(k) not in unused])
 
     def cuda_source(self):
         return self.plan.cuda_source()
@@ -404,12 +415,21 @@ class Executable:
         outs = plan.outputs
         written = dict(self._early_writes)
         for n, (kind, what, ins, step_outs, _) in enumerate(plan.steps):
-            if (kind == "kernel" and n not in self._skipped) or n in self._dots:
+            if (kind == "kernel" and n not in self._skipped and n not in self._folded) or n in self._dots:
                 for s in step_outs:
                     written.setdefault(s, n)
         taken, pairs = set(), []
+        # A folded update (`_dot_updates`) is written at its product's step, and in place when it
+        # may take the very x it adds to: BLAS reads each element of C before writing it.
+        for n, u in self.dot_updates.items():
+            written[u.out] = n
+            x = u.x
+            if x in positions and x not in outs and avals[x].key() == avals[u.out].key() \
+                    and max([r for r in u.x_readers if r != u.kernel_step] + [self._view_reads.get(x, -1)]) < n:
+                taken.add(x)
+                pairs.append((u.out, x))
         for s in outs:
-            if s not in written or outs.count(s) > 1 or s in self.layout.offsets:
+            if s not in written or outs.count(s) > 1 or s in self.layout.offsets or any(s == o for o, _ in pairs):
                 continue
             for i in positions:
                 if i in taken or i in outs or avals[i].key() != avals[s].key():
@@ -470,6 +490,48 @@ class Executable:
             batches += [(tuple(r[0] for r in run), tuple(r[1] for r in run), tuple(r[2] for r in run), shared,
                          cdim == 1) for run in runs if len(run) > 1]
         return batches
+
+    def _dot_updates(self):
+        """{dot step: DotUpdate}: a planned 2-D dot_general D whose only reader is the very next step,
+        a kernel whose one output O is a program output computing `x + c * D` (or `x - c * D`; c
+        a scalar constant, or a product of them; x a buffer; at least UPDATE_MIN_ELEMENTS of
+        them): O is then `x` (copied, or a donated x itself) updated by one BLAS call with
+        alpha = +-c and beta = 1 -- the SGD step `w - lr * (a.T @ d)` without writing the
+        gradient and reading it back. The next step
+        only, and O outside the arena, so that doing it one step early moves no lifetime; x is
+        made before the product (it is not D, and the product makes nothing else). (A transposed
+        D needs no form: Info folds transpose(dot(a, b)) into dot(b, a).)"""
+        steps, info, avals = self.plan.steps, self.plan.info, self.plan.info.avals
+        outs = self.plan.outputs
+        batched = {n for b in self.batches for n in b[0]}
+        readers = {}
+        for n, st in enumerate(steps):
+            for s in st[2]:
+                readers.setdefault(s, set()).add(n)
+        rt = self.runtime
+        scalars = {s: buf for s, buf, a in self.program.consts if a.size == 1}
+        found = {}
+        for n, dot in self._dots.items():
+            m = n + 1
+            d = steps[n][3][0]
+            if n in batched or m >= len(steps) or steps[m][0] != "kernel" or len(steps[m][3]) != 1 \
+                    or readers.get(d) != {m} or d in outs or dot.reshape or len(dot.out_shape) != 2 \
+                    or avals[d].size < UPDATE_MIN_ELEMENTS:
+                continue
+            o = steps[m][3][0]
+            form = _update_form(info.eqns, o, d, lambda s: _scalar_value(info.eqns, s, scalars, rt))
+            if form is None or outs.count(o) != 1:
+                continue
+            x, alpha = form
+            dt = np.dtype(avals[o].dtype)
+            # (x read by the kernel: a buffer, not a value the kernel computes itself)
+            if x == d or x not in steps[m][2] or avals[x].key() != avals[o].key() or dot.dtype != dt \
+                    or np.dtype(avals[d].dtype) != dt or 0 in dot.out_shape or set(steps[m][2]) - {x, d} - set(scalars):
+                continue
+            update = rt.dot_updater(dt)
+            if update is not None:
+                found[n] = DotUpdate(m, x, o, alpha, update, readers.get(x, set()))
+        return found
 
     def _batch_views(self):
         """Extends each batch (see _dot_batches) with (vector source, result destination):
@@ -899,8 +961,8 @@ class Executable:
                     ops.append(batched[n])
                     f.op_steps.append(n)
                 continue
-            if n in self._skipped:      # (its values are views the batched product reads or writes)
-                continue
+            if n in self._skipped or n in self._folded:     # (views the batched product reads or writes; a
+                continue                                    # kernel whose update the product before it made)
             f.op_steps.append(n)
             clear = tuple(s for s in dead if s not in static and s >= len(self.program.in_avals))
             fresh = tuple((s, alloc(s, what if kind == "kernel" else f"the library call '{what.prim.name}'"))
@@ -916,6 +978,14 @@ class Executable:
                     ops.append(_alloc_op(fresh))
                 else:
                     f.op_steps.pop()
+            elif n in self.dot_updates:
+                u = self.dot_updates[n]
+                m_dead = plan.steps[u.kernel_step][4]
+                clear = tuple(dict.fromkeys(clear + tuple(s for s in m_dead if s not in static
+                                                          and s >= len(self.program.in_avals))))
+                in_place = (u.out, u.x) in reuse
+                make = None if u.out in reused else alloc(u.out, "a dot_general update")
+                ops.append(_dot_update_op(self._dots[n], u, env, ins, static, make, in_place, clear))
             elif n in self._dots:
                 out, dot = outs[0], self._dots[n]
                 if use and out in lay.offsets:
@@ -1034,6 +1104,84 @@ def _dot_op(dot, env, ins, static, out, o2, fresh, clear, reused=False):
     src = "def op(env):\n" + "".join(f"    {ln}\n" for ln in lines)
     exec(compile(src, "<dot_general step>", "exec"), ns)
     return ns.pop("op")     # (not left in its own globals: a cycle would keep the frame alive until a gc)
+
+
+class DotUpdate:
+    """A kernel `out = x + alpha * D` folded into the product D's BLAS call (Executable._dot_updates):
+    the kernel's step, x, out, alpha, the runtime's `update(alpha, a, b, c)` (c += alpha * a @ b),
+    and the steps that read x."""
+
+    def __init__(self, kernel_step, x, out, alpha, update, x_readers):
+        self.kernel_step, self.x, self.out, self.alpha = kernel_step, x, out, alpha
+        self.update, self.x_readers = update, frozenset(x_readers)
+
+    def __repr__(self):
+        return f"DotUpdate(s{self.out} = s{self.x} + {self.alpha!r} * dot)"
+
+
+def _scalar_value(eqns, s, scalars, rt):
+    """The value of a slot that is a scalar constant (or a broadcast or reshape of one), else None."""
+    while s not in scalars:
+        e = eqns.get(s)
+        if e is None or e.prim not in (P.broadcast_in_dim_p, P.reshape_p):
+            return None
+        s = e.ins[0]
+    v = np.asarray(rt.host_scalar(scalars[s])).reshape(())
+    return float(v) if v.dtype.kind == "f" else None
+
+
+def _update_form(eqns, out, d, scalar):
+    """(x, alpha) when the equations make `out = x + alpha * D` from the slot `d`, else None. The
+    forms: add/sub of x and a scaled D; scaling by mul with a scalar constant, or neg."""
+    e = eqns.get(out)
+    if e is None or e.prim not in (P.add_p, P.sub_p):
+        return None
+    sides = ((0, 1, 1.0), (1, 0, 1.0)) if e.prim is P.add_p else ((0, 1, -1.0),)
+    for xi, ti, sign in sides:
+        scaled = _scaled(eqns, e.ins[ti], d, scalar)
+        if scaled is not None:
+            return e.ins[xi], sign * scaled
+    return None
+
+
+def _scaled(eqns, t, d, scalar, depth=0):
+    """c when the slot t is c * D (c a product of scalar constants and signs), else None."""
+    if t == d:
+        return 1.0
+    e = eqns.get(t)
+    if e is None or depth > 4:
+        return None
+    if e.prim is P.neg_p:
+        r = _scaled(eqns, e.ins[0], d, scalar, depth + 1)
+        return None if r is None else -r
+    if e.prim is P.mul_p:
+        for ci, ti in ((0, 1), (1, 0)):
+            c = scalar(e.ins[ci])
+            if c is not None:
+                r = _scaled(eqns, e.ins[ti], d, scalar, depth + 1)
+                if r is not None:
+                    return c * r
+    return None
+
+
+def _dot_update_op(dot, u, env, ins, static, make, in_place, clear):
+    """A folded update (DotUpdate) as one generated function of env: out = a copy of x (or x
+    itself, donated), then `update(alpha, A, B, out)` with (A, B) the product's operands."""
+    ns = {"update": u.update, "alpha": u.alpha, "make": make, "copyto": np.copyto}
+    a, b = (_operand_expr(ns, f"p{j}", env, slot, static, dot.prep_fn(side), view)
+            for j, (slot, side, view) in enumerate(((ins[0], "lhs", dot.lhs_view), (ins[1], "rhs", dot.rhs_view))))
+    lines = []
+    if in_place:
+        pass                                # (env[out] is x: the call's _alias_op put it there)
+    elif make is not None:
+        lines += [f"env[{u.out}] = o = make()", f"copyto(o, env[{u.x}])"]
+    else:                                   # (a donated input other than x)
+        lines.append(f"copyto(env[{u.out}], env[{u.x}])")
+    lines.append(f"update(alpha, {a}, {b}, env[{u.out}])")
+    lines += [f"env[{s}] = None" for s in clear]
+    src = "def op(env):\n" + "".join(f"    {ln}\n" for ln in lines)
+    exec(compile(src, "<dot_general update step>", "exec"), ns)
+    return ns.pop("op")
 
 
 def _operand_expr(ns, name, env, slot, static, prep, is_view):
