@@ -175,15 +175,29 @@ def _per_example_by_hand(params, x, y):
     return out
 
 
-def test_per_example_grads_of_an_mlp(plat):
-    params, x, y = _mlp_data(6)
-    f = jax.vmap(jax.grad(_mlp_loss), in_axes=(None, 0, 0))
-    c = _compiled(f, params, x, y)
-    got = c(params, x, y)
-    want = _per_example_by_hand(params, x, y)
+def _assert_grads(got, want):
     for (gw, gb), (ww, wb) in zip(got, want):
         np.testing.assert_allclose(np.asarray(gw), ww, rtol=2e-5, atol=2e-5)
         np.testing.assert_allclose(np.asarray(gb), wb, rtol=2e-5, atol=2e-5)
+
+
+def test_per_example_grads_of_an_mlp(plat, monkeypatch):
+    monkeypatch.setenv("GPUXLA_CUDA_GRAPHS", "0")     # (library calls counted as made one by one)
+    params, x, y = _mlp_data(6)
+    f = jax.vmap(jax.grad(_mlp_loss), in_axes=(None, 0, 0))
+    want = _per_example_by_hand(params, x, y)
+    # eagerly: the pending graph is expanded the same way before it is compiled (on the cuda
+    # platform the library calls are counted: the 5 contractions, no outer product)
+    dev = jax.tree_util.tree_map(jnp.asarray, (params, x, y))
+    if plat == "fake-cuda":
+        import fake_cupy
+        before = fake_cupy.stats["matmuls"]
+    eager = jax.block_until_ready(f(*dev))
+    if plat == "fake-cuda":
+        assert fake_cupy.stats["matmuls"] - before == 5
+    _assert_grads(eager, want)
+    c = _compiled(f, params, x, y)
+    _assert_grads(c(params, x, y), want)
     # the program keeps the contractions (forward 3, backward 2) as dot_generals, not the products
     assert c.as_text().count("dot_general") == 5
     if plat == "numpy":
