@@ -3,7 +3,9 @@ gradients of vmap(grad(loss))) runs as the product of two broadcasts (compiler/p
 `_dot_as_product`, the `expand` pass of FINAL): no library call, and the transpose a gradient puts
 after it fuses into the one loop kernel that writes the result. Values are compared with NumPy's
 einsum on the numpy, cpu, cuda-interpret and (fake) cuda platforms; kernels are counted through
-`jit(f).lower(...).compile().kernel_report()`."""
+`jit(f).lower(...).compile().kernel_report()`. Complex products stay dot_generals (kernels do not
+compute in complex dtypes: expanded, they would be unfused library calls); their values are checked
+all the same."""
 import functools
 
 import numpy as np
@@ -127,9 +129,11 @@ def test_the_expanded_program_has_no_outer_dot():
     a, b = _data((4, 6), "float32"), _data((4, 5), "float32")
     text = _compiled(lambda a, b: jnp.einsum("bi,bj->bji", a, b), a, b).as_text()
     assert "dot_general" not in text and " mul " in text, text
-    # a contraction stays a dot_general (a library call)
+    # a contraction stays a dot_general (a library call), and so does a complex outer product
     text = _compiled(lambda a, b: jnp.einsum("bi,bj->ij", a, b), a, b).as_text()
     assert "dot_general" in text
+    a, b = a.astype(np.complex64), b.astype(np.complex64)
+    assert "dot_general" in _compiled(lambda a, b: jnp.einsum("bi,bj->bji", a, b), a, b).as_text()
 
 
 # --- per-example gradients of a small MLP ------------------------------------------------------

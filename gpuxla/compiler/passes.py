@@ -22,6 +22,7 @@ from ..core.program import params_key
 from ..core import trace as _trace
 from ..core.trace import Traced, substitute
 from ..core.extensions import COLLECTIVES
+from .cexpr import supported_dtype
 
 # Constant folding never materialises more than this many elements out of fewer (a broadcast
 # scalar is cheaper to keep as a broadcast than as a dense buffer).
@@ -319,12 +320,18 @@ def _dot_as_product(n, lhs, rhs, dimension_numbers, precision=None, preferred_el
     the result fuse into one loop kernel that writes the final layout once. The bits are the
     library's: one product per element, computed in the dtype the reference computes in
     (dtypes.dot_compute_dtype: 16-bit floats in float32, logical and for bool) and converted to
-    the result's. (XLA's algebraic simplifier turns such dots into multiplies too.)"""
+    the result's. (XLA's algebraic simplifier turns such dots into multiplies too.)
+
+    Only in dtypes kernels compute in (cexpr.supported_dtype): a complex product would be four
+    unfused library calls, each writing the whole result (complex64 16 x 512 x 784 on the cpu
+    platform: 20 ms as one k = 1 matmul, 74 ms expanded)."""
     (lc, rc), (lb, rb) = dimension_numbers
     if any(lhs.shape[d] != 1 for d in lc) or n.aval.size == 0:
         return None
     nb, out_shape = len(lb), n.aval.shape
     compute = dtypes.dot_compute_dtype(lhs.dtype, preferred_element_type)
+    if not (supported_dtype(compute) and supported_dtype(lhs.dtype) and supported_dtype(n.dtype)):
+        return None
     sides = []
     for x, c, b, before in ((lhs, lc, lb, 0), (rhs, rc, rb, lhs.ndim - len(lc) - nb)):
         free = [d for d in range(x.ndim) if d not in c and d not in b]
