@@ -349,13 +349,16 @@ def test_planned_dot_general_against_einsum(cuda, case, dtype):
     inner = jax.jit(lambda x, y: lax.dot_general(x * 2, y + 1, dn) * 0.5)    # arena to arena
     before = fc.stats["matmuls"]
     got = direct(jnp.asarray(a), jnp.asarray(b))
-    assert fc.stats["matmuls"] == before + 1
+    # (a float outer product contracts nothing: it runs as a product of broadcasts, a loop kernel,
+    # not a library call -- passes._dot_as_product, tests/test_outer_products.py)
+    outer = case == "outer" and dtype == np.float32
+    assert fc.stats["matmuls"] == before + (not outer)
     assert got.shape == want.shape and got.dtype == dtype
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-5)
     got2 = inner(jnp.asarray(a), jnp.asarray(b))
     np.testing.assert_allclose(np.asarray(got2), einsum_ref(a * 2, b + 1, dn) * 0.5, rtol=1e-5, atol=1e-5)
     exe = next(iter(inner._cache.values())).fn
-    assert exe._dots, "the dot_general was not planned"
+    assert bool(exe._dots) != outer, "the dot_general was not planned"
     if case != "outer":         # (an outer product's result is the program's only value)
         assert any(s in exe.layout.offsets for *_, outs, _ in exe.plan.steps for s in outs)
 

@@ -219,7 +219,7 @@ def run_pending(order, outputs):
         if log.isEnabledFor(logging.WARNING if config.read("jax_log_compiles") else logging.DEBUG):
             prims = ", ".join(dict.fromkeys(n.prim.name for n in order if n._buf is None))
             log_compile(f"eager({prims})", [n.aval for n in inputs], backend.platform)
-        fn = compile_tiered(backend, Program.from_graph(inputs, outputs, order=order))
+        fn = compile_tiered(backend, _eager_program(order, inputs, outputs))
         eager_cache_stats["misses"] += 1
         if key is not None:
             with _eager_lock:
@@ -232,6 +232,18 @@ def run_pending(order, outputs):
 
 
 eager_cache_stats = {"hits": 0, "misses": 0}
+
+
+def _eager_program(order, inputs, outputs):
+    """The Program of a pending subgraph. Eager work skips jit's passes (its graphs are small and
+    compiled once per structure), but not the execution-only expansions (passes.EXPAND): an
+    outer product left to the library (vmap(grad(f)) run eagerly) is a k = 1 matmul."""
+    from ..compiler import passes
+    if any(n.prim in passes.EXPAND for n in order):
+        new = passes.expand(outputs, inputs, start=0)
+        if any(a is not b for a, b in zip(new, outputs)):
+            return Program.from_graph(inputs, new)
+    return Program.from_graph(inputs, outputs, order=order)
 
 
 class CrossPlatform:

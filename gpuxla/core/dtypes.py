@@ -125,6 +125,19 @@ def is_float(d): d = np.dtype(d); return d.kind == "f" or d in _CUSTOM_FLOATS  #
 def is_inexact(d): return is_float(d) or is_complex(d)
 
 
+def dot_compute_dtype(lhs, preferred=None) -> np.dtype:
+    """The dtype dot_general's reference multiplies and accumulates in, for operands of dtype `lhs`
+    and a result of dtype `preferred` (None: lhs): float32 for 16-bit floats on either side, the
+    result's for float results and integer operands, else the operands' (bool stays bool: logical
+    and/or). The NumPy reference and the compiler's outer-product rewrite share it, so both
+    round the same products."""
+    lhs = np.dtype(lhs)
+    out = np.dtype(preferred or lhs)
+    if lhs in (f2, bf) or out in (f2, bf):
+        return f4
+    return out if out.kind in "fc" or lhs.kind in "iu" else lhs
+
+
 _ABSTRACT = (np.generic, np.number, np.inexact, np.floating, np.integer, np.signedinteger,
              np.unsignedinteger, np.complexfloating)
 

@@ -577,8 +577,7 @@ def batched_matmul(xp, lhs, rhs, dimension_numbers, compute, matmul=None):
 
 def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
     out_dtype = np.dtype(preferred_element_type or lhs.dtype)
-    compute = np.float32 if lhs.dtype in _LOW or out_dtype in _LOW else (
-        out_dtype if out_dtype.kind in "fc" or lhs.dtype.kind in "iu" else lhs.dtype)
+    compute = dtypes.dot_compute_dtype(lhs.dtype, preferred_element_type)
     return batched_matmul(np, lhs, rhs, dimension_numbers, compute).astype(out_dtype, copy=False)
 
 
