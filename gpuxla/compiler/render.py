@@ -721,10 +721,17 @@ class CpuDialect(CStyle):
         c = next((c for c, ops in forms.items() if "%" in ops), None)
         if c is None or c < ROW_MIN or self.k.size % c:
             return None
+        def row_div(m):
+            # i / (k*C) is gx_row / k (i = gx_row*C + gx_col, gx_col < C): invariant in the inner loop
+            n = int(m.group(1))
+            return m.group(0) if n % c else "gx_row" if n == c else f"(gx_row / {n // c})"
+
         def sub(st):
-            m = _ROW_INDEX.fullmatch(st[3]) if st[0] == "let" and st[1] == "gx_ix" else None
-            if m is None or int(m.group(2)) != c:
+            if st[0] != "let" or st[1] != "gx_ix":
                 return st
+            m = _ROW_INDEX.fullmatch(st[3])
+            if m is None or int(m.group(2)) != c:
+                return ("let", st[1], st[2], _ROW_DIV.sub(row_div, st[3]))
             return ("let", st[1], st[2], "gx_col" if m.group(1) == "%" else "gx_row")
         body = [sub(st) for st in body]
         pad = "  " * ind
@@ -1104,6 +1111,7 @@ _BITS_TYPE = {1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "un
 # (CpuDialect.row_column); shorter rows would pay the inner loop's start per few elements.
 ROW_MIN = 64
 _ROW_INDEX = re.compile(r"(?:\(i\)|i) (%|/) (\d+)")
+_ROW_DIV = re.compile(r"(?<![\w)])(?:\(i\)|\bi) / (\d+)\b")
 
 
 # Reductions with at most this many rows, each at least 2 CPU_GRAIN long, split their rows.
