@@ -1029,8 +1029,11 @@ class CpuDialect(CStyle):
         run = f"static void GX_NAME_run({params}, long long gx_lo, long long gx_hi, int gx_threads) {{\n{text}\n}}\n"
         casts = ", ".join(f"({p.ctype})gx_args[{i}]" for i, p in enumerate(k.params))
         n, grain = cpu_items(k)
+        # Column blocks: an output's order does not depend on the chunks, so they are the thread
+        # count's even share (one chunk on one thread: whole rows of the block read per r).
+        grain = f"gx_even_grain({n}LL, gx_threads)" if self.columns else f"{grain}LL"
         return run + (f"GX_EXPORT void GX_NAME(void* const* gx_args, int gx_threads) {{\n"
-                      f"  gx_parallel({n}LL, {grain}LL, gx_threads, [&](long long gx_lo, long long gx_hi) {{\n"
+                      f"  gx_parallel({n}LL, {grain}, gx_threads, [&](long long gx_lo, long long gx_hi) {{\n"
                       f"    GX_NAME_run({casts}, gx_lo, gx_hi, gx_threads);\n  }});\n}}\n")
 
     def finish(self, k):

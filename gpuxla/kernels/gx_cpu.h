@@ -41,6 +41,14 @@ static inline void gx_parallel(long long n, long long grain, int threads, F&& bo
   body(0LL, n);
 }
 
+// Chunks of n items that give each of `threads` threads one (a multiple of 16 items: whole cache
+// lines of float32 outputs per thread), for work whose result does not depend on its chunks.
+static inline long long gx_even_grain(long long n, int threads) {
+  long long t = threads > 1 ? threads : 1, g = (n + t - 1) / t;
+  g = (g + 15) / 16 * 16;
+  return g > 0 ? g : 1;
+}
+
 // ---------------------------------------------------------------------------------------------
 // float32 exp, expm1, log, log1p, tanh the compiler can vectorise (glibc's are calls, one value at
 // a time).  log, log1p and tanh compute in double -- where float's whole range, subnormals
