@@ -684,7 +684,7 @@ def _builder(node, avals):
 
 def _to_buffer(x, leaf):
     # NumPy inputs are copied: the caller may mutate them after the call.
-    return from_numpy(np.array(x, dtype=leaf.aval.dtype))
+    return from_numpy(np.array(x, dtype=leaf.aval.dtype, order="C"))
 
 
 class _Dump:

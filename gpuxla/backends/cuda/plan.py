@@ -24,8 +24,10 @@ reach the next call. GPUXLA_ARENA=0 gives every intermediate its own allocation 
 What a runtime provides. Required: `host_scalar(buf)`, `asbuf(x, aval)`, `empty(shape, dtype,
 what)`, `zeros(n, dtype)`, `prepare(kernels)`, `launch(kernel, args)`, `library(eqn, args)`.
 Optional, for the lean path (runtime.CudaRuntime has them all): `launcher(kernel)` -> launch(args
-tuple) with everything bound; `allocator(shape, dtype, what)` -> make(); `device_types` (buffers
-taken as they are); `stream_key()`; `arena(nbytes)`, `view(arena, offset, shape, dtype)`,
+tuple) with everything bound, or `launch_lines(kernel, fixed, exprs, ns)` -> Python lines doing the
+launch inside the generated step (the cpu platform's argument block, see cpu/runtime.py);
+`allocator(shape, dtype, what)` -> make(); `device_types` (buffers taken as they are: the runtime's
+own, or ones its launches check); `stream_key()`; `arena(nbytes)`, `view(arena, offset, shape, dtype)`,
 `aliases(arena, buf)`, `copy(buf)` (else NumPy arenas, `_HostMemory`); `dot_plan(eqn, lhs aval,
 rhs aval)` -> a planned dot_general writing into memory it is given, or None; `dot_scope(plans)` ->
 (enter, leave, want) around a call (cuBLAS's compute type, set once per call for the planned dots);
@@ -965,27 +967,26 @@ def _getter(slots):
 def _kernel_op(rt, k, env, slots, static, fresh, clear):
     """A kernel step as one generated function of env: fresh outputs allocated, the argument tuple
     built (buffers that stay, arena views and constants, bound in it now), the launch, dead
-    slots dropped."""
-    bind = getattr(rt, "bound_launcher", None)
-    if bind is not None:
-        # (the cpu platform: the argument array is made once, the buffers that stay in it)
-        ns = {"launch": bind(k, [env[s] if s in static else None for s in slots])}
-    else:
-        ns = {"launch": rt.launcher(k) if hasattr(rt, "launcher") else (lambda args: rt.launch(k, list(args)))}
-    lines = []
+    slots dropped. Where the runtime writes the launch's own lines (`launch_lines`: the cpu
+    platform's argument block) they go into the step: no launcher call between."""
+    ns, lines = {}, []
     for j, (s, make) in enumerate(fresh):
         ns[f"m{j}"] = make
         lines.append(f"env[{s}] = m{j}()")
-    items = []
-    for j, s in enumerate(slots):
-        if s in static and bind is not None:
-            continue
-        if s in static:
-            ns[f"c{j}"] = env[s]
-            items.append(f"c{j}")
-        else:
-            items.append(f"env[{s}]")
-    lines.append(f"launch(({''.join(i + ', ' for i in items)}))")
+    inline = getattr(rt, "launch_lines", None)
+    if inline is not None:
+        fixed = [env[s] if s in static else None for s in slots]
+        lines += inline(k, fixed, [f"env[{s}]" for s in slots if s not in static], ns)
+    else:
+        ns["launch"] = rt.launcher(k) if hasattr(rt, "launcher") else (lambda args: rt.launch(k, list(args)))
+        items = []
+        for j, s in enumerate(slots):
+            if s in static:
+                ns[f"c{j}"] = env[s]
+                items.append(f"c{j}")
+            else:
+                items.append(f"env[{s}]")
+        lines.append(f"launch(({''.join(i + ', ' for i in items)}))")
     lines += [f"env[{s}] = None" for s in clear]
     src = "def op(env):\n" + "".join(f"    {ln}\n" for ln in lines)
     exec(compile(src, f"<kernel step {k.name}>", "exec"), ns)
