@@ -270,10 +270,10 @@ class _Frame:
     """One checked-out set of per-call memory: the arena, the slots' template environment (constants,
     arena views) and the steps as closures over them. A frame that replays a CUDA graph has
     `replay(args) -> outputs` (and keeps `graph` and its static buffers alive)."""
-    __slots__ = ("arena", "template", "ops", "op_steps", "replay", "graph", "statics")
+    __slots__ = ("arena", "template", "ops", "op_steps", "replay", "graph", "statics", "run")
 
     def __init__(self):
-        self.replay = self.graph = self.statics = None
+        self.replay = self.graph = self.statics = self.run = None
 
 
 class Executable:
@@ -341,11 +341,17 @@ class Executable:
                     self._fast = getattr(rt, "device_types", ())
                     dots = [d.bind() for d in self._dots.values()]
                     self._scope = rt.dot_scope(dots) if dots and hasattr(rt, "dot_scope") else None
+                    # The lean call (`_lean_call`): no stream, no graph, no dot scope, no output
+                    # a library call may have passed through: a frame's steps as one function.
+                    self._lean = self._stream_key is None and not self._graphs and self._scope is None \
+                        and not self._check
                     self.consts = [(s, rt.asbuf(buf, a)) for s, buf, a in self.program.consts]
 
     def __call__(self, args, _reuse=()):
         if self.consts is None:
             self._init()
+        if self._lean and not _reuse:
+            return self._lean_call(args)
         key = self._stream_key() if self._stream_key is not None else None
         if _reuse:
             key = (key, _reuse)
@@ -387,6 +393,29 @@ class Executable:
             self._free[key].append(frame)
         except KeyError:
             self._free[key] = [frame]
+        return outs
+
+    def _lean_call(self, args):
+        """__call__ where the runtime has no streams, graphs or dot scopes (the cpu and interpret
+        platforms): a frame checked out, its `run` (every Python frame here is paid per call)."""
+        try:
+            frame = self._free[None].pop()
+        except (KeyError, IndexError):
+            frame = self._new_frame(())
+        fast = self._fast
+        for a in args:
+            if type(a) not in fast:
+                in_avals, asbuf = self.program.in_avals, self.runtime.asbuf
+                args = [asbuf(a, in_avals[i]) for i, a in enumerate(args)]
+                break
+        run = frame.run
+        if run is None:
+            run = frame.run = _frame_run(frame, len(self.program.in_avals), self._outs)
+        outs = run(args)
+        try:
+            self._free[None].append(frame)
+        except KeyError:
+            self._free[None] = [frame]
         return outs
 
     def donating(self, positions):
@@ -952,6 +981,20 @@ def _run_ops(ops, env, scope):
     finally:
         if changed:
             scope[1](changed)
+
+
+def _frame_run(frame, n_in, outs):
+    """`run(args) -> outputs`: a frame's steps on a copy of its template with the inputs in place,
+    as one generated function (no loop over the steps, no getter call)."""
+    ns = {"T": frame.template}
+    lines = ["env = T[:]", f"env[:{n_in}] = args"]
+    for j, op in enumerate(frame.ops):
+        ns[f"op{j}"] = op
+        lines.append(f"op{j}(env)")
+    lines.append(f"return [{', '.join(f'env[{s}]' for s in outs)}]")
+    src = "def run(args):\n" + "".join(f"    {ln}\n" for ln in lines)
+    exec(compile(src, "<frame run>", "exec"), ns)
+    return ns.pop("run")
 
 
 def _getter(slots):
