@@ -124,6 +124,19 @@ def test_donated_inputs_each_call(on_cpu):
         assert x.is_deleted() and not np.shares_memory(r._buf, held) or r._buf is held
 
 
+def test_donated_buffers_are_written_only_in_c_order():
+    """jit's `_exclusive`: the cpu platform takes NumPy buffers in any layout as they are, so a
+    donated buffer an output may be written into must be in C order (a planned view of it in
+    another layout would be a copy)."""
+    from gpuxla.transforms.jit import _exclusive
+    aval = Aval((3, 4), np.float32)
+    c_order = from_buffer(np.zeros((3, 4), np.float32), aval)
+    fortran = from_buffer(np.asfortranarray(np.zeros((3, 4), np.float32)), aval)
+    view = from_buffer(np.zeros((4, 4), np.float32)[1:], aval)
+    assert _exclusive([c_order, fortran, view], (0, 1, 2)) == (0,)
+    assert _exclusive([c_order, c_order], (0, 1)) == ()
+
+
 @needs_cxx
 def test_buffers_in_another_layout_or_dtype_take_the_converting_launch(on_cpu):
     f = gpuxla.jit(_axpy)

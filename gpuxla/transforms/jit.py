@@ -518,13 +518,16 @@ class _Entry:
 
 def _exclusive(leaves, donated):
     """The donated positions whose buffer nothing else holds: an Array's own buffer (not a view),
-    referenced only by that Array (not by another Array or a view's base), passed once. The others
-    are deleted all the same but not written to."""
+    referenced only by that Array (not by another Array or a view's base), passed once, in C order
+    (the cpu platform takes NumPy buffers in any layout as they are; an output planned as a
+    reshaped view of the donated buffer would be a copy of another). The others are deleted all
+    the same but not written to."""
     out = []
     for j in donated:
         x = leaves[j]
         # (references: x._buf itself and getrefcount's argument)
         if type(x) is Array and sys.getrefcount(x._buf) == 2 and getattr(x._buf, "base", None) is None \
+                and getattr(getattr(x._buf, "flags", None), "c_contiguous", True) \
                 and sum(y is x for y in leaves) == 1:
             out.append(j)
     return tuple(out)
