@@ -319,7 +319,10 @@ def _launch_converted(fn, threads, k, fixed, var, args):
 def _array_fields():
     """(data, descr, flags): byte offsets of those fields in NumPy's array object (PyArrayObject:
     the object header, then data, nd, dimensions, strides, base, descr, flags, each a pointer
-    wide), or None where arrays of several kinds disagree with them (another layout)."""
+    wide), or None where arrays of several kinds disagree with them (another layout), or where
+    id() is not an object's address (not CPython)."""
+    if sys.implementation.name != "cpython":
+        return None
     head, p = object.__basicsize__, ctypes.sizeof(ctypes.c_void_p)
     od, oe, of = head, head + 5 * p, head + 6 * p
     readonly = np.arange(4.0)
