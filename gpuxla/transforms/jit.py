@@ -534,12 +534,14 @@ def _exclusive(leaves, donated):
 
 
 class _Fast:
-    """jit's fast path for one signature called with positional arguments: `match(args)` checks
+    """jit's fast path for one signature called with positional arguments: `call(args)` checks
     that the arguments have the traced structure and avals (every leaf a computed Array, or a
-    Python float where the trace had one) and returns their buffers, or None (then the general
-    path runs, with its errors); `build(outs)` makes the result pytree of new Arrays. Both are
+    Python float where the trace had one), runs the executable on their buffers and returns the
+    result pytree of new Arrays, or _MISS (then the general path runs, with its errors). It is
     generated as straight-line Python for the structure, so a cached call costs no pytree
-    flattening, no cache key and no hashing."""
+    flattening, no cache key, no hashing, and one Python frame of its own. With donated
+    arguments, `match(args)` returns the leaves (or None) and `build(outs)` makes the result,
+    around run_donating."""
 
     __slots__ = ("entry", "flags", "backend", "fn", "match", "build", "donated", "call")
 
@@ -551,12 +553,13 @@ class _Fast:
             static_at = dict(statics)
             dyn = tuple(a for i, a in enumerate(args) if i not in static_at)
             node = _flat(dyn, [])
-            match = _matcher(node, leaves, entry.in_leaves, collect="x" if donated else "b", n_args=len(args),
-                             statics=statics)
-            build = _builder(entry.out_node, entry.out_avals)
-            # (without donation: match, run and build as one generated function, `call`)
-            call = None if donated else _matcher(node, leaves, entry.in_leaves, n_args=len(args), statics=statics,
-                                                 then=(entry.fn, entry.out_node, entry.out_avals))
+            if donated:
+                match = _matcher(node, leaves, entry.in_leaves, collect="x", n_args=len(args), statics=statics)
+                build, call = _builder(entry.out_node, entry.out_avals), None
+            else:       # (match, run and build as one generated function)
+                match = build = None
+                call = _matcher(node, leaves, entry.in_leaves, n_args=len(args), statics=statics,
+                                then=(entry.fn, entry.out_node, entry.out_avals))
         except _NoFastPath:
             return None
         f = cls()
