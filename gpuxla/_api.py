@@ -70,6 +70,8 @@ def device_get(x):
 
 def block_until_ready(x):
     """Wait until every array in the pytree `x` is computed; returns `x`."""
+    if type(x) is Array:        # (one array, the common case: no pytree flattening, ~0.8 us)
+        return x.block_until_ready()
     leaves = [v for v in tree_flatten(x)[0] if isinstance(v, Array)]
     realize(leaves)
     for v in leaves:

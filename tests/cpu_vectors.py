@@ -42,20 +42,19 @@ def main(x64):
     be.compile_tiered = be.compile
     backends._backend = be
     launches = [0]
-    launch, bound = cpu_rt.CpuRuntime.launch, cpu_rt.CpuRuntime.bound_launcher
+    launch, lines = cpu_rt.CpuRuntime.launch, cpu_rt.CpuRuntime.launch_lines
 
     def counting(self, k, args):
         launches[0] += 1
         return launch(self, k, args)
 
-    def counting_bound(self, k, fixed):      # (what a frame's kernel steps launch with)
-        run = bound(self, k, fixed)
+    def counting_lines(self, k, fixed, exprs, ns):      # (what a frame's kernel steps launch with)
+        ns["gx_counted"] = counting_step
+        return ["gx_counted()"] + lines(self, k, fixed, exprs, ns)
 
-        def counted(args):
-            launches[0] += 1
-            run(args)
-        return counted
-    cpu_rt.CpuRuntime.launch, cpu_rt.CpuRuntime.bound_launcher = counting, counting_bound
+    def counting_step():
+        launches[0] += 1
+    cpu_rt.CpuRuntime.launch, cpu_rt.CpuRuntime.launch_lines = counting, counting_lines
     res = check_vectors(x64)
     assert be.fallback is None, be.fallback
     print(json.dumps({"platform": backends.get_backend().platform, "kernels_run": launches[0],

@@ -2,7 +2,7 @@
 
 A jitted program, an eager graph structure and a control-flow body run on the NumPy backend until
 they are hot, then their module is built on a background thread and the next call runs the
-native kernels (counted here at CpuRuntime.launch and the frames' bound launchers); results agree before and after within the op
+native kernels (counted here at CpuRuntime.launch and the launch lines of the frames' steps); results agree before and after within the op
 table's tolerances; a failed build stays on NumPy with one warning; threads calling during the
 switch get right results; GPUXLA_CPU_TIERED=0 and ahead-of-time `.compile()` build at once; a
 program built before is native from its first call. The platform is `cpu` by default in a fresh
@@ -51,26 +51,25 @@ def counts(monkeypatch):
     monkeypatch.setattr(backends, "_eager_cache", {})
     monkeypatch.setattr(backends, "_backend", cpu.CpuBackend())
     counts = {"launches": 0, "built_on": []}
-    launch, bound, native = cpu_rt.CpuRuntime.launch, cpu_rt.CpuRuntime.bound_launcher, cpu.CpuBackend.compile_native
+    launch, lines, native = cpu_rt.CpuRuntime.launch, cpu_rt.CpuRuntime.launch_lines, cpu.CpuBackend.compile_native
 
     def counting(self, k, args):
         counts["launches"] += 1
         return launch(self, k, args)
 
-    def counting_bound(self, k, fixed):
-        run = bound(self, k, fixed)
+    def counting_lines(self, k, fixed, exprs, ns):      # (what a frame's kernel steps launch with)
+        ns["gx_counted"] = counting_step
+        return ["gx_counted()"] + lines(self, k, fixed, exprs, ns)
 
-        def counted(args):
-            counts["launches"] += 1
-            run(args)
-        return counted
+    def counting_step():
+        counts["launches"] += 1
 
     def recording(self, program, build=True):
         counts["built_on"].append(threading.current_thread().name)
         return native(self, program, build)
     assert cpu.wait_for_builds(timeout=300)           # (no build of another test lands in this one)
     monkeypatch.setattr(cpu_rt.CpuRuntime, "launch", counting)
-    monkeypatch.setattr(cpu_rt.CpuRuntime, "bound_launcher", counting_bound)
+    monkeypatch.setattr(cpu_rt.CpuRuntime, "launch_lines", counting_lines)
     monkeypatch.setattr(cpu.CpuBackend, "compile_native", recording)
     yield counts
     assert cpu.wait_for_builds(timeout=300)

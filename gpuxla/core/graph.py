@@ -128,8 +128,10 @@ shape_rules = {}
 
 class _State(threading.local):
     def __init__(self):
-        # The trace_scopes entered and not left (weakly: see trace_scope).
-        self.scopes = weakref.WeakSet()
+        # Weak references to the trace_scopes entered and not left (see trace_scope): a plain set,
+        # so that `not state.scopes` (jit's fast path asks on every call) is one C call, where a
+        # WeakSet's length is a Python method.
+        self.scopes = set()
 
     @property
     def trace_level(self):
@@ -295,7 +297,8 @@ class Array:
                                  f"have one") from None
 
     def block_until_ready(self):
-        realize([self])
+        if self._buf is None:
+            realize([self])
         if self._buf is DELETED:
             raise deleted_error(self)
         runtime.synchronize(self._buf)
@@ -537,7 +540,9 @@ class trace_scope:
     __slots__ = ("__weakref__",)
 
     def __enter__(self):
-        state.scopes.add(self)
+        scopes = state.scopes
+        # (the reference's callback drops it from this thread's set when the scope dies unexited)
+        scopes.add(weakref.ref(self, scopes.discard))
 
     def __exit__(self, *exc):
-        state.scopes.discard(self)
+        state.scopes.discard(weakref.ref(self))

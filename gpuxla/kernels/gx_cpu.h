@@ -240,4 +240,31 @@ GX_EXPORT int gx_cpu_max_threads() {
   return 0;
 #endif
 }
+
+// A kernel's launch on the NumPy arrays themselves (runtime.py's bound launchers). Building the
+// pointer array in Python costs ~1 us an array (`ndarray.ctypes`), more than a small kernel runs;
+// here the launcher writes only each array object's address into a block it made once:
+//   call = {entry, n, offset of data, of descr, of flags, then n pairs (array object, dtype object)}
+// with the offsets of NumPy's PyArrayObject fields, which runtime.py finds and checks against
+// sample arrays. An array that is not C-contiguous and aligned (flags 0x1 | 0x100), or whose
+// dtype is not the one expected, is left to the caller: nothing runs, and the result is its
+// position + 1 (0: the kernel ran).
+GX_EXPORT int gx_cpu_call(void* const* call, int threads) {
+  typedef void (*gx_entry)(void* const*, int);
+  const long long n = (long long)call[1];
+  const size_t od = (size_t)call[2], oe = (size_t)call[3], of = (size_t)call[4];
+  void* small[32];
+  void** ptrs = n <= 32 ? small : new void*[n];
+  for (long long i = 0; i < n; ++i) {
+    const char* a = (const char*)call[5 + 2 * i];
+    if ((*(const int*)(a + of) & 0x101) != 0x101 || *(void* const*)(a + oe) != call[6 + 2 * i]) {
+      if (ptrs != small) delete[] ptrs;
+      return (int)i + 1;
+    }
+    ptrs[i] = *(void* const*)(a + od);
+  }
+  ((gx_entry)call[0])(ptrs, threads);
+  if (ptrs != small) delete[] ptrs;
+  return 0;
+}
 #endif  // GX_CPU_H

@@ -137,12 +137,13 @@ class JitFunction:
         # The fast path (_Fast): the last signature called again, outside any transformation, with
         # no option changed since (update() makes a new TRACE_FLAGS tuple; a thread's scoped
         # override returns another one) and no vmap axis bound.
+        # (`not state.scopes`: trace_level is 0)
         if fast is not None and not kwargs and fast.entry.alive and config.trace_flags() is fast.flags \
-                and not state.trace_level and not batching.axis_env_key() and fast.backend is get_backend():
+                and not state.scopes and not batching.axis_env_key() and fast.backend is get_backend():
             if not fast.donated:
-                bufs = fast.match(args)
-                if bufs is not None:
-                    return fast.build(fast.fn(bufs))
+                out = fast.call(args)
+                if out is not _MISS:
+                    return out
             else:
                 outs = fast.run_donating(args)
                 if outs is not None:
@@ -517,27 +518,32 @@ class _Entry:
 
 def _exclusive(leaves, donated):
     """The donated positions whose buffer nothing else holds: an Array's own buffer (not a view),
-    referenced only by that Array (not by another Array or a view's base), passed once. The others
-    are deleted all the same but not written to."""
+    referenced only by that Array (not by another Array or a view's base), passed once, in C order
+    (the cpu platform takes NumPy buffers in any layout as they are; an output planned as a
+    reshaped view of the donated buffer would be a copy of another). The others are deleted all
+    the same but not written to."""
     out = []
     for j in donated:
         x = leaves[j]
         # (references: x._buf itself and getrefcount's argument)
         if type(x) is Array and sys.getrefcount(x._buf) == 2 and getattr(x._buf, "base", None) is None \
+                and getattr(getattr(x._buf, "flags", None), "c_contiguous", True) \
                 and sum(y is x for y in leaves) == 1:
             out.append(j)
     return tuple(out)
 
 
 class _Fast:
-    """jit's fast path for one signature called with positional arguments: `match(args)` checks
+    """jit's fast path for one signature called with positional arguments: `call(args)` checks
     that the arguments have the traced structure and avals (every leaf a computed Array, or a
-    Python float where the trace had one) and returns their buffers, or None (then the general
-    path runs, with its errors); `build(outs)` makes the result pytree of new Arrays. Both are
+    Python float where the trace had one), runs the executable on their buffers and returns the
+    result pytree of new Arrays, or _MISS (then the general path runs, with its errors). It is
     generated as straight-line Python for the structure, so a cached call costs no pytree
-    flattening, no cache key and no hashing."""
+    flattening, no cache key, no hashing, and one Python frame of its own. With donated
+    arguments, `match(args)` returns the leaves (or None) and `build(outs)` makes the result,
+    around run_donating."""
 
-    __slots__ = ("entry", "flags", "backend", "fn", "match", "build", "donated")
+    __slots__ = ("entry", "flags", "backend", "fn", "match", "build", "donated", "call")
 
     @classmethod
     def make(cls, entry, args, leaves, donated, statics=()):
@@ -546,14 +552,19 @@ class _Fast:
         try:
             static_at = dict(statics)
             dyn = tuple(a for i, a in enumerate(args) if i not in static_at)
-            match = _matcher(_flat(dyn, []), leaves, entry.in_leaves, collect="x" if donated else "b",
-                             n_args=len(args), statics=statics)
-            build = _builder(entry.out_node, entry.out_avals)
+            node = _flat(dyn, [])
+            if donated:
+                match = _matcher(node, leaves, entry.in_leaves, collect="x", n_args=len(args), statics=statics)
+                build, call = _builder(entry.out_node, entry.out_avals), None
+            else:       # (match, run and build as one generated function)
+                match = build = None
+                call = _matcher(node, leaves, entry.in_leaves, n_args=len(args), statics=statics,
+                                then=(entry.fn, entry.out_node, entry.out_avals))
         except _NoFastPath:
             return None
         f = cls()
         f.entry, f.flags, f.backend, f.fn = entry, config.trace_flags(), entry.fn_backend, entry.fn
-        f.match, f.build, f.donated = match, build, donated
+        f.match, f.build, f.donated, f.call = match, build, donated, call
         return f
 
     def run_donating(self, args):
@@ -573,11 +584,17 @@ class _NoFastPath(Exception):
     pass
 
 
-def _matcher(node, leaves, in_leaves, collect="b", n_args=None, statics=()):
+_MISS = object()     # what _Fast.call returns for arguments it does not match
+
+
+def _matcher(node, leaves, in_leaves, collect="b", n_args=None, statics=(), then=None):
     """`match(args)` -> [buffer per leaf] or None (collect="b"); collect="x": the leaves. `node`:
     the structure of the dynamic arguments; `statics` ((position, value), ...) are compared by
-    equality, as the cache key compares them, among `n_args` positional arguments."""
-    ns = {"Array": Array, "DELETED": DELETED}
+    equality, as the cache key compares them, among `n_args` positional arguments. `then`:
+    (executable, output structure, output avals): the function is `call(args)` instead, the
+    executable's results on the buffers as that structure of new Arrays, or _MISS (no match)."""
+    ns = {"Array": Array, "DELETED": DELETED, "MISS": _MISS}
+    miss = "None" if then is None else "MISS"
     lines = []
     names = itertools.count()
     leaf = iter(range(len(leaves)))
@@ -594,16 +611,16 @@ def _matcher(node, leaves, in_leaves, collect="b", n_args=None, statics=()):
             if type(x) is Array:
                 a = x.aval
                 A, S, D, W = const(a), const(a.shape), const(a.dtype), const(a.weak_type)
-                lines.extend([f"if type({var}) is not Array: return None",
+                lines.extend([f"if type({var}) is not Array: return {miss}",
                               f"a = {var}.aval",
                               f"if a is not {A} and (a.shape != {S} or a.dtype != {D} or a.weak_type != {W}): "
-                              "return None",
+                              f"return {miss}",
                               f"b = {var}._buf",
-                              "if b is None or b is DELETED: return None",
+                              f"if b is None or b is DELETED: return {miss}",
                               f"B.append({'b' if collect == 'b' else var})"])
             elif type(x) is float:
                 conv = const(functools.partial(_to_buffer, leaf=in_leaves[i]))
-                lines.extend([f"if type({var}) is not float: return None",
+                lines.extend([f"if type({var}) is not float: return {miss}",
                               f"B.append({conv}({var}) if {collect!r} == 'b' else {var})"])
             else:
                 raise _NoFastPath
@@ -611,19 +628,19 @@ def _matcher(node, leaves, in_leaves, collect="b", n_args=None, statics=()):
         typ, aux, children = node
         h = _dispatch.get(typ)
         T = const(typ)
-        lines.append(f"if type({var}) is not {T}: return None")
+        lines.append(f"if type({var}) is not {T}: return {miss}")
         if typ is type(None):
             return
         if typ in (tuple, list) or (typ not in _registry and issubclass(typ, tuple)):
-            lines.append(f"if len({var}) != {len(children)}: return None")
+            lines.append(f"if len({var}) != {len(children)}: return {miss}")
             items = [f"{var}[{j}]" for j in range(len(children))]
         elif typ is dict:
-            lines.append(f"if len({var}) != {len(children)}: return None")
+            lines.append(f"if len({var}) != {len(children)}: return {miss}")
             items = [f"{var}[{const(k)}]" for k in aux]
         elif h:
             ch = f"v{next(names)}"
             lines.extend([f"{ch}, x = {const(h[0])}({var})",
-                          f"if not (x == {const(aux)}) or len({ch}) != {len(children)}: return None"])
+                          f"if not (x == {const(aux)}) or len({ch}) != {len(children)}: return {miss}"])
             items = [f"{ch}[{j}]" for j in range(len(children))]
         else:
             raise _NoFastPath
@@ -635,10 +652,10 @@ def _matcher(node, leaves, in_leaves, collect="b", n_args=None, statics=()):
     if n_args is None:
         visit("args", node)
     else:                   # the positional arguments: static ones compared, the others visited
-        lines.extend(["if len(args) != %d: return None" % n_args])
+        lines.append(f"if len(args) != {n_args}: return {miss}")
         for i, v in statics:
             c = const(v)
-            lines.append(f"if args[{i}] is not {c} and not (args[{i}] == {c}): return None")
+            lines.append(f"if args[{i}] is not {c} and not (args[{i}] == {c}): return {miss}")
         dyn = [i for i in range(n_args) if i not in dict(statics)]
         for i, child in zip(dyn, node[2]):
             v = f"v{next(names)}"
@@ -646,8 +663,14 @@ def _matcher(node, leaves, in_leaves, collect="b", n_args=None, statics=()):
             visit(v, child)
     # (a dict without a key, a custom node whose flatten or comparison fails: the general path
     # runs and reports it)
-    src = "def match(args):\n    B = []\n    try:\n" + "".join(f"        {ln}\n" for ln in lines) + \
-          "    except Exception:\n        return None\n    return B\n"
+    body = "    B = []\n    try:\n" + "".join(f"        {ln}\n" for ln in lines)
+    if then is None:
+        src = "def match(args):\n" + body + "    except Exception:\n        return None\n    return B\n"
+    else:
+        fn, out_node, out_avals = then
+        ns["fn"] = fn
+        src = "def match(args):\n" + body + "    except Exception:\n        return MISS\n    o = fn(B)\n" + \
+            f"    return {_build_expr(out_node, out_avals, ns)}\n"
     exec(compile(src, "<jit fast path>", "exec"), ns)
     return ns.pop("match")
 
@@ -655,11 +678,17 @@ def _matcher(node, leaves, in_leaves, collect="b", n_args=None, statics=()):
 def _builder(node, avals):
     """`build(outs)`: the result pytree of `node` with a new Array per output buffer."""
     ns = {"Array": Array}
-    names = itertools.count()
+    return eval(compile("lambda o: " + _build_expr(node, avals, ns), "<jit fast path>", "eval"), ns)
+
+
+def _build_expr(node, avals, ns):
+    """The expression of the result pytree of `node` with a new Array per output buffer `o[i]`
+    (the names it uses added to `ns`, which has Array)."""
+    names = (f"r{i}" for i in itertools.count() if f"r{i}" not in ns)
     leaf = iter(range(len(avals)))
 
     def const(value):
-        name = f"c{next(names)}"
+        name = next(names)
         ns[name] = value
         return name
 
@@ -679,12 +708,12 @@ def _builder(node, avals):
             return "{" + ", ".join(f"{const(k)}: {p}" for k, p in zip(aux, parts)) + "}"
         return f"{const(_dispatch[typ][1])}({const(aux)}, ({''.join(p + ', ' for p in parts)}))"
 
-    return eval(compile("lambda o: " + expr(node), "<jit fast path>", "eval"), ns)
+    return expr(node)
 
 
 def _to_buffer(x, leaf):
     # NumPy inputs are copied: the caller may mutate them after the call.
-    return from_numpy(np.array(x, dtype=leaf.aval.dtype))
+    return from_numpy(np.array(x, dtype=leaf.aval.dtype, order="C"))
 
 
 class _Dump:

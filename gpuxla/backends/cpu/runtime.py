@@ -18,11 +18,13 @@ platform's are (backends/cache.py; loading is interpret._load_library). Library 
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -94,6 +96,8 @@ class Module:
         for n in names:
             fn = getattr(self._lib, n)
             fn.argtypes, fn.restype = [ctypes.c_void_p, ctypes.c_int], None
+            # (no argtypes on gx_cpu_call: ctypes converts arguments by them at ~0.3 us a call)
+            fn.gx_call = self._lib.gx_cpu_call
             self.fns[n] = fn
         mt = self._lib.gx_cpu_max_threads
         mt.restype = ctypes.c_int
@@ -254,32 +258,97 @@ class CpuRuntime(InterpretRuntime):
         the executable runs `x + c * dot` as the product and a kernel (plan.Executable._dot_updates)."""
         return blas.updater(dtype)
 
+    # Buffers a call takes as they are (plan.Executable): the kernels' launches check layout and
+    # dtype themselves (gx_cpu_call), so a NumPy array is not passed through `asbuf` first.
+    device_types = (np.ndarray,)
+
+    @staticmethod
+    def allocator(shape, dtype, what=None):
+        """An output's allocation: `np.empty` with its arguments bound (no Python frame a call)."""
+        return functools.partial(np.empty, tuple(shape), np.dtype(dtype))
+
     def launch(self, k, args):
-        ptrs = (ctypes.c_void_p * len(args))(*[a.ctypes.data for a in args])
-        self.fns[k.name](ptrs, self.threads)
+        """One launch on `args` (the plan's steps launch through `launch_lines` instead)."""
+        _launch_converted(self.fns[k.name], self.threads, k, [None] * len(args), range(len(args)), args)
 
-    def bound_launcher(self, k, fixed):
-        """`launch(args)` for kernel `k` in one frame: `fixed` lists its arguments, None for those
-        passed anew on each call (`args`, in order), the others buffers that stay (arena views,
-        constants) whose addresses go into the argument array now. Building that array from
-        every buffer cost ~1 us an argument a launch (`ndarray.ctypes`), 5-8 us a kernel. The
-        array is the frame's own: a frame runs one call at a time."""
+    def launch_lines(self, k, fixed, exprs, ns):
+        """Python lines launching kernel `k` in one frame, for plan._kernel_op's generated step
+        (`ns`: their globals): `fixed` lists its arguments, None for those passed anew on each
+        call (`exprs`: their expressions, in order), the others buffers that stay (arena views,
+        constants). The argument block is made now and is the frame's own (a frame runs one call
+        at a time): a launch writes the address of each array object passed anew into it and
+        calls gx_cpu_call, which reads each array's data pointer, checks its layout and dtype, and
+        runs the kernel. Building a pointer array from `ndarray.ctypes` instead cost ~1 us an
+        argument a launch, and ctypes' argtypes conversion ~0.3 us a call: dispatch_add on one
+        thread went 8.6 -> 4.1 us with this alone. An argument gx_cpu_call refuses (not
+        C-contiguous or aligned, another dtype: a NumPy array taken as it is) takes the slow way,
+        `_launch_converted`, as does every launch where NumPy's field offsets were not found
+        (`_array_fields`)."""
         fn, threads = self.fns[k.name], self.threads
-        ptrs = (ctypes.c_void_p * len(fixed))(*[0 if a is None else a.ctypes.data for a in fixed])
-        where = [i for i, a in enumerate(fixed) if a is None]
-        keep = [a for a in fixed if a is not None]     # (the addresses in ptrs stay valid while these live)
-        if not where:
-            return lambda args, keep=keep: fn(ptrs, threads)
-        if len(where) == 1:
-            (i,) = where
+        assert len(fixed) == len(k.params), (k.name, len(fixed), len(k.params))
+        keep = [a for a in fixed if a is not None]     # (the addresses in the block stay valid while these live)
+        n = len(fixed)
+        var = [j for j, a in enumerate(fixed) if a is None]
+        ns.update(gx_keep=keep, gx_slow=functools.partial(_launch_converted, fn, threads, k, fixed, var))
+        args = "".join(f"{e}, " for e in exprs)
+        if _FIELDS is None or getattr(fn, "gx_call", None) is None:
+            return [f"gx_slow(({args}))"]
+        block = (ctypes.c_void_p * (5 + 2 * n))(ctypes.cast(fn, ctypes.c_void_p).value, n, *_FIELDS)
+        for j, (a, p) in enumerate(zip(fixed, k.params)):
+            dt = np.dtype(p.dtype) if a is None else a.dtype
+            keep.append(dt)
+            block[5 + 2 * j], block[6 + 2 * j] = (0 if a is None else id(a)), id(dt)
+        ns.update(gx_block=block, gx_call=fn.gx_call, gx_threads=threads, gx_id=id)
+        lines = [f"gx_block[{5 + 2 * j}] = gx_id({e})" for j, e in zip(var, exprs)]
+        lines.append(f"if gx_call(gx_block, gx_threads): gx_slow(({args}))")
+        return lines
 
-            def launch_one(args, keep=keep):
-                ptrs[i] = args[0].ctypes.data
-                fn(ptrs, threads)
-            return launch_one
 
-        def launch(args, keep=keep):
-            for i, a in zip(where, args):
-                ptrs[i] = a.ctypes.data
-            fn(ptrs, threads)
-        return launch
+launch_stats = {"converted": 0}     # launches whose arguments gx_cpu_call refused (tests)
+
+
+def _launch_converted(fn, threads, k, fixed, var, args):
+    """A launch from pointers built in Python: each argument as the kernel reads it (C-contiguous,
+    aligned, its parameter's dtype), copied where it is not; an output written into a copy is
+    copied back into the array given (a donated input in another layout)."""
+    bufs = list(fixed)
+    for j, a in zip(var, args):
+        bufs[j] = a
+    conv = [np.require(a, p.dtype, ("C", "A")) for a, p in zip(bufs, k.params)]
+    if any(c is not a for c, a in zip(conv, bufs)):
+        launch_stats["converted"] += 1
+    fn((ctypes.c_void_p * len(conv))(*[c.ctypes.data for c in conv]), threads)
+    for a, c, p in zip(bufs, conv, k.params):
+        if c is not a and p.role != "in":
+            a[...] = c
+
+
+def _array_fields():
+    """(data, descr, flags): byte offsets of those fields in NumPy's array object (PyArrayObject:
+    the object header, then data, nd, dimensions, strides, base, descr, flags, each a pointer
+    wide), or None where arrays of several kinds disagree with them (another layout), or where
+    id() is not an object's address (not CPython)."""
+    if sys.implementation.name != "cpython":
+        return None
+    head, p = object.__basicsize__, ctypes.sizeof(ctypes.c_void_p)
+    od, oe, of = head, head + 5 * p, head + 6 * p
+    readonly = np.arange(4.0)
+    readonly.flags.writeable = False
+    samples = [np.empty(3, np.float32), np.zeros((4, 3))[:, 1], np.asfortranarray(np.ones((2, 3), np.int32)),
+               np.zeros(0, np.int8), np.array(1.5), readonly, np.zeros(17, np.uint8)[1:].view(np.int64),
+               np.ones((2, 2), bool)[1:]]
+    try:
+        for a in samples:
+            if sys.getsizeof(a) < of + 4:
+                return None
+            good = a.flags.c_contiguous and a.flags.aligned
+            if ctypes.c_void_p.from_address(id(a) + od).value != (a.ctypes.data or None) \
+                    or ctypes.c_void_p.from_address(id(a) + oe).value != id(a.dtype) \
+                    or ((ctypes.c_int.from_address(id(a) + of).value & 0x101) == 0x101) != good:
+                return None
+    except (ValueError, OverflowError):
+        return None
+    return od, oe, of
+
+
+_FIELDS = _array_fields()

@@ -24,8 +24,10 @@ reach the next call. GPUXLA_ARENA=0 gives every intermediate its own allocation 
 What a runtime provides. Required: `host_scalar(buf)`, `asbuf(x, aval)`, `empty(shape, dtype,
 what)`, `zeros(n, dtype)`, `prepare(kernels)`, `launch(kernel, args)`, `library(eqn, args)`.
 Optional, for the lean path (runtime.CudaRuntime has them all): `launcher(kernel)` -> launch(args
-tuple) with everything bound; `allocator(shape, dtype, what)` -> make(); `device_types` (buffers
-taken as they are); `stream_key()`; `arena(nbytes)`, `view(arena, offset, shape, dtype)`,
+tuple) with everything bound, or `launch_lines(kernel, fixed, exprs, ns)` -> Python lines doing the
+launch inside the generated step (the cpu platform's argument block, see cpu/runtime.py);
+`allocator(shape, dtype, what)` -> make(); `device_types` (buffers taken as they are: the runtime's
+own, or ones its launches check); `stream_key()`; `arena(nbytes)`, `view(arena, offset, shape, dtype)`,
 `aliases(arena, buf)`, `copy(buf)` (else NumPy arenas, `_HostMemory`); `dot_plan(eqn, lhs aval,
 rhs aval)` -> a planned dot_general writing into memory it is given, or None; `dot_scope(plans)` ->
 (enter, leave, want) around a call (cuBLAS's compute type, set once per call for the planned dots);
@@ -273,10 +275,10 @@ class _Frame:
     """One checked-out set of per-call memory: the arena, the slots' template environment (constants,
     arena views) and the steps as closures over them. A frame that replays a CUDA graph has
     `replay(args) -> outputs` (and keeps `graph` and its static buffers alive)."""
-    __slots__ = ("arena", "template", "ops", "op_steps", "replay", "graph", "statics")
+    __slots__ = ("arena", "template", "ops", "op_steps", "replay", "graph", "statics", "run")
 
     def __init__(self):
-        self.replay = self.graph = self.statics = None
+        self.replay = self.graph = self.statics = self.run = None
 
 
 class Executable:
@@ -350,11 +352,17 @@ class Executable:
                     self._fast = getattr(rt, "device_types", ())
                     dots = [d.bind() for d in self._dots.values()]
                     self._scope = rt.dot_scope(dots) if dots and hasattr(rt, "dot_scope") else None
+                    # The lean call (`_lean_call`): no stream, no graph, no dot scope, no output
+                    # a library call may have passed through: a frame's steps as one function.
+                    self._lean = self._stream_key is None and not self._graphs and self._scope is None \
+                        and not self._check
                     self.consts = [(s, rt.asbuf(buf, a)) for s, buf, a in self.program.consts]
 
     def __call__(self, args, _reuse=()):
         if self.consts is None:
             self._init()
+        if self._lean and not _reuse:
+            return self._lean_call(args)
         key = self._stream_key() if self._stream_key is not None else None
         if _reuse:
             key = (key, _reuse)
@@ -396,6 +404,29 @@ class Executable:
             self._free[key].append(frame)
         except KeyError:
             self._free[key] = [frame]
+        return outs
+
+    def _lean_call(self, args):
+        """__call__ where the runtime has no streams, graphs or dot scopes (the cpu and interpret
+        platforms): a frame checked out, its `run` (every Python frame here is paid per call)."""
+        try:
+            frame = self._free[None].pop()
+        except (KeyError, IndexError):
+            frame = self._new_frame(())
+        fast = self._fast
+        for a in args:
+            if type(a) not in fast:
+                in_avals, asbuf = self.program.in_avals, self.runtime.asbuf
+                args = [asbuf(a, in_avals[i]) for i, a in enumerate(args)]
+                break
+        run = frame.run
+        if run is None:
+            run = frame.run = _frame_run(frame, len(self.program.in_avals), self._outs)
+        outs = run(args)
+        try:
+            self._free[None].append(frame)
+        except KeyError:
+            self._free[None] = [frame]
         return outs
 
     def donating(self, positions):
@@ -1022,6 +1053,20 @@ def _run_ops(ops, env, scope):
             scope[1](changed)
 
 
+def _frame_run(frame, n_in, outs):
+    """`run(args) -> outputs`: a frame's steps on a copy of its template with the inputs in place,
+    as one generated function (no loop over the steps, no getter call)."""
+    ns = {"T": frame.template}
+    lines = ["env = T[:]", f"env[:{n_in}] = args"]
+    for j, op in enumerate(frame.ops):
+        ns[f"op{j}"] = op
+        lines.append(f"op{j}(env)")
+    lines.append(f"return [{', '.join(f'env[{s}]' for s in outs)}]")
+    src = "def run(args):\n" + "".join(f"    {ln}\n" for ln in lines)
+    exec(compile(src, "<frame run>", "exec"), ns)
+    return ns.pop("run")
+
+
 def _getter(slots):
     """env -> [env[s] for s in slots], in one C call where there are several."""
     if len(slots) > 1:
@@ -1035,27 +1080,26 @@ def _getter(slots):
 def _kernel_op(rt, k, env, slots, static, fresh, clear):
     """A kernel step as one generated function of env: fresh outputs allocated, the argument tuple
     built (buffers that stay, arena views and constants, bound in it now), the launch, dead
-    slots dropped."""
-    bind = getattr(rt, "bound_launcher", None)
-    if bind is not None:
-        # (the cpu platform: the argument array is made once, the buffers that stay in it)
-        ns = {"launch": bind(k, [env[s] if s in static else None for s in slots])}
-    else:
-        ns = {"launch": rt.launcher(k) if hasattr(rt, "launcher") else (lambda args: rt.launch(k, list(args)))}
-    lines = []
+    slots dropped. Where the runtime writes the launch's own lines (`launch_lines`: the cpu
+    platform's argument block) they go into the step: no launcher call between."""
+    ns, lines = {}, []
     for j, (s, make) in enumerate(fresh):
         ns[f"m{j}"] = make
         lines.append(f"env[{s}] = m{j}()")
-    items = []
-    for j, s in enumerate(slots):
-        if s in static and bind is not None:
-            continue
-        if s in static:
-            ns[f"c{j}"] = env[s]
-            items.append(f"c{j}")
-        else:
-            items.append(f"env[{s}]")
-    lines.append(f"launch(({''.join(i + ', ' for i in items)}))")
+    inline = getattr(rt, "launch_lines", None)
+    if inline is not None:
+        fixed = [env[s] if s in static else None for s in slots]
+        lines += inline(k, fixed, [f"env[{s}]" for s in slots if s not in static], ns)
+    else:
+        ns["launch"] = rt.launcher(k) if hasattr(rt, "launcher") else (lambda args: rt.launch(k, list(args)))
+        items = []
+        for j, s in enumerate(slots):
+            if s in static:
+                ns[f"c{j}"] = env[s]
+                items.append(f"c{j}")
+            else:
+                items.append(f"env[{s}]")
+        lines.append(f"launch(({''.join(i + ', ' for i in items)}))")
     lines += [f"env[{s}] = None" for s in clear]
     src = "def op(env):\n" + "".join(f"    {ln}\n" for ln in lines)
     exec(compile(src, f"<kernel step {k.name}>", "exec"), ns)
