@@ -44,6 +44,9 @@ take it from its pool, and the graph would keep memory the pool hands out again)
 from the host, synchronizing, and the NumPy-protocol calls the fake cannot record. The legacy
 stream (`Stream.null`, ptr 0) cannot capture, as in CUDA.
 
+Events (`cuda.Event`, `cuda.get_elapsed_time`) run on a deterministic clock: each `record`
+advances it by EVENT_TICK_MS, so two marks are their distance in records apart.
+
 Where this differs from CuPy: every NumPy function "exists" (CuPy lacks some, and gpuxla then
 computes on the host); launches are synchronous; the pool caches no freed blocks.
 
@@ -739,6 +742,38 @@ def _memcpy_async(dst, src, size, kind, stream):
         _memmove(dst, src, size)
 
 
+class Event:
+    """A CUDA event whose clock is deterministic: each `record` advances a fake device clock by
+    EVENT_TICK_MS, so the time between two marks is their distance in records, never zero."""
+
+    def __init__(self, block=False, disable_timing=False, interprocess=False):
+        self.disable_timing, self.ms = disable_timing, None
+
+    def record(self, stream=None):
+        if _captures and _capturing() is not None:
+            _refuse_in_capture("recording an event (the fake cannot record it)")
+        _event_clock[0] += EVENT_TICK_MS
+        self.ms = _event_clock[0]
+
+    def synchronize(self):
+        _maybe_fail_sync()
+
+    @property
+    def done(self):
+        return True
+
+
+EVENT_TICK_MS = 0.001
+_event_clock = [0.0]
+
+
+def get_elapsed_time(start_event, end_event):
+    """Milliseconds between two recorded events (CuPy's cudaEventElapsedTime)."""
+    if start_event.ms is None or end_event.ms is None or start_event.disable_timing or end_event.disable_timing:
+        raise CUDARuntimeError("cudaErrorInvalidResourceHandle: an event was not recorded, or not for timing")
+    return end_event.ms - start_event.ms
+
+
 class MemoryHook:
     """cupy.cuda.MemoryHook's interface: the fake refuses allocations during a capture itself."""
     name = "MemoryHook"
@@ -889,6 +924,8 @@ cuda = types.SimpleNamespace(
     graph=types.SimpleNamespace(Graph=Graph),
     MemoryHook=MemoryHook,
     get_current_stream=get_current_stream,
+    Event=Event,
+    get_elapsed_time=get_elapsed_time,
 )
 
 

@@ -103,6 +103,27 @@ def rows(fusion):
     return out
 
 
+def measured(report, timed, copy_bandwidth):
+    """`report` with each step's measured time added to its row. `timed`: {step: (seconds, the
+    steps whose work that is)} (Executable.profile: a batched product covers its members, a
+    product with an update folded in the update's kernel). Each row gets time_us, covers (those
+    steps; None for a step that launches nothing or whose work another's time includes), gbs (the
+    bytes the covered steps must move over that time, in GB/s: a folded update's intermediate
+    counted as written and read), copy_gbs (`copy_bandwidth`, bytes/s, in GB/s) and pct_copy
+    (100 * gbs / copy_gbs); time_us, gbs and pct_copy are None where covers is."""
+    copy_gbs = copy_bandwidth / 1e9
+    out = []
+    for n, r in enumerate(report):
+        r = dict(r)
+        t, covers = timed.get(n, (None, None))
+        gbs = None if t is None else \
+            sum(report[m]["bytes_read"] + report[m]["bytes_written"] for m in covers) / max(t, 1e-12) / 1e9
+        r.update(time_us=None if t is None else t * 1e6, covers=covers, gbs=gbs, copy_gbs=copy_gbs,
+                 pct_copy=None if gbs is None else 100 * gbs / copy_gbs)
+        out.append(r)
+    return out
+
+
 def totals(report):
     """XLA's cost-analysis keys, summed over the steps."""
     return {"flops": float(sum(r["flops"] for r in report)),
@@ -112,10 +133,13 @@ def totals(report):
 
 def table(report, bandwidth=None):
     """The report as text. With `bandwidth` (bytes/s), each row also gets the time its bytes take
-    at that bandwidth: the floor a kernel can reach."""
+    at that bandwidth: the floor a kernel can reach. A measured report (`measured`) also gets each
+    step's time, GB/s and share of the copy bandwidth."""
     head = (f"{'step':<28} {'strategy':<14} {'launch':<18} {'MB moved':>9} {'passes':>6} {'est %bw':>7} "
             f"{'MFLOP':>8} {'trans/M':>8} {'F/B':>6}")
-    lines = [head + (f" {'floor µs':>9}" if bandwidth else "")]
+    timed = any("time_us" in r for r in report)
+    lines = [head + (f" {'floor µs':>9}" if bandwidth else "") + (f" {'time µs':>9} {'GB/s':>8} {'% copy':>6}"
+                                                                    if timed else "")]
     for r in report:
         moved = r["bytes_read"] + r["bytes_written"]
         launch = f"{r['grid'][0]}x{r['grid'][1]}x{r['block'][0]}" if r["grid"] else "-"
@@ -125,5 +149,8 @@ def table(report, bandwidth=None):
                 f"{(r['flops'] + r['transcendentals']) / max(moved, 1):>6.2f}")
         if bandwidth:
             line += f" {moved / bandwidth * 1e6:>9.2f}"
+        if timed:
+            line += f" {'-':>9} {'-':>8} {'-':>6}" if r.get("time_us") is None else \
+                f" {r['time_us']:>9.2f} {r['gbs']:>8.2f} {r['pct_copy']:>6.1f}"
         lines.append(line)
     return "\n".join(lines)

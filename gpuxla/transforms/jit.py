@@ -765,15 +765,15 @@ class Lowered:
     def compile(self, platform=None):
         """Compile for `platform` (default: the active backend): `Compiled`. Built now: on the
         cpu platform the native executable, never its NumPy tier."""
-        return Compiled(self._entry, self.in_tree, self._entry.compile(platform))
+        return Compiled(self._entry, self.in_tree, self._entry.compile(platform), get_backend(platform).platform)
 
 
 class Compiled:
     """An executable for one signature. Called with the traced (non-static) arguments; attributes
     the backend's executable offers (kernels, CUDA source) are reachable through it."""
 
-    def __init__(self, entry, in_tree, executable):
-        self._entry, self.in_tree, self._exe = entry, in_tree, executable
+    def __init__(self, entry, in_tree, executable, platform=None):
+        self._entry, self.in_tree, self._exe, self.platform = entry, in_tree, executable, platform
         self.out_tree = entry.out_tree
 
     def __getattr__(self, name):
@@ -798,6 +798,37 @@ class Compiled:
                                       if a.size == 1 and isinstance(b, np.ndarray)})
         return roofline.rows(fusion)
 
+    def profile_kernels(self, *args, repeats=20, with_outputs=False, **kwargs):
+        """The kernel report measured: runs on the given arguments (two warm-up runs, then
+        `repeats`), step by step, and adds to each row `time_us` (the median of the runs),
+        `gbs` (the bytes it must move, read plus written, over that time, in GB/s), `copy_gbs`
+        (the device's copy bandwidth, counted the same way: a device-to-device copy of 256 MiB
+        timed once per process) and `pct_copy` (100 * gbs / copy_gbs: how close the step comes
+        to a copy). On `cuda` a step is timed by CUDA events around its launches or library call
+        (device time); on `cpu` by the host clock (the step's wall time, the copy yardstick a
+        NumPy copy of 64 MiB). Steps that launch nothing (an update folded into the product
+        before it, a batched product's earlier members) have None there. The steps run one by
+        one in a frame of their own, never as the CUDA graph calls replay. Returns the rows, in
+        kernel_report()'s order; `with_outputs=True`: (rows, the last run's outputs, as a call
+        returns them)."""
+        leaves, tree = tree_flatten((args, kwargs))
+        if tree != self.in_tree:
+            raise TypeError(f"Function compiled with input pytree {self.in_tree} does not match the input pytree "
+                            f"it was called with: {tree}")
+        profile = getattr(self._exe, "profile", None)
+        clock = getattr(getattr(self._exe, "runtime", None), "step_clock", None)
+        if profile is None or clock is None or isinstance(self._exe, CrossPlatform):
+            where = self.platform or get_backend().platform
+            cross = " (not the active one)" if isinstance(self._exe, CrossPlatform) else ""
+            raise NotImplementedError(
+                f"Compiled.profile_kernels: measured kernel rows need the cuda or cpu platform, and this executable "
+                f"is for the '{where}' platform{cross}; kernel_report() gives the static rows on any platform")
+        bufs = self._buffers(leaves)
+        outs, seconds = profile(bufs, repeats=repeats)
+        rows = roofline.measured(self.kernel_report(), seconds, self._exe.runtime.copy_bandwidth())
+        outs = [from_buffer(b, a) for b, a in zip(outs, self._entry.out_avals)]
+        return (rows, _unflatten(self._entry.out_node, iter(outs))) if with_outputs else rows
+
     def cost_analysis(self):
         """XLA's keys summed over the kernel report: flops, transcendentals, bytes accessed."""
         return roofline.totals(self.kernel_report())
@@ -807,6 +838,11 @@ class Compiled:
         if tree != self.in_tree:
             raise TypeError(f"Function compiled with input pytree {self.in_tree} does not match the input pytree "
                             f"it was called with: {tree}")
+        outs = [from_buffer(b, a) for b, a in zip(self._exe(self._buffers(leaves)), self._entry.out_avals)]
+        return _unflatten(self._entry.out_node, iter(outs))
+
+    def _buffers(self, leaves):
+        """The arguments' buffers, checked against the compiled signature."""
         bufs = []
         for x, leaf in zip(leaves, self._entry.in_leaves):
             a = x.aval if isinstance(x, Array) else aval_of(x)
@@ -825,5 +861,4 @@ class Compiled:
                 bufs.append(x._buf)
             else:
                 bufs.append(_to_buffer(x, leaf))
-        outs = [from_buffer(b, a) for b, a in zip(self._exe(bufs), self._entry.out_avals)]
-        return _unflatten(self._entry.out_node, iter(outs))
+        return bufs

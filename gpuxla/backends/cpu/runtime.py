@@ -45,6 +45,10 @@ if os.uname().machine in ("x86_64", "amd64"):      # (an x86 option: other compi
     FLAGS.insert(2, "-mprefer-vector-width=512")
 OPENMP = ["-fopenmp"]
 
+# The copy that measures the host's copy bandwidth (CpuRuntime.copy_bandwidth), once per process.
+COPY_BYTES = 64 << 20
+_copy_bandwidth = []
+
 
 class CpuUnavailable(RuntimeError):
     """No host C++ compiler, or one that cannot build a shared object: the cpu platform cannot run."""
@@ -266,6 +270,26 @@ class CpuRuntime(InterpretRuntime):
     def allocator(shape, dtype, what=None):
         """An output's allocation: `np.empty` with its arguments bound (no Python frame a call)."""
         return functools.partial(np.empty, tuple(shape), np.dtype(dtype))
+
+    # --- measured kernel reports (plan.Executable.profile) ---
+    @staticmethod
+    def step_clock():
+        """(mark, seconds) on the host clock: a step's wall time (its kernels run in the call)."""
+        return time.perf_counter, lambda a, b: b - a
+
+    @staticmethod
+    def copy_bandwidth():
+        """The host's copy bandwidth in bytes/s, counted as kernels' bytes are (read plus written):
+        the median of five NumPy copies of COPY_BYTES, measured once per process."""
+        if not _copy_bandwidth:
+            src, dst = np.ones(COPY_BYTES, np.uint8), np.empty(COPY_BYTES, np.uint8)
+            times = []
+            for r in range(6):                  # (the first is a warm-up: it faults the pages in)
+                t0 = time.perf_counter()
+                np.copyto(dst, src)
+                times.append(time.perf_counter() - t0)
+            _copy_bandwidth.append(2 * COPY_BYTES / float(np.median(times[1:])))
+        return _copy_bandwidth[0]
 
     def launch(self, k, args):
         """One launch on `args` (the plan's steps launch through `launch_lines` instead)."""

@@ -32,7 +32,8 @@ own, or ones its launches check); `stream_key()`; `arena(nbytes)`, `view(arena, 
 rhs aval)` -> a planned dot_general writing into memory it is given, or None; `dot_scope(plans)` ->
 (enter, leave, want) around a call (cuBLAS's compute type, set once per call for the planned dots);
 for CUDA graphs and device loops, `capture(run)` -> a graph of what run() launches, `copier(stream)`,
-`pointer(buf)`, `pointer_expr(expr, dtype)`.
+`pointer(buf)`, `pointer_expr(expr, dtype)`; for measured kernel reports (`Executable.profile`),
+`step_clock()` -> (mark, seconds) and `copy_bandwidth()` -> bytes/s.
 
 CUDA graphs (runtime.CudaRuntime). After a frame's first call its steps are captured into a graph
 over fixed addresses: the arena, and static buffers for the inputs and outputs; a call then copies
@@ -428,6 +429,53 @@ class Executable:
         except KeyError:
             self._free[None] = [frame]
         return outs
+
+    def profile(self, args, repeats=20, warmup=2):
+        """Run on `args` step by step, timing each: (outputs, {step: (median seconds, the steps
+        of `plan.steps` whose work that time includes)}) over `repeats` runs after `warmup` ones,
+        for the steps that launch something. A batched product is timed at its last step and
+        covers its members, a product with an update folded in covers the update's kernel step, a
+        device loop its projections; a view kernel the product reads instead, a kernel of no
+        elements, and the steps covered by another are absent. The runtime's `step_clock()` says
+        how a step is timed: CUDA events recorded on the current stream around each launch and
+        library call (device time), the host clock on the cpu platform (wall time). A frame of
+        its own runs the steps one by one, never a CUDA-graph replay: a path of its own, so calls
+        pay nothing for it."""
+        clock = getattr(self.runtime, "step_clock", None)
+        if clock is None:
+            raise NotImplementedError(f"{type(self.runtime).__name__} has no clock to time the steps with")
+        if self.consts is None:
+            self._init()
+        in_avals, asbuf, fast = self.program.in_avals, self.runtime.asbuf, self._fast
+        args = [a if type(a) in fast else asbuf(a, in_avals[i]) for i, a in enumerate(args)]
+        frame = self._new_frame(())
+        mark, seconds = clock()
+        ops, scope = frame.ops, self._scope
+        times = [[] for _ in ops]
+        for r in range(warmup + max(1, repeats)):
+            env = frame.template[:]
+            env[:len(args)] = args
+            changed = scope[0]() if scope is not None else None
+            try:
+                marks = [mark()]
+                for op in ops:
+                    op(env)
+                    marks.append(mark())
+            finally:
+                if changed:
+                    scope[1](changed)
+            if r >= warmup:
+                for j in range(len(ops)):
+                    times[j].append(seconds(marks[j], marks[j + 1]))
+        outs = self._get_outs(env)
+        if self._check and frame.arena is not None:
+            for j in self._check:
+                if self._mem.aliases(frame.arena, outs[j]):
+                    outs[j] = self._mem.copy(outs[j])
+        covers = {b[0][-1]: tuple(b[0]) for b in self.batches}
+        covers.update((n, (n, u.kernel_step)) for n, u in self.dot_updates.items())
+        covers.update((n, (n,) + tuple(m for m, _, _ in projs)) for n, (_, projs) in self._loops.items())
+        return outs, {n: (float(np.median(t)), covers.get(n, (n,))) for n, t in zip(frame.op_steps, times) if n >= 0}
 
     def donating(self, positions):
         """The executable for calls whose inputs at `positions` are donated (jit's donate_argnums):

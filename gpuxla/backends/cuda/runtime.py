@@ -19,6 +19,11 @@ from ...compiler.cexpr import BF16
 # Dynamic shared memory a launch may use without the function opting in (every CUDA device).
 DEFAULT_DYNAMIC_SHARED = 48 * 1024
 
+# The copy that measures a device's copy bandwidth (CudaRuntime.copy_bandwidth): large enough that
+# the launch is noise. Measured once per device and process: device -> bytes/s.
+COPY_BYTES = 256 << 20
+_copy_bandwidth = {}
+
 
 def cupy():
     """The cupy module, imported on first use: the rest of gpuxla runs without it."""
@@ -261,6 +266,42 @@ class CudaRuntime:
             current = cp.cuda.get_current_stream
             return (lambda dst, src, n: memcpy(dst, src, n, kind, current().ptr)), ()
         return memcpy, (kind, stream_ptr)
+
+    # --- measured kernel reports: what plan.Executable.profile times the steps with ---
+    @staticmethod
+    def step_clock():
+        """(mark, seconds): `mark()` records a CUDA event on the current stream (where the steps
+        launch), `seconds(a, b)` is the device time between two marks, waiting for the later."""
+        cuda = cupy().cuda
+
+        def mark():
+            e = cuda.Event()
+            e.record()
+            return e
+
+        def seconds(a, b):
+            b.synchronize()
+            return cuda.get_elapsed_time(a, b) / 1e3
+        return mark, seconds
+
+    def copy_bandwidth(self):
+        """The device's copy bandwidth in bytes/s, counted as kernels' bytes are (read plus
+        written: 2 * COPY_BYTES a copy): the median of five device-to-device copies of COPY_BYTES
+        on the current stream, measured once per device and process."""
+        cp = cupy()
+        dev = cp.cuda.runtime.getDevice()
+        got = _copy_bandwidth.get(dev)
+        if got is None:
+            src, dst = cp.zeros(COPY_BYTES, np.uint8), cp.empty(COPY_BYTES, np.uint8)
+            copy, tail = self.copier(None)
+            mark, seconds = self.step_clock()
+            times = []
+            for r in range(6):                  # (the first is a warm-up)
+                a = mark()
+                copy(dst.data.ptr, src.data.ptr, COPY_BYTES, *tail)
+                times.append(seconds(a, mark()))
+            got = _copy_bandwidth[dev] = 2 * COPY_BYTES / float(np.median(times[1:]))
+        return got
 
     @staticmethod
     def pointer(buf):
