@@ -21,7 +21,8 @@ from gpuxla.core import dtypes
 
 from codegen_util import _session_cache, needs_cxx  # noqa: F401  (fixture, autouse)
 from test_interpret_optable import program_of
-from test_transpose_tiles import CASES, TILED, _against_numpy, _data, _loop_kernel, _same_bits
+from test_transpose_tiles import CASES, TILED, _against_numpy, _loop_kernel, _same_bits
+from test_transpose_tiles import _compile as _compile_on
 
 pytestmark = needs_cxx
 
@@ -37,12 +38,7 @@ MORE = [
 
 
 def _compile(cases, seed=0):
-    progs, inputs = [], []
-    for k, (name, f, shapes, dt, _) in enumerate(cases):
-        xs = [_data(s, dt, seed + 10 * k + j) for j, s in enumerate(shapes)]
-        progs.append(program_of(f, xs))
-        inputs.append(xs)
-    return progs, inputs, cpu.CpuBackend().compile_many(progs)
+    return _compile_on(cases, seed, cpu.CpuBackend)
 
 
 def _runs(exe, xs):

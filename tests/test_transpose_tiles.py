@@ -66,13 +66,13 @@ CASES = [
 ]
 
 
-def _compile(cases, seed=0):
+def _compile(cases, seed=0, backend=InterpretBackend):
     progs, inputs = [], []
     for k, (name, f, shapes, dt, _) in enumerate(cases):
         xs = [_data(s, dt, seed + 10 * k + j) for j, s in enumerate(shapes)]
         progs.append(program_of(f, xs))
         inputs.append(xs)
-    return progs, inputs, InterpretBackend().compile_many(progs)
+    return progs, inputs, backend().compile_many(progs)
 
 
 def _same_bits(got, want, what):

@@ -229,19 +229,25 @@ def _scalar_operands(n, ins):
     return tuple(out)
 
 
-def simplify(outs, in_leaves, start=None):
-    """Algebraic identities (`SIMPLIFY`, one rule per primitive) and scalar operands for
-    elementwise ops."""
+def _by_rules(table, outs, in_leaves, start, scalars=False):
+    """A rewrite by a rule table (primitive -> rule(node, *inputs, **params) -> a replacement or
+    None), with elementwise ops' scalar operands made scalars first when `scalars`."""
     def visit(n, ins):
-        if n.prim.elementwise:
+        if scalars and n.prim.elementwise:
             ins = _scalar_operands(n, ins)
-        rule = SIMPLIFY.get(n.prim)
+        rule = table.get(n.prim)
         if rule is not None:
             r = rule(n, *ins, **(n.params or {}))
             if r is not None and (r := fits(n, r)) is not None:
                 return r
         return rebuild(n, ins)
     return rewrite(outs, in_leaves, visit, start)
+
+
+def simplify(outs, in_leaves, start=None):
+    """Algebraic identities (`SIMPLIFY`, one rule per primitive) and scalar operands for
+    elementwise ops."""
+    return _by_rules(SIMPLIFY, outs, in_leaves, start, scalars=True)
 
 
 # --- cse ------------------------------------------------------------------------------------
@@ -359,14 +365,7 @@ EXPAND = {
 
 def expand(outs, in_leaves, start=None):
     """Primitives whose execution is better spelled in other primitives (`EXPAND`)."""
-    def visit(n, ins):
-        rule = EXPAND.get(n.prim)
-        if rule is not None:
-            r = rule(n, *ins, **(n.params or {}))
-            if r is not None and (r := fits(n, r)) is not None:
-                return r
-        return rebuild(n, ins)
-    return rewrite(outs, in_leaves, visit, start)
+    return _by_rules(EXPAND, outs, in_leaves, start)
 
 
 OPTIMIZE = [("fold_constants", fold_constants), ("simplify", simplify), ("cse", cse), ("dce", dce)]
