@@ -454,26 +454,36 @@ def _tiled_twin(info, group, owner, ctx, b, outs, tiling, scalar):
     compute phase's coordinates, the tiled operands read from their tiles; `scalar` is the plain
     loop. Both dialects print the tiles: the body reads `tile[gx_tx][gx_j]`, names each dialect
     binds to its own loops (render.CudaDialect.tile, render.CpuDialect.tile)."""
+    top, per_tile, body, tctx, tix = _tile_phase(info, group, owner, ctx, b, outs, tiling, ["gx_m", "gx_l", "gx_j"],
+                                                 "[gx_tx][gx_j]", lambda p, ix: (p.name, ix.flat))
+    vec = _tiled_vectors(info, group, owner, ctx, b, outs, tiling, tctx, tix) if TILE_VECTORS else None
+    return ("tile", tiling, top, per_tile, body) + (vec or ([], [], [])) + (scalar,)
+
+
+def _tile_phase(info, group, owner, ctx, b, outs, tiling, loop_names, tile_at, store_at, vec=(), vec_key=None):
+    """(top, per_tile, body, context, index): the group's roots lowered at the compute phase's
+    coordinates of a tiled kernel, tiled operands read as `<tile><tile_at>`, each output stored at
+    `store_at(param, index)`; `vec`/`vec_key`: the operands read as 4-wide vectors there."""
     tctx = Context(info, group, owner)
     tctx.inputs = dict(ctx.inputs)
+    tctx.vec, tctx.vec_key = vec, vec_key
     tb = Builder(tctx, "gx_ix", LOWER)
     tb.ids = b.ids
     names = tiling.dim_names()
     tb.push(names=[names[a] for a in tiling.batch])
-    tb.push(guard=True, names=["gx_m", "gx_l", "gx_j"])
+    tb.push(guard=True, names=loop_names)
     tix = Ix(tb, tiling.shape, dims=names)
     for (name, pat), sh, sm in zip(tiling.loads, tiling.shapes, tiling.smem):
         key = Ix(tb, sh, dims=["0" if a is None else names[a] for a in pat]).key()
-        tctx.tiled[(name, key)] = f"{sm}[gx_tx][gx_j]"
+        tctx.tiled[(name, key)] = f"{sm}{tile_at}"
     for r in group.roots:
         tctx.canon[r] = tix
     for r, p in zip(group.roots, outs):
         v = tb.value(r, tix)
-        tb.emit(("store", p.name, tix.flat, store_expr(v, p.dtype)))
+        tb.emit(("store", *store_at(p, tix), store_expr(v, p.dtype)))
     body = tb.pop()
     per_tile = tb.pop()
-    vec = _tiled_vectors(info, group, owner, ctx, b, outs, tiling, tctx, tix) if TILE_VECTORS else None
-    return ("tile", tiling, tb.scopes[0].stmts, per_tile, body) + (vec or ([], [], [])) + (scalar,)
+    return tb.scopes[0].stmts, per_tile, body, tctx, tix
 
 
 def _tiled_vectors(info, group, owner, ctx, b, outs, tiling, tctx, tix):
@@ -488,27 +498,11 @@ def _tiled_vectors(info, group, owner, ctx, b, outs, tiling, tctx, tix):
               and any(ix.key() == key for ix in tctx.load_ixs.get(p.name, ()))]
     if tiling.shape[tiling.l] % 4 or any(p.dtype.itemsize > 4 for p in direct + outs):
         return None
-    vctx = Context(info, group, owner)
-    vctx.inputs = dict(ctx.inputs)
-    vctx.vec, vctx.vec_key = {p.name for p in direct}, key
-    vb = Builder(vctx, "gx_ix", LOWER)
-    vb.ids = b.ids
-    names = tiling.dim_names()
-    vb.push(names=[names[a] for a in tiling.batch])
-    vb.push(guard=True, names=["gx_m", "gx_l", "gx_j", "gx_c", "gx_k"])
-    vix = Ix(vb, tiling.shape, dims=names)
-    for (name, pat), sh, sm in zip(tiling.loads, tiling.shapes, tiling.smem):
-        k = Ix(vb, sh, dims=["0" if a is None else names[a] for a in pat]).key()
-        vctx.tiled[(name, k)] = f"{sm}[gx_c][gx_j]"
-    for r in group.roots:
-        vctx.canon[r] = vix
-    for r, p in zip(group.roots, outs):
-        v = vb.value(r, vix)
-        vb.emit(("store", f"{p.name}_v", "gx_k", store_expr(v, p.dtype)))
-    body = vb.pop()
-    per_tile = vb.pop()
+    top, per_tile, body, _, _ = _tile_phase(info, group, owner, ctx, b, outs, tiling,
+                                            ["gx_m", "gx_l", "gx_j", "gx_c", "gx_k"], "[gx_c][gx_j]",
+                                            lambda p, ix: (f"{p.name}_v", "gx_k"), {p.name for p in direct}, key)
     tiling.vec = (direct, outs)
-    return vb.scopes[0].stmts, per_tile, body
+    return top, per_tile, body
 
 
 def _sizes(info, roots, first=()):
