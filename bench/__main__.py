@@ -4,7 +4,7 @@ installed; print a table; write JSON lines and a speed-up chart to bench/results
     python -m bench --quick                  # < 1 minute on 2 CPU cores, reduced sizes
     python -m bench --only selu,softmax      # substring match on workload names
     python -m bench --platform cuda          # sets GPUXLA_PLATFORM before gpuxla is imported
-    python -m bench --kernels --quick        # per-kernel static roofline of each workload, no timing
+    python -m bench --kernels --quick        # per-kernel roofline of each workload (static without a GPU)
     python -m bench --host-overhead          # gpuxla's host µs per cached call on the cuda path,
                                              # device work stubbed (runs anywhere; bench/host_overhead.py)
 """
@@ -54,8 +54,9 @@ def parse_args(argv=None):
                    help="give up on one measurement after S seconds (default 10 with --quick, else 300)")
     p.add_argument("--list", action="store_true", help="list workloads and exit")
     p.add_argument("--kernels", action="store_true",
-                   help="time nothing: print the static roofline of each workload's jit program, per "
-                        "fused kernel and library call (launch shape, bytes moved, flops)")
+                   help="print the roofline of each workload's jit program, per fused kernel and library "
+                        "call (launch shape, bytes moved, flops): measured on a GPU and with --platform cpu, "
+                        "else the CUDA kernels' static figures")
     p.add_argument("--bandwidth", type=float, default=None, metavar="GB/S",
                    help="with --kernels: also print each step's time at this memory bandwidth")
     p.add_argument("--host-overhead", action="store_true",
@@ -121,7 +122,7 @@ def _main(argv=None) -> int:
         return 2
     if args.kernels:
         from . import kernels
-        return kernels.main(chosen, args.quick, args.bandwidth)
+        return kernels.main(chosen, args.quick, args.bandwidth, measure_cpu=args.platform == "cpu")
 
     t_start = time.perf_counter()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None

@@ -156,7 +156,8 @@ def test_cross_platform_executables_refuse_to_measure(on_cpu):
 def test_bench_kernels_prints_the_measured_columns(on_cpu):
     from bench import kernels, workloads
     lines = []
-    kernels.main([w for w in workloads.WORKLOADS if w.name == "softmax"], quick=True, out=lines.append, repeats=2)
+    kernels.main([w for w in workloads.WORKLOADS if w.name == "softmax"], quick=True, out=lines.append, repeats=2,
+                 measure_cpu=True)
     text = "\n".join(lines)
     assert "copy bandwidth of this cpu device" in text
     head = [ln for ln in text.splitlines() if ln.startswith("step")]
