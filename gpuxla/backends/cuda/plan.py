@@ -1110,9 +1110,15 @@ def _frame_run(frame, n_in, outs):
         ns[f"op{j}"] = op
         lines.append(f"op{j}(env)")
     lines.append(f"return [{', '.join(f'env[{s}]' for s in outs)}]")
-    src = "def run(args):\n" + "".join(f"    {ln}\n" for ln in lines)
-    exec(compile(src, "<frame run>", "exec"), ns)
-    return ns.pop("run")
+    return _generated("run(args)", lines, ns, "<frame run>")
+
+
+def _generated(head, lines, ns, where):
+    """The function `def <head>:` with the body `lines` and the globals `ns`, compiled under the
+    name `where` (what a traceback shows). It is popped from `ns`: left in its own globals, the
+    cycle would keep the frame's buffers alive until a gc."""
+    exec(compile(f"def {head}:\n" + "".join(f"    {ln}\n" for ln in lines), where, "exec"), ns)
+    return ns.pop(head.split("(")[0])
 
 
 def _getter(slots):
@@ -1149,9 +1155,7 @@ def _kernel_op(rt, k, env, slots, static, fresh, clear):
                 items.append(f"env[{s}]")
         lines.append(f"launch(({''.join(i + ', ' for i in items)}))")
     lines += [f"env[{s}] = None" for s in clear]
-    src = "def op(env):\n" + "".join(f"    {ln}\n" for ln in lines)
-    exec(compile(src, f"<kernel step {k.name}>", "exec"), ns)
-    return ns.pop("op")     # (not left in its own globals: a cycle would keep the frame alive until a gc)
+    return _generated("op(env)", lines, ns, f"<kernel step {k.name}>")
 
 
 def _alias_op(pairs):
@@ -1193,9 +1197,7 @@ def _dot_op(dot, env, ins, static, out, o2, fresh, clear, reused=False):
     else:
         lines.append(f"dot({operands[0]}, {operands[1]}, {o})")
     lines += [f"env[{s}] = None" for s in clear]
-    src = "def op(env):\n" + "".join(f"    {ln}\n" for ln in lines)
-    exec(compile(src, "<dot_general step>", "exec"), ns)
-    return ns.pop("op")     # (not left in its own globals: a cycle would keep the frame alive until a gc)
+    return _generated("op(env)", lines, ns, "<dot_general step>")
 
 
 class DotUpdate:
@@ -1262,18 +1264,14 @@ def _dot_update_op(dot, u, env, ins, static, make, in_place, clear):
     ns = {"update": u.update, "alpha": u.alpha, "make": make, "copyto": np.copyto}
     a, b = (_operand_expr(ns, f"p{j}", env, slot, static, dot.prep_fn(side), view)
             for j, (slot, side, view) in enumerate(((ins[0], "lhs", dot.lhs_view), (ins[1], "rhs", dot.rhs_view))))
-    lines = []
-    if in_place:
-        pass                                # (env[out] is x: the call's _alias_op put it there)
-    elif make is not None:
+    lines = []                              # (in place: env[out] is x, which the call's _alias_op put there)
+    if not in_place and make is not None:
         lines += [f"env[{u.out}] = o = make()", f"copyto(o, env[{u.x}])"]
-    else:                                   # (a donated input other than x)
+    elif not in_place:                      # (a donated input other than x)
         lines.append(f"copyto(env[{u.out}], env[{u.x}])")
     lines.append(f"update(alpha, {a}, {b}, env[{u.out}])")
     lines += [f"env[{s}] = None" for s in clear]
-    src = "def op(env):\n" + "".join(f"    {ln}\n" for ln in lines)
-    exec(compile(src, "<dot_general update step>", "exec"), ns)
-    return ns.pop("op")
+    return _generated("op(env)", lines, ns, "<dot_general update step>")
 
 
 def _operand_expr(ns, name, env, slot, static, prep, is_view):
@@ -1334,9 +1332,7 @@ def _batched_dot_op(dot, env, shared, transposed, static, V, O):
     else:
         ns["O"] = O
     lines.append(f"dot(V, {s_expr}, O)")
-    src = "def op(env):\n" + "".join(f"    {ln}\n" for ln in lines)
-    exec(compile(src, "<batched dot_general step>", "exec"), ns)
-    return ns.pop("op")
+    return _generated("op(env)", lines, ns, "<batched dot_general step>")
 
 
 def _replay_fn(rt, graph, statics, read, outputs, consts, donated, allocs, copy, avals, n_in, scope):
@@ -1382,9 +1378,7 @@ def _replay_fn(rt, graph, statics, read, outputs, consts, donated, allocs, copy,
                     lines.append(f"copy({rt.pointer_expr(f'o{s}', avals[s].dtype)}, s{s}, {nbytes(s)}{rest})")
             exprs.append(f"o{s}")
     lines.append(f"return [{', '.join(exprs)}]")
-    src = "def replay(args):\n" + "".join(f"    {ln}\n" for ln in lines)
-    exec(compile(src, "<cuda graph replay>", "exec"), ns)
-    return ns.pop("replay")
+    return _generated("replay(args)", lines, ns, "<cuda graph replay>")
 
 
 class _StaleGraph(Exception):
