@@ -561,8 +561,9 @@ class _Fast:
                 build, call = _builder(entry.out_node, entry.out_avals), None
             else:       # (match, run and build as one generated function)
                 match = build = None
+                target = getattr(entry.fn, "fast_target", None)
                 call = _matcher(node, leaves, entry.in_leaves, n_args=len(args), statics=statics,
-                                then=(entry.fn, entry.out_node, entry.out_avals))
+                                then=(entry.fn if target is None else target(), entry.out_node, entry.out_avals))
         except _NoFastPath:
             return None
         f = cls()
