@@ -179,6 +179,21 @@ def test_without_numpys_field_offsets_launches_build_pointers(on_cpu, monkeypatc
 
 
 @needs_cxx
+def test_small_launches_keep_the_gil_large_ones_release_it(on_cpu, monkeypatch):
+    monkeypatch.setattr(cpu_rt, "HELD_GIL_ELEMENTS", 1000)
+    for n, held in ((300, True), (3000, False)):
+        f = gpuxla.jit(lambda a, b: _axpy(a, b))
+        a, b = _vec(n), _vec(n)
+        np.testing.assert_allclose(np.asarray(f(jnp.asarray(a), jnp.asarray(b))), a * 2 + b, rtol=1e-6)
+        exe, frames = _frames(f)
+        fn = exe.runtime.fns[exe.kernels[0].name]
+        calls = [v for k, v in frames[0].run.__globals__.items() if k.endswith("gx_call")]
+        assert calls == [fn.gx_call_held if held else fn.gx_call]
+        a, b = _vec(n), _vec(n)     # (and again, on the frame's block)
+        np.testing.assert_allclose(np.asarray(f(jnp.asarray(a), jnp.asarray(b))), a * 2 + b, rtol=1e-6)
+
+
+@needs_cxx
 def test_concurrent_calls_each_have_their_frame(on_cpu):
     f = gpuxla.jit(_axpy)
     f(jnp.asarray(_vec()), jnp.asarray(_vec()))

@@ -109,6 +109,28 @@ def test_jit_runs_numpy_until_hot_then_native(on_cpu):
     assert on_cpu["launches"] == 2 * n and t.calls == 1        # NumPy calls are no longer counted
 
 
+def test_fast_path_calls_the_native_executable_once_promoted(on_cpu):
+    # jit's fast path made on the NumPy tier calls the Tiered wrapper; the promotion retires it,
+    # and the one made after calls the native executable's lean call itself (no wrapper frames).
+    f, x = gpuxla.jit(lambda v: _softmax_ish(v)), gpuxla.device_put(X)
+    f(X)                                    # (NumPy arguments: no fast path for them...)
+    assert f._fast is None
+    f(x)                                    # (... nor does that keep Arrays off it)
+    t, fast = _tiered(f), f._fast
+    assert fast.alive and fast.call.__globals__["fn"] is t
+    _wait(t)
+    np.testing.assert_allclose(np.asarray(f(x)), _want(X), rtol=2e-6, atol=1e-7)   # (promotes)
+    assert not fast.alive and on_cpu["launches"] > 0
+    for _ in range(3):
+        np.testing.assert_allclose(np.asarray(f(x)), _want(X), rtol=2e-6, atol=1e-7)
+    target = f._fast.call.__globals__["fn"]
+    assert f._fast is not fast and f._fast.alive
+    assert target.__self__ is t.native and target.__func__ is type(t.native)._lean_call
+    n = on_cpu["launches"]
+    f(x)
+    assert on_cpu["launches"] > n
+
+
 def test_hot_after_hot_seconds_of_numpy_time(on_cpu, monkeypatch):
     ticks = itertools.count()
     monkeypatch.setattr(cpu, "_clock", lambda: next(ticks) * 0.03)      # every call takes 30 ms

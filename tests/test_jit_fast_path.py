@@ -139,3 +139,17 @@ def test_static_arguments():
     g = jax.jit(lambda a, k: a * k, static_argnums=-1)
     for k in (2, 2, 3):
         np.testing.assert_allclose(np.asarray(g(x, k)), xv * k, rtol=1e-6)
+
+
+def test_numpy_arguments_first_do_not_keep_arrays_off_the_fast_path():
+    f, calls = counted(lambda a, b: a * b + 1.0)
+    a, b = RNG.standard_normal(5).astype(np.float32), RNG.standard_normal(5).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(f(a, b)), a * b + 1.0, rtol=1e-6)
+    assert f._fast is None                      # (NumPy arguments: the general path each call)
+    x, y = jnp.asarray(a), jnp.asarray(b)
+    np.testing.assert_allclose(np.asarray(f(x, y)), a * b + 1.0, rtol=1e-6)
+    assert f._fast is not None and calls == [1]
+    np.testing.assert_allclose(np.asarray(f._fast.call((y, x))), b * a + 1.0, rtol=1e-6)
+    old = f._fast
+    f.clear_cache()
+    assert f._fast is None and not old.alive   # (another jit object of the function may hold it)

@@ -140,7 +140,7 @@ class JitFunction:
         # this thread, no vmap frame and the same backend -- each read inline, not through
         # trace_flags()/axis_env_key()/get_backend(): three calls were 0.2 us of a ~2.5 us call.
         # (`not state.scopes`: trace_level is 0)
-        if fast is not None and not kwargs and fast.flags is config.TRACE_FLAGS and fast.entry.alive \
+        if fast is not None and not kwargs and fast.flags is config.TRACE_FLAGS and fast.alive \
                 and not config._local.overrides and not state.scopes and not batching._env.frames \
                 and fast.backend is backends._backend:
             if not fast.donated:
@@ -352,7 +352,10 @@ class JitFunction:
 
     def clear_cache(self):
         for entry in self._cache.values():
-            entry.alive = False         # (other jit objects of the function may hold it in _fast)
+            entry.alive = False
+            for f in entry._fast.values():
+                if f is not None:
+                    f.alive = False     # (other jit objects of the function may hold it in _fast)
         self._cache.clear()
         self._fast = None
 
@@ -456,7 +459,7 @@ class _Entry:
         self._program = None
         self.fn = self.fn_backend = None
         self.alive = True               # False once a clear_cache dropped it
-        self._fast = {}                 # donated leaf positions -> _Fast, or None where none applies
+        self._fast = {}                 # (donated leaf positions, leaf types) -> _Fast, or None where none applies
         self._donating = {}             # donated positions -> (executable, its donating variant)
 
     def inline(self, args):
@@ -512,10 +515,12 @@ class _Entry:
 
     def fast(self, args, leaves, donated, statics=()):
         """The _Fast for calls like this one (positional arguments; `statics`: the static ones,
-        (position, value)), made once."""
-        f = self._fast.get(donated, False)
+        (position, value)), made once per kind of leaves: a first call with NumPy arguments (no
+        fast path) does not keep later calls with Arrays off it."""
+        key = (donated, tuple(map(type, leaves)))
+        f = self._fast.get(key, False)
         if f is False:
-            f = self._fast[donated] = _Fast.make(self, args, leaves, donated, statics)
+            f = self._fast[key] = _Fast.make(self, args, leaves, donated, statics, key)
         return f
 
 
@@ -546,10 +551,10 @@ class _Fast:
     arguments, `match(args)` returns the leaves (or None) and `build(outs)` makes the result,
     around run_donating."""
 
-    __slots__ = ("entry", "flags", "backend", "fn", "match", "build", "donated", "call")
+    __slots__ = ("entry", "flags", "backend", "fn", "match", "build", "donated", "call", "alive", "__weakref__")
 
     @classmethod
-    def make(cls, entry, args, leaves, donated, statics=()):
+    def make(cls, entry, args, leaves, donated, statics=(), key=None):
         if entry.fn is None or (donated and any(type(x) is not Array for x in leaves)):
             return None
         try:
@@ -562,13 +567,19 @@ class _Fast:
             else:       # (match, run and build as one generated function)
                 match = build = None
                 target = getattr(entry.fn, "fast_target", None)
+                target = entry.fn if target is None else target()
                 call = _matcher(node, leaves, entry.in_leaves, n_args=len(args), statics=statics,
-                                then=(entry.fn if target is None else target(), entry.out_node, entry.out_avals))
+                                then=(target, entry.out_node, entry.out_avals))
         except _NoFastPath:
             return None
         f = cls()
         f.entry, f.flags, f.backend, f.fn = entry, config.trace_flags(), entry.fn_backend, entry.fn
-        f.match, f.build, f.donated, f.call = match, build, donated, call
+        f.match, f.build, f.donated, f.call, f.alive = match, build, donated, call, True
+        if call is not None and target is entry.fn and hasattr(entry.fn, "watch"):
+            # (a tiered executable still on NumPy: once the native one is in, this fast path
+            # retires, and the next call makes one that calls the native executable directly)
+            ref = weakref.ref(f)
+            entry.fn.watch(lambda: _retire(ref(), entry._fast, key))
         return f
 
     def run_donating(self, args):
@@ -582,6 +593,13 @@ class _Fast:
         for j in self.donated:
             xs[j].delete()
         return outs
+
+
+def _retire(fast, cache, key):
+    if fast is not None:
+        fast.alive = False
+        if cache.get(key) is fast:
+            del cache[key]
 
 
 class _NoFastPath(Exception):

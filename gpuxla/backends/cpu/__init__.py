@@ -271,6 +271,7 @@ class Tiered:
         self.native, self.job, self.calls, self.seconds = None, None, 0, 0.0
         self._lock = threading.Lock()
         self._donating = {}
+        self._on_promote = []       # callbacks run once the native tier is in place (`watch`)
         tier_stats["tiered"] += 1
         if backend.fallback is None and _known(program):
             try:        # planning and loading, milliseconds; never a compiler run on this thread
@@ -295,6 +296,24 @@ class Tiered:
         if _donated and native is not self.numpy:
             native = self._donating_native(native, _donated)
         return native(bufs)
+
+    def fast_target(self):
+        """What jit's fast path calls (plan.Executable.fast_target): the native executable's own
+        once it is promoted, else this wrapper; `watch` says when that changes."""
+        native = self.native
+        if native is None or native is self.numpy:
+            return self
+        return native.fast_target()
+
+    def watch(self, callback):
+        """Call `callback()` once when the native tier replaces NumPy (never after a failed
+        build); at once if it already has."""
+        with self._lock:
+            if self.native is None:
+                self._on_promote.append(callback)
+                return
+        if self.native is not self.numpy:
+            callback()
 
     def donating(self, positions):
         """jit's donate_argnums: the native tier's donating variant once it runs (NumPy only
@@ -323,6 +342,8 @@ class Tiered:
                 if job.result is not None:
                     self.native = job.result
                     tier_stats["promoted"] += 1
+                    for callback in self._on_promote:
+                        callback()
                 else:
                     self.native = self.numpy
                     tier_stats["failed"] += 1
@@ -333,4 +354,5 @@ class Tiered:
                         warnings.warn(f"gpuxla: building the cpu kernels of a program failed, so it runs on the "
                                       f"NumPy backend: {type(error).__name__}: {_first_line(error)}",
                                       RuntimeWarning, stacklevel=4)
+            self._on_promote = []
             return self.native
