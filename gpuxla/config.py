@@ -123,6 +123,10 @@ OMP_WAIT_POLICY = EnvFlag("OMP_WAIT_POLICY", None, str.strip,
                           "OpenMP's idle threads: gpuxla sets PASSIVE (sleep) before the cpu platform loads its first "
                           "module, unless set: spinning workers took the cores from BLAS and the caller (an MLP step "
                           "8x slower on 2 cores)")
+CPU_POOL = EnvFlag("GPUXLA_CPU_POOL", True, _bool,
+                   "0: the cpu platform's kernels run their chunks on OpenMP's threads instead of gpuxla's "
+                   "worker pool (kernels/gx_pool.h: the caller starts at once, idle workers spin a while "
+                   "yielding their core, then sleep); for comparison")
 CPU_GEMM_UPDATE = EnvFlag("GPUXLA_CPU_GEMM_UPDATE", True, _bool,
                           "0: the cpu platform never folds an update `x + c * dot` into the product's BLAS call "
                           "(alpha = c, beta = 1); the product and a kernel run instead (for comparison)")

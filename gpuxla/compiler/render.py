@@ -658,7 +658,7 @@ class CpuDialect(CStyle):
     Every kernel becomes `GX_NAME_run(params..., lo, hi)`, which computes the outputs of items
     [lo, hi) -- elements of a loop kernel, rows of a reduction -- with ordinary loops, and an
     exported `GX_NAME(void* const* args, int threads)` that hands chunks of CPU_GRAIN elements'
-    worth of items to gx_parallel (OpenMP). Whatever the GPU strategy, a row is reduced by one
+    worth of items to gx_parallel (the worker pool of gx_pool.h). Whatever the GPU strategy, a row is reduced by one
     thread in a fixed order: LANES interleaved accumulators (value r goes to lane r % LANES, so
     the compiler can vectorise the row) combined in lane order at the end. A kernel of at most
     SPLIT_ROWS long rows (a full reduction) instead cuts each pass over a row into fixed chunks that
@@ -884,15 +884,15 @@ class CpuDialect(CStyle):
         out = [f"{pad}{{"]
         if st is not None:
             out.append(f"{p1}{st.acc_type} gx_part[{nc}];")
-        out += ["#pragma omp parallel for num_threads(gx_threads) schedule(static)",
-                f"{p1}for (gx_ix gx_c = 0; gx_c < {nc}; ++gx_c) {{",
+        out += [f"{p1}gx_parallel({nc}LL, 1LL, gx_threads, [&](long long gx_clo, long long gx_chi) {{",
+                f"{p1}for (gx_ix gx_c = gx_clo; gx_c < gx_chi; ++gx_c) {{",
                 f"{p2}const gx_ix gx_rlo = gx_c * {ch}, gx_rhi = gx_c < {nc - 1} ? gx_rlo + {ch} : {n};"]
         if st is not None:   # a chunk-local accumulator shadows the row's
             out.append(f"{p2}{st.acc_type} {st.acc} = {st.identity};")
         out += self.row_pass(body, st, "gx_rlo", "gx_rhi", ind + 2, False)
         if st is not None:
             out.append(f"{p2}gx_part[gx_c] = {st.acc};")
-        out.append(f"{p1}}}")
+        out += [f"{p1}}}", f"{p1}}});"]
         if st is not None:
             out.append(f"{p1}for (gx_ix gx_c = 0; gx_c < {nc}; ++gx_c) "
                        f"{st.acc} = {reduce_combine(st.prim, st.in_dtype, st.acc, 'gx_part[gx_c]')};")

@@ -10,6 +10,7 @@
 #define __host__
 #define __launch_bounds__(...)
 #include "gx_host.h"
+#include <type_traits>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -22,12 +23,27 @@
 #define GX_SIMD
 #endif
 
-// Run body(lo, hi) over [0, n) in chunks of `grain` items, on up to `threads` OpenMP threads.
+// The process's worker pool (gx_pool.h: gx_pool_run), set by runtime.py when it loads the module;
+// until then, or where the pool's library did not build, OpenMP's threads run gx_parallel.
+typedef void (*gx_chunk_fn)(void* ctx, long long lo, long long hi);
+typedef void (*gx_pool_fn)(long long n, long long grain, int threads, gx_chunk_fn fn, void* ctx);
+static gx_pool_fn gx_pool_entry = nullptr;
+GX_EXPORT void gx_cpu_set_pool(void* entry) { gx_pool_entry = (gx_pool_fn)entry; }
+
+template <class F>
+static void gx_chunk_of(void* ctx, long long lo, long long hi) { (*(F*)ctx)(lo, hi); }
+
+// Run body(lo, hi) over [0, n) in chunks of `grain` items, on up to `threads` threads.
 // The chunks are independent (elements of a loop kernel, whole rows of a reduction), so the
 // result is the same bits whatever the thread count or schedule.
 template <class F>
 static inline void gx_parallel(long long n, long long grain, int threads, F&& body) {
   long long chunks = (n + grain - 1) / grain;
+  if (threads > 1 && chunks > 1 && gx_pool_entry != nullptr) {
+    typedef typename std::remove_reference<F>::type B;
+    gx_pool_entry(n, grain, threads, &gx_chunk_of<B>, (void*)&body);
+    return;
+  }
 #ifdef _OPENMP
   if (threads > 1 && chunks > 1) {
     int t = (long long)threads < chunks ? threads : (int)chunks;

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -109,6 +110,11 @@ class Module:
         mt = self._lib.gx_cpu_max_threads
         mt.restype = ctypes.c_int
         self.max_threads = mt()
+        # (a module loaded before the pool's library exists -- from the disk cache, with no
+        # compiler run yet in this process -- keeps OpenMP's threads)
+        entry = pool_entry(build=False)
+        if entry is not None:
+            self._lib.gx_cpu_set_pool(ctypes.c_void_p(entry))
 
 
 def _build(cxx, source, flags, label):
@@ -163,6 +169,7 @@ def compile_module(source: str, names, options=(), build=True) -> Module:
             return mod
     if not build:
         raise CpuNotCached(key)
+    pool_entry()                    # (a compiler run in any case: the pool's library first, once)
     label = names[0] if names else "<no kernels>"
     if _openmp.get(cxx, True):
         try:
@@ -184,6 +191,57 @@ def compile_module(source: str, names, options=(), build=True) -> Module:
         compile_stats["compiled"] += 1
         compile_stats["compile_seconds"] += time.perf_counter() - t0
     return mod
+
+
+# The worker pool's library (kernels/gx_pool.h), one per process: [address of gx_pool_run] once
+# loaded, [None] where it did not build (OpenMP's threads run the kernels then). Its CDLL is kept
+# for the life of the process: workers wait inside it.
+POOL_SOURCE = '#include "gx_pool.h"\n'
+POOL_FLAGS = ["-pthread"]
+_pool: list = []
+
+
+def pool_entry(build=True):
+    """The address of gx_pool_run, from this process's pool library: loaded from the disk cache,
+    or built when `build` (else None until some build made it). None where GPUXLA_CPU_POOL=0 or
+    the library does not build."""
+    if _pool:
+        return _pool[0]
+    global _features
+    with _lock:
+        if _pool:
+            return _pool[0]
+        cxx = host_compiler()
+        if not config.CPU_POOL.get() or cxx is None:
+            _pool.append(None)
+            return None
+        if _features is None:
+            _features = _cpu_features()
+        key = _key(cxx, POOL_SOURCE, ["gx_pool_run"], False, POOL_FLAGS)
+        status, payload = _disk.get(key)
+        if status != "hit":
+            if not build:
+                return None
+            try:
+                payload = _build(cxx, POOL_SOURCE, FLAGS + POOL_FLAGS, "gx_pool")
+            except (CpuUnavailable, CpuCompileError) as e:
+                warnings.warn(f"gpuxla: the cpu platform's worker pool did not build, so its kernels use "
+                              f"OpenMP's threads: {str(e).splitlines()[0]}", RuntimeWarning, stacklevel=2)
+                _pool.append(None)
+                return None
+            _disk.put(key, payload)
+        lib = _load_library(payload, key)
+        _pool.extend([ctypes.cast(lib.gx_pool_run, ctypes.c_void_p).value, lib])
+        return _pool[0]
+
+
+def pool_workers():
+    """Worker threads the pool has started in this process (0 without one)."""
+    if not _pool or _pool[0] is None:
+        return 0
+    fn = _pool[1].gx_pool_workers
+    fn.restype = ctypes.c_int
+    return fn()
 
 
 _works: dict[str, bool] = {}
