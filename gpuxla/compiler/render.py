@@ -658,9 +658,9 @@ class CpuDialect(CStyle):
     Every kernel becomes `GX_NAME_run(params..., lo, hi)`, which computes the outputs of items
     [lo, hi) -- elements of a loop kernel, rows of a reduction -- with ordinary loops, and an
     exported `GX_NAME(void* const* args, int threads)` that hands chunks of CPU_GRAIN elements'
-    worth of items to gx_parallel (the worker pool of gx_pool.h). Whatever the GPU strategy, a row is reduced by one
-    thread in a fixed order: LANES interleaved accumulators (value r goes to lane r % LANES, so
-    the compiler can vectorise the row) combined in lane order at the end. A kernel of at most
+    worth of items to gx_parallel (the worker pool of gx_pool.h). Whatever the GPU strategy, a
+    row is reduced by one thread in a fixed order: LANES interleaved accumulators (value r goes
+    to lane r % LANES, so the compiler can vectorise the row) combined in lane order at the end. A kernel of at most
     SPLIT_ROWS long rows (a full reduction) instead cuts each pass over a row into fixed chunks that
     threads take in parallel, and combines the chunks' partials in chunk order. The result depends
     on the shapes only, never on the thread count. Loop kernels' element loops carry `omp simd`:

@@ -4,7 +4,8 @@ compiler/render.py's CPU dialect prints each fused kernel as plain C++ loops wit
 entry `gx_<kind>_<hash>(void* const* args, int threads)`; all the kernels of a program go into one
 translation unit, compiled by the host C++ compiler (`CXX`, else g++, else clang++) with
 -DGX_CPU (gx_common.cuh then includes gx_cpu.h instead of the interpret platform's fibers),
-OpenMP when the compiler has it, and exact float semantics: no -ffast-math, -ffp-contract=off
+OpenMP when the compiler has it (its `omp simd`; the threads are gpuxla's own pool, kernels/gx_pool.h,
+built once into a library of its own: `pool_entry`), and exact float semantics: no -ffast-math, -ffp-contract=off
 (no fused multiply-add the program did not ask for: `random` stays bit-exact with JAX). The
 module is built for this machine (-march=native), so the CPU's feature flags are in the key. Where
 the CPU has AVX-512, loops use its full width (-mprefer-vector-width=512; GCC's default for
