@@ -111,7 +111,8 @@ static void worker(Pool* p, int id) {
   }
 }
 
-static void spin_until(const std::atomic<long long>& v, long long want) {
+template <class T>
+static void spin_until(const std::atomic<T>& v, T want) {
   for (int i = 1; v.load() != want; ++i) {
     GX_PAUSE();
     if (i % 64 == 0) sched_yield();
@@ -155,11 +156,7 @@ void gx_pool_run(long long n, long long grain, int threads, gx_chunk_fn fn, void
   run_chunks(p);
   spin_until(p->done, chunks);
   p->open.store(false);
-  int a;
-  for (int i = 1; (a = p->active.load()) != 0; ++i) {
-    GX_PAUSE();
-    if (i % 64 == 0) sched_yield();
-  }
+  spin_until(p->active, 0);
   p->busy.store(false);
 }
 

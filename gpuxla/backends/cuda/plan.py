@@ -377,8 +377,7 @@ class Executable:
         fast = self._fast
         for a in args:
             if type(a) not in fast:
-                in_avals, asbuf = self.program.in_avals, self.runtime.asbuf
-                args = [asbuf(a, in_avals[i]) for i, a in enumerate(args)]
+                args = self._converted(args)
                 break
         if frame.replay is not None:
             try:
@@ -410,6 +409,12 @@ class Executable:
             self._free[key] = [frame]
         return outs
 
+    def _converted(self, args):
+        """The arguments as the runtime's buffers (a call's loop over them stays inline: it runs
+        on every call, this only where one is not the runtime's own)."""
+        in_avals, asbuf = self.program.in_avals, self.runtime.asbuf
+        return [asbuf(a, in_avals[i]) for i, a in enumerate(args)]
+
     def fast_target(self):
         """What a caller whose arguments are the runtime's own buffers (jit's fast path, after a
         first call) may call instead of the executable: `_lean_call` where it applies, which
@@ -426,8 +431,7 @@ class Executable:
         fast = self._fast
         for a in args:
             if type(a) not in fast:
-                in_avals, asbuf = self.program.in_avals, self.runtime.asbuf
-                args = [asbuf(a, in_avals[i]) for i, a in enumerate(args)]
+                args = self._converted(args)
                 break
         run = frame.run
         if run is None:
